@@ -1,0 +1,88 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "trading-pipeline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+        .executable(name: "feature-worker", targets: ["feature-worker"]),
+        .executable(name: "model-worker", targets: ["model-worker"]),
+        .executable(name: "risk-worker", targets: ["risk-worker"]),
+        .executable(name: "execution-worker", targets: ["execution-worker"]),
+        .executable(name: "trading-stack", targets: ["trading-stack"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // libzmq from the system (Debian: libzmq3-dev).
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"]), .brew(["zeromq"])]
+        ),
+        // The only code that touches the C API.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
+        // Wire protocol: MDP/0.1 framing, service names, message bodies, control state. No I/O.
+        .target(name: "TradingWire", swiftSettings: swiftSettings),
+        // Trading domain: indicators, model scoring, consensus, risk rules, fill maths. No I/O.
+        .target(name: "TradingDomain", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
+        // Logging and configuration shared by every process.
+        .target(
+            name: "ServiceSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // Worker side of MDP, control subscription, health endpoint.
+        .target(
+            name: "WorkerRuntime",
+            dependencies: [
+                "ZeroMQ", "TradingWire", "ServiceSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The gateway: HTTP API, broker, control publisher.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "ZeroMQ", "TradingWire", "TradingDomain", "ServiceSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "FeatureWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+        .target(name: "ModelWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+        .target(name: "RiskWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+        .target(name: "ExecutionWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+
+        .executableTarget(name: "gateway", dependencies: ["Gateway", "ServiceSupport", .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: swiftSettings),
+        .executableTarget(name: "feature-worker", dependencies: ["FeatureWorker", "ServiceSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "model-worker", dependencies: ["ModelWorker", "ServiceSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "risk-worker", dependencies: ["RiskWorker", "ServiceSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "trading-stack", dependencies: ["ServiceSupport"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: swiftSettings),
+        .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ZeroMQ", "TradingWire", "WorkerRuntime"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

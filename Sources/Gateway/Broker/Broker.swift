@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import ServiceSupport
+import Synchronization
+import TradingWire
+import ZeroMQ
+
+/// The MDP/0.1 broker and the control publisher, on one thread that owns the ROUTER and XPUB
+/// sockets for their whole life.
+///
+/// Async callers hand requests over through a locked inbox and an eventfd wake-up, then await a
+/// continuation that the socket thread resumes with the reply: no thread per request, nothing
+/// blocking an event loop. Per service the broker keeps the idle workers (least recently used
+/// first) and the requests waiting for one; it heartbeats every worker, drops the silent, retries
+/// an idempotent request once on another replica when its worker dies, and enforces deadlines.
+public final class Broker: Sendable {
+    typealias Reply = CheckedContinuation<Result<[UInt8], BrokerError>, Never>
+
+    enum Command: Sendable {
+        case request(service: String, body: [UInt8], timeoutMilliseconds: Int, reply: Reply)
+        case publish(ControlState)
+        case stop
+    }
+
+    struct Inbox {
+        var commands: [Command] = []
+        var signalled = false
+    }
+
+    /// What the socket thread reports about itself, for `/health` and metrics.
+    public struct Snapshot: Sendable, Equatable {
+        /// Live workers per service.
+        public var workers: [String: Int] = [:]
+        /// Control messages dropped at the PUB high-water mark.
+        public var controlDrops = 0
+        /// Workers dropped for silence since start.
+        public var workersExpired = 0
+    }
+
+    let configuration: BrokerConfiguration
+    let logger: Logger
+    let inbox = Mutex(Inbox())
+    let wake: WakeSignal
+    let snapshotState = Mutex(Snapshot())
+    let context: ZMQContext
+    let boundEndpoints = Mutex<(router: String, control: String)?>(nil)
+
+    public init(configuration: BrokerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.wake = try WakeSignal()
+        self.context = try ZMQContext()
+    }
+
+    /// Binds the sockets on a new thread and starts serving. Throws if a bind fails.
+    public func start() throws {
+        let started = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        let thread = Thread { [self] in
+            let loop: BrokerLoop
+            do {
+                loop = try BrokerLoop(broker: self)
+            } catch {
+                failure.withLock { $0 = error }
+                started.signal()
+                return
+            }
+            started.signal()
+            loop.run()
+        }
+        thread.name = "mdp-broker"
+        thread.start()
+        started.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// The endpoints actually bound (useful with port 0).
+    public var endpoints: (router: String, control: String)? { boundEndpoints.withLock { $0 } }
+
+    /// Sends `body` to one worker of `service` and awaits its reply.
+    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil) async throws(BrokerError) -> [UInt8] {
+        let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
+        let result = await withCheckedContinuation { (continuation: Reply) in
+            send(.request(service: service, body: body, timeoutMilliseconds: timeout, reply: continuation))
+        }
+        return try result.get()
+    }
+
+    /// Publishes the whole control state now and at every interval from now on.
+    public func publish(_ state: ControlState) { send(.publish(state)) }
+
+    /// Stops the socket thread; waiting requests fail with `.stopped`.
+    public func stop() { send(.stop) }
+
+    /// Live workers per service and counters.
+    public var snapshot: Snapshot { snapshotState.withLock { $0 } }
+
+    private func send(_ command: Command) {
+        let mustSignal = inbox.withLock { inbox in
+            inbox.commands.append(command)
+            defer { inbox.signalled = true }
+            return !inbox.signalled
+        }
+        if mustSignal { wake.signal() }
+    }
+
+    /// Socket thread only: takes every queued command.
+    func takeCommands() -> [Command] {
+        wake.drain()
+        return inbox.withLock { inbox in
+            inbox.signalled = false
+            defer { inbox.commands.removeAll(keepingCapacity: true) }
+            return inbox.commands
+        }
+    }
+}

@@ -1,0 +1,344 @@
+import Foundation
+import Logging
+import ServiceSupport
+import TradingWire
+import ZeroMQ
+
+/// The broker's state and sockets. Lives and dies on the broker thread.
+final class BrokerLoop {
+    struct Pending {
+        let key: UInt64
+        let service: String
+        let body: [UInt8]
+        let timeoutMilliseconds: Int
+        let deadline: Int
+        let noWorkerDeadline: Int
+        let reply: Broker.Reply
+        var retried = false
+    }
+
+    final class Worker {
+        let identity: [UInt8]
+        let service: String
+        var expiry: Int
+        var current: UInt64?
+
+        init(identity: [UInt8], service: String, expiry: Int) {
+            self.identity = identity
+            self.service = service
+            self.expiry = expiry
+        }
+    }
+
+    struct ServiceQueue {
+        var idle: [[UInt8]] = []
+        var waiting: [Pending] = []
+        var workerCount = 0
+    }
+
+    private unowned let broker: Broker
+    private let router: ZMQSocket
+    private let publisher: ZMQSocket
+    private let logger: Logger
+    private let heartbeatInterval: Int
+    private let workerTimeout: Int
+    private let controlInterval: Int
+
+    private var workers: [[UInt8]: Worker] = [:]
+    private var services: [String: ServiceQueue] = [:]
+    private var inflight: [UInt64: Pending] = [:]
+    private var nextKey: UInt64 = 1
+    private var control: ControlState?
+    private var nextHeartbeat: Int
+    private var nextControl: Int
+    private var snapshot = Broker.Snapshot()
+
+    init(broker: Broker) throws {
+        self.broker = broker
+        let configuration = broker.configuration
+        logger = broker.logger
+        heartbeatInterval = configuration.heartbeatIntervalMilliseconds
+        workerTimeout = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
+        controlInterval = configuration.controlIntervalMilliseconds
+        router = try broker.context.socket(.router)
+        try router.setOption(ZMQOption.routerMandatory, 1)
+        try router.setOption(ZMQOption.sendHighWaterMark, 10_000)
+        try router.setOption(ZMQOption.receiveHighWaterMark, 10_000)
+        try router.setOption(ZMQOption.tcpKeepalive, 1)
+        try router.bind(configuration.routerEndpoint)
+        publisher = try broker.context.socket(.extendedPublisher)
+        try publisher.setOption(ZMQOption.xpubVerbose, 1)
+        try publisher.setOption(ZMQOption.sendHighWaterMark, 1_000)
+        try publisher.bind(configuration.controlEndpoint)
+        let endpoints = (try router.lastEndpoint(), try publisher.lastEndpoint())
+        broker.boundEndpoints.withLock { $0 = endpoints }
+        let now = monotonicMilliseconds()
+        nextHeartbeat = now + heartbeatInterval
+        nextControl = now + controlInterval
+        logger.info("broker bound", metadata: ["router": "\(endpoints.0)", "control": "\(endpoints.1)"])
+    }
+
+    func run() {
+        defer {
+            router.close()
+            publisher.close()
+        }
+        do {
+            while true {
+                var poller = ZMQPoller()
+                let routerIndex = poller.add(router)
+                let publisherIndex = poller.add(publisher)
+                let wakeIndex = poller.add(fileDescriptor: broker.wake.fileDescriptor)
+                let readable = try poller.poll(timeoutMilliseconds: max(0, nextTimer() - monotonicMilliseconds()))
+                if readable.contains(wakeIndex) {
+                    if !handleCommands() { return }
+                }
+                if readable.contains(routerIndex) {
+                    while let frames = try router.receive(wait: false) { handleWorkerMessage(frames) }
+                }
+                if readable.contains(publisherIndex) {
+                    while let frames = try publisher.receive(wait: false) { handleSubscription(frames) }
+                }
+                handleTimers(now: monotonicMilliseconds())
+                publishSnapshotIfChanged()
+            }
+        } catch {
+            logger.error("broker socket loop failed", metadata: ["error": "\(error)"])
+            failEverything(with: .stopped)
+        }
+    }
+
+    // MARK: commands from callers
+
+    /// Returns false when told to stop.
+    private func handleCommands() -> Bool {
+        for command in broker.takeCommands() {
+            switch command {
+            case .request(let service, let body, let timeout, let reply):
+                let now = monotonicMilliseconds()
+                let pending = Pending(
+                    key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
+                    noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: reply)
+                nextKey &+= 1
+                services[service, default: ServiceQueue()].waiting.append(pending)
+                dispatch(service)
+            case .publish(let state):
+                control = state
+                publishControl()
+            case .stop:
+                for worker in workers.values {
+                    _ = try? router.send([worker.identity] + MDP.Message.disconnect.frames, wait: false)
+                }
+                failEverything(with: .stopped)
+                logger.info("broker stopped")
+                return false
+            }
+        }
+        return true
+    }
+
+    // MARK: workers
+
+    private func handleWorkerMessage(_ frames: ZMQMessage) {
+        guard frames.count >= 2 else { return }
+        let identity = frames[0]
+        let message: MDP.Message
+        do {
+            message = try MDP.Message(frames: Array(frames[1...]))
+        } catch {
+            logger.warning("dropped a message that is not MDP/0.1", metadata: ["error": "\(error)"])
+            return
+        }
+        let now = monotonicMilliseconds()
+        let known = workers[identity]
+        known?.expiry = now + workerTimeout
+        switch message {
+        case .ready(let service):
+            if known != nil {
+                logger.warning("READY from a registered worker: protocol error, dropping it", metadata: ["service": "\(service)"])
+                disconnect(identity)
+                return
+            }
+            guard Self.isValidServiceName(service) else {
+                logger.warning("READY with an invalid service name", metadata: ["service": "\(service.prefix(80))"])
+                sendDisconnect(identity)
+                return
+            }
+            workers[identity] = Worker(identity: identity, service: service, expiry: now + workerTimeout)
+            services[service, default: ServiceQueue()].workerCount += 1
+            services[service, default: ServiceQueue()].idle.append(identity)
+            logger.info("worker ready", metadata: ["service": "\(service)", "workers": "\(services[service]?.workerCount ?? 0)"])
+            dispatch(service)
+        case .reply(let client, let body):
+            guard let worker = known else {
+                sendDisconnect(identity)
+                return
+            }
+            if let key = Self.key(from: client), worker.current == key {
+                worker.current = nil
+                if let pending = inflight.removeValue(forKey: key) {
+                    pending.reply.resume(returning: .success(body.first ?? []))
+                }
+                // else: the caller's deadline already passed; the late reply is dropped.
+            } else {
+                logger.warning("reply for a request the worker does not hold", metadata: ["service": "\(worker.service)"])
+                worker.current = nil
+            }
+            services[worker.service]?.idle.append(identity)
+            dispatch(worker.service)
+        case .heartbeat:
+            if known == nil { sendDisconnect(identity) }
+        case .disconnect:
+            if known != nil {
+                logger.info("worker said DISCONNECT", metadata: ["service": "\(known?.service ?? "")"])
+                remove(identity)
+            }
+        case .request:
+            logger.warning("REQUEST sent to the broker by a worker: protocol error")
+            disconnect(identity)
+        }
+    }
+
+    /// Hands waiting requests of `service` to idle workers.
+    private func dispatch(_ service: String) {
+        while var queue = services[service], !queue.waiting.isEmpty, !queue.idle.isEmpty {
+            let identity = queue.idle.removeFirst()
+            let pending = queue.waiting.removeFirst()
+            services[service] = queue
+            guard let worker = workers[identity] else { continue }
+            var client = [UInt8](repeating: 0, count: 8)
+            withUnsafeBytes(of: pending.key.bigEndian) { client = Array($0) }
+            let frames = [identity] + MDP.Message.request(client: client, body: [pending.body]).frames
+            let sent: Bool
+            do {
+                sent = try router.send(frames, wait: false)
+            } catch {
+                sent = false
+            }
+            if sent {
+                worker.current = pending.key
+                inflight[pending.key] = pending
+            } else {
+                logger.warning("worker unreachable: dropping it", metadata: ["service": "\(service)"])
+                services[service]?.waiting.insert(pending, at: 0)
+                remove(identity)
+            }
+        }
+    }
+
+    private func sendDisconnect(_ identity: [UInt8]) {
+        _ = try? router.send([identity] + MDP.Message.disconnect.frames, wait: false)
+    }
+
+    private func disconnect(_ identity: [UInt8]) {
+        sendDisconnect(identity)
+        remove(identity)
+    }
+
+    /// Forgets a worker; its request is retried once elsewhere when idempotent, else failed.
+    private func remove(_ identity: [UInt8]) {
+        guard let worker = workers.removeValue(forKey: identity) else { return }
+        services[worker.service]?.workerCount -= 1
+        services[worker.service]?.idle.removeAll { $0 == identity }
+        guard let key = worker.current, var pending = inflight.removeValue(forKey: key) else { return }
+        if ServiceName.isIdempotent(pending.service) && !pending.retried {
+            pending.retried = true
+            services[pending.service]?.waiting.insert(pending, at: 0)
+            logger.warning("retrying a request on another replica", metadata: ["service": "\(pending.service)"])
+            dispatch(pending.service)
+        } else {
+            pending.reply.resume(returning: .failure(.workerLost(service: pending.service)))
+        }
+    }
+
+    // MARK: timers
+
+    private func nextTimer() -> Int {
+        var next = min(nextHeartbeat, nextControl)
+        for pending in inflight.values { next = min(next, pending.deadline) }
+        for queue in services.values {
+            for pending in queue.waiting {
+                next = min(next, queue.workerCount == 0 ? pending.noWorkerDeadline : pending.deadline)
+            }
+        }
+        return next
+    }
+
+    private func handleTimers(now: Int) {
+        if now >= nextHeartbeat {
+            nextHeartbeat = now + heartbeatInterval
+            for worker in Array(workers.values) {
+                if worker.expiry <= now {
+                    logger.warning("worker silent for \(workerTimeout) ms: dropped", metadata: ["service": "\(worker.service)"])
+                    snapshot.workersExpired += 1
+                    remove(worker.identity)
+                } else {
+                    _ = try? router.send([worker.identity] + MDP.Message.heartbeat.frames, wait: false)
+                }
+            }
+        }
+        if now >= nextControl {
+            nextControl = now + controlInterval
+            publishControl()
+        }
+        for (key, pending) in inflight where pending.deadline <= now {
+            inflight.removeValue(forKey: key)
+            pending.reply.resume(returning: .failure(.timeout(service: pending.service, milliseconds: pending.timeoutMilliseconds, delivered: true)))
+        }
+        for (service, queue) in services where !queue.waiting.isEmpty {
+            var kept: [Pending] = []
+            for pending in queue.waiting {
+                if pending.deadline <= now {
+                    pending.reply.resume(returning: .failure(.timeout(service: service, milliseconds: pending.timeoutMilliseconds, delivered: false)))
+                } else if queue.workerCount == 0 && pending.noWorkerDeadline <= now {
+                    pending.reply.resume(returning: .failure(.noWorker(service: service)))
+                } else {
+                    kept.append(pending)
+                }
+            }
+            services[service]?.waiting = kept
+        }
+    }
+
+    private func failEverything(with error: BrokerError) {
+        for pending in inflight.values { pending.reply.resume(returning: .failure(error)) }
+        inflight.removeAll()
+        for (service, queue) in services {
+            for pending in queue.waiting { pending.reply.resume(returning: .failure(error)) }
+            services[service]?.waiting.removeAll()
+        }
+    }
+
+    // MARK: control channel
+
+    private func handleSubscription(_ frames: ZMQMessage) {
+        // XPUB delivers [0x01 topic...] for a subscription, [0x00 topic...] for an unsubscription.
+        guard let first = frames.first, first.first == 1 else { return }
+        publishControl()
+    }
+
+    private func publishControl() {
+        guard var state = control else { return }
+        state.ts = unixMilliseconds()
+        guard let body = try? WireCodec.encode(state) else { return }
+        let sent = (try? publisher.send([ControlState.topic, body], wait: false)) ?? false
+        if !sent { snapshot.controlDrops += 1 }
+    }
+
+    private func publishSnapshotIfChanged() {
+        var counts: [String: Int] = [:]
+        for (service, queue) in services where queue.workerCount > 0 { counts[service] = queue.workerCount }
+        snapshot.workers = counts
+        let current = snapshot
+        broker.snapshotState.withLock { if $0 != current { $0 = current } }
+    }
+
+    static func key(from client: [UInt8]) -> UInt64? {
+        guard client.count == 8 else { return nil }
+        return client.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    static func isValidServiceName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 128 && name.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceSupport
+import TradingDomain
+import TradingWire
+
+/// The HTTP API the runbook calls.
+struct GatewayAPI: Sendable {
+    let configuration: GatewayConfiguration
+    let broker: Broker
+    let control: ControlCenter
+    let workers: WorkerClient
+    let market: MarketCache
+    let logger: Logger
+    let startedAt: Date
+
+    var consensus: ConsensusPipeline {
+        ConsensusPipeline(workers: workers, broker: broker, market: market, configuration: configuration, control: control)
+    }
+
+    var execute: ExecutePipeline {
+        ExecutePipeline(workers: workers, configuration: configuration, control: control, logger: logger)
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("health") { _, _ in try jsonResponse(health()) }
+        router.post("api/ai/consensus") { request, _ in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            let input = try await request.decodeJSON(ConsensusInput.self, limit: configuration.maxBodyBytes)
+            return try jsonResponse(try await consensus.run(input, requestID: requestID), requestID: requestID)
+        }
+        router.post("api/trade/execute") { request, _ in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            try authorize(request)
+            let input = try await request.decodeJSON(ExecuteInput.self, limit: configuration.maxBodyBytes)
+            let output = try await execute.run(input, requestID: requestID)
+            logger.info(
+                "order \(output.status.rawValue)",
+                metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])
+            return try jsonResponse(output, requestID: requestID)
+        }
+        router.post("api/market/candles") { request, _ in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            try authorize(request)
+            let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
+            return try jsonResponse(try await ingest(input, requestID: requestID), requestID: requestID)
+        }
+        router.post("api/risk/reset") { request, _ in
+            try await operatorAction(request, op: "reset", message: "risk reset requested")
+        }
+        router.post("api/halt") { request, _ in
+            try await operatorAction(request, op: "halt", message: "halt requested")
+        }
+        router.post("api/resume") { request, _ in
+            try await operatorAction(request, op: "resume", message: "resume requested")
+        }
+    }
+
+    // MARK: auth
+
+    /// With `API_TOKEN` set, state-changing calls need `Authorization: Bearer <token>`.
+    func authorize(_ request: Request) throws(APIError) {
+        guard let token = configuration.apiToken else { return }
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix), constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
+            throw APIError(.unauthorized, "unauthorized", "this call needs Authorization: Bearer <API_TOKEN>")
+        }
+    }
+
+    // MARK: health
+
+    func health() -> HealthOutput {
+        let snapshot = broker.snapshot
+        let risk = control.riskStatus
+        var problems: [String] = []
+        for service in [ServiceName.feature, ServiceName.risk, ServiceName.execution] where (snapshot.workers[service] ?? 0) == 0 {
+            problems.append("no live \(service) worker")
+        }
+        let models = snapshot.workers.keys.compactMap(ServiceName.modelID(of:)).sorted()
+        if models.isEmpty { problems.append("no live model worker") }
+        for expected in configuration.modelIDs where !models.contains(expected) { problems.append("model \(expected) has no live worker") }
+        let now = unixMilliseconds()
+        if let risk {
+            if now - risk.at > Int64(configuration.riskPollMilliseconds * 3 + 2000) { problems.append("risk status is stale") }
+        } else {
+            problems.append("risk status not yet known")
+        }
+        let limits = risk?.status.limits
+        return HealthOutput(
+            ok: problems.isEmpty, service: "gateway", tradingMode: configuration.tradingMode, problems: problems,
+            uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
+            config: HealthConfig(
+                confidenceThreshold: limits?.confidenceThreshold, maxOrderNotionalUsd: limits?.maxOrderNotionalUsd,
+                maxPositionUsd: limits?.maxPositionUsd, maxDrawdown: limits?.maxDrawdown, startingEquityUsd: limits?.startingEquityUsd,
+                slippageBps: limits?.slippageBps, feeBps: limits?.feeBps, consensusQuorum: configuration.consensus.quorum,
+                consensusMinAgreement: configuration.consensus.minAgreement, modelIds: configuration.modelIDs,
+                requestTimeoutMs: configuration.broker.requestTimeoutMilliseconds,
+                heartbeatIntervalMs: configuration.broker.heartbeatIntervalMilliseconds,
+                heartbeatLiveness: configuration.broker.heartbeatLiveness, authRequired: configuration.apiToken != nil),
+            risk: HealthRisk(
+                known: risk != nil, drawdown: risk?.status.account.drawdown, equity: risk?.status.account.equity,
+                peakEquity: risk?.status.account.peakEquity, cash: risk?.status.account.cash,
+                grossExposure: risk?.status.account.grossExposure, locked: risk?.status.flags.riskLocked,
+                lockReason: risk?.status.flags.lockReason, halted: risk?.status.flags.halted, haltReason: risk?.status.flags.haltReason,
+                statusAgeMs: risk.map { now - $0.at }),
+            control: control.control, workers: snapshot.workers, models: models)
+    }
+
+    // MARK: market feed
+
+    func ingest(_ input: CandlesInput, requestID: String) async throws(APIError) -> CandlesOutput {
+        let symbol = try InputValidation.symbol(input.symbol)
+        guard !input.candles.isEmpty else { throw APIError(.unprocessableContent, "invalid_candle", "candles must not be empty") }
+        try InputValidation.candles(input.candles, limit: 5_000)
+        let added = market.append(symbol: symbol, candles: input.candles)
+        guard let latest = input.candles.max(by: { $0.openTime < $1.openTime }), let price = Decimal(exactly: latest.close, scale: 8) else {
+            throw APIError(.unprocessableContent, "invalid_candle", "the latest close is not a usable price")
+        }
+        let status: RiskStatus
+        do {
+            status = try await workers.call(
+                ServiceName.risk, op: "mark", payload: MarkRequest(symbol: symbol, price: price, ts: latest.openTime), requestID: requestID)
+        } catch {
+            throw error.apiError
+        }
+        control.update(status: status)
+        if status.flags.riskLocked {
+            logger.warning("risk_locked: trading is locked", metadata: ["request.id": "\(requestID)", "reason": "\(status.flags.lockReason ?? "")"])
+        }
+        return CandlesOutput(
+            requestId: requestID, symbol: symbol, added: added, held: market.candles(for: symbol).count, price: price,
+            drawdown: status.account.drawdown, riskLocked: status.flags.riskLocked)
+    }
+
+    // MARK: operator actions
+
+    func operatorAction(_ request: Request, op: String, message: String) async throws -> Response {
+        let requestID = InputValidation.requestID(request.headers[.requestID])
+        try authorize(request)
+        let input = try await request.decodeJSON(OperatorInput.self, limit: configuration.maxBodyBytes, allowEmpty: true)
+        if let reason = input.reason, reason.count > 500 {
+            throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
+        }
+        let requestedBy = String((input.requestedBy ?? request.headers[.init("X-Operator")!] ?? "api").prefix(80))
+        logger.warning(
+            "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])
+        let status: RiskStatus
+        do {
+            status = try await workers.call(
+                ServiceName.risk, op: op, payload: OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID)
+        } catch {
+            throw error.apiError
+        }
+        control.update(status: status)
+        return try jsonResponse(
+            OperatorOutput(
+                requestId: requestID, ok: true, action: op, halted: status.flags.halted, haltReason: status.flags.haltReason,
+                riskLocked: status.flags.riskLocked, lockReason: status.flags.lockReason, drawdown: status.account.drawdown),
+            requestID: requestID)
+    }
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
+    for index in 0..<max(lhs.count, rhs.count) {
+        let a = index < lhs.count ? lhs[index] : 0
+        let b = index < rhs.count ? rhs[index] : 0
+        difference |= a ^ b
+    }
+    return difference == 0
+}

@@ -1,0 +1,68 @@
+import ServiceSupport
+import TradingDomain
+import TradingWire
+
+/// Everything the gateway reads from the environment.
+///
+/// | key | type | default | meaning |
+/// |---|---|---|---|
+/// | `HTTP_HOST` | string | `127.0.0.1` | HTTP listen address (`0.0.0.0` in containers) |
+/// | `HTTP_PORT` | int | 8000 | HTTP port |
+/// | `TRADING_MODE` | `paper` or `live` | `paper` | live places real orders |
+/// | `API_TOKEN` | secret | unset | when set, state-changing `/api/*` calls need `Authorization: Bearer <token>`; required in live mode |
+/// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secret | unset | required in live mode |
+/// | `MAX_BODY_BYTES` | int | 65536 | largest request body accepted (413 beyond) |
+/// | `MODEL_IDS` | comma list | unset (every `model.*` service that is live) | model ids expected to vote |
+/// | `MODEL_TIMEOUT_MS` | int | 500 | deadline of one model vote |
+/// | `CONSENSUS_QUORUM` | int | 1 | least votes for `allow` |
+/// | `CONSENSUS_MIN_AGREEMENT` | number | 0.5 | least share of votes agreeing with the side |
+/// | `RISK_POLL_MS` | int | 1000 | how often the gateway refreshes risk status and control state |
+/// | `CANDLE_WINDOW` | int | 200 | candles kept per symbol for features |
+public struct GatewayConfiguration: Sendable {
+    public var httpHost: String
+    public var httpPort: Int
+    public var tradingMode: TradingMode
+    public var apiToken: String?
+    public var exchangeCredentialsPresent: Bool
+    public var maxBodyBytes: Int
+    public var modelIDs: [String]
+    public var modelTimeoutMilliseconds: Int
+    public var consensus: ConsensusPolicy
+    public var riskPollMilliseconds: Int
+    public var candleWindow: Int
+    public var broker: BrokerConfiguration
+
+    public init(reader: EnvironmentReader) throws {
+        httpHost = reader.string("HTTP_HOST", default: "127.0.0.1")
+        httpPort = try reader.int("HTTP_PORT", default: 8000, in: 0...65535)
+        let mode = reader.string("TRADING_MODE", default: "paper").lowercased()
+        guard let tradingMode = TradingMode(rawValue: mode) else {
+            throw ConfigurationError(key: "TRADING_MODE", value: mode, expected: "paper or live")
+        }
+        self.tradingMode = tradingMode
+        apiToken = reader.optionalString("API_TOKEN")
+        exchangeCredentialsPresent = reader.optionalString("EXCHANGE_API_KEY") != nil && reader.optionalString("EXCHANGE_API_SECRET") != nil
+        maxBodyBytes = try reader.int("MAX_BODY_BYTES", default: 65_536, in: 256...16_777_216)
+        modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        modelTimeoutMilliseconds = try reader.int("MODEL_TIMEOUT_MS", default: 500, in: 10...60_000)
+        consensus = ConsensusPolicy(
+            quorum: try reader.int("CONSENSUS_QUORUM", default: 1, in: 1...100),
+            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1))
+        riskPollMilliseconds = try reader.int("RISK_POLL_MS", default: 1000, in: 10...60_000)
+        candleWindow = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
+        broker = try BrokerConfiguration(reader: reader)
+    }
+
+    /// Refuses a live start without the credentials and token it needs.
+    public func validateForStart() throws {
+        guard tradingMode == .live else { return }
+        var missing: [String] = []
+        if apiToken == nil { missing.append("API_TOKEN") }
+        if !exchangeCredentialsPresent { missing.append("EXCHANGE_API_KEY and EXCHANGE_API_SECRET") }
+        if !missing.isEmpty {
+            throw ConfigurationError(key: "TRADING_MODE", value: "live", expected: "live mode needs \(missing.joined(separator: ", ")) set; refusing to start")
+        }
+    }
+}
+
+import Foundation

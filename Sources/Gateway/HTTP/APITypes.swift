@@ -1,0 +1,82 @@
+import Foundation
+import TradingWire
+
+/// `GET /health` answer.
+struct HealthOutput: Encodable, Sendable {
+    var ok: Bool
+    var service: String
+    var tradingMode: TradingMode
+    var problems: [String]
+    var uptimeSeconds: Int
+    var config: HealthConfig
+    var risk: HealthRisk
+    var control: ControlState?
+    var workers: [String: Int]
+    var models: [String]
+}
+
+/// `/health` `config`: every risk parameter and the gateway's own settings.
+struct HealthConfig: Encodable, Sendable {
+    var confidenceThreshold: Double?
+    var maxOrderNotionalUsd: Decimal?
+    var maxPositionUsd: Decimal?
+    var maxDrawdown: Double?
+    var startingEquityUsd: Decimal?
+    var slippageBps: Decimal?
+    var feeBps: Decimal?
+    var consensusQuorum: Int
+    var consensusMinAgreement: Double
+    var modelIds: [String]
+    var requestTimeoutMs: Int
+    var heartbeatIntervalMs: Int
+    var heartbeatLiveness: Int
+    var authRequired: Bool
+}
+
+/// `/health` `risk`.
+struct HealthRisk: Encodable, Sendable {
+    var known: Bool
+    var drawdown: Double?
+    var equity: Decimal?
+    var peakEquity: Decimal?
+    var cash: Decimal?
+    var grossExposure: Decimal?
+    var locked: Bool?
+    var lockReason: String?
+    var halted: Bool?
+    var haltReason: String?
+    var statusAgeMs: Int64?
+}
+
+/// `POST /api/market/candles` body.
+struct CandlesInput: Decodable, Sendable {
+    var symbol: String
+    var candles: [Candle]
+}
+
+struct CandlesOutput: Encodable, Sendable {
+    var requestId: String
+    var symbol: String
+    var added: Int
+    var held: Int
+    var price: Decimal
+    var drawdown: Double
+    var riskLocked: Bool
+}
+
+/// Body of reset, halt and resume (all fields optional; an empty body is fine).
+struct OperatorInput: Decodable, Sendable {
+    var reason: String?
+    var requestedBy: String?
+}
+
+struct OperatorOutput: Encodable, Sendable {
+    var requestId: String
+    var ok: Bool
+    var action: String
+    var halted: Bool
+    var haltReason: String?
+    var riskLocked: Bool
+    var lockReason: String?
+    var drawdown: Double
+}

@@ -1,0 +1,88 @@
+import Foundation
+import TradingDomain
+import TradingWire
+
+/// Checks the gateway applies before anything reaches a worker.
+enum InputValidation {
+    /// The largest order notional the API accepts at all; risk limits are usually far lower.
+    static let absurdNotionalUsd = 1_000_000_000.0
+
+    /// `BTCUSDT`-style symbols: 2 to 20 upper-case letters or digits.
+    static func symbol(_ value: String) throws(APIError) -> String {
+        let ok = (2...20).contains(value.utf8.count) && value.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
+        guard ok else {
+            throw APIError(.unprocessableContent, "invalid_symbol", "symbol must be 2 to 20 upper-case letters or digits, like BTCUSDT")
+        }
+        return value
+    }
+
+    static func side(_ value: String) throws(APIError) -> Side {
+        guard let side = Side(rawValue: value.lowercased()) else {
+            throw APIError(.unprocessableContent, "invalid_side", "side must be \"buy\" or \"sell\", not \"\(value.prefix(20))\"")
+        }
+        return side
+    }
+
+    static func notional(_ value: Double) throws(APIError) -> Decimal {
+        guard value.isFinite, value >= 0.01, value <= absurdNotionalUsd, let decimal = Decimal(exactly: value, scale: 2), decimal > 0 else {
+            throw APIError(.unprocessableContent, "invalid_quantity", "qtyUsd must be a finite amount from 0.01 to \(Int(absurdNotionalUsd))")
+        }
+        return decimal
+    }
+
+    static func confidence(_ value: Double) throws(APIError) -> Double {
+        guard value.isFinite, (0...1).contains(value) else {
+            throw APIError(.unprocessableContent, "invalid_confidence", "confidence must be a number from 0 to 1")
+        }
+        return value
+    }
+
+    /// Client order ids: 1 to 36 letters, digits, `-` or `_` (what exchanges accept).
+    static func clientOrderID(_ value: String?) throws(APIError) -> String {
+        guard let value else { return "o-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(30) }
+        let ok = (1...36).contains(value.utf8.count)
+            && value.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F }
+        guard ok else {
+            throw APIError(.unprocessableContent, "invalid_client_order_id", "clientOrderId must be 1 to 36 letters, digits, - or _")
+        }
+        return value
+    }
+
+    /// Names, finiteness and ranges of given features.
+    static func features(_ features: [String: Double]?) throws(APIError) {
+        guard let features else { return }
+        for (name, value) in features {
+            guard let range = FeatureBuilder.ranges[name] else {
+                throw APIError(.unprocessableContent, "unknown_feature", "unknown feature \"\(name.prefix(40))\"; known: \(FeatureVector.names.joined(separator: ", "))")
+            }
+            guard value.isFinite, range.contains(value) else {
+                throw APIError(.unprocessableContent, "invalid_feature", "\(name) must be a finite number in \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+    }
+
+    /// Candles: at most `limit`, finite positive prices, high ≥ low, non-negative volume.
+    static func candles(_ candles: [Candle], limit: Int) throws(APIError) {
+        guard candles.count <= limit else {
+            throw APIError(.unprocessableContent, "too_many_candles", "at most \(limit) candles per request")
+        }
+        for (index, candle) in candles.enumerated() {
+            let prices = [candle.open, candle.high, candle.low, candle.close]
+            guard prices.allSatisfy({ $0.isFinite && $0 > 0 && $0 < 1e12 }), candle.volume.isFinite, candle.volume >= 0,
+                candle.high >= candle.low, candle.openTime > 0
+            else {
+                throw APIError(.unprocessableContent, "invalid_candle", "candle [\(index)] needs finite positive prices, high >= low, volume >= 0 and openTime in Unix ms")
+            }
+        }
+    }
+
+    /// A request id from the caller's `X-Request-Id` when it is sane, else a new one.
+    static func requestID(_ header: String?) -> String {
+        if let header, (1...64).contains(header.utf8.count),
+            header.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
+        {
+            return header
+        }
+        return UUID().uuidString.lowercased()
+    }
+}

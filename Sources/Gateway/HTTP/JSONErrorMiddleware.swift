@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Turns every error into a JSON answer: `APIError` as itself, Hummingbird's errors (404, 405,
+/// 413) with their status, anything else as a logged 500. Logs 5xx at ERROR: they are faults.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            log(error, request)
+            return error.jsonResponse
+        } catch let error as any HTTPResponseError {
+            let code: String
+            let detail: String
+            switch error.status {
+            case .notFound: (code, detail) = ("not_found", "no route \(request.method) \(request.uri.path)")
+            case .methodNotAllowed: (code, detail) = ("method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+            case .contentTooLarge: (code, detail) = ("body_too_large", "the request body is larger than allowed")
+            default: (code, detail) = ("http_\(error.status.code)", error.status.reasonPhrase)
+            }
+            let apiError = APIError(error.status, code, detail)
+            log(apiError, request)
+            return apiError.jsonResponse
+        } catch {
+            let apiError = APIError(.internalServerError, "internal_error", "unexpected failure")
+            logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return apiError.jsonResponse
+        }
+    }
+
+    private func log(_ error: APIError, _ request: Request) {
+        let metadata: Logger.Metadata = [
+            "request.id": "\(request.headers[.requestID] ?? "")", "path": "\(request.uri.path)",
+            "status": "\(error.status.code)", "error": "\(error.code)", "detail": "\(error.detail)",
+        ]
+        if error.status.code >= 500 {
+            logger.error("request failed", metadata: metadata)
+        } else if error.code == "risk_locked" {
+            logger.warning("risk_locked: refused", metadata: metadata)
+        } else {
+            logger.info("request refused", metadata: metadata)
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+}

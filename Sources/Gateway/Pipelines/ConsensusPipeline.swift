@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import TradingDomain
+import TradingWire
+
+/// `POST /api/ai/consensus` body.
+struct ConsensusInput: Decodable, Sendable {
+    var symbol: String
+    var features: [String: Double]?
+    var candles: [Candle]?
+}
+
+/// A model id left out of the vote, and why.
+struct ExcludedModel: Codable, Sendable {
+    var modelId: String
+    var reason: String
+}
+
+/// `POST /api/ai/consensus` answer.
+struct ConsensusOutput: Encodable, Sendable {
+    var requestId: String
+    var symbol: String
+    var allow: Bool
+    var confidence: Double
+    var side: Side
+    var probabilityUp: Double
+    var agreement: Double
+    var threshold: Double?
+    var votes: [ModelVote]
+    var excluded: [ExcludedModel]
+    var reasons: [String]
+    var features: FeatureVector
+    var featureSource: String
+    var price: Double?
+}
+
+/// Feature worker → every model id in parallel → combined vote → risk gate.
+struct ConsensusPipeline: Sendable {
+    let workers: WorkerClient
+    let broker: Broker
+    let market: MarketCache
+    let configuration: GatewayConfiguration
+    let control: ControlCenter
+
+    func run(_ input: ConsensusInput, requestID: String) async throws(APIError) -> ConsensusOutput {
+        let symbol = try InputValidation.symbol(input.symbol)
+        try InputValidation.features(input.features)
+        if let candles = input.candles { try InputValidation.candles(candles, limit: configuration.candleWindow) }
+        let given = input.features ?? [:]
+        let needsCandles = FeatureVector.names.contains { given[$0] == nil }
+        let candles = input.candles ?? (needsCandles ? market.candles(for: symbol) : nil)
+
+        let featureResult: FeatureResult
+        do {
+            featureResult = try await workers.call(
+                ServiceName.feature, op: "features", payload: FeatureRequest(symbol: symbol, features: input.features, candles: candles),
+                requestID: requestID)
+        } catch {
+            throw error.apiError
+        }
+
+        let (votes, excluded) = await collectVotes(featureResult.features, requestID: requestID)
+        guard !votes.isEmpty else {
+            throw APIError(.serviceUnavailable, "service_unavailable", "no model could vote: " + excluded.map { "\($0.modelId): \($0.reason)" }.joined(separator: "; "))
+        }
+        let signal = configuration.consensus.combine(votes)
+        var reasons = excluded.map { "model \($0.modelId) left out: \($0.reason)" } + signal.blockers
+
+        let gate: GateResult
+        do {
+            gate = try await workers.call(
+                ServiceName.risk, op: "gate", payload: GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence),
+                requestID: requestID)
+        } catch {
+            throw error.apiError
+        }
+        control.update(flags: gate.flags)
+        reasons += gate.reasons
+        return ConsensusOutput(
+            requestId: requestID, symbol: symbol, allow: gate.allow && signal.blockers.isEmpty, confidence: signal.confidence,
+            side: signal.side, probabilityUp: signal.probabilityUp, agreement: signal.agreement,
+            threshold: control.riskStatus?.status.limits.confidenceThreshold, votes: votes, excluded: excluded, reasons: reasons,
+            features: featureResult.features, featureSource: featureResult.source, price: featureResult.price)
+    }
+
+    /// Asks one replica of every model id at once; a model id that fails or times out is left out.
+    private func collectVotes(_ features: FeatureVector, requestID: String) async -> ([ModelVote], [ExcludedModel]) {
+        let live = broker.snapshot.workers.keys.compactMap(ServiceName.modelID(of:))
+        let modelIDs = configuration.modelIDs.isEmpty ? live.sorted() : configuration.modelIDs
+        if modelIDs.isEmpty { return ([], [ExcludedModel(modelId: "*", reason: "no model worker is live")]) }
+        let liveSet = Set(live)
+        return await withTaskGroup(of: Result<ModelVote, ExcludedModel>.self) { group in
+            for modelID in modelIDs {
+                guard liveSet.contains(modelID) else {
+                    group.addTask { .failure(ExcludedModel(modelId: modelID, reason: "no live worker")) }
+                    continue
+                }
+                group.addTask {
+                    do throws(WorkerCallError) {
+                        let vote: ModelVote = try await workers.call(
+                            ServiceName.model(modelID), op: "predict", payload: PredictRequest(features: features), requestID: requestID,
+                            timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
+                        return .success(vote)
+                    } catch {
+                        return .failure(ExcludedModel(modelId: modelID, reason: error.apiError.detail))
+                    }
+                }
+            }
+            var votes: [ModelVote] = []
+            var excluded: [ExcludedModel] = []
+            for await result in group {
+                switch result {
+                case .success(let vote): votes.append(vote)
+                case .failure(let reason): excluded.append(reason)
+                }
+            }
+            return (votes.sorted { $0.modelId < $1.modelId }, excluded.sorted { $0.modelId < $1.modelId })
+        }
+    }
+}
+
+extension ExcludedModel: Error {}

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import TradingDomain
+import TradingWire
+
+/// `POST /api/trade/execute` body.
+struct ExecuteInput: Decodable, Sendable {
+    var symbol: String
+    var side: String
+    var qtyUsd: Double
+    var confidence: Double
+    var clientOrderId: String?
+}
+
+/// The account figures an execute answer carries.
+struct AccountSummary: Encodable, Sendable {
+    var equity: Decimal
+    var cash: Decimal
+    var drawdown: Double
+}
+
+/// `POST /api/trade/execute` answer.
+struct ExecuteOutput: Encodable, Sendable {
+    var requestId: String
+    var dryRun: Bool
+    var orderId: String
+    var clientOrderId: String
+    var status: OrderStatus
+    var duplicate: Bool
+    var mode: TradingMode
+    var symbol: String
+    var side: Side
+    var qtyUsd: Decimal
+    var confidence: Double
+    var fill: Fill?
+    var rejectReason: String?
+    var account: AccountSummary?
+
+    init(order: Order, duplicate: Bool, account: AccountSnapshot?, requestID: String) {
+        requestId = requestID
+        dryRun = order.mode == .paper
+        orderId = order.intent.clientOrderId
+        clientOrderId = order.intent.clientOrderId
+        status = order.status
+        self.duplicate = duplicate
+        mode = order.mode
+        symbol = order.intent.symbol
+        side = order.intent.side
+        qtyUsd = order.intent.qtyUsd
+        confidence = order.intent.confidence
+        fill = order.fill
+        rejectReason = order.rejectReason
+        self.account = account.map { AccountSummary(equity: $0.equity, cash: $0.cash, drawdown: $0.drawdown) }
+    }
+}
+
+/// Risk reservation (pending in the ledger) → execution → risk settlement.
+///
+/// An order is never sent twice: once execution may have acted on it (the worker had it when it
+/// died or timed out) the order stays pending and the answer says its state is unknown; the
+/// risk worker reconciles it. Only a request that provably never ran is settled as rejected.
+struct ExecutePipeline: Sendable {
+    let workers: WorkerClient
+    let configuration: GatewayConfiguration
+    let control: ControlCenter
+    let logger: Logger
+
+    static let settleAttempts = 10
+
+    func run(_ input: ExecuteInput, requestID: String) async throws(APIError) -> ExecuteOutput {
+        let intent = OrderIntent(
+            clientOrderId: try InputValidation.clientOrderID(input.clientOrderId),
+            symbol: try InputValidation.symbol(input.symbol),
+            side: try InputValidation.side(input.side),
+            qtyUsd: try InputValidation.notional(input.qtyUsd),
+            confidence: try InputValidation.confidence(input.confidence))
+
+        let reservation: ReserveResult
+        do {
+            reservation = try await workers.call(
+                ServiceName.risk, op: "reserve", payload: ReserveRequest(intent: intent, mode: configuration.tradingMode), requestID: requestID)
+        } catch {
+            throw error.apiError
+        }
+        control.update(flags: reservation.flags)
+        if reservation.duplicate {
+            return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID)
+        }
+        guard let markPrice = reservation.markPrice else {
+            throw APIError(.badGateway, "bad_worker_reply", "risk reserved an order without a price")
+        }
+
+        guard let limits = control.riskStatus?.status.limits else {
+            _ = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "risk status not yet known"), requestID: requestID)
+            throw APIError(.serviceUnavailable, "service_unavailable", "the risk status is not yet known to the gateway; retry shortly")
+        }
+        let execution = ExecuteRequest(order: reservation.order, markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        let fill: Fill
+        do {
+            fill = try await workers.call(ServiceName.execution, op: "execute", payload: execution, requestID: requestID)
+        } catch {
+            switch error {
+            case .broker(let brokerError) where brokerError.mayHaveRun:
+                logger.error(
+                    "order outcome unknown: left pending for reconciliation",
+                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "error": "\(brokerError)"])
+                throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId")
+            default:
+                let reason = error.apiError
+                _ = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "\(reason.code): \(reason.detail)"), requestID: requestID)
+                throw reason
+            }
+        }
+        let settled = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: fill, rejectReason: nil), requestID: requestID)
+        if settled.flags.riskLocked {
+            logger.warning("risk_locked: drawdown brake tripped by a fill", metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"])
+        }
+        return ExecuteOutput(order: settled.order, duplicate: false, account: settled.account, requestID: requestID)
+    }
+
+    /// Records an outcome with the risk worker, retrying while it is unreachable: a fill that
+    /// happened must reach the ledger.
+    private func settle(_ request: SettleRequest, requestID: String) async throws(APIError) -> SettleResult {
+        var lastError: WorkerCallError?
+        for attempt in 1...Self.settleAttempts {
+            do {
+                let result: SettleResult = try await workers.call(ServiceName.risk, op: "settle", payload: request, requestID: requestID)
+                control.update(flags: result.flags)
+                return result
+            } catch {
+                lastError = error
+                if case .worker = error { break }
+                logger.warning("settle failed, retrying", metadata: ["request.id": "\(requestID)", "attempt": "\(attempt)", "error": "\(error.apiError)"])
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+        logger.error(
+            "order outcome not recorded: left pending for reconciliation",
+            metadata: ["request.id": "\(requestID)", "order": "\(request.clientOrderId)", "error": "\(lastError.map { "\($0.apiError)" } ?? "")"])
+        throw APIError(.gatewayTimeout, "order_state_unknown", "order \(request.clientOrderId) executed but the ledger could not be updated; it will be reconciled")
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import TradingWire
+
+/// Why a worker call failed.
+enum WorkerCallError: Error {
+    /// The broker could not get a reply (no worker, deadline, worker died).
+    case broker(BrokerError)
+    /// The worker answered with an error.
+    case worker(WireError)
+    /// The worker's reply could not be read.
+    case badReply(String)
+
+    var apiError: APIError {
+        switch self {
+        case .broker(let error): APIError(error)
+        case .worker(let error): APIError(error)
+        case .badReply(let detail): APIError(.badGateway, "bad_worker_reply", detail)
+        }
+    }
+}
+
+/// Typed request/reply with workers over the broker: encodes the versioned envelope, decodes
+/// the reply, keeps the failure kinds apart.
+struct WorkerClient: Sendable {
+    let broker: Broker
+
+    func call<Payload: Codable & Sendable, Result: Codable & Sendable>(
+        _ service: String, op: String, payload: Payload, requestID: String, timeoutMilliseconds: Int? = nil,
+        as: Result.Type = Result.self
+    ) async throws(WorkerCallError) -> Result {
+        let body: [UInt8]
+        do {
+            body = try WireCodec.encode(WireRequest(op: op, requestId: requestID, payload: payload))
+        } catch {
+            throw .badReply("request could not be encoded: \(error)")
+        }
+        let replyBytes: [UInt8]
+        do {
+            replyBytes = try await broker.request(service: service, body: body, timeoutMilliseconds: timeoutMilliseconds)
+        } catch {
+            throw .broker(error)
+        }
+        let reply: WireReply<Result>
+        do {
+            reply = try WireCodec.decode(WireReply<Result>.self, from: replyBytes)
+        } catch {
+            throw .badReply("\(service) replied with an unreadable body: \(error)")
+        }
+        if let error = reply.error { throw .worker(error) }
+        guard let result = reply.result else { throw .badReply("\(service) replied with neither result nor error") }
+        return result
+    }
+}

@@ -1,0 +1,54 @@
+import TradingWire
+
+/// Validates the features a caller gave and completes missing ones from candles.
+public enum FeatureBuilder {
+    /// The sane range of each feature; anything outside is refused as absurd.
+    public static let ranges: [String: ClosedRange<Double>] = [
+        "mom_20": -100...1_000,
+        "rv_5": 0...500,
+        "rsi_14": 0...100,
+    ]
+
+    /// Candles needed to compute every feature (RSI needs 15 closes, momentum 21).
+    public static let minimumCandles = 21
+
+    /// Builds the feature vector from given values, filling what is missing from `candles`.
+    public static func build(given: [String: Double]?, candles: [Candle]?) throws(WireError) -> FeatureResult {
+        let given = given ?? [:]
+        for (name, value) in given {
+            guard let range = ranges[name] else {
+                throw WireError(code: "unknown_feature", detail: "unknown feature \"\(name)\"; known: \(FeatureVector.names.joined(separator: ", "))", status: 422)
+            }
+            guard value.isFinite else { throw WireError(code: "invalid_feature", detail: "\(name) must be a finite number", status: 422) }
+            guard range.contains(value) else {
+                throw WireError(code: "invalid_feature", detail: "\(name)=\(value) is outside \(range.lowerBound)...\(range.upperBound)", status: 422)
+            }
+        }
+        var computed: [String: Double] = [:]
+        var price: Double?
+        let closes = (candles ?? []).map(\.close)
+        if let candles, !candles.isEmpty {
+            guard closes.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw WireError(code: "invalid_candles", detail: "candle closes must be finite and positive", status: 422)
+            }
+            price = closes.last
+            computed["mom_20"] = Indicators.momentum(closes, period: 20)
+            computed["rv_5"] = Indicators.realizedVolatility(closes, period: 5)
+            computed["rsi_14"] = Indicators.rsi(closes, period: 14)
+        }
+        var values: [String: Double] = [:]
+        var missing: [String] = []
+        for name in FeatureVector.names {
+            if let value = given[name] ?? computed[name] { values[name] = value } else { missing.append(name) }
+        }
+        guard missing.isEmpty, let mom = values["mom_20"], let rv = values["rv_5"], let rsi = values["rsi_14"] else {
+            let have = closes.count
+            throw WireError(
+                code: "missing_features",
+                detail: "missing \(missing.joined(separator: ", ")): give them in \"features\", or feed at least \(minimumCandles) candles for the symbol (have \(have))",
+                status: 422)
+        }
+        let source = given.isEmpty ? "candles" : (computed.isEmpty || given.count == FeatureVector.names.count ? "given" : "mixed")
+        return FeatureResult(features: FeatureVector(mom20: mom, rv5: rv, rsi14: rsi), price: price, source: source)
+    }
+}

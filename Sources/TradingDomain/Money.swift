@@ -1,0 +1,36 @@
+import Foundation
+import TradingWire
+
+extension Decimal {
+    /// Rounded half-up to `scale` decimal places.
+    public func rounded(scale: Int) -> Decimal {
+        var value = self
+        var result = Decimal()
+        NSDecimalRound(&result, &value, scale, .plain)
+        return result
+    }
+
+    /// A finite binary float as a decimal rounded to `scale` places, via its shortest decimal text,
+    /// so that 0.1 becomes exactly 0.1.
+    public init?(exactly double: Double, scale: Int) {
+        guard double.isFinite, let parsed = Decimal(string: "\(double)") else { return nil }
+        self = parsed.rounded(scale: scale)
+    }
+
+    /// For ratios and logs only, never for sums of money.
+    public var doubleValue: Double { NSDecimalNumber(decimal: self).doubleValue }
+}
+
+/// Simulated fills with slippage and fees, in decimal.
+public enum PaperFill {
+    /// Fills `notional` (quote currency) at `markPrice` moved against the taker by `slippageBps`;
+    /// the fee is `feeBps` of the filled notional. Price, quantity and money to 8 places.
+    public static func fill(side: Side, notional: Decimal, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, at time: Int64) -> Fill {
+        let slip = markPrice * slippageBps / 10_000
+        let price = (side == .buy ? markPrice + slip : markPrice - slip).rounded(scale: 8)
+        let quantity = (notional / price).rounded(scale: 8)
+        let filledNotional = (quantity * price).rounded(scale: 8)
+        let fee = (filledNotional * feeBps / 10_000).rounded(scale: 8)
+        return Fill(price: price, quantity: quantity, notional: filledNotional, fee: fee, dryRun: true, filledAt: time)
+    }
+}

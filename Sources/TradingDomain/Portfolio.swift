@@ -1,0 +1,111 @@
+import Foundation
+import TradingWire
+
+/// Cash and positions in decimal, marked to the latest prices; tracks peak equity and drawdown.
+/// Positions are signed: a sell beyond the position opens a short.
+public struct Portfolio: Sendable, Equatable {
+    public struct Position: Sendable, Equatable {
+        public var quantity: Decimal = 0
+        public var averagePrice: Decimal = 0
+        public var realizedPnl: Decimal = 0
+    }
+
+    public private(set) var cash: Decimal
+    public private(set) var positions: [String: Position] = [:]
+    public private(set) var marks: [String: Decimal] = [:]
+    public private(set) var peakEquity: Decimal
+
+    public init(startingCash: Decimal) {
+        cash = startingCash
+        peakEquity = startingCash
+    }
+
+    /// Restores a saved state.
+    public init(cash: Decimal, positions: [String: Position], marks: [String: Decimal], peakEquity: Decimal) {
+        self.cash = cash
+        self.positions = positions
+        self.marks = marks
+        self.peakEquity = peakEquity
+    }
+
+    /// Cash plus every position at its mark (at its average price while no mark is known).
+    public var equity: Decimal {
+        positions.reduce(cash) { sum, entry in
+            sum + entry.value.quantity * (marks[entry.key] ?? entry.value.averagePrice)
+        }
+    }
+
+    /// Sum of absolute position values at their marks.
+    public var grossExposure: Decimal {
+        positions.reduce(Decimal(0)) { sum, entry in
+            let value = entry.value.quantity * (marks[entry.key] ?? entry.value.averagePrice)
+            return sum + (value < 0 ? -value : value)
+        }
+    }
+
+    /// Fraction of equity below its peak, 0...1.
+    public var drawdown: Double {
+        guard peakEquity > 0 else { return 0 }
+        let fraction = ((peakEquity - equity) / peakEquity).doubleValue
+        return max(0, fraction)
+    }
+
+    /// The value of the position in `symbol` at its mark.
+    public func positionValue(_ symbol: String) -> Decimal {
+        guard let position = positions[symbol] else { return 0 }
+        return position.quantity * (marks[symbol] ?? position.averagePrice)
+    }
+
+    /// A new price for a symbol; raises the peak if equity reached a new high.
+    public mutating func mark(_ symbol: String, price: Decimal) {
+        marks[symbol] = price
+        peakEquity = max(peakEquity, equity)
+    }
+
+    /// Books a fill: cash moves by the notional and the fee; the position's average price and
+    /// realized PnL follow (average cost; closing part realizes against the average).
+    public mutating func apply(symbol: String, side: Side, quantity: Decimal, price: Decimal, fee: Decimal) {
+        let signed = side == .buy ? quantity : -quantity
+        cash -= signed * price
+        cash -= fee
+        var position = positions[symbol] ?? Position()
+        let old = position.quantity
+        let new = old + signed
+        if old == 0 || (old > 0) == (signed > 0) {
+            // Opening or adding: blend the average price.
+            position.averagePrice = ((old * position.averagePrice + signed * price) / new).rounded(scale: 8)
+        } else {
+            // Reducing, closing or flipping: realize against the average on the closed part.
+            let closed = min(abs(old), abs(signed))
+            let direction: Decimal = old > 0 ? 1 : -1
+            position.realizedPnl += (closed * (price - position.averagePrice) * direction).rounded(scale: 8)
+            if new == 0 {
+                position.averagePrice = 0
+            } else if (new > 0) != (old > 0) {
+                position.averagePrice = price
+            }
+        }
+        position.realizedPnl -= fee
+        position.quantity = new
+        positions[symbol] = position
+        if marks[symbol] == nil { marks[symbol] = price }
+        peakEquity = max(peakEquity, equity)
+    }
+
+    /// The account as `/health` and the wire show it.
+    public var snapshot: AccountSnapshot {
+        AccountSnapshot(
+            cash: cash.rounded(scale: 8), equity: equity.rounded(scale: 8), peakEquity: peakEquity.rounded(scale: 8),
+            drawdown: drawdown, grossExposure: grossExposure.rounded(scale: 8),
+            positions: positions.keys.sorted().compactMap { symbol in
+                guard let position = positions[symbol] else { return nil }
+                let mark = marks[symbol]
+                let unrealized = mark.map { (position.quantity * ($0 - position.averagePrice)).rounded(scale: 8) } ?? 0
+                return PositionSnapshot(
+                    symbol: symbol, quantity: position.quantity, averagePrice: position.averagePrice, markPrice: mark,
+                    realizedPnl: position.realizedPnl, unrealizedPnl: unrealized)
+            })
+    }
+}
+
+private func abs(_ value: Decimal) -> Decimal { value < 0 ? -value : value }

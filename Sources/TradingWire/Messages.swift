@@ -1,0 +1,363 @@
+import Foundation
+
+/// Buy or sell.
+public enum Side: String, Codable, Sendable, CaseIterable {
+    case buy
+    case sell
+}
+
+/// One OHLCV candle. `openTime` is Unix milliseconds (UTC).
+public struct Candle: Codable, Sendable, Equatable {
+    public var openTime: Int64
+    public var open: Double
+    public var high: Double
+    public var low: Double
+    public var close: Double
+    public var volume: Double
+
+    public init(openTime: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double) {
+        self.openTime = openTime
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+    }
+}
+
+/// The model inputs, named as the runbook names them.
+public struct FeatureVector: Codable, Sendable, Equatable {
+    /// 20-period momentum, percent.
+    public var mom20: Double
+    /// 5-period realized volatility, percent.
+    public var rv5: Double
+    /// Wilder's 14-period RSI, 0...100.
+    public var rsi14: Double
+
+    public init(mom20: Double, rv5: Double, rsi14: Double) {
+        self.mom20 = mom20
+        self.rv5 = rv5
+        self.rsi14 = rsi14
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mom20 = "mom_20"
+        case rv5 = "rv_5"
+        case rsi14 = "rsi_14"
+    }
+
+    /// The feature names, in model input order.
+    public static let names = ["mom_20", "rv_5", "rsi_14"]
+
+    /// Values in `names` order.
+    public var values: [Double] { [mom20, rv5, rsi14] }
+}
+
+// MARK: feature service
+
+/// `feature` / `features`: validate given features, complete missing ones from candles.
+public struct FeatureRequest: Codable, Sendable {
+    public var symbol: String
+    public var features: [String: Double]?
+    public var candles: [Candle]?
+
+    public init(symbol: String, features: [String: Double]?, candles: [Candle]?) {
+        self.symbol = symbol
+        self.features = features
+        self.candles = candles
+    }
+}
+
+public struct FeatureResult: Codable, Sendable {
+    public var features: FeatureVector
+    /// Latest close, when candles were available.
+    public var price: Double?
+    /// "given", "candles" or "mixed".
+    public var source: String
+
+    public init(features: FeatureVector, price: Double?, source: String) {
+        self.features = features
+        self.price = price
+        self.source = source
+    }
+}
+
+// MARK: model service
+
+/// `model.<id>` / `predict`.
+public struct PredictRequest: Codable, Sendable {
+    public var features: FeatureVector
+    public init(features: FeatureVector) { self.features = features }
+}
+
+/// One model's vote.
+public struct ModelVote: Codable, Sendable, Equatable {
+    public var modelId: String
+    public var version: String
+    public var probabilityUp: Double
+
+    public init(modelId: String, version: String, probabilityUp: Double) {
+        self.modelId = modelId
+        self.version = version
+        self.probabilityUp = probabilityUp
+    }
+}
+
+// MARK: risk service
+
+/// `risk` / `gate`: may a signal of this confidence trade now?
+public struct GateRequest: Codable, Sendable {
+    public var symbol: String
+    public var side: Side
+    public var confidence: Double
+
+    public init(symbol: String, side: Side, confidence: Double) {
+        self.symbol = symbol
+        self.side = side
+        self.confidence = confidence
+    }
+}
+
+public struct GateResult: Codable, Sendable {
+    public var allow: Bool
+    public var reasons: [String]
+    public var flags: RiskFlags
+
+    public init(allow: Bool, reasons: [String], flags: RiskFlags) {
+        self.allow = allow
+        self.reasons = reasons
+        self.flags = flags
+    }
+}
+
+/// An order as the caller asks for it.
+public struct OrderIntent: Codable, Sendable, Equatable {
+    public var clientOrderId: String
+    public var symbol: String
+    public var side: Side
+    /// Notional in quote currency, rounded to cents.
+    public var qtyUsd: Decimal
+    public var confidence: Double
+
+    public init(clientOrderId: String, symbol: String, side: Side, qtyUsd: Decimal, confidence: Double) {
+        self.clientOrderId = clientOrderId
+        self.symbol = symbol
+        self.side = side
+        self.qtyUsd = qtyUsd
+        self.confidence = confidence
+    }
+}
+
+/// Where an order stands in the ledger.
+public enum OrderStatus: String, Codable, Sendable {
+    /// Written before execution was asked for; not yet known to be filled or not.
+    case pending
+    case filled
+    case rejected
+}
+
+/// A fill: what was bought or sold, at what price, for what fee.
+public struct Fill: Codable, Sendable, Equatable {
+    public var price: Decimal
+    public var quantity: Decimal
+    public var notional: Decimal
+    public var fee: Decimal
+    public var dryRun: Bool
+    /// Unix milliseconds.
+    public var filledAt: Int64
+
+    public init(price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, dryRun: Bool, filledAt: Int64) {
+        self.price = price
+        self.quantity = quantity
+        self.notional = notional
+        self.fee = fee
+        self.dryRun = dryRun
+        self.filledAt = filledAt
+    }
+}
+
+/// An order in the ledger.
+public struct Order: Codable, Sendable, Equatable {
+    public var intent: OrderIntent
+    public var status: OrderStatus
+    public var mode: TradingMode
+    /// Unix milliseconds.
+    public var createdAt: Int64
+    public var fill: Fill?
+    public var rejectReason: String?
+
+    public init(intent: OrderIntent, status: OrderStatus, mode: TradingMode, createdAt: Int64, fill: Fill? = nil, rejectReason: String? = nil) {
+        self.intent = intent
+        self.status = status
+        self.mode = mode
+        self.createdAt = createdAt
+        self.fill = fill
+        self.rejectReason = rejectReason
+    }
+}
+
+/// `risk` / `reserve`: pre-trade check; writes the order as pending under its client order id.
+public struct ReserveRequest: Codable, Sendable {
+    public var intent: OrderIntent
+    public var mode: TradingMode
+
+    public init(intent: OrderIntent, mode: TradingMode) {
+        self.intent = intent
+        self.mode = mode
+    }
+}
+
+public struct ReserveResult: Codable, Sendable {
+    public var order: Order
+    /// True when the client order id was already in the ledger: nothing new was reserved.
+    public var duplicate: Bool
+    /// The price to fill against (latest mark), when the order is newly pending.
+    public var markPrice: Decimal?
+    public var flags: RiskFlags
+
+    public init(order: Order, duplicate: Bool, markPrice: Decimal?, flags: RiskFlags) {
+        self.order = order
+        self.duplicate = duplicate
+        self.markPrice = markPrice
+        self.flags = flags
+    }
+}
+
+/// `risk` / `settle`: the outcome of execution for a pending order.
+public struct SettleRequest: Codable, Sendable {
+    public var clientOrderId: String
+    public var fill: Fill?
+    public var rejectReason: String?
+
+    public init(clientOrderId: String, fill: Fill?, rejectReason: String?) {
+        self.clientOrderId = clientOrderId
+        self.fill = fill
+        self.rejectReason = rejectReason
+    }
+}
+
+public struct SettleResult: Codable, Sendable {
+    public var order: Order
+    public var account: AccountSnapshot
+    public var flags: RiskFlags
+
+    public init(order: Order, account: AccountSnapshot, flags: RiskFlags) {
+        self.order = order
+        self.account = account
+        self.flags = flags
+    }
+}
+
+/// `risk` / `mark`: a new price for a symbol.
+public struct MarkRequest: Codable, Sendable {
+    public var symbol: String
+    public var price: Decimal
+    public var ts: Int64
+
+    public init(symbol: String, price: Decimal, ts: Int64) {
+        self.symbol = symbol
+        self.price = price
+        self.ts = ts
+    }
+}
+
+/// `risk` / `reset`, `halt`, `resume`: who asked, and why.
+public struct OperatorAction: Codable, Sendable {
+    public var requestedBy: String
+    public var reason: String?
+
+    public init(requestedBy: String, reason: String?) {
+        self.requestedBy = requestedBy
+        self.reason = reason
+    }
+}
+
+/// A position in one symbol.
+public struct PositionSnapshot: Codable, Sendable, Equatable {
+    public var symbol: String
+    public var quantity: Decimal
+    public var averagePrice: Decimal
+    public var markPrice: Decimal?
+    public var realizedPnl: Decimal
+    public var unrealizedPnl: Decimal
+
+    public init(symbol: String, quantity: Decimal, averagePrice: Decimal, markPrice: Decimal?, realizedPnl: Decimal, unrealizedPnl: Decimal) {
+        self.symbol = symbol
+        self.quantity = quantity
+        self.averagePrice = averagePrice
+        self.markPrice = markPrice
+        self.realizedPnl = realizedPnl
+        self.unrealizedPnl = unrealizedPnl
+    }
+}
+
+/// The paper account, marked to the latest prices.
+public struct AccountSnapshot: Codable, Sendable, Equatable {
+    public var cash: Decimal
+    public var equity: Decimal
+    public var peakEquity: Decimal
+    /// Fraction below peak, 0...1.
+    public var drawdown: Double
+    public var grossExposure: Decimal
+    public var positions: [PositionSnapshot]
+
+    public init(cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, positions: [PositionSnapshot]) {
+        self.cash = cash
+        self.equity = equity
+        self.peakEquity = peakEquity
+        self.drawdown = drawdown
+        self.grossExposure = grossExposure
+        self.positions = positions
+    }
+}
+
+/// `risk` / `status`: everything `/health` shows of risk.
+public struct RiskStatus: Codable, Sendable {
+    public var flags: RiskFlags
+    public var account: AccountSnapshot
+    public var limits: RiskLimits
+
+    public init(flags: RiskFlags, account: AccountSnapshot, limits: RiskLimits) {
+        self.flags = flags
+        self.account = account
+        self.limits = limits
+    }
+}
+
+/// The risk rules' parameters. Every one is configurable and shown under `/health` `config`.
+public struct RiskLimits: Codable, Sendable, Equatable {
+    public var confidenceThreshold: Double
+    public var maxOrderNotionalUsd: Decimal
+    public var maxPositionUsd: Decimal
+    public var maxDrawdown: Double
+    public var startingEquityUsd: Decimal
+    public var slippageBps: Decimal
+    public var feeBps: Decimal
+
+    public init(confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxDrawdown: Double, startingEquityUsd: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+        self.confidenceThreshold = confidenceThreshold
+        self.maxOrderNotionalUsd = maxOrderNotionalUsd
+        self.maxPositionUsd = maxPositionUsd
+        self.maxDrawdown = maxDrawdown
+        self.startingEquityUsd = startingEquityUsd
+        self.slippageBps = slippageBps
+        self.feeBps = feeBps
+    }
+}
+
+// MARK: execution service
+
+/// `execution` / `execute`: fill a pending order (paper) or place it (live).
+public struct ExecuteRequest: Codable, Sendable {
+    public var order: Order
+    public var markPrice: Decimal
+    public var slippageBps: Decimal
+    public var feeBps: Decimal
+
+    public init(order: Order, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+        self.order = order
+        self.markPrice = markPrice
+        self.slippageBps = slippageBps
+        self.feeBps = feeBps
+    }
+}

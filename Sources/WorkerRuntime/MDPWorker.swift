@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import ServiceSupport
+import TradingWire
+import ZeroMQ
+
+/// Answers one request body with one reply body. Called on the worker's socket thread, one
+/// request at a time, as MDP/0.1 workers do.
+public protocol RequestHandler: Sendable {
+    func handle(body: [UInt8]) -> [UInt8]
+}
+
+/// The worker side of MDP/0.1 plus the control subscription, on one dedicated thread that owns
+/// both sockets for their whole life.
+///
+/// It connects a DEALER to the broker and sends READY, answers REQUESTs through the handler,
+/// heartbeats every interval, and reconnects (READY again) when the broker has been silent for
+/// `liveness` intervals or says DISCONNECT. A SUB socket beside it keeps the `ControlView` fresh.
+public final class MDPWorker: Sendable {
+    public let service: String
+    private let configuration: WorkerConfiguration
+    private let handler: any RequestHandler
+    private let control: ControlView
+    private let logger: Logger
+    private let stopSignal: WakeSignal
+    private let context: ZMQContext
+    private let link: BrokerLink
+
+    public init(
+        service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView, link: BrokerLink = BrokerLink(),
+        logger: Logger
+    ) throws {
+        self.link = link
+        self.service = service
+        self.configuration = configuration
+        self.handler = handler
+        self.control = control
+        self.logger = logger
+        self.stopSignal = try WakeSignal()
+        self.context = try ZMQContext()
+    }
+
+    /// Starts the socket thread. Returns at once.
+    public func start() -> Thread {
+        let thread = Thread { [self] in
+            do {
+                try self.run()
+            } catch {
+                self.logger.error("worker socket loop failed", metadata: ["error": "\(error)"])
+                exit(1)
+            }
+        }
+        thread.name = "mdp-\(service)"
+        thread.start()
+        return thread
+    }
+
+    /// Asks the socket thread to say DISCONNECT and stop. Safe from any thread.
+    public func stop() { stopSignal.signal() }
+
+    private func connectBroker() throws -> ZMQSocket {
+        let socket = try context.socket(.dealer)
+        try socket.setOption(ZMQOption.immediate, 1)
+        try socket.setOption(ZMQOption.sendTimeout, Int32(configuration.heartbeatIntervalMilliseconds))
+        try socket.setOption(ZMQOption.reconnectInterval, 100)
+        try socket.setOption(ZMQOption.reconnectIntervalMax, 2000)
+        try socket.setOption(ZMQOption.tcpKeepalive, 1)
+        try socket.connect(configuration.brokerEndpoint)
+        return socket
+    }
+
+    private func run() throws {
+        let subscriber = try context.socket(.subscriber)
+        try subscriber.setOption(ZMQOption.subscribe, bytes: ControlState.topic)
+        try subscriber.setOption(ZMQOption.reconnectInterval, 100)
+        try subscriber.setOption(ZMQOption.reconnectIntervalMax, 2000)
+        try subscriber.connect(configuration.controlEndpoint)
+        defer { subscriber.close() }
+
+        let interval = configuration.heartbeatIntervalMilliseconds
+        var broker = try connectBroker()
+        var ready = try broker.send(MDP.Message.ready(service: service).frames)
+        var liveness = configuration.heartbeatLiveness
+        var nextHeartbeat = monotonicMilliseconds() + interval
+        logger.info("worker started", metadata: ["broker": "\(configuration.brokerEndpoint)", "control": "\(configuration.controlEndpoint)"])
+
+        while true {
+            var poller = ZMQPoller()
+            let brokerIndex = poller.add(broker)
+            let controlIndex = poller.add(subscriber)
+            let stopIndex = poller.add(fileDescriptor: stopSignal.fileDescriptor)
+            let wait = max(0, nextHeartbeat - monotonicMilliseconds())
+            let readable = try poller.poll(timeoutMilliseconds: wait)
+
+            if readable.contains(stopIndex) {
+                stopSignal.drain()
+                _ = try? broker.send(MDP.Message.disconnect.frames, wait: false)
+                logger.info("worker stopping: sent DISCONNECT")
+                broker.close(lingerMilliseconds: 200)
+                return
+            }
+            if readable.contains(controlIndex) {
+                while let message = try subscriber.receive(wait: false) {
+                    guard message.count == 2, let state = try? WireCodec.decode(ControlState.self, from: message[1]) else {
+                        logger.warning("ignored a malformed control message")
+                        continue
+                    }
+                    control.update(state)
+                }
+            }
+            var reconnect = false
+            if readable.contains(brokerIndex) {
+                while let frames = try broker.receive(wait: false) {
+                    liveness = configuration.heartbeatLiveness
+                    link.touch()
+                    let message: MDP.Message
+                    do {
+                        message = try MDP.Message(frames: frames)
+                    } catch {
+                        logger.warning("ignored a message that is not MDP/0.1", metadata: ["error": "\(error)"])
+                        continue
+                    }
+                    switch message {
+                    case .request(let client, let body):
+                        let reply = handler.handle(body: body.first ?? [])
+                        if try !broker.send(MDP.Message.reply(client: client, body: [reply]).frames) {
+                            logger.warning("reply could not be sent: broker connection is down")
+                        }
+                    case .heartbeat:
+                        break
+                    case .disconnect:
+                        logger.info("broker sent DISCONNECT: reconnecting")
+                        reconnect = true
+                    case .ready, .reply:
+                        logger.warning("ignored a worker-only command from the broker")
+                    }
+                    if reconnect { break }
+                }
+            } else if monotonicMilliseconds() >= nextHeartbeat {
+                liveness -= 1
+                if liveness <= 0 {
+                    logger.warning("broker silent for \(configuration.heartbeatLiveness) heartbeats: reconnecting")
+                    reconnect = true
+                }
+            }
+            if !ready { reconnect = true }
+            if reconnect {
+                broker.close()
+                broker = try connectBroker()
+                ready = try broker.send(MDP.Message.ready(service: service).frames)
+                liveness = configuration.heartbeatLiveness
+                nextHeartbeat = monotonicMilliseconds() + interval
+                continue
+            }
+            if monotonicMilliseconds() >= nextHeartbeat {
+                _ = try broker.send(MDP.Message.heartbeat.frames, wait: false)
+                nextHeartbeat = monotonicMilliseconds() + interval
+            }
+        }
+    }
+}
+

@@ -1,0 +1,63 @@
+import Dispatch
+import Foundation
+import Logging
+import ServiceSupport
+import TradingWire
+
+/// Runs a worker process: the MDP socket thread, an optional health server, and a clean stop on
+/// SIGTERM or SIGINT (DISCONNECT to the broker, then exit).
+public enum WorkerProcess {
+    /// Blocks until the process is told to stop.
+    public static func run(
+        service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
+        link: BrokerLink = BrokerLink(), healthRoutes: [String: HealthServer.Route] = [:], logger: Logger
+    ) throws -> Never {
+        let worker = try MDPWorker(service: service, configuration: configuration, handler: handler, control: control, link: link, logger: logger)
+        var health: HealthServer?
+        if configuration.healthPort > 0 {
+            health = try HealthServer(host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes)
+            logger.info("health server listening", metadata: ["port": "\(configuration.healthPort)"])
+        }
+        let thread = worker.start()
+        let stopped = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                logger.info("stop signal received", metadata: ["signal": "\(signalNumber)"])
+                stopped.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        stopped.wait()
+        worker.stop()
+        while !thread.isFinished { usleep(10_000) }
+        health?.shutdown()
+        _ = sources
+        exit(0)
+    }
+}
+
+/// Turns a typed handler into a body handler: decodes the request, encodes the reply or error.
+public struct JSONRequestHandler<Payload: Codable & Sendable, Result: Codable & Sendable>: RequestHandler {
+    public let handler: @Sendable (WireRequest<Payload>) throws(WireError) -> Result
+
+    public init(_ handler: @escaping @Sendable (WireRequest<Payload>) throws(WireError) -> Result) {
+        self.handler = handler
+    }
+
+    public func handle(body: [UInt8]) -> [UInt8] {
+        let reply: WireReply<Result>
+        do {
+            let request = try WireCodec.decodeRequest(Payload.self, from: body)
+            reply = WireReply(result: try handler(request))
+        } catch let error as WireError {
+            reply = WireReply(error: error)
+        } catch {
+            reply = WireReply(error: WireError(code: "bad_request_body", detail: "\(error)", status: 502))
+        }
+        return (try? WireCodec.encode(reply)) ?? Array(#"{"v":1,"error":{"code":"encode_failed","detail":"reply could not be encoded","status":500}}"#.utf8)
+    }
+}

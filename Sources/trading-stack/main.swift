@@ -1,0 +1,97 @@
+import Foundation
+
+/// `trading-stack`: runs the whole pipeline as local processes on loopback, restarting any that
+/// die, each one's log on stdout (prefixed with its name) and in `logs/<name>.log`.
+///
+///     trading-stack [run]                  start the stack (Ctrl-C stops it)
+///     trading-stack replay FILE [SYMBOL]   stream a candle CSV into a running gateway
+///
+/// Environment: `STACK_LOG_DIR` (default `logs`), `STACK_DATA_DIR` (default `data`),
+/// `STACK_MODEL_PATH` (default `deploy/models/logit.json`), `FEED_FILE`, `FEED_SYMBOL`,
+/// `FEED_INTERVAL_MS`; every other variable passes through to the services.
+let arguments = Array(CommandLine.arguments.dropFirst())
+let environment = ProcessInfo.processInfo.environment
+let binaryDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+
+switch arguments.first ?? "run" {
+case "run":
+    runStack()
+case "replay":
+    guard arguments.count >= 2 else {
+        FileHandle.standardError.write(Data("usage: trading-stack replay FILE [SYMBOL]\n".utf8))
+        exit(64)
+    }
+    let feed = CandleFeed(
+        gateway: environment["GATEWAY_URL"] ?? "http://127.0.0.1:\(environment["HTTP_PORT"] ?? "8000")",
+        file: arguments[1], symbol: arguments.count > 2 ? arguments[2] : "BTCUSDT",
+        intervalMilliseconds: Int(environment["FEED_INTERVAL_MS"] ?? "") ?? 1000, token: environment["API_TOKEN"])
+    do {
+        try feed.run(log: { print($0) })
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("replay failed: \(error)\n".utf8))
+        exit(1)
+    }
+case "-h", "--help", "help":
+    print("usage: trading-stack [run] | trading-stack replay FILE [SYMBOL]")
+default:
+    FileHandle.standardError.write(Data("unknown command \(arguments[0]); see trading-stack --help\n".utf8))
+    exit(64)
+}
+
+func runStack() -> Never {
+    let logs = URL(fileURLWithPath: environment["STACK_LOG_DIR"] ?? "logs")
+    let data = URL(fileURLWithPath: environment["STACK_DATA_DIR"] ?? "data")
+    let supervisor: Supervisor
+    do {
+        supervisor = try Supervisor(logDirectory: logs)
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+    } catch {
+        FileHandle.standardError.write(Data("cannot prepare log or data directory: \(error)\n".utf8))
+        exit(1)
+    }
+    func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
+    let modelPath = environment["STACK_MODEL_PATH"] ?? "deploy/models/logit.json"
+    let services = [
+        ServiceSpec(name: "gateway", executable: binary("gateway"), environment: [:]),
+        ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: ["DATA_DIR": data.path, "HEALTH_PORT": "0"]),
+        ServiceSpec(name: "feature-worker", executable: binary("feature-worker"), environment: ["HEALTH_PORT": "0"]),
+        ServiceSpec(name: "model-worker", executable: binary("model-worker"), environment: ["MODEL_PATH": modelPath]),
+        ServiceSpec(name: "execution-worker", executable: binary("execution-worker"), environment: ["HEALTH_PORT": "0"]),
+    ]
+    let stop = DispatchSemaphore(value: 0)
+    var sources: [any DispatchSourceSignal] = []
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler { stop.signal() }
+        source.resume()
+        sources.append(source)
+    }
+    do {
+        for service in services { try supervisor.start(service) }
+    } catch {
+        supervisor.say("could not start the stack: \(error)", level: "ERROR")
+        supervisor.stopAll()
+        exit(1)
+    }
+    let port = environment["HTTP_PORT"] ?? "8000"
+    supervisor.say("stack starting: gateway http://127.0.0.1:\(port), model health http://127.0.0.1:9000/health; Ctrl-C stops it")
+    if let file = environment["FEED_FILE"], !file.isEmpty {
+        let feed = CandleFeed(
+            gateway: "http://127.0.0.1:\(port)", file: file, symbol: environment["FEED_SYMBOL"] ?? "BTCUSDT",
+            intervalMilliseconds: Int(environment["FEED_INTERVAL_MS"] ?? "") ?? 1000, token: environment["API_TOKEN"])
+        Thread.detachNewThread {
+            do {
+                try feed.run(log: { supervisor.say($0) })
+            } catch {
+                supervisor.say("price feed stopped: \(error)", level: "WARN")
+            }
+        }
+    }
+    stop.wait()
+    supervisor.say("stopping")
+    supervisor.stopAll()
+    _ = sources
+    exit(0)
+}
