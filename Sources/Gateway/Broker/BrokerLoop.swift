@@ -167,6 +167,8 @@ final class BrokerLoop {
             workers[identity] = Worker(identity: identity, service: service, expiry: now + workerTimeout)
             services[service, default: ServiceQueue()].workerCount += 1
             services[service, default: ServiceQueue()].idle.append(identity)
+            // An immediate heartbeat tells the worker at once that its READY arrived.
+            _ = try? router.send([identity] + MDP.Message.heartbeat.frames, wait: false)
             logger.info("worker ready", metadata: ["service": "\(service)", "workers": "\(services[service]?.workerCount ?? 0)"])
             dispatch(service)
         case .reply(let client, let body):

@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+import Testing
+import TradingWire
+import ZeroMQ
+
+/// Crashes, restarts and foreign peers, with real processes and sockets.
+@Suite("faults and protocol", .serialized)
+struct FaultTests {
+    static let consensusBody = #"{"symbol": "BTCUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#
+
+    @Test("a worker killed with SIGKILL under traffic is dropped; requests answer again once a replica is back")
+    func killWorkerUnderTraffic() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let statuses = Mutex<[Int]>([])
+        let stop = Mutex(false)
+        let traffic = Task {
+            while !stop.withLock({ $0 }) {
+                let status = (try? await stack.post("/api/ai/consensus", Self.consensusBody).status) ?? -1
+                statuses.withLock { $0.append(status) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let killedAt = ContinuousClock.now
+        stack.kill("feature-worker")
+        try await waitUntil("the gateway drops the dead worker", timeout: .seconds(5)) {
+            let workers = try await stack.get("/health").json["workers"] as? [String: Int]
+            return workers?["feature"] == nil
+        }
+        let dropped = ContinuousClock.now - killedAt
+        // Liveness is 3 heartbeats of 200 ms: dropped after about 0.6 s, one more interval of slack.
+        #expect(dropped < .milliseconds(1_500), "dropped after \(dropped)")
+        #expect(try await stack.get("/health").json["ok"] as? Bool == false)
+        let whileDown = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(whileDown.status == 503)
+        #expect(whileDown.json["error"] as? String == "service_unavailable")
+
+        try stack.start("feature-worker#2")
+        try await waitUntil("requests are answered again") {
+            try await stack.post("/api/ai/consensus", Self.consensusBody).status == 200
+        }
+        stop.withLock { $0 = true }
+        await traffic.value
+        let seen = statuses.withLock { $0 }
+        #expect(seen.contains(200))
+        #expect(seen.allSatisfy { [200, 503, 504].contains($0) }, "unexpected statuses \(Set(seen))")
+        #expect(!stack.log("gateway").contains("internal_error"))
+    }
+
+    @Test("an idempotent request is retried on another replica when its worker dies mid-request")
+    func retryOnReplica() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        try stack.start("feature-worker#2")
+        try await waitUntil("two feature workers are live") {
+            (try await stack.get("/health").json["workers"] as? [String: Int])?["feature"] == 2
+        }
+        // Kill one replica while requests flow; every request must still be answered 200 or, at
+        // worst, wait for the retry on the survivor (never 5xx from a lost idempotent request).
+        async let burst: [Int] = withTaskGroup(of: Int.self) { group in
+            for _ in 0..<200 {
+                group.addTask { (try? await stack.post("/api/ai/consensus", Self.consensusBody).status) ?? -1 }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        stack.kill("feature-worker")
+        let statuses = await burst
+        #expect(statuses.filter { $0 == 200 }.count == statuses.count, "statuses \(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+    }
+
+    @Test("a restarted gateway is rejoined by the running workers")
+    func gatewayRestart() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        stack.kill("gateway")
+        try stack.start("gateway#2")
+        try await waitUntil("the workers rejoin the new gateway") {
+            try await stack.get("/health").json["ok"] as? Bool == true
+        }
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(consensus.status == 200)
+    }
+
+    @Test("a foreign MDP/0.1 worker on a raw DEALER joins and votes, and heartbeats are exchanged")
+    func foreignWorker() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let endpoint = "tcp://127.0.0.1:\(stack.brokerPort)"
+        let seenHeartbeat = Mutex(false)
+        let stop = Mutex(false)
+        // A worker as anyone would write it from RFC 7, on its own thread.
+        let thread = Thread {
+            do {
+                let context = try ZMQContext()
+                let dealer = try context.socket(.dealer)
+                try dealer.connect(endpoint)
+                try dealer.send([[], Array("MDPW01".utf8), [0x01], Array("model.raw".utf8)])
+                var lastBeat = Date()
+                while !stop.withLock({ $0 }) {
+                    var poller = ZMQPoller()
+                    poller.add(dealer)
+                    if try !poller.poll(timeoutMilliseconds: 50).isEmpty, let frames = try dealer.receive() {
+                        if frames.count >= 3, frames[2] == [0x04] { seenHeartbeat.withLock { $0 = true } }
+                        if frames.count >= 6, frames[2] == [0x02] {
+                            let vote = #"{"v":1,"result":{"modelId":"raw","version":"py-1","probabilityUp":0.9}}"#
+                            try dealer.send([[], Array("MDPW01".utf8), [0x03], frames[3], [], Array(vote.utf8)])
+                        }
+                    }
+                    if Date().timeIntervalSince(lastBeat) > 0.2 {
+                        try dealer.send([[], Array("MDPW01".utf8), [0x04]])
+                        lastBeat = Date()
+                    }
+                }
+                try dealer.send([[], Array("MDPW01".utf8), [0x05]])
+                dealer.close(lingerMilliseconds: 100)
+            } catch {
+                Issue.record("foreign worker failed: \(error)")
+            }
+        }
+        thread.start()
+        defer { stop.withLock { $0 = true } }
+        try await waitUntil("model.raw is registered") {
+            (try await stack.get("/health").json["workers"] as? [String: Int])?["model.raw"] == 1
+        }
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        let votes = try #require(consensus.json["votes"] as? [[String: Any]])
+        #expect(votes.map { $0["modelId"] as? String } == ["logit", "raw"])
+        try await waitUntil("the broker heartbeats the foreign worker", timeout: .seconds(3)) { seenHeartbeat.withLock { $0 } }
+        stop.withLock { $0 = true }
+        try await waitUntil("DISCONNECT removes it at once", timeout: .seconds(2)) {
+            (try await stack.get("/health").json["workers"] as? [String: Int])?["model.raw"] == nil
+        }
+    }
+
+    @Test("a new control subscriber gets the whole state at once, and a halt reaches it quickly")
+    func controlChannel() async throws {
+        // A long re-publish interval, so that only the welcome can explain a quick first message.
+        let stack = try Stack(["CONTROL_INTERVAL_MS": "10000", "CONTROL_STALE_MS": "30000"])
+        try await stack.startAll()
+        let context = try ZMQContext()
+        let subscriber = try context.socket(.subscriber)
+        try subscriber.setOption(ZMQOption.subscribe, bytes: ControlState.topic)
+        try subscriber.setOption(ZMQOption.receiveTimeout, 2000)
+        let subscribedAt = ContinuousClock.now
+        try subscriber.connect("tcp://127.0.0.1:\(stack.controlPort)")
+        let welcome = try #require(try subscriber.receive())
+        let welcomeDelay = ContinuousClock.now - subscribedAt
+        let state = try WireCodec.decode(ControlState.self, from: welcome[1])
+        #expect(!state.halted)
+        #expect(state.tradingMode == .paper)
+        #expect(welcomeDelay < .seconds(2))
+
+        let haltedAt = ContinuousClock.now
+        #expect(try await stack.post("/api/halt", #"{"reason": "propagation test"}"#).status == 200)
+        var halted: ControlState?
+        while halted == nil, let message = try subscriber.receive() {
+            let next = try WireCodec.decode(ControlState.self, from: message[1])
+            if next.halted { halted = next }
+        }
+        let propagation = ContinuousClock.now - haltedAt
+        #expect(halted?.haltReason == "propagation test")
+        #expect(halted.map { $0.seq > state.seq } == true)
+        #expect(propagation < .seconds(1), "halt took \(propagation) to reach a subscriber")
+        print("control: welcome after \(welcomeDelay), halt propagated in \(propagation)")
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The real executables, started as separate processes on free loopback ports, for one test.
+final class Stack: @unchecked Sendable {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Where `swift build` put the executables: beside this test binary.
+    static let binaryDirectory: URL = {
+        if let override = ProcessInfo.processInfo.environment["TRADING_BIN_DIR"] { return URL(fileURLWithPath: override) }
+        var url = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("gateway").path) { return url }
+        }
+        return repositoryRoot.appendingPathComponent(".build/debug")
+    }()
+
+    let httpPort = freePort()
+    let brokerPort = freePort()
+    let controlPort = freePort()
+    let modelHealthPort = freePort()
+    let directory: URL
+    private let lock = NSLock()
+    private var processes: [String: Process] = [:]
+    let environment: [String: String]
+
+    init(_ overrides: [String: String] = [:]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var environment = [
+            "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(httpPort)",
+            "BROKER_BIND": "tcp://127.0.0.1:\(brokerPort)", "CONTROL_BIND": "tcp://127.0.0.1:\(controlPort)",
+            "BROKER_ENDPOINT": "tcp://127.0.0.1:\(brokerPort)", "CONTROL_ENDPOINT": "tcp://127.0.0.1:\(controlPort)",
+            "HEARTBEAT_INTERVAL_MS": "200", "HEARTBEAT_LIVENESS": "3", "CONTROL_INTERVAL_MS": "200", "CONTROL_STALE_MS": "1000",
+            "RISK_POLL_MS": "200", "NO_WORKER_WAIT_MS": "300", "REQUEST_TIMEOUT_MS": "2000",
+            "DATA_DIR": directory.appendingPathComponent("data").path, "HEALTH_PORT": "0",
+            "MODEL_PATH": Stack.repositoryRoot.appendingPathComponent("deploy/models/logit.json").path,
+            "LOG_LEVEL": "info",
+        ]
+        environment.merge(overrides) { _, new in new }
+        self.environment = environment
+    }
+
+    deinit { stopAll() }
+
+    /// Starts the gateway and one of each worker, and waits for `/health` to say ok.
+    func startAll() async throws {
+        try start("gateway")
+        for worker in ["risk-worker", "feature-worker", "execution-worker"] { try start(worker) }
+        try start("model-worker", ["HEALTH_PORT": "\(modelHealthPort)"])
+        try await waitUntil("the stack is healthy") { try await self.get("/health").json["ok"] as? Bool == true }
+    }
+
+    /// Starts one executable; `name` may carry a suffix (`feature-worker#2`) for replicas.
+    func start(_ name: String, _ extra: [String: String] = [:]) throws {
+        let executable = String(name.split(separator: "#").first ?? Substring(name))
+        let process = Process()
+        process.executableURL = Stack.binaryDirectory.appendingPathComponent(executable)
+        process.environment = environment.merging(extra) { _, new in new }
+        let log = directory.appendingPathComponent("\(name).log")
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        lock.withLock { processes[name] = process }
+    }
+
+    func kill(_ name: String, signal: Int32 = SIGKILL) {
+        guard let process = lock.withLock({ processes.removeValue(forKey: name) }) else { return }
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    func stopAll() {
+        let all = lock.withLock { () -> [Process] in
+            defer { processes.removeAll() }
+            return Array(processes.values)
+        }
+        for process in all where process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        for process in all { process.waitUntilExit() }
+    }
+
+    func log(_ name: String) -> String {
+        (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+    }
+
+    // MARK: HTTP
+
+    struct Answer: Sendable {
+        let status: Int
+        let data: Data
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:] }
+        var text: String { String(decoding: data, as: UTF8.self) }
+    }
+
+    func get(_ path: String, port: Int? = nil) async throws -> Answer {
+        try await request("GET", path, body: nil, port: port)
+    }
+
+    func post(_ path: String, _ body: String?, headers: [String: String] = ["Content-Type": "application/json"]) async throws -> Answer {
+        try await request("POST", path, body: body.map { Data($0.utf8) }, headers: headers)
+    }
+
+    func post(_ path: String, json: [String: Any]) async throws -> Answer {
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try await request("POST", path, body: data, headers: ["Content-Type": "application/json"])
+    }
+
+    func request(_ method: String, _ path: String, body: Data?, headers: [String: String] = [:], port: Int? = nil) async throws -> Answer {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? httpPort)\(path)")!, timeoutInterval: 10)
+        request.httpMethod = method
+        request.httpBody = body
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
+    }
+
+    /// Feeds the first `count` real ETH/BTC candles as `symbol`.
+    func feedCandles(symbol: String = "BTCUSDT", count: Int = 60, from offset: Int = 0) async throws -> Answer {
+        let candles = try Stack.sharedCandles().dropFirst(offset).prefix(count)
+        return try await post("/api/market/candles", json: ["symbol": symbol, "candles": Array(candles)])
+    }
+
+    static func sharedCandles() throws -> [[String: Any]] {
+        let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/candles/ETH_BTC-5m.csv")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return text.split(whereSeparator: \.isNewline).dropFirst().map { line in
+            let f = line.split(separator: ",")
+            return [
+                "openTime": Int64(f[0])!, "open": Double(f[1])!, "high": Double(f[2])!, "low": Double(f[3])!,
+                "close": Double(f[4])!, "volume": Double(f[5])!,
+            ]
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: @Sendable () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting until \(what)")
+    throw CancellationError()
+}
+
+/// A TCP port nobody listens on right now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+import TradingDomain
+import TradingWire
+
+@Suite("paper fills and the portfolio")
+struct PortfolioTests {
+    @Test("a paper buy pays slippage and fees, in exact decimals")
+    func paperFill() {
+        let fill = PaperFill.fill(side: .buy, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 10, at: 1)
+        #expect(fill.price == Decimal(string: "100.1"))
+        #expect(fill.quantity == Decimal(string: "9.99000999"))
+        #expect(fill.notional == 1000)  // 9.99000999 × 100.1 = 999.999999999, to 8 places
+        #expect(fill.fee == Decimal(string: "1"))
+        let sell = PaperFill.fill(side: .sell, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 0, at: 1)
+        #expect(sell.price == Decimal(string: "99.9"))
+    }
+
+    @Test("PnL and drawdown on a hand-computed round trip")
+    func roundTrip() {
+        var portfolio = Portfolio(startingCash: 10_000)
+        portfolio.apply(symbol: "X", side: .buy, quantity: 10, price: 100, fee: 1)  // cash 8999
+        #expect(portfolio.cash == 8_999)
+        #expect(portfolio.equity == 9_999)
+        #expect(portfolio.peakEquity == 10_000)
+        portfolio.mark("X", price: 120)  // equity 8999 + 1200 = 10199, new peak
+        #expect(portfolio.equity == 10_199)
+        #expect(portfolio.peakEquity == 10_199)
+        portfolio.mark("X", price: 90)  // equity 9899: drawdown 300 / 10199
+        #expect(abs(portfolio.drawdown - 300.0 / 10_199.0) < 1e-12)
+        portfolio.apply(symbol: "X", side: .sell, quantity: 4, price: 90, fee: 0.5)  // realize 4 × (90 − 100) − 0.5
+        let position = portfolio.positions["X"]!
+        #expect(position.quantity == 6)
+        #expect(position.averagePrice == 100)
+        #expect(position.realizedPnl == Decimal(string: "-41.5"))  // −1 (buy fee) − 40 − 0.5
+        #expect(portfolio.cash == Decimal(string: "9358.5"))
+        let snapshot = portfolio.snapshot
+        #expect(snapshot.positions.first?.unrealizedPnl == -60)
+    }
+
+    @Test("adding blends the average price; flipping opens at the fill price")
+    func averages() {
+        var portfolio = Portfolio(startingCash: 0)
+        portfolio.apply(symbol: "X", side: .buy, quantity: 1, price: 100, fee: 0)
+        portfolio.apply(symbol: "X", side: .buy, quantity: 3, price: 120, fee: 0)
+        #expect(portfolio.positions["X"]?.averagePrice == 115)
+        portfolio.apply(symbol: "X", side: .sell, quantity: 6, price: 110, fee: 0)
+        #expect(portfolio.positions["X"]?.quantity == -2)
+        #expect(portfolio.positions["X"]?.averagePrice == 110)
+        #expect(portfolio.positions["X"]?.realizedPnl == -20)  // 4 × (110 − 115)
+    }
+
+    @Test("a thousand cent-sized fills sum exactly: no float drift")
+    func noDrift() {
+        var portfolio = Portfolio(startingCash: 0)
+        for _ in 0..<1000 { portfolio.apply(symbol: "X", side: .sell, quantity: Decimal(string: "0.1")!, price: Decimal(string: "0.1")!, fee: 0) }
+        #expect(portfolio.cash == 10)
+    }
+}
+
+@Suite("risk rules")
+struct RiskEngineTests {
+    let limits = RiskLimits(
+        confidenceThreshold: 0.6, maxOrderNotionalUsd: 5_000, maxPositionUsd: 8_000, maxDrawdown: 0.1, startingEquityUsd: 100_000,
+        slippageBps: 0, feeBps: 0)
+
+    func intent(_ id: String, qty: Decimal = 1_000, confidence: Double = 0.9, side: Side = .buy) -> OrderIntent {
+        OrderIntent(clientOrderId: id, symbol: "BTCUSDT", side: side, qtyUsd: qty, confidence: confidence)
+    }
+
+    func engineWithPrice() -> RiskEngine {
+        var engine = RiskEngine(limits: limits)
+        engine.mark(symbol: "BTCUSDT", price: 100)
+        return engine
+    }
+
+    /// The refusal code of a reservation, or nil when it is accepted.
+    func reserveCode(_ engine: inout RiskEngine, _ intent: OrderIntent) -> String? {
+        do {
+            _ = try engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: 0)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    func settleCode(_ engine: inout RiskEngine, _ request: SettleRequest) -> String? {
+        do {
+            _ = try engine.settle(request)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("each rule refuses with its own reason")
+    func rules() {
+        var engine = RiskEngine(limits: limits)
+        #expect(reserveCode(&engine, intent("a")) == "no_price")
+        engine = engineWithPrice()
+        #expect(reserveCode(&engine, intent("b", confidence: 0.5)) == "confidence_below_threshold")
+        #expect(reserveCode(&engine, intent("c", qty: 5_001)) == "max_order_notional")
+        engine.halt(reason: "ops")
+        #expect(reserveCode(&engine, intent("d")) == "trading_halted")
+        engine.resume()
+        #expect(reserveCode(&engine, intent("e")) == nil)
+    }
+
+    @Test("the position limit counts what is already held")
+    func positionLimit() throws {
+        var engine = engineWithPrice()
+        for index in 0..<2 {
+            let id = "p\(index)"
+            let reserved = try engine.reserve(ReserveRequest(intent: intent(id, qty: 4_000), mode: .paper), now: 0)
+            _ = try engine.settle(SettleRequest(clientOrderId: id, fill: fill(reserved.order, price: 100), rejectReason: nil))
+        }
+        #expect(reserveCode(&engine, intent("p3", qty: 100)) == "max_position")
+        #expect(reserveCode(&engine, intent("p4", qty: 100, side: .sell)) == nil)
+    }
+
+    func fill(_ order: Order, price: Decimal) -> Fill {
+        PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: 1)
+    }
+
+    @Test("a repeated client order id returns the same order and never fills twice")
+    func idempotent() throws {
+        var engine = engineWithPrice()
+        let first = try engine.reserve(ReserveRequest(intent: intent("same"), mode: .paper), now: 0)
+        let filled = try engine.settle(SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 100), rejectReason: nil))
+        let again = try engine.reserve(ReserveRequest(intent: intent("same"), mode: .paper), now: 0)
+        #expect(again.duplicate)
+        #expect(again.order == filled.order)
+        let settledAgain = try engine.settle(SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 100), rejectReason: nil))
+        #expect(settledAgain.account.positions.first?.quantity == 10)
+        #expect(settleCode(&engine, SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 50), rejectReason: nil)) == "order_already_settled")
+        #expect(reserveCode(&engine, intent("same", qty: 2_000)) == "client_order_id_conflict")
+    }
+
+    @Test("the drawdown brake locks on a falling price, refuses 423 risk_locked, and reset clears it")
+    func drawdownBrake() throws {
+        var engine = engineWithPrice()
+        engine.limits.maxDrawdown = 0.04
+        let reserved = try engine.reserve(ReserveRequest(intent: intent("dd", qty: 5_000), mode: .paper), now: 0)
+        _ = try engine.settle(SettleRequest(clientOrderId: "dd", fill: fill(reserved.order, price: 100), rejectReason: nil))
+        // 50 units bought at 100; equity = 95,000 + 50 × price.
+        let trippedAt50 = engine.mark(symbol: "BTCUSDT", price: 50)  // 2.5 % below peak
+        #expect(!trippedAt50)
+        #expect(!engine.flags.riskLocked)
+        let trippedAt10 = engine.mark(symbol: "BTCUSDT", price: 10)  // 4.5 % ≥ 4 %: trips now
+        #expect(trippedAt10)
+        let trippedAt5 = engine.mark(symbol: "BTCUSDT", price: 5)  // already locked: not tripped again
+        #expect(!trippedAt5)
+        #expect(engine.flags.riskLocked)
+        #expect(engine.flags.lockReason?.contains("risk_locked") == true)
+        do {
+            _ = try engine.reserve(ReserveRequest(intent: intent("after"), mode: .paper), now: 0)
+            Issue.record("reserve should have been refused")
+        } catch {
+            #expect(error.code == "risk_locked")
+            #expect(error.status == 423)
+        }
+        #expect(!engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.99)).allow)
+        engine.resetLock()
+        #expect(!engine.flags.riskLocked)
+        #expect(engine.portfolio.drawdown == 0)
+        #expect(reserveCode(&engine, intent("after")) == nil)
+    }
+
+    @Test("the gate explains every reason it refuses")
+    func gate() {
+        var engine = engineWithPrice()
+        #expect(engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.7)).allow)
+        engine.halt(reason: "maintenance")
+        let refused = engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.5))
+        #expect(!refused.allow)
+        #expect(refused.reasons.count == 2)
+    }
+}
