@@ -84,7 +84,7 @@ struct GatewayAPI: Sendable {
         for expected in configuration.modelIDs where !models.contains(expected) { problems.append("model \(expected) has no live worker") }
         let now = unixMilliseconds()
         if let risk {
-            if now - risk.at > Int64(configuration.riskPollMilliseconds * 3 + 2000) { problems.append("risk status is stale") }
+            if now - risk.at > configuration.riskStaleMilliseconds { problems.append("risk status is stale") }
         } else {
             problems.append("risk status not yet known")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import ServiceSupport
 import TradingDomain
@@ -29,6 +30,7 @@ public func buildGateway(configuration: GatewayConfiguration, logger: Logger) th
             BrokerService(broker: broker, logger: logger),
             RiskStatusPoller(workers: workers, control: control, interval: configuration.riskPollMilliseconds, logger: logger),
         ],
+        eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
         logger: logger)
 }
 

@@ -8,6 +8,7 @@ import TradingWire
 /// |---|---|---|---|
 /// | `HTTP_HOST` | string | `127.0.0.1` | HTTP listen address (`0.0.0.0` in containers) |
 /// | `HTTP_PORT` | int | 8000 | HTTP port |
+/// | `HTTP_THREADS` | int | 2 | HTTP event loop threads (the broker and ZeroMQ have their own) |
 /// | `TRADING_MODE` | `paper` or `live` | `paper` | live places real orders |
 /// | `API_TOKEN` | secret | unset | when set, state-changing `/api/*` calls need `Authorization: Bearer <token>`; required in live mode |
 /// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secret | unset | required in live mode |
@@ -21,6 +22,7 @@ import TradingWire
 public struct GatewayConfiguration: Sendable {
     public var httpHost: String
     public var httpPort: Int
+    public var httpThreads: Int
     public var tradingMode: TradingMode
     public var apiToken: String?
     public var exchangeCredentialsPresent: Bool
@@ -29,12 +31,15 @@ public struct GatewayConfiguration: Sendable {
     public var modelTimeoutMilliseconds: Int
     public var consensus: ConsensusPolicy
     public var riskPollMilliseconds: Int
+    /// Age beyond which the risk status no longer counts as known (three polls plus two seconds).
+    public var riskStaleMilliseconds: Int64 { Int64(riskPollMilliseconds * 3 + 2_000) }
     public var candleWindow: Int
     public var broker: BrokerConfiguration
 
     public init(reader: EnvironmentReader) throws {
         httpHost = reader.string("HTTP_HOST", default: "127.0.0.1")
         httpPort = try reader.int("HTTP_PORT", default: 8000, in: 0...65535)
+        httpThreads = try reader.int("HTTP_THREADS", default: 2, in: 1...64)
         let mode = reader.string("TRADING_MODE", default: "paper").lowercased()
         guard let tradingMode = TradingMode(rawValue: mode) else {
             throw ConfigurationError(key: "TRADING_MODE", value: mode, expected: "paper or live")

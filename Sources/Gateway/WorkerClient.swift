@@ -34,11 +34,23 @@ struct WorkerClient: Sendable {
         } catch {
             throw .badReply("request could not be encoded: \(error)")
         }
-        let replyBytes: [UInt8]
+        let outcome: Swift.Result<[UInt8], BrokerError>
         do {
-            replyBytes = try await broker.request(service: service, body: body, timeoutMilliseconds: timeoutMilliseconds)
+            outcome = .success(try await broker.request(service: service, body: body, timeoutMilliseconds: timeoutMilliseconds))
         } catch {
-            throw .broker(error)
+            outcome = .failure(error)
+        }
+        return try Self.decode(Result.self, from: outcome, service: service)
+    }
+
+    /// Reads a worker's reply envelope, keeping broker, worker and decoding failures apart.
+    static func decode<Result: Codable & Sendable>(
+        _ type: Result.Type, from outcome: Swift.Result<[UInt8], BrokerError>, service: String
+    ) throws(WorkerCallError) -> Result {
+        let replyBytes: [UInt8]
+        switch outcome {
+        case .success(let bytes): replyBytes = bytes
+        case .failure(let error): throw .broker(error)
         }
         let reply: WireReply<Result>
         do {

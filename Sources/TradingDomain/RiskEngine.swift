@@ -20,11 +20,17 @@ public struct RiskEngine: Sendable {
 
     /// The consensus gate: threshold, halt and lock.
     public func gate(_ request: GateRequest) -> GateResult {
+        Self.gate(request, flags: flags, limits: limits)
+    }
+
+    /// The gate as a pure function of the flags and limits, so that whoever holds the risk
+    /// worker's latest status (the gateway) decides exactly as the risk worker would.
+    public static func gate(_ request: GateRequest, flags: RiskFlags, limits: RiskLimits) -> GateResult {
         var reasons: [String] = []
         if flags.halted { reasons.append("trading halted: \(flags.haltReason ?? "no reason given")") }
         if flags.riskLocked { reasons.append("risk_locked: \(flags.lockReason ?? "no reason given")") }
         if request.confidence < limits.confidenceThreshold {
-            reasons.append("confidence \(Self.format(request.confidence)) is below the threshold \(limits.confidenceThreshold)")
+            reasons.append("confidence \(format(request.confidence)) is below the threshold \(limits.confidenceThreshold)")
         }
         return GateResult(allow: reasons.isEmpty, reasons: reasons, flags: flags)
     }

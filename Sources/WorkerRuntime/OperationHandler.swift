@@ -6,7 +6,8 @@ import TradingWire
 ///     var handler = OperationHandler()
 ///     handler.on("features") { (request: WireRequest<FeatureRequest>) throws(WireError) in ... }
 public struct OperationHandler: RequestHandler {
-    private var operations: [String: @Sendable ([UInt8]) -> [UInt8]] = [:]
+    /// Per operation: body and (when not yet checked) the op it must name → reply body.
+    private var operations: [String: @Sendable ([UInt8], String?) -> [UInt8]] = [:]
 
     public init() {}
 
@@ -14,10 +15,15 @@ public struct OperationHandler: RequestHandler {
     public mutating func on<Payload: Codable & Sendable, Result: Codable & Sendable>(
         _ op: String, _ handler: @escaping @Sendable (WireRequest<Payload>) throws(WireError) -> Result
     ) {
-        operations[op] = JSONRequestHandler(handler).handle(body:)
+        let typed = JSONRequestHandler(handler)
+        operations[op] = { body, expectedOp in typed.handle(body: body, expectedOp: expectedOp) }
     }
 
     public func handle(body: [UInt8]) -> [UInt8] {
+        // A worker with one operation decodes the body once and checks `op` after.
+        if operations.count == 1, let (op, operation) = operations.first {
+            return operation(body, op)
+        }
         let header: WireRequestHeader
         do {
             header = try WireCodec.decode(WireRequestHeader.self, from: body)
@@ -30,7 +36,7 @@ public struct OperationHandler: RequestHandler {
         guard let operation = operations[header.op] else {
             return Self.error(WireError(code: "unknown_operation", detail: "this worker has no operation \"\(header.op)\"", status: 502))
         }
-        return operation(body)
+        return operation(body, nil)
     }
 
     private static func error(_ error: WireError) -> [UInt8] {

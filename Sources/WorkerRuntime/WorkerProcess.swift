@@ -49,9 +49,17 @@ public struct JSONRequestHandler<Payload: Codable & Sendable, Result: Codable & 
     }
 
     public func handle(body: [UInt8]) -> [UInt8] {
+        handle(body: body, expectedOp: nil)
+    }
+
+    /// Handles a body; when `expectedOp` is given, a request naming another op is refused.
+    func handle(body: [UInt8], expectedOp: String?) -> [UInt8] {
         let reply: WireReply<Result>
         do {
             let request = try WireCodec.decodeRequest(Payload.self, from: body)
+            if let expectedOp, request.op != expectedOp {
+                throw WireError(code: "unknown_operation", detail: "this worker has no operation \"\(request.op)\"", status: 502)
+            }
             reply = WireReply(result: try handler(request))
         } catch let error as WireError {
             reply = WireReply(error: error)

@@ -15,9 +15,24 @@ import ZeroMQ
 /// an idempotent request once on another replica when its worker dies, and enforces deadlines.
 public final class Broker: Sendable {
     typealias Reply = CheckedContinuation<Result<[UInt8], BrokerError>, Never>
+    typealias BatchReply = CheckedContinuation<[Result<[UInt8], BrokerError>], Never>
+
+    /// One request of a batch: to which service, what body, how long it may take.
+    public struct BatchItem: Sendable {
+        public var service: String
+        public var body: [UInt8]
+        public var timeoutMilliseconds: Int
+
+        public init(service: String, body: [UInt8], timeoutMilliseconds: Int) {
+            self.service = service
+            self.body = body
+            self.timeoutMilliseconds = timeoutMilliseconds
+        }
+    }
 
     enum Command: Sendable {
         case request(service: String, body: [UInt8], timeoutMilliseconds: Int, reply: Reply)
+        case batch(items: [BatchItem], reply: BatchReply)
         case publish(ControlState)
         case stop
     }
@@ -84,6 +99,15 @@ public final class Broker: Sendable {
             send(.request(service: service, body: body, timeoutMilliseconds: timeout, reply: continuation))
         }
         return try result.get()
+    }
+
+    /// Sends every item at once (each to one worker of its service) and awaits all the outcomes,
+    /// in the items' order: a fan-out with a single hand-over and a single wake-up.
+    public func request(batch items: [BatchItem]) async -> [Result<[UInt8], BrokerError>] {
+        guard !items.isEmpty else { return [] }
+        return await withCheckedContinuation { (continuation: BatchReply) in
+            send(.batch(items: items, reply: continuation))
+        }
     }
 
     /// Publishes the whole control state now and at every interval from now on.

@@ -6,6 +6,39 @@ import ZeroMQ
 
 /// The broker's state and sockets. Lives and dies on the broker thread.
 final class BrokerLoop {
+    /// Collects the outcomes of a batch and resumes its caller once, when the last one is in.
+    final class Batch {
+        private var results: [Result<[UInt8], BrokerError>?]
+        private var remaining: Int
+        private let reply: Broker.BatchReply
+
+        init(count: Int, reply: Broker.BatchReply) {
+            results = Array(repeating: nil, count: count)
+            remaining = count
+            self.reply = reply
+        }
+
+        func complete(_ index: Int, with result: Result<[UInt8], BrokerError>) {
+            guard results[index] == nil else { return }
+            results[index] = result
+            remaining -= 1
+            if remaining == 0 { reply.resume(returning: results.map { $0 ?? .failure(.stopped) }) }
+        }
+    }
+
+    /// Where a request's outcome goes.
+    enum Completion {
+        case single(Broker.Reply)
+        case batch(Batch, Int)
+
+        func resume(returning result: Result<[UInt8], BrokerError>) {
+            switch self {
+            case .single(let reply): reply.resume(returning: result)
+            case .batch(let batch, let index): batch.complete(index, with: result)
+            }
+        }
+    }
+
     struct Pending {
         let key: UInt64
         let service: String
@@ -13,7 +46,7 @@ final class BrokerLoop {
         let timeoutMilliseconds: Int
         let deadline: Int
         let noWorkerDeadline: Int
-        let reply: Broker.Reply
+        let reply: Completion
         var retried = false
     }
 
@@ -51,7 +84,11 @@ final class BrokerLoop {
     private var control: ControlState?
     private var nextHeartbeat: Int
     private var nextControl: Int
-    private var snapshot = Broker.Snapshot()
+    private var snapshot = Broker.Snapshot() {
+        didSet { snapshotDirty = true }
+    }
+    /// Set when workers come or go, so that the shared snapshot is rebuilt only then.
+    private var snapshotDirty = true
 
     init(broker: Broker) throws {
         self.broker = broker
@@ -84,11 +121,11 @@ final class BrokerLoop {
             publisher.close()
         }
         do {
+            var poller = ZMQPoller()
+            let routerIndex = poller.add(router)
+            let publisherIndex = poller.add(publisher)
+            let wakeIndex = poller.add(fileDescriptor: broker.wake.fileDescriptor)
             while true {
-                var poller = ZMQPoller()
-                let routerIndex = poller.add(router)
-                let publisherIndex = poller.add(publisher)
-                let wakeIndex = poller.add(fileDescriptor: broker.wake.fileDescriptor)
                 let readable = try poller.poll(timeoutMilliseconds: max(0, nextTimer() - monotonicMilliseconds()))
                 if readable.contains(wakeIndex) {
                     if !handleCommands() { return }
@@ -115,13 +152,12 @@ final class BrokerLoop {
         for command in broker.takeCommands() {
             switch command {
             case .request(let service, let body, let timeout, let reply):
-                let now = monotonicMilliseconds()
-                let pending = Pending(
-                    key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
-                    noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: reply)
-                nextKey &+= 1
-                services[service, default: ServiceQueue()].waiting.append(pending)
-                dispatch(service)
+                enqueue(service: service, body: body, timeout: timeout, completion: .single(reply))
+            case .batch(let items, let reply):
+                let batch = Batch(count: items.count, reply: reply)
+                for (index, item) in items.enumerated() {
+                    enqueue(service: item.service, body: item.body, timeout: item.timeoutMilliseconds, completion: .batch(batch, index))
+                }
             case .publish(let state):
                 control = state
                 publishControl()
@@ -135,6 +171,16 @@ final class BrokerLoop {
             }
         }
         return true
+    }
+
+    private func enqueue(service: String, body: [UInt8], timeout: Int, completion: Completion) {
+        let now = monotonicMilliseconds()
+        let pending = Pending(
+            key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
+            noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: completion)
+        nextKey &+= 1
+        services[service, default: ServiceQueue()].waiting.append(pending)
+        dispatch(service)
     }
 
     // MARK: workers
@@ -166,6 +212,7 @@ final class BrokerLoop {
             }
             workers[identity] = Worker(identity: identity, service: service, expiry: now + workerTimeout)
             services[service, default: ServiceQueue()].workerCount += 1
+            snapshotDirty = true
             services[service, default: ServiceQueue()].idle.append(identity)
             // An immediate heartbeat tells the worker at once that its READY arrived.
             _ = try? router.send([identity] + MDP.Message.heartbeat.frames, wait: false)
@@ -241,6 +288,7 @@ final class BrokerLoop {
     private func remove(_ identity: [UInt8]) {
         guard let worker = workers.removeValue(forKey: identity) else { return }
         services[worker.service]?.workerCount -= 1
+        snapshotDirty = true
         services[worker.service]?.idle.removeAll { $0 == identity }
         guard let key = worker.current, var pending = inflight.removeValue(forKey: key) else { return }
         if ServiceName.isIdempotent(pending.service) && !pending.retried {
@@ -328,6 +376,8 @@ final class BrokerLoop {
     }
 
     private func publishSnapshotIfChanged() {
+        guard snapshotDirty else { return }
+        snapshotDirty = false
         var counts: [String: Int] = [:]
         for (service, queue) in services where queue.workerCount > 0 { counts[service] = queue.workerCount }
         snapshot.workers = counts

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TradingDomain
 import TradingWire
 
@@ -83,6 +84,17 @@ enum InputValidation {
         {
             return header
         }
-        return UUID().uuidString.lowercased()
+        return RequestIDs.next()
+    }
+}
+
+/// Request ids: a random per-process prefix and a counter, cheap enough for every request.
+enum RequestIDs {
+    private static let prefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 16)
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "\(prefix)-\(value)"
     }
 }

@@ -55,7 +55,7 @@ extension Request {
 /// Encodes a response body as JSON.
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, requestID: String? = nil) throws -> Response {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting = [.withoutEscapingSlashes]
     let data = try encoder.encode(value)
     var headers: HTTPFields = [.contentType: "application/json"]
     if let requestID { headers[.requestID] = requestID }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceSupport
 import TradingDomain
 import TradingWire
 
@@ -66,15 +67,19 @@ struct ConsensusPipeline: Sendable {
         let signal = configuration.consensus.combine(votes)
         var reasons = excluded.map { "model \($0.modelId) left out: \($0.reason)" } + signal.blockers
 
+        // The risk gate, decided on the risk worker's latest status: the gateway hears every
+        // change of halt and lock as it happens (it mediates them) and refreshes the rest by
+        // polling. No known or fresh status: no trade.
         let gate: GateResult
-        do {
-            gate = try await workers.call(
-                ServiceName.risk, op: "gate", payload: GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence),
-                requestID: requestID)
-        } catch {
-            throw error.apiError
+        if let risk = control.riskStatus, unixMilliseconds() - risk.at <= configuration.riskStaleMilliseconds {
+            gate = RiskEngine.gate(
+                GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), flags: risk.status.flags,
+                limits: risk.status.limits)
+        } else {
+            gate = GateResult(
+                allow: false, reasons: ["risk status unknown or stale: the risk worker has not answered recently"],
+                flags: RiskFlags(halted: true, haltReason: "risk status unknown", riskLocked: false, lockReason: nil))
         }
-        control.update(flags: gate.flags)
         reasons += gate.reasons
         return ConsensusOutput(
             requestId: requestID, symbol: symbol, allow: gate.allow && signal.blockers.isEmpty, confidence: signal.confidence,
@@ -89,33 +94,26 @@ struct ConsensusPipeline: Sendable {
         let modelIDs = configuration.modelIDs.isEmpty ? live.sorted() : configuration.modelIDs
         if modelIDs.isEmpty { return ([], [ExcludedModel(modelId: "*", reason: "no model worker is live")]) }
         let liveSet = Set(live)
-        return await withTaskGroup(of: Result<ModelVote, ExcludedModel>.self) { group in
-            for modelID in modelIDs {
-                guard liveSet.contains(modelID) else {
-                    group.addTask { .failure(ExcludedModel(modelId: modelID, reason: "no live worker")) }
-                    continue
-                }
-                group.addTask {
-                    do throws(WorkerCallError) {
-                        let vote: ModelVote = try await workers.call(
-                            ServiceName.model(modelID), op: "predict", payload: PredictRequest(features: features), requestID: requestID,
-                            timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
-                        return .success(vote)
-                    } catch {
-                        return .failure(ExcludedModel(modelId: modelID, reason: error.apiError.detail))
-                    }
-                }
-            }
-            var votes: [ModelVote] = []
-            var excluded: [ExcludedModel] = []
-            for await result in group {
-                switch result {
-                case .success(let vote): votes.append(vote)
-                case .failure(let reason): excluded.append(reason)
-                }
-            }
-            return (votes.sorted { $0.modelId < $1.modelId }, excluded.sorted { $0.modelId < $1.modelId })
+        var excluded = modelIDs.filter { !liveSet.contains($0) }.map { ExcludedModel(modelId: $0, reason: "no live worker") }
+        let asked = modelIDs.filter { liveSet.contains($0) }
+        let body: [UInt8]
+        do {
+            body = try WireCodec.encode(WireRequest(op: "predict", requestId: requestID, payload: PredictRequest(features: features)))
+        } catch {
+            return ([], modelIDs.map { ExcludedModel(modelId: $0, reason: "request could not be encoded") })
         }
+        let items = asked.map {
+            Broker.BatchItem(service: ServiceName.model($0), body: body, timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
+        }
+        var votes: [ModelVote] = []
+        for (modelID, outcome) in zip(asked, await broker.request(batch: items)) {
+            do throws(WorkerCallError) {
+                votes.append(try WorkerClient.decode(ModelVote.self, from: outcome, service: ServiceName.model(modelID)))
+            } catch {
+                excluded.append(ExcludedModel(modelId: modelID, reason: error.apiError.detail))
+            }
+        }
+        return (votes, excluded.sorted { $0.modelId < $1.modelId })
     }
 }
 
