@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev).
@@ -67,7 +68,11 @@ let package = Package(
         ),
         .target(name: "FeatureWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
         .target(name: "ModelWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
-        .target(name: "RiskWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+        .target(
+            name: "RiskWorker",
+            dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "ExecutionWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
 
         .executableTarget(name: "gateway", dependencies: ["Gateway", "ServiceSupport", .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: swiftSettings),

@@ -24,10 +24,10 @@ public enum ExecutionWorker {
             }
             switch order.mode {
             case .paper:
-                guard execution.markPrice > 0 else { throw WireError(code: "no_price", detail: "mark price must be positive", status: 409) }
-                let fill = PaperFill.fill(
-                    side: order.intent.side, notional: order.intent.qtyUsd, markPrice: execution.markPrice,
-                    slippageBps: execution.slippageBps, feeBps: execution.feeBps, at: unixMilliseconds())
+                guard let terms = order.terms, terms.markPrice > 0 else {
+                    throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
+                }
+                let fill = RiskEngine.paperFill(order, terms: terms)
                 logger.debug("paper fill", metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"])
                 return fill
             case .live:
@@ -43,6 +43,6 @@ public enum ExecutionWorker {
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         try WorkerProcess.run(
             service: ServiceName.execution, configuration: configuration, handler: handler(control: control, logger: logger),
-            control: control, logger: logger)
+            control: control, waitForControlState: true, logger: logger)
     }
 }

@@ -47,6 +47,32 @@ struct GatewayAPI: Sendable {
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
             return try jsonResponse(try await ingest(input, requestID: requestID), requestID: requestID)
         }
+        router.get("api/positions") { request, _ in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            let status: RiskStatus = try await risk("status", Empty(), requestID: requestID)
+            control.update(status: status)
+            return try jsonResponse(status.account, requestID: requestID)
+        }
+        router.get("api/orders") { request, _ in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            guard (1...1_000).contains(limit) else { throw APIError(.unprocessableContent, "invalid_limit", "limit must be 1 to 1000") }
+            var status: OrderStatus?
+            if let text = request.uri.queryParameters.get("status") {
+                guard let parsed = OrderStatus(rawValue: String(text)) else {
+                    throw APIError(.unprocessableContent, "invalid_status", "status must be pending, filled or rejected")
+                }
+                status = parsed
+            }
+            let list: OrderList = try await risk("orders", OrdersQuery(limit: limit, status: status), requestID: requestID)
+            return try jsonResponse(list, requestID: requestID)
+        }
+        router.get("api/orders/:id") { request, context in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            let id = try InputValidation.clientOrderID(context.parameters.get("id") ?? "")
+            let order: Order = try await risk("order", OrderQuery(clientOrderId: id), requestID: requestID)
+            return try jsonResponse(order, requestID: requestID)
+        }
         router.post("api/risk/reset") { request, _ in
             try await operatorAction(request, op: "reset", message: "risk reset requested")
         }
@@ -55,6 +81,17 @@ struct GatewayAPI: Sendable {
         }
         router.post("api/resume") { request, _ in
             try await operatorAction(request, op: "resume", message: "resume requested")
+        }
+    }
+
+    /// One call to the risk worker, its failure as the HTTP error to answer.
+    func risk<Payload: Codable & Sendable, Result: Codable & Sendable>(
+        _ op: String, _ payload: Payload, requestID: String
+    ) async throws(APIError) -> Result {
+        do {
+            return try await workers.call(ServiceName.risk, op: op, payload: payload, requestID: requestID)
+        } catch {
+            throw error.apiError
         }
     }
 
@@ -94,16 +131,21 @@ struct GatewayAPI: Sendable {
             uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
             config: HealthConfig(
                 confidenceThreshold: limits?.confidenceThreshold, maxOrderNotionalUsd: limits?.maxOrderNotionalUsd,
-                maxPositionUsd: limits?.maxPositionUsd, maxDrawdown: limits?.maxDrawdown, startingEquityUsd: limits?.startingEquityUsd,
+                maxPositionUsd: limits?.maxPositionUsd, maxGrossExposureUsd: limits?.maxGrossExposureUsd,
+                maxDailyLossUsd: limits?.maxDailyLossUsd, maxDrawdown: limits?.maxDrawdown, maxOrdersPerMinute: limits?.maxOrdersPerMinute,
+                symbolAllowlist: limits?.symbolAllowlist, startingEquityUsd: limits?.startingEquityUsd,
                 slippageBps: limits?.slippageBps, feeBps: limits?.feeBps, consensusQuorum: configuration.consensus.quorum,
                 consensusMinAgreement: configuration.consensus.minAgreement, modelIds: configuration.modelIDs,
                 requestTimeoutMs: configuration.broker.requestTimeoutMilliseconds,
                 heartbeatIntervalMs: configuration.broker.heartbeatIntervalMilliseconds,
-                heartbeatLiveness: configuration.broker.heartbeatLiveness, authRequired: configuration.apiToken != nil),
+                heartbeatLiveness: configuration.broker.heartbeatLiveness, authRequired: configuration.apiToken != nil,
+                allowRequestPrice: configuration.allowRequestPrice),
             risk: HealthRisk(
                 known: risk != nil, drawdown: risk?.status.account.drawdown, equity: risk?.status.account.equity,
                 peakEquity: risk?.status.account.peakEquity, cash: risk?.status.account.cash,
-                grossExposure: risk?.status.account.grossExposure, locked: risk?.status.flags.riskLocked,
+                grossExposure: risk?.status.account.grossExposure, dailyLoss: risk?.status.account.dailyLoss,
+                realizedPnl: risk?.status.account.realizedPnl, unrealizedPnl: risk?.status.account.unrealizedPnl,
+                pendingOrders: risk?.status.account.pendingOrders, locked: risk?.status.flags.riskLocked,
                 lockReason: risk?.status.flags.lockReason, halted: risk?.status.flags.halted, haltReason: risk?.status.flags.haltReason,
                 statusAgeMs: risk.map { now - $0.at }),
             control: control.control, workers: snapshot.workers, models: models)
@@ -119,13 +161,7 @@ struct GatewayAPI: Sendable {
         guard let latest = input.candles.max(by: { $0.openTime < $1.openTime }), let price = Decimal(exactly: latest.close, scale: 8) else {
             throw APIError(.unprocessableContent, "invalid_candle", "the latest close is not a usable price")
         }
-        let status: RiskStatus
-        do {
-            status = try await workers.call(
-                ServiceName.risk, op: "mark", payload: MarkRequest(symbol: symbol, price: price, ts: latest.openTime), requestID: requestID)
-        } catch {
-            throw error.apiError
-        }
+        let status: RiskStatus = try await risk("mark", MarkRequest(symbol: symbol, price: price, ts: latest.openTime), requestID: requestID)
         control.update(status: status)
         if status.flags.riskLocked {
             logger.warning("risk_locked: trading is locked", metadata: ["request.id": "\(requestID)", "reason": "\(status.flags.lockReason ?? "")"])
@@ -147,13 +183,7 @@ struct GatewayAPI: Sendable {
         let requestedBy = String((input.requestedBy ?? request.headers[.init("X-Operator")!] ?? "api").prefix(80))
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])
-        let status: RiskStatus
-        do {
-            status = try await workers.call(
-                ServiceName.risk, op: op, payload: OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID)
-        } catch {
-            throw error.apiError
-        }
+        let status: RiskStatus = try await risk(op, OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID)
         control.update(status: status)
         return try jsonResponse(
             OperatorOutput(

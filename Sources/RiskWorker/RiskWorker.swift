@@ -7,70 +7,148 @@ import TradingWire
 import WorkerRuntime
 
 /// The risk worker: the single owner of the risk rules, the paper account, the order ledger and
-/// the halt and lock flags. Exactly one runs.
+/// the halt and lock flags. Exactly one runs. Every change is on disk before its reply leaves;
+/// a ledger write that fails stops the process (it restarts from what the disk holds).
 public final class RiskWorker: Sendable {
     private let engine: Mutex<RiskEngine>
+    private let store: LedgerStore
+    private let configuration: RiskConfiguration
     private let logger: Logger
 
-    public init(limits: RiskLimits, logger: Logger) {
-        self.engine = Mutex(RiskEngine(limits: limits))
+    /// Opens the ledger, restores the engine and reconciles orders a crash left pending.
+    public init(configuration: RiskConfiguration, logger: Logger) throws {
+        self.configuration = configuration
         self.logger = logger
+        store = try LedgerStore(directory: configuration.dataDirectory)
+        var restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
+        let reconciled = restored.reconcilePending(now: unixMilliseconds(), olderThan: 0)
+        try store.save(restored, orders: reconciled, symbols: reconciled.map(\.intent.symbol))
+        for order in reconciled {
+            logger.warning(
+                "reconciled an order left pending", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
+        }
+        let flags = restored.flags
+        logger.info(
+            "ledger opened",
+            metadata: [
+                "path": "\(configuration.dataDirectory)/ledger.sqlite", "equity": "\(restored.portfolio.equity)",
+                "riskLocked": "\(flags.riskLocked)", "halted": "\(flags.halted)",
+            ])
+        engine = Mutex(restored)
+    }
+
+    /// Applies `change` to the engine and writes what it touched before answering.
+    private func mutate<Result>(
+        _ change: (inout RiskEngine) throws(WireError) -> (Result, orders: [Order], symbols: [String], audit: (String, String, String?)?)
+    ) throws(WireError) -> Result {
+        try engine.withLock { (engine: inout RiskEngine) throws(WireError) -> Result in
+            let (result, orders, symbols, audit) = try change(&engine)
+            do {
+                try store.save(engine, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+            } catch {
+                logger.critical("ledger write failed: stopping so that memory never runs ahead of disk", metadata: ["error": "\(error)"])
+                exit(3)
+            }
+            return result
+        }
     }
 
     public func handler() -> OperationHandler {
         var handler = OperationHandler()
         handler.on("status") { [self] (_: WireRequest<Empty>) throws(WireError) -> RiskStatus in
-            engine.withLock { $0.status }
+            try mutate { engine in
+                let reconciled = engine.reconcilePending(now: unixMilliseconds(), olderThan: configuration.reconcileAfterMilliseconds)
+                for order in reconciled {
+                    logger.warning("reconciled a stale pending order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
+                }
+                engine.pruneSettled(keep: 5_000)
+                return (engine.status, reconciled, reconciled.map(\.intent.symbol), nil)
+            }
         }
         handler.on("gate") { [self] (request: WireRequest<GateRequest>) throws(WireError) -> GateResult in
             engine.withLock { $0.gate(request.payload) }
         }
         handler.on("reserve") { [self] (request: WireRequest<ReserveRequest>) throws(WireError) -> ReserveResult in
-            try engine.withLock { (engine: inout RiskEngine) throws(WireError) -> ReserveResult in
-                try engine.reserve(request.payload, now: unixMilliseconds())
+            let id = request.payload.intent.clientOrderId
+            let stored = try lookUp(id, known: engine.withLock { $0.orders[id] != nil })
+            return try mutate { (engine: inout RiskEngine) throws(WireError) in
+                if let stored { engine.remember(stored) }
+                let result = try engine.reserve(request.payload, now: unixMilliseconds())
+                return (result, result.duplicate ? [] : [result.order], [], nil)
             }
         }
         handler.on("settle") { [self] (request: WireRequest<SettleRequest>) throws(WireError) -> SettleResult in
-            let result = try engine.withLock { (engine: inout RiskEngine) throws(WireError) -> SettleResult in
+            let id = request.payload.clientOrderId
+            let stored = try lookUp(id, known: engine.withLock { $0.orders[id] != nil })
+            return try mutate { (engine: inout RiskEngine) throws(WireError) in
+                if let stored { engine.remember(stored) }
                 let wasLocked = engine.flags.riskLocked
                 let result = try engine.settle(request.payload)
                 if !wasLocked && engine.flags.riskLocked { logTrip(engine.flags, requestID: request.requestId) }
-                return result
+                return (result, [result.order], [result.order.intent.symbol], nil)
             }
-            return result
         }
         handler.on("mark") { [self] (request: WireRequest<MarkRequest>) throws(WireError) -> RiskStatus in
             guard request.payload.price > 0 else { throw WireError(code: "invalid_price", detail: "price must be positive", status: 422) }
-            return engine.withLock { engine in
-                if engine.mark(symbol: request.payload.symbol, price: request.payload.price) {
+            return try mutate { engine in
+                if engine.mark(symbol: request.payload.symbol, price: request.payload.price, now: unixMilliseconds()) {
                     logTrip(engine.flags, requestID: request.requestId)
                 }
-                return engine.status
+                return (engine.status, [], [request.payload.symbol], nil)
             }
         }
         handler.on("reset") { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
-            engine.withLock { engine in
-                logger.warning("risk lock reset", metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "was": "\(engine.flags.lockReason ?? "not locked")"])
+            try mutate { engine in
+                logger.warning(
+                    "risk lock reset",
+                    metadata: [
+                        "request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)",
+                        "was": "\(engine.flags.lockReason ?? "not locked")",
+                    ])
                 engine.resetLock()
-                return engine.status
+                return (engine.status, [], [], ("reset", request.payload.requestedBy, request.payload.reason))
             }
         }
         handler.on("halt") { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
-            engine.withLock { engine in
+            try mutate { engine in
                 let reason = request.payload.reason ?? "halted by \(request.payload.requestedBy)"
-                logger.warning("trading halted", metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "reason": "\(reason)"])
+                logger.warning(
+                    "trading halted", metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "reason": "\(reason)"])
                 engine.halt(reason: reason)
-                return engine.status
+                return (engine.status, [], [], ("halt", request.payload.requestedBy, reason))
             }
         }
         handler.on("resume") { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
-            engine.withLock { engine in
+            try mutate { engine in
                 logger.warning("trading resumed", metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)"])
                 engine.resume()
-                return engine.status
+                return (engine.status, [], [], ("resume", request.payload.requestedBy, request.payload.reason))
             }
         }
+        handler.on("orders") { [self] (request: WireRequest<OrdersQuery>) throws(WireError) -> OrderList in
+            do {
+                return OrderList(orders: try store.orders(limit: min(max(request.payload.limit, 1), 1_000), status: request.payload.status))
+            } catch {
+                throw WireError(code: "ledger_unavailable", detail: "\(error)", status: 503)
+            }
+        }
+        handler.on("order") { [self] (request: WireRequest<OrderQuery>) throws(WireError) -> Order in
+            guard let order = try lookUp(request.payload.clientOrderId, known: false) else {
+                throw WireError(code: "unknown_order", detail: "no order \(request.payload.clientOrderId) in the ledger", status: 404)
+            }
+            return order
+        }
         return handler
+    }
+
+    /// Reads an order from the ledger when memory does not hold it.
+    private func lookUp(_ clientOrderID: String, known: Bool) throws(WireError) -> Order? {
+        if known { return engine.withLock { $0.orders[clientOrderID] } }
+        do {
+            return try store.order(clientOrderID)
+        } catch {
+            throw WireError(code: "ledger_unavailable", detail: "\(error)", status: 503)
+        }
     }
 
     private func logTrip(_ flags: RiskFlags, requestID: String) {
@@ -80,8 +158,7 @@ public final class RiskWorker: Sendable {
     public static func run(reader: EnvironmentReader = EnvironmentReader()) throws -> Never {
         let logger = Logger(label: "risk-worker")
         let configuration = try WorkerConfiguration(reader: reader)
-        let limits = try RiskConfiguration.limits(reader: reader)
-        let worker = RiskWorker(limits: limits, logger: logger)
+        let worker = try RiskWorker(configuration: try RiskConfiguration(reader: reader), logger: logger)
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         try WorkerProcess.run(service: ServiceName.risk, configuration: configuration, handler: worker.handler(), control: control, logger: logger)
     }

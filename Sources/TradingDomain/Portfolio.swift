@@ -8,6 +8,12 @@ public struct Portfolio: Sendable, Equatable {
         public var quantity: Decimal = 0
         public var averagePrice: Decimal = 0
         public var realizedPnl: Decimal = 0
+
+        public init(quantity: Decimal = 0, averagePrice: Decimal = 0, realizedPnl: Decimal = 0) {
+            self.quantity = quantity
+            self.averagePrice = averagePrice
+            self.realizedPnl = realizedPnl
+        }
     }
 
     public private(set) var cash: Decimal
@@ -94,17 +100,19 @@ public struct Portfolio: Sendable, Equatable {
 
     /// The account as `/health` and the wire show it.
     public var snapshot: AccountSnapshot {
-        AccountSnapshot(
+        let positionSnapshots = positions.keys.sorted().compactMap { symbol -> PositionSnapshot? in
+            guard let position = positions[symbol] else { return nil }
+            let mark = marks[symbol]
+            let unrealized = mark.map { (position.quantity * ($0 - position.averagePrice)).rounded(scale: 8) } ?? 0
+            return PositionSnapshot(
+                symbol: symbol, quantity: position.quantity, averagePrice: position.averagePrice, markPrice: mark,
+                realizedPnl: position.realizedPnl, unrealizedPnl: unrealized)
+        }
+        return AccountSnapshot(
             cash: cash.rounded(scale: 8), equity: equity.rounded(scale: 8), peakEquity: peakEquity.rounded(scale: 8),
             drawdown: drawdown, grossExposure: grossExposure.rounded(scale: 8),
-            positions: positions.keys.sorted().compactMap { symbol in
-                guard let position = positions[symbol] else { return nil }
-                let mark = marks[symbol]
-                let unrealized = mark.map { (position.quantity * ($0 - position.averagePrice)).rounded(scale: 8) } ?? 0
-                return PositionSnapshot(
-                    symbol: symbol, quantity: position.quantity, averagePrice: position.averagePrice, markPrice: mark,
-                    realizedPnl: position.realizedPnl, unrealizedPnl: unrealized)
-            })
+            realizedPnl: positionSnapshots.reduce(0) { $0 + $1.realizedPnl },
+            unrealizedPnl: positionSnapshots.reduce(0) { $0 + $1.unrealizedPnl }, positions: positionSnapshots)
     }
 }
 

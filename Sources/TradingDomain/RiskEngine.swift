@@ -7,16 +7,41 @@ public struct RiskEngine: Sendable {
     public var limits: RiskLimits
     public private(set) var flags: RiskFlags
     public private(set) var portfolio: Portfolio
+    /// Orders known in memory: every pending one and the recent others.
     public private(set) var orders: [String: Order]
+    /// The UTC day (`yyyy-MM-dd`) the daily loss counts from, and the equity it started with.
+    public private(set) var day: TradingDay
+    /// Reservation times (Unix ms) within the last minute, for the rate limit.
+    private var recentReservations: [Int64] = []
 
-    public init(limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:]) {
-        self.limits = limits
-        self.flags = flags ?? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
-        self.portfolio = portfolio ?? Portfolio(startingCash: limits.startingEquityUsd)
-        self.orders = orders
+    /// The UTC day and its starting equity.
+    public struct TradingDay: Sendable, Equatable {
+        public var date: String
+        public var startEquity: Decimal
+
+        public init(date: String, startEquity: Decimal) {
+            self.date = date
+            self.startEquity = startEquity
+        }
     }
 
-    public var status: RiskStatus { RiskStatus(flags: flags, account: portfolio.snapshot, limits: limits) }
+    public init(
+        limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil
+    ) {
+        self.limits = limits
+        self.flags = flags ?? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
+        let portfolio = portfolio ?? Portfolio(startingCash: limits.startingEquityUsd)
+        self.portfolio = portfolio
+        self.orders = orders
+        self.day = day ?? TradingDay(date: "", startEquity: portfolio.equity)
+    }
+
+    public var status: RiskStatus {
+        var account = portfolio.snapshot
+        account.dailyLoss = max(0, day.startEquity - portfolio.equity).rounded(scale: 8)
+        account.pendingOrders = orders.values.filter { $0.status == .pending }.count
+        return RiskStatus(flags: flags, account: account, limits: limits)
+    }
 
     /// The consensus gate: threshold, halt and lock.
     public func gate(_ request: GateRequest) -> GateResult {
@@ -32,11 +57,28 @@ public struct RiskEngine: Sendable {
         if request.confidence < limits.confidenceThreshold {
             reasons.append("confidence \(format(request.confidence)) is below the threshold \(limits.confidenceThreshold)")
         }
+        if !limits.symbolAllowlist.isEmpty && !limits.symbolAllowlist.contains(request.symbol) {
+            reasons.append("symbol \(request.symbol) is not on the allow-list")
+        }
         return GateResult(allow: reasons.isEmpty, reasons: reasons, flags: flags)
     }
 
+    /// Makes an order loaded from the ledger known, so that a repeated client order id finds it.
+    public mutating func remember(_ order: Order) {
+        orders[order.intent.clientOrderId] = order
+    }
+
+    /// Forgets settled orders beyond the newest `keep`, so memory stays bounded (the ledger keeps all).
+    public mutating func pruneSettled(keep: Int) {
+        let settled = orders.values.filter { $0.status != .pending }
+        guard settled.count > keep else { return }
+        for order in settled.sorted(by: { $0.createdAt < $1.createdAt }).prefix(settled.count - keep) {
+            orders.removeValue(forKey: order.intent.clientOrderId)
+        }
+    }
+
     /// Pre-trade check and reservation: a known client order id returns its order unchanged;
-    /// a new one passes every rule and is written as pending.
+    /// a new one passes every rule and is written as pending with the terms it will fill under.
     public mutating func reserve(_ request: ReserveRequest, now: Int64) throws(WireError) -> ReserveResult {
         let intent = request.intent
         if let existing = orders[intent.clientOrderId] {
@@ -45,13 +87,19 @@ public struct RiskEngine: Sendable {
                     code: "client_order_id_conflict",
                     detail: "client order id \(intent.clientOrderId) was used for a different order", status: 409)
             }
-            return ReserveResult(order: existing, duplicate: true, markPrice: nil, flags: flags)
+            return ReserveResult(order: existing, duplicate: true, flags: flags)
         }
+        rollDay(now: now)
         if flags.halted {
             throw WireError(code: "trading_halted", detail: flags.haltReason ?? "trading is halted", status: 423)
         }
         if flags.riskLocked {
             throw WireError(code: "risk_locked", detail: flags.lockReason ?? "risk is locked", status: 423)
+        }
+        if !limits.symbolAllowlist.isEmpty && !limits.symbolAllowlist.contains(intent.symbol) {
+            throw WireError(
+                code: "symbol_not_allowed",
+                detail: "\(intent.symbol) is not on the allow-list (\(limits.symbolAllowlist.joined(separator: ", ")))", status: 422)
         }
         if intent.confidence < limits.confidenceThreshold {
             throw WireError(
@@ -63,33 +111,54 @@ public struct RiskEngine: Sendable {
                 code: "max_order_notional",
                 detail: "order notional \(intent.qtyUsd) exceeds the limit \(limits.maxOrderNotionalUsd)", status: 422)
         }
-        guard let markPrice = portfolio.marks[intent.symbol] else {
+        recentReservations.removeAll { $0 <= now - 60_000 }
+        if recentReservations.count >= limits.maxOrdersPerMinute {
+            throw WireError(
+                code: "rate_limited", detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later", status: 429)
+        }
+        let dailyLoss = day.startEquity - portfolio.equity
+        if dailyLoss >= limits.maxDailyLossUsd {
+            throw WireError(
+                code: "max_daily_loss",
+                detail: "today's loss \(dailyLoss.rounded(scale: 2)) reached the limit \(limits.maxDailyLossUsd); trading resumes next UTC day",
+                status: 422)
+        }
+        guard let markPrice = portfolio.marks[intent.symbol] ?? (request.mode == .paper ? request.requestPrice : nil) else {
             throw WireError(
                 code: "no_price",
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
         }
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
-        let after = portfolio.positionValue(intent.symbol) + signed
-        if (after < 0 ? -after : after) > limits.maxPositionUsd {
+        let before = portfolio.positionValue(intent.symbol)
+        let after = before + signed
+        if Self.magnitude(after) > limits.maxPositionUsd {
             throw WireError(
                 code: "max_position",
                 detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)", status: 422)
         }
-        let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now)
+        let grossAfter = portfolio.grossExposure - Self.magnitude(before) + Self.magnitude(after)
+        if grossAfter > limits.maxGrossExposureUsd && grossAfter > portfolio.grossExposure {
+            throw WireError(
+                code: "max_gross_exposure",
+                detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)", status: 422)
+        }
+        recentReservations.append(now)
+        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
         orders[intent.clientOrderId] = order
-        return ReserveResult(order: order, duplicate: false, markPrice: markPrice, flags: flags)
+        return ReserveResult(order: order, duplicate: false, flags: flags)
     }
 
-    /// Records the outcome of execution. Settling an order twice with the same outcome is a no-op;
-    /// a second, different fill is refused.
+    /// Records the outcome of execution. Settling again with the same fill (price, quantity, fee)
+    /// is a no-op; a different outcome for a settled order is refused.
     public mutating func settle(_ request: SettleRequest) throws(WireError) -> SettleResult {
         guard var order = orders[request.clientOrderId] else {
             throw WireError(code: "unknown_order", detail: "no order \(request.clientOrderId) in the ledger", status: 404)
         }
         switch order.status {
         case .filled, .rejected:
-            if order.fill == request.fill {
-                return SettleResult(order: order, account: portfolio.snapshot, flags: flags)
+            if Self.sameOutcome(order.fill, request.fill) {
+                return SettleResult(order: order, account: status.account, flags: flags)
             }
             throw WireError(code: "order_already_settled", detail: "order \(request.clientOrderId) is already \(order.status.rawValue)", status: 409)
         case .pending:
@@ -105,12 +174,40 @@ public struct RiskEngine: Sendable {
             order.rejectReason = request.rejectReason ?? "rejected by execution"
         }
         orders[request.clientOrderId] = order
-        return SettleResult(order: order, account: portfolio.snapshot, flags: flags)
+        return SettleResult(order: order, account: status.account, flags: flags)
+    }
+
+    /// Settles paper orders left pending longer than `olderThan` ms (a crash between steps):
+    /// filled with the deterministic paper fill of their terms, so a late settle of the same
+    /// execution matches, or rejected when trading is halted or locked now. Live orders stay
+    /// pending: only the exchange can say what happened to them.
+    public mutating func reconcilePending(now: Int64, olderThan: Int64) -> [Order] {
+        var settled: [Order] = []
+        for order in orders.values where order.status == .pending && order.mode == .paper && order.createdAt <= now - olderThan {
+            let request: SettleRequest
+            if let refusal = flags.halted ? "trading halted" : (flags.riskLocked ? "risk_locked" : nil) {
+                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(refusal)")
+            } else if let terms = order.terms {
+                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: Self.paperFill(order, terms: terms), rejectReason: nil)
+            } else {
+                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: no execution terms")
+            }
+            if let result = try? settle(request) { settled.append(result.order) }
+        }
+        return settled
+    }
+
+    /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
+    public static func paperFill(_ order: Order, terms: ExecutionTerms) -> Fill {
+        PaperFill.fill(
+            side: order.intent.side, notional: order.intent.qtyUsd, markPrice: terms.markPrice, slippageBps: terms.slippageBps,
+            feeBps: terms.feeBps, at: order.createdAt)
     }
 
     /// A new price: marks the account and may trip the drawdown brake. Returns true if it tripped now.
     @discardableResult
-    public mutating func mark(symbol: String, price: Decimal) -> Bool {
+    public mutating func mark(symbol: String, price: Decimal, now: Int64 = 0) -> Bool {
+        if now > 0 { rollDay(now: now) }
         portfolio.mark(symbol, price: price)
         return checkDrawdown()
     }
@@ -133,6 +230,12 @@ public struct RiskEngine: Sendable {
         flags.haltReason = nil
     }
 
+    /// Starts a new trading day at the first activity after UTC midnight.
+    private mutating func rollDay(now: Int64) {
+        let date = Self.utcDate(now)
+        if date != day.date { day = TradingDay(date: date, startEquity: portfolio.equity) }
+    }
+
     @discardableResult
     private mutating func checkDrawdown() -> Bool {
         let drawdown = portfolio.drawdown
@@ -142,7 +245,36 @@ public struct RiskEngine: Sendable {
         return true
     }
 
+    static func sameOutcome(_ a: Fill?, _ b: Fill?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case (let a?, let b?): a.price == b.price && a.quantity == b.quantity && a.fee == b.fee
+        default: false
+        }
+    }
+
+    static func magnitude(_ value: Decimal) -> Decimal { value < 0 ? -value : value }
+
+    /// `yyyy-MM-dd` of a Unix millisecond time, in UTC.
+    public static func utcDate(_ milliseconds: Int64) -> String {
+        let days = Int(floor(Double(milliseconds) / 86_400_000))
+        // Civil-from-days (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return String(format: "%04d-%02d-%02d", y, m, d)
+    }
+
     static func format(_ value: Double) -> String {
         String(format: "%.4f", value)
     }
+
+    /// Restores the day (from the ledger).
+    public mutating func restoreDay(_ day: TradingDay) { self.day = day }
 }

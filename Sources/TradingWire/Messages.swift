@@ -176,6 +176,21 @@ public struct Fill: Codable, Sendable, Equatable {
     }
 }
 
+/// The price and costs an order was reserved under: a paper fill is computed from these alone,
+/// so executing (or reconciling) the same order twice gives the identical fill.
+public struct ExecutionTerms: Codable, Sendable, Equatable {
+    /// The latest mark price when the order was reserved.
+    public var markPrice: Decimal
+    public var slippageBps: Decimal
+    public var feeBps: Decimal
+
+    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+        self.markPrice = markPrice
+        self.slippageBps = slippageBps
+        self.feeBps = feeBps
+    }
+}
+
 /// An order in the ledger.
 public struct Order: Codable, Sendable, Equatable {
     public var intent: OrderIntent
@@ -183,14 +198,19 @@ public struct Order: Codable, Sendable, Equatable {
     public var mode: TradingMode
     /// Unix milliseconds.
     public var createdAt: Int64
+    public var terms: ExecutionTerms?
     public var fill: Fill?
     public var rejectReason: String?
 
-    public init(intent: OrderIntent, status: OrderStatus, mode: TradingMode, createdAt: Int64, fill: Fill? = nil, rejectReason: String? = nil) {
+    public init(
+        intent: OrderIntent, status: OrderStatus, mode: TradingMode, createdAt: Int64, terms: ExecutionTerms? = nil, fill: Fill? = nil,
+        rejectReason: String? = nil
+    ) {
         self.intent = intent
         self.status = status
         self.mode = mode
         self.createdAt = createdAt
+        self.terms = terms
         self.fill = fill
         self.rejectReason = rejectReason
     }
@@ -200,10 +220,13 @@ public struct Order: Codable, Sendable, Equatable {
 public struct ReserveRequest: Codable, Sendable {
     public var intent: OrderIntent
     public var mode: TradingMode
+    /// A price the caller gave and the operator allows (paper only): used when no mark is known.
+    public var requestPrice: Decimal?
 
-    public init(intent: OrderIntent, mode: TradingMode) {
+    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil) {
         self.intent = intent
         self.mode = mode
+        self.requestPrice = requestPrice
     }
 }
 
@@ -211,14 +234,11 @@ public struct ReserveResult: Codable, Sendable {
     public var order: Order
     /// True when the client order id was already in the ledger: nothing new was reserved.
     public var duplicate: Bool
-    /// The price to fill against (latest mark), when the order is newly pending.
-    public var markPrice: Decimal?
     public var flags: RiskFlags
 
-    public init(order: Order, duplicate: Bool, markPrice: Decimal?, flags: RiskFlags) {
+    public init(order: Order, duplicate: Bool, flags: RiskFlags) {
         self.order = order
         self.duplicate = duplicate
-        self.markPrice = markPrice
         self.flags = flags
     }
 }
@@ -299,14 +319,26 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
     /// Fraction below peak, 0...1.
     public var drawdown: Double
     public var grossExposure: Decimal
+    /// Equity lost since the start of the UTC day (0 when up).
+    public var dailyLoss: Decimal
+    public var realizedPnl: Decimal
+    public var unrealizedPnl: Decimal
+    public var pendingOrders: Int
     public var positions: [PositionSnapshot]
 
-    public init(cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, positions: [PositionSnapshot]) {
+    public init(
+        cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, dailyLoss: Decimal = 0,
+        realizedPnl: Decimal = 0, unrealizedPnl: Decimal = 0, pendingOrders: Int = 0, positions: [PositionSnapshot]
+    ) {
         self.cash = cash
         self.equity = equity
         self.peakEquity = peakEquity
         self.drawdown = drawdown
         self.grossExposure = grossExposure
+        self.dailyLoss = dailyLoss
+        self.realizedPnl = realizedPnl
+        self.unrealizedPnl = unrealizedPnl
+        self.pendingOrders = pendingOrders
         self.positions = positions
     }
 }
@@ -329,16 +361,29 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var confidenceThreshold: Double
     public var maxOrderNotionalUsd: Decimal
     public var maxPositionUsd: Decimal
+    public var maxGrossExposureUsd: Decimal
+    public var maxDailyLossUsd: Decimal
     public var maxDrawdown: Double
+    public var maxOrdersPerMinute: Int
+    /// Symbols that may trade; empty means every symbol.
+    public var symbolAllowlist: [String]
     public var startingEquityUsd: Decimal
     public var slippageBps: Decimal
     public var feeBps: Decimal
 
-    public init(confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxDrawdown: Double, startingEquityUsd: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+    public init(
+        confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,
+        maxDailyLossUsd: Decimal = 1_000_000_000, maxDrawdown: Double, maxOrdersPerMinute: Int = 1_000_000, symbolAllowlist: [String] = [],
+        startingEquityUsd: Decimal, slippageBps: Decimal, feeBps: Decimal
+    ) {
         self.confidenceThreshold = confidenceThreshold
         self.maxOrderNotionalUsd = maxOrderNotionalUsd
         self.maxPositionUsd = maxPositionUsd
+        self.maxGrossExposureUsd = maxGrossExposureUsd
+        self.maxDailyLossUsd = maxDailyLossUsd
         self.maxDrawdown = maxDrawdown
+        self.maxOrdersPerMinute = maxOrdersPerMinute
+        self.symbolAllowlist = symbolAllowlist
         self.startingEquityUsd = startingEquityUsd
         self.slippageBps = slippageBps
         self.feeBps = feeBps
@@ -350,14 +395,36 @@ public struct RiskLimits: Codable, Sendable, Equatable {
 /// `execution` / `execute`: fill a pending order (paper) or place it (live).
 public struct ExecuteRequest: Codable, Sendable {
     public var order: Order
-    public var markPrice: Decimal
-    public var slippageBps: Decimal
-    public var feeBps: Decimal
 
-    public init(order: Order, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+    public init(order: Order) {
         self.order = order
-        self.markPrice = markPrice
-        self.slippageBps = slippageBps
-        self.feeBps = feeBps
+    }
+}
+
+/// `risk` / `orders`: the latest orders, newest first.
+public struct OrdersQuery: Codable, Sendable {
+    public var limit: Int
+    public var status: OrderStatus?
+
+    public init(limit: Int, status: OrderStatus?) {
+        self.limit = limit
+        self.status = status
+    }
+}
+
+/// `risk` / `order`: one order by client order id.
+public struct OrderQuery: Codable, Sendable {
+    public var clientOrderId: String
+
+    public init(clientOrderId: String) {
+        self.clientOrderId = clientOrderId
+    }
+}
+
+public struct OrderList: Codable, Sendable {
+    public var orders: [Order]
+
+    public init(orders: [Order]) {
+        self.orders = orders
     }
 }

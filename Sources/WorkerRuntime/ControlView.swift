@@ -17,9 +17,15 @@ public final class ControlView: Sendable {
         self.staleMilliseconds = Int64(staleMilliseconds)
     }
 
-    /// Records a state from the channel.
-    public func update(_ state: ControlState, now: Int64 = unixMilliseconds()) {
-        heard.withLock { $0 = Heard(state: state, heardAt: now) }
+    /// Records a state from the channel. Returns true when halt, lock or mode changed (or it is the first).
+    @discardableResult
+    public func update(_ state: ControlState, now: Int64 = unixMilliseconds()) -> Bool {
+        heard.withLock { heard in
+            let previous = heard.state
+            heard = Heard(state: state, heardAt: now)
+            guard let previous else { return true }
+            return previous.halted != state.halted || previous.riskLocked != state.riskLocked || previous.tradingMode != state.tradingMode
+        }
     }
 
     /// The state, when it is fresh enough to act on.

@@ -25,12 +25,16 @@ public final class MDPWorker: Sendable {
     private let stopSignal: WakeSignal
     private let context: ZMQContext
     private let link: BrokerLink
+    private let waitForControlState: Bool
 
+    /// - Parameter waitForControlState: send READY only after the first control state is heard
+    ///   (the execution worker, which refuses everything without it).
     public init(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView, link: BrokerLink = BrokerLink(),
-        logger: Logger
+        waitForControlState: Bool = false, logger: Logger
     ) throws {
         self.link = link
+        self.waitForControlState = waitForControlState
         self.service = service
         self.configuration = configuration
         self.handler = handler
@@ -38,6 +42,24 @@ public final class MDPWorker: Sendable {
         self.logger = logger
         self.stopSignal = try WakeSignal()
         self.context = try ZMQContext()
+    }
+
+    /// Reads every queued control message into the view, logging changes of halt, lock or mode.
+    private func readControl(_ subscriber: ZMQSocket) throws {
+        while let message = try subscriber.receive(wait: false) {
+            guard message.count == 2, let state = try? WireCodec.decode(ControlState.self, from: message[1]) else {
+                logger.warning("ignored a malformed control message")
+                continue
+            }
+            if control.update(state) {
+                logger.info(
+                    "control state heard",
+                    metadata: [
+                        "seq": "\(state.seq)", "halted": "\(state.halted)", "riskLocked": "\(state.riskLocked)",
+                        "tradingMode": "\(state.tradingMode.rawValue)", "publishedAt": "\(state.ts)",
+                    ])
+            }
+        }
     }
 
     /// Starts the socket thread. Returns at once.
@@ -77,6 +99,20 @@ public final class MDPWorker: Sendable {
         try subscriber.connect(configuration.controlEndpoint)
         defer { subscriber.close() }
 
+        if waitForControlState {
+            // Offer the service only once the control state is known: a worker that would
+            // refuse every request for lack of it should not be counted as live.
+            logger.info("waiting for the control state before sending READY")
+            var poller = ZMQPoller()
+            let controlIndex = poller.add(subscriber)
+            let stopIndex = poller.add(fileDescriptor: stopSignal.fileDescriptor)
+            while control.current() == nil {
+                let readable = try poller.poll(timeoutMilliseconds: 1000)
+                if readable.contains(stopIndex) { return }
+                if readable.contains(controlIndex) { try readControl(subscriber) }
+            }
+        }
+
         let interval = configuration.heartbeatIntervalMilliseconds
         var broker = try connectBroker()
         var ready = try broker.send(MDP.Message.ready(service: service).frames)
@@ -99,15 +135,7 @@ public final class MDPWorker: Sendable {
                 broker.close(lingerMilliseconds: 200)
                 return
             }
-            if readable.contains(controlIndex) {
-                while let message = try subscriber.receive(wait: false) {
-                    guard message.count == 2, let state = try? WireCodec.decode(ControlState.self, from: message[1]) else {
-                        logger.warning("ignored a malformed control message")
-                        continue
-                    }
-                    control.update(state)
-                }
-            }
+            if readable.contains(controlIndex) { try readControl(subscriber) }
             var reconnect = false
             if readable.contains(brokerIndex) {
                 while let frames = try broker.receive(wait: false) {

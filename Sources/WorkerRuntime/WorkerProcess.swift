@@ -10,9 +10,11 @@ public enum WorkerProcess {
     /// Blocks until the process is told to stop.
     public static func run(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
-        link: BrokerLink = BrokerLink(), healthRoutes: [String: HealthServer.Route] = [:], logger: Logger
+        link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, healthRoutes: [String: HealthServer.Route] = [:], logger: Logger
     ) throws -> Never {
-        let worker = try MDPWorker(service: service, configuration: configuration, handler: handler, control: control, link: link, logger: logger)
+        let worker = try MDPWorker(
+            service: service, configuration: configuration, handler: handler, control: control, link: link,
+            waitForControlState: waitForControlState, logger: logger)
         var health: HealthServer?
         if configuration.healthPort > 0 {
             health = try HealthServer(host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes)

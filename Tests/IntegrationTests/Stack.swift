@@ -72,6 +72,18 @@ final class Stack: @unchecked Sendable {
         lock.withLock { processes[name] = process }
     }
 
+    /// Sends a signal without forgetting the process (SIGSTOP / SIGCONT).
+    func signal(_ name: String, _ signal: Int32) {
+        guard let process = lock.withLock({ processes[name] }) else { return }
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
+    /// Kills every process and starts the whole stack again on the same ports and data.
+    func restartAll() async throws {
+        stopAll()
+        try await startAll()
+    }
+
     func kill(_ name: String, signal: Int32 = SIGKILL) {
         guard let process = lock.withLock({ processes.removeValue(forKey: name) }) else { return }
         Foundation.kill(process.processIdentifier, signal)
@@ -80,6 +92,7 @@ final class Stack: @unchecked Sendable {
 
     func stopAll() {
         let all = lock.withLock { () -> [Process] in
+            for process in processes.values where process.isRunning { Foundation.kill(process.processIdentifier, SIGCONT) }
             defer { processes.removeAll() }
             return Array(processes.values)
         }
@@ -121,6 +134,9 @@ final class Stack: @unchecked Sendable {
         let (data, response) = try await URLSession.shared.data(for: request)
         return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
     }
+
+    /// The account as `GET /api/positions` shows it.
+    func account() async throws -> [String: Any] { try await get("/api/positions").json }
 
     /// Feeds the first `count` real ETH/BTC candles as `symbol`.
     func feedCandles(symbol: String = "BTCUSDT", count: Int = 60, from offset: Int = 0) async throws -> Answer {

@@ -119,7 +119,7 @@ struct RiskEngineTests {
     }
 
     func fill(_ order: Order, price: Decimal) -> Fill {
-        PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: 1)
+        PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: order.createdAt)
     }
 
     @Test("a repeated client order id returns the same order and never fills twice")
@@ -174,5 +174,101 @@ struct RiskEngineTests {
         let refused = engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.5))
         #expect(!refused.allow)
         #expect(refused.reasons.count == 2)
+    }
+}
+
+@Suite("more risk rules")
+struct MoreRiskRuleTests {
+    func engine(_ configure: (inout RiskLimits) -> Void) -> RiskEngine {
+        var limits = RiskLimits(
+            confidenceThreshold: 0.5, maxOrderNotionalUsd: 10_000, maxPositionUsd: 10_000, maxDrawdown: 0.5, startingEquityUsd: 100_000,
+            slippageBps: 0, feeBps: 0)
+        configure(&limits)
+        var engine = RiskEngine(limits: limits)
+        engine.mark(symbol: "BTCUSDT", price: 100)
+        engine.mark(symbol: "ETHUSDT", price: 10)
+        return engine
+    }
+
+    func intent(_ id: String, _ symbol: String = "BTCUSDT", qty: Decimal = 1_000, side: Side = .buy) -> OrderIntent {
+        OrderIntent(clientOrderId: id, symbol: symbol, side: side, qtyUsd: qty, confidence: 0.9)
+    }
+
+    /// Reserves and fills at the mark; returns the refusal code, if any.
+    func trade(_ engine: inout RiskEngine, _ intent: OrderIntent, now: Int64 = 1_000) -> String? {
+        do {
+            let reserved = try engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: now)
+            _ = try engine.settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!), rejectReason: nil))
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("gross exposure counts every symbol; reducing trades stay allowed")
+    func grossExposure() {
+        var engine = engine { $0.maxGrossExposureUsd = 5_000 }
+        #expect(trade(&engine, intent("a", qty: 3_000)) == nil)
+        #expect(trade(&engine, intent("b", "ETHUSDT", qty: 2_000)) == nil)
+        #expect(trade(&engine, intent("c", "ETHUSDT", qty: 100)) == "max_gross_exposure")
+        #expect(trade(&engine, intent("d", qty: 1_000, side: .sell)) == nil)
+    }
+
+    @Test("symbols off the allow-list are refused, by the gate too")
+    func allowList() {
+        var engine = engine { $0.symbolAllowlist = ["BTCUSDT"] }
+        #expect(trade(&engine, intent("a", "ETHUSDT")) == "symbol_not_allowed")
+        #expect(trade(&engine, intent("b")) == nil)
+        #expect(!engine.gate(GateRequest(symbol: "ETHUSDT", side: .buy, confidence: 0.9)).allow)
+    }
+
+    @Test("the order rate limit counts the last minute only: 429")
+    func rateLimit() {
+        var engine = engine { $0.maxOrdersPerMinute = 2 }
+        #expect(trade(&engine, intent("a", qty: 10), now: 1_000) == nil)
+        #expect(trade(&engine, intent("b", qty: 10), now: 2_000) == nil)
+        #expect(trade(&engine, intent("c", qty: 10), now: 3_000) == "rate_limited")
+        #expect(trade(&engine, intent("d", qty: 10), now: 61_500) == nil)
+    }
+
+    @Test("the daily loss limit stops new orders until the next UTC day")
+    func dailyLoss() {
+        var engine = engine { $0.maxDailyLossUsd = 400 }
+        let day1: Int64 = 1_700_000_000_000
+        #expect(trade(&engine, intent("a", qty: 5_000), now: day1) == nil)  // 50 units at 100
+        engine.mark(symbol: "BTCUSDT", price: 91, now: day1 + 1)  // −450 today
+        #expect(engine.status.account.dailyLoss == 450)
+        #expect(trade(&engine, intent("b", qty: 10), now: day1 + 2) == "max_daily_loss")
+        #expect(trade(&engine, intent("c", qty: 10), now: day1 + 86_400_000) == nil)
+    }
+
+    @Test("pending paper orders are reconciled once, with the fill execution would have made")
+    func reconcile() throws {
+        var engine = engine { _ in }
+        let reserved = try engine.reserve(ReserveRequest(intent: intent("p"), mode: .paper), now: 1_000)
+        #expect(engine.reconcilePending(now: 1_500, olderThan: 1_000).isEmpty)  // too young
+        let settled = engine.reconcilePending(now: 5_000, olderThan: 1_000)
+        #expect(settled.map(\.status) == [.filled])
+        #expect(settled.first?.fill == RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!))
+        // A late settle of the same execution is the same outcome: accepted, not applied twice.
+        let late = try engine.settle(SettleRequest(clientOrderId: "p", fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!), rejectReason: nil))
+        #expect(late.account.positions.first?.quantity == 10)
+        #expect(engine.reconcilePending(now: 9_000, olderThan: 0).isEmpty)
+    }
+
+    @Test("pending orders are rejected, not filled, when trading is halted at reconciliation")
+    func reconcileHalted() throws {
+        var engine = engine { _ in }
+        _ = try engine.reserve(ReserveRequest(intent: intent("h"), mode: .paper), now: 1_000)
+        engine.halt(reason: "ops")
+        #expect(engine.reconcilePending(now: 5_000, olderThan: 0).map(\.status) == [.rejected])
+        #expect(engine.portfolio.positions.isEmpty)
+    }
+
+    @Test("UTC dates")
+    func dates() {
+        #expect(RiskEngine.utcDate(0) == "1970-01-01")
+        #expect(RiskEngine.utcDate(1_700_000_000_000) == "2023-11-14")
+        #expect(RiskEngine.utcDate(951_782_400_000) == "2000-02-29")
     }
 }

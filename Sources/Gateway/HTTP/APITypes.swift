@@ -20,7 +20,11 @@ struct HealthConfig: Encodable, Sendable {
     var confidenceThreshold: Double?
     var maxOrderNotionalUsd: Decimal?
     var maxPositionUsd: Decimal?
+    var maxGrossExposureUsd: Decimal?
+    var maxDailyLossUsd: Decimal?
     var maxDrawdown: Double?
+    var maxOrdersPerMinute: Int?
+    var symbolAllowlist: [String]?
     var startingEquityUsd: Decimal?
     var slippageBps: Decimal?
     var feeBps: Decimal?
@@ -31,6 +35,7 @@ struct HealthConfig: Encodable, Sendable {
     var heartbeatIntervalMs: Int
     var heartbeatLiveness: Int
     var authRequired: Bool
+    var allowRequestPrice: Bool
 }
 
 /// `/health` `risk`.
@@ -41,6 +46,10 @@ struct HealthRisk: Encodable, Sendable {
     var peakEquity: Decimal?
     var cash: Decimal?
     var grossExposure: Decimal?
+    var dailyLoss: Decimal?
+    var realizedPnl: Decimal?
+    var unrealizedPnl: Decimal?
+    var pendingOrders: Int?
     var locked: Bool?
     var lockReason: String?
     var halted: Bool?

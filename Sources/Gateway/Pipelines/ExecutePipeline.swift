@@ -10,6 +10,8 @@ struct ExecuteInput: Decodable, Sendable {
     var qtyUsd: Double
     var confidence: Double
     var clientOrderId: String?
+    /// A price to fill at when no market price is known; only with `ALLOW_REQUEST_PRICE=true`, paper mode.
+    var price: Double?
 }
 
 /// The account figures an execute answer carries.
@@ -74,11 +76,23 @@ struct ExecutePipeline: Sendable {
             side: try InputValidation.side(input.side),
             qtyUsd: try InputValidation.notional(input.qtyUsd),
             confidence: try InputValidation.confidence(input.confidence))
+        var requestPrice: Decimal?
+        if let price = input.price {
+            guard configuration.allowRequestPrice, configuration.tradingMode == .paper else {
+                throw APIError(
+                    .unprocessableContent, "request_price_not_allowed",
+                    "orders fill at the market price; a request price is accepted only in paper mode with ALLOW_REQUEST_PRICE=true")
+            }
+            guard price.isFinite, price > 0, price < 1e12, let decimal = Decimal(exactly: price, scale: 8), decimal > 0 else {
+                throw APIError(.unprocessableContent, "invalid_price", "price must be a finite positive number")
+            }
+            requestPrice = decimal
+        }
 
         let reservation: ReserveResult
         do {
             reservation = try await workers.call(
-                ServiceName.risk, op: "reserve", payload: ReserveRequest(intent: intent, mode: configuration.tradingMode), requestID: requestID)
+                ServiceName.risk, op: "reserve", payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice), requestID: requestID)
         } catch {
             throw error.apiError
         }
@@ -86,15 +100,7 @@ struct ExecutePipeline: Sendable {
         if reservation.duplicate {
             return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID)
         }
-        guard let markPrice = reservation.markPrice else {
-            throw APIError(.badGateway, "bad_worker_reply", "risk reserved an order without a price")
-        }
-
-        guard let limits = control.riskStatus?.status.limits else {
-            _ = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "risk status not yet known"), requestID: requestID)
-            throw APIError(.serviceUnavailable, "service_unavailable", "the risk status is not yet known to the gateway; retry shortly")
-        }
-        let execution = ExecuteRequest(order: reservation.order, markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        let execution = ExecuteRequest(order: reservation.order)
         let fill: Fill
         do {
             fill = try await workers.call(ServiceName.execution, op: "execute", payload: execution, requestID: requestID)

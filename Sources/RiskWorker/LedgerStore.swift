@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import TradingDomain
+import TradingWire
+
+/// The risk worker's ledger in SQLite (WAL): orders, positions, marks, the account row (cash,
+/// peak, halt and lock), and an audit trail of operator actions. Decimals are stored as text, so
+/// amounts come back exactly as they went in.
+final class LedgerStore: Sendable {
+    private let database: DatabasePool
+
+    /// Opens (creating if needed) `ledger.sqlite` under `directory`.
+    init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabasePool(path: (directory as NSString).appendingPathComponent("ledger.sqlite"), configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE account (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        cash TEXT NOT NULL, peak_equity TEXT NOT NULL,
+                        halted INTEGER NOT NULL, halt_reason TEXT,
+                        risk_locked INTEGER NOT NULL, lock_reason TEXT,
+                        day TEXT NOT NULL, day_start_equity TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL);
+                    CREATE TABLE positions (
+                        symbol TEXT PRIMARY KEY, quantity TEXT NOT NULL, average_price TEXT NOT NULL, realized_pnl TEXT NOT NULL);
+                    CREATE TABLE marks (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, ts INTEGER NOT NULL);
+                    CREATE TABLE orders (
+                        client_order_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, status TEXT NOT NULL,
+                        mode TEXT NOT NULL, body TEXT NOT NULL, updated_at INTEGER NOT NULL);
+                    CREATE INDEX orders_by_status ON orders(status, created_at);
+                    CREATE INDEX orders_by_time ON orders(created_at);
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, action TEXT NOT NULL,
+                        requested_by TEXT NOT NULL, reason TEXT);
+                    """)
+        }
+        return migrator
+    }
+
+    /// What the ledger holds, rebuilt into a risk engine with today's limits.
+    func load(limits: RiskLimits, recentOrders: Int) throws -> RiskEngine {
+        try database.read { db in
+            var engine: RiskEngine
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = 1") {
+                var positions: [String: Portfolio.Position] = [:]
+                for position in try Row.fetchAll(db, sql: "SELECT * FROM positions") {
+                    positions[position["symbol"]] = Portfolio.Position(
+                        quantity: try Self.decimal(position["quantity"]), averagePrice: try Self.decimal(position["average_price"]),
+                        realizedPnl: try Self.decimal(position["realized_pnl"]))
+                }
+                var marks: [String: Decimal] = [:]
+                for mark in try Row.fetchAll(db, sql: "SELECT * FROM marks") {
+                    marks[mark["symbol"]] = try Self.decimal(mark["price"])
+                }
+                let portfolio = Portfolio(
+                    cash: try Self.decimal(row["cash"]), positions: positions, marks: marks, peakEquity: try Self.decimal(row["peak_equity"]))
+                let flags = RiskFlags(
+                    halted: row["halted"], haltReason: row["halt_reason"], riskLocked: row["risk_locked"], lockReason: row["lock_reason"])
+                engine = RiskEngine(
+                    limits: limits, flags: flags, portfolio: portfolio,
+                    day: RiskEngine.TradingDay(date: row["day"], startEquity: try Self.decimal(row["day_start_equity"])))
+            } else {
+                engine = RiskEngine(limits: limits)
+            }
+            let decoder = JSONDecoder()
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT body FROM orders WHERE status = 'pending'
+                    UNION ALL SELECT body FROM (SELECT body FROM orders WHERE status != 'pending' ORDER BY created_at DESC LIMIT ?)
+                    """, arguments: [recentOrders])
+            for row in rows {
+                let body: String = row["body"]
+                engine.remember(try decoder.decode(Order.self, from: Data(body.utf8)))
+            }
+            return engine
+        }
+    }
+
+    /// Writes the account, the given orders and the given symbols' positions and marks in one
+    /// transaction: either all of it is on disk, or none.
+    func save(_ engine: RiskEngine, orders: [Order] = [], symbols: [String] = [], audit: (action: String, by: String, reason: String?)? = nil) throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try database.write { db in
+            let portfolio = engine.portfolio
+            try db.execute(
+                sql: """
+                    INSERT INTO account (id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, updated_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET cash = excluded.cash, peak_equity = excluded.peak_equity, halted = excluded.halted,
+                        halt_reason = excluded.halt_reason, risk_locked = excluded.risk_locked, lock_reason = excluded.lock_reason,
+                        day = excluded.day, day_start_equity = excluded.day_start_equity, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    "\(portfolio.cash)", "\(portfolio.peakEquity)", engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
+                    engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", now,
+                ])
+            for symbol in Set(symbols) {
+                if let position = portfolio.positions[symbol] {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO positions (symbol, quantity, average_price, realized_pnl) VALUES (?, ?, ?, ?)",
+                        arguments: [symbol, "\(position.quantity)", "\(position.averagePrice)", "\(position.realizedPnl)"])
+                }
+                if let mark = portfolio.marks[symbol] {
+                    try db.execute(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, "\(mark)", now])
+                }
+            }
+            for order in orders {
+                let body = String(decoding: try encoder.encode(order), as: UTF8.self)
+                try db.execute(
+                    sql: """
+                        INSERT INTO orders (client_order_id, created_at, status, mode, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at
+                        """,
+                    arguments: [order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now])
+            }
+            if let audit {
+                try db.execute(
+                    sql: "INSERT INTO audit (ts, action, requested_by, reason) VALUES (?, ?, ?, ?)",
+                    arguments: [now, audit.action, audit.by, audit.reason])
+            }
+        }
+    }
+
+    /// One order by client order id.
+    func order(_ clientOrderID: String) throws -> Order? {
+        try database.read { db in
+            guard let body = try String.fetchOne(db, sql: "SELECT body FROM orders WHERE client_order_id = ?", arguments: [clientOrderID]) else {
+                return nil
+            }
+            return try JSONDecoder().decode(Order.self, from: Data(body.utf8))
+        }
+    }
+
+    /// The newest orders, optionally of one status.
+    func orders(limit: Int, status: OrderStatus?) throws -> [Order] {
+        try database.read { db in
+            let bodies: [String]
+            if let status {
+                bodies = try String.fetchAll(
+                    db, sql: "SELECT body FROM orders WHERE status = ? ORDER BY created_at DESC LIMIT ?", arguments: [status.rawValue, limit])
+            } else {
+                bodies = try String.fetchAll(db, sql: "SELECT body FROM orders ORDER BY created_at DESC LIMIT ?", arguments: [limit])
+            }
+            let decoder = JSONDecoder()
+            return try bodies.map { try decoder.decode(Order.self, from: Data($0.utf8)) }
+        }
+    }
+
+    private static func decimal(_ text: String) throws -> Decimal {
+        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !value.isNaN else {
+            throw LedgerError(detail: "the ledger holds \"\(text)\" where a decimal belongs")
+        }
+        return value
+    }
+}
+
+/// The ledger holds something it cannot read.
+struct LedgerError: Error, CustomStringConvertible {
+    let detail: String
+    var description: String { detail }
+}
