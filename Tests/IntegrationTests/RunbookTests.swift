@@ -167,3 +167,64 @@ struct RunbookTests {
         #expect(!stack.log("gateway").contains("s3cret-token"))
     }
 }
+
+/// Start-up refusals and the replay command, as an operator meets them.
+@Suite("start-up and replay", .serialized)
+struct StartupAndReplayTests {
+    @Test("live mode refuses to start without an API token and exchange credentials")
+    func liveNeedsCredentials() async throws {
+        let stack = try Stack(["TRADING_MODE": "live"])
+        let process = Process()
+        process.executableURL = Stack.binaryDirectory.appendingPathComponent("gateway")
+        process.environment = stack.environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(log.contains("\"level\":\"ERROR\""))
+        #expect(log.contains("API_TOKEN"))
+        #expect(log.contains("EXCHANGE_API_KEY"))
+    }
+
+    @Test("a bad configuration value stops the process with a clear message")
+    func badConfiguration() async throws {
+        let stack = try Stack(["CONFIDENCE_THRESHOLD": "lots"])
+        let process = Process()
+        process.executableURL = Stack.binaryDirectory.appendingPathComponent("risk-worker")
+        process.environment = stack.environment
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(log.contains("CONFIDENCE_THRESHOLD"))
+    }
+
+    @Test("trading-stack replay streams a real candle file into the running gateway")
+    func replay() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let file = Stack.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/candles/ETH_BTC-5m.csv")
+        // A 120-candle excerpt, replayed one candle per millisecond after the 50-candle warm-up.
+        let excerpt = stack.directory.appendingPathComponent("excerpt.csv")
+        let lines = try String(contentsOf: file, encoding: .utf8).split(whereSeparator: \.isNewline).prefix(121)
+        try (lines.joined(separator: "\n") + "\n").write(to: excerpt, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = Stack.binaryDirectory.appendingPathComponent("trading-stack")
+        process.arguments = ["replay", excerpt.path, "ETHBTC"]
+        process.environment = ["GATEWAY_URL": "http://127.0.0.1:\(stack.httpPort)", "FEED_INTERVAL_MS": "1"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let consensus = try await stack.post("/api/ai/consensus", #"{"symbol": "ETHBTC"}"#)
+        #expect(consensus.status == 200)
+        #expect(consensus.json["featureSource"] as? String == "candles")
+        let lastClose = Double(lines.last!.split(separator: ",")[4])!
+        #expect(consensus.json["price"] as? Double == lastClose)
+    }
+}
