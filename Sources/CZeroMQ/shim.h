@@ -1,9 +1,15 @@
 #ifndef CZEROMQ_SHIM_H
 #define CZEROMQ_SHIM_H
-#include <zmq.h>
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
 #include <errno.h>
+#include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <zmq.h>
 
 /// Error numbers that zmq.h defines through expressions Swift does not import.
 static inline int czmq_eterm(void) { return ETERM; }
@@ -26,5 +32,10 @@ static inline int czmq_eventfd_drain(int fd) {
     uint64_t value = 0;
     return (int)read(fd, &value, sizeof value);
 }
+
 static inline int czmq_close_fd(int fd) { return close(fd); }
+
+/// Names the calling thread (15 characters at most), so that top -H and gdb show it.
+static inline void czmq_name_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
+
 #endif

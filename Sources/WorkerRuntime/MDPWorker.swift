@@ -62,19 +62,17 @@ public final class MDPWorker: Sendable {
         }
     }
 
-    /// Starts the socket thread. Returns at once.
-    public func start() -> Thread {
-        let thread = Thread { [self] in
+    /// Starts the socket thread. Returns at once; `finished` is signalled when the thread ends.
+    public func start(finished: DispatchSemaphore) {
+        SocketThread.start(name: "mdp-worker") { [self] in
             do {
                 try self.run()
             } catch {
                 self.logger.error("worker socket loop failed", metadata: ["error": "\(error)"])
                 exit(1)
             }
+            finished.signal()
         }
-        thread.name = "mdp-\(service)"
-        thread.start()
-        return thread
     }
 
     /// Asks the socket thread to say DISCONNECT and stop. Safe from any thread.

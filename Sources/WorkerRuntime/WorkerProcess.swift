@@ -20,7 +20,8 @@ public enum WorkerProcess {
             health = try HealthServer(host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes)
             logger.info("health server listening", metadata: ["port": "\(configuration.healthPort)"])
         }
-        let thread = worker.start()
+        let finished = DispatchSemaphore(value: 0)
+        worker.start(finished: finished)
         let stopped = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {
@@ -35,7 +36,7 @@ public enum WorkerProcess {
         }
         stopped.wait()
         worker.stop()
-        while !thread.isFinished { usleep(10_000) }
+        _ = finished.wait(timeout: .now() + 2)
         health?.shutdown()
         _ = sources
         exit(0)

@@ -71,7 +71,7 @@ public final class Broker: Sendable {
     public func start() throws {
         let started = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
-        let thread = Thread { [self] in
+        SocketThread.start(name: "mdp-broker") { [self] in
             let loop: BrokerLoop
             do {
                 loop = try BrokerLoop(broker: self)
@@ -83,8 +83,6 @@ public final class Broker: Sendable {
             started.signal()
             loop.run()
         }
-        thread.name = "mdp-broker"
-        thread.start()
         started.wait()
         if let error = failure.withLock({ $0 }) { throw error }
     }

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Logging
 import ServiceSupport
@@ -63,9 +64,11 @@ final class BrokerLoop {
         }
     }
 
-    struct ServiceQueue {
-        var idle: [[UInt8]] = []
-        var waiting: [Pending] = []
+    /// Per service: idle workers, least recently used first, and requests waiting for one.
+    /// A class, so that the hot path mutates in place instead of copying the queues.
+    final class ServiceQueue {
+        var idle = Deque<[UInt8]>()
+        var waiting = Deque<Pending>()
         var workerCount = 0
     }
 
@@ -79,6 +82,9 @@ final class BrokerLoop {
 
     private var workers: [[UInt8]: Worker] = [:]
     private var services: [String: ServiceQueue] = [:]
+    /// Deadlines are checked at most this often (ms) instead of on every wake-up.
+    private let deadlineGranularity = 5
+    private var nextDeadlineCheck = 0
     private var inflight: [UInt64: Pending] = [:]
     private var nextKey: UInt64 = 1
     private var control: ControlState?
@@ -179,7 +185,7 @@ final class BrokerLoop {
             key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
             noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: completion)
         nextKey &+= 1
-        services[service, default: ServiceQueue()].waiting.append(pending)
+        queue(service).waiting.append(pending)
         dispatch(service)
     }
 
@@ -211,12 +217,13 @@ final class BrokerLoop {
                 return
             }
             workers[identity] = Worker(identity: identity, service: service, expiry: now + workerTimeout)
-            services[service, default: ServiceQueue()].workerCount += 1
+            let queue = queue(service)
+            queue.workerCount += 1
             snapshotDirty = true
-            services[service, default: ServiceQueue()].idle.append(identity)
+            queue.idle.append(identity)
             // An immediate heartbeat tells the worker at once that its READY arrived.
             _ = try? router.send([identity] + MDP.Message.heartbeat.frames, wait: false)
-            logger.info("worker ready", metadata: ["service": "\(service)", "workers": "\(services[service]?.workerCount ?? 0)"])
+            logger.info("worker ready", metadata: ["service": "\(service)", "workers": "\(queue.workerCount)"])
             dispatch(service)
         case .reply(let client, let body):
             guard let worker = known else {
@@ -250,10 +257,10 @@ final class BrokerLoop {
 
     /// Hands waiting requests of `service` to idle workers.
     private func dispatch(_ service: String) {
-        while var queue = services[service], !queue.waiting.isEmpty, !queue.idle.isEmpty {
+        guard let queue = services[service] else { return }
+        while !queue.waiting.isEmpty, !queue.idle.isEmpty {
             let identity = queue.idle.removeFirst()
             let pending = queue.waiting.removeFirst()
-            services[service] = queue
             guard let worker = workers[identity] else { continue }
             var client = [UInt8](repeating: 0, count: 8)
             withUnsafeBytes(of: pending.key.bigEndian) { client = Array($0) }
@@ -269,10 +276,17 @@ final class BrokerLoop {
                 inflight[pending.key] = pending
             } else {
                 logger.warning("worker unreachable: dropping it", metadata: ["service": "\(service)"])
-                services[service]?.waiting.insert(pending, at: 0)
+                queue.waiting.prepend(pending)
                 remove(identity)
             }
         }
+    }
+
+    private func queue(_ service: String) -> ServiceQueue {
+        if let queue = services[service] { return queue }
+        let queue = ServiceQueue()
+        services[service] = queue
+        return queue
     }
 
     private func sendDisconnect(_ identity: [UInt8]) {
@@ -293,7 +307,7 @@ final class BrokerLoop {
         guard let key = worker.current, var pending = inflight.removeValue(forKey: key) else { return }
         if ServiceName.isIdempotent(pending.service) && !pending.retried {
             pending.retried = true
-            services[pending.service]?.waiting.insert(pending, at: 0)
+            queue(pending.service).waiting.prepend(pending)
             logger.warning("retrying a request on another replica", metadata: ["service": "\(pending.service)"])
             dispatch(pending.service)
         } else {
@@ -305,11 +319,8 @@ final class BrokerLoop {
 
     private func nextTimer() -> Int {
         var next = min(nextHeartbeat, nextControl)
-        for pending in inflight.values { next = min(next, pending.deadline) }
-        for queue in services.values {
-            for pending in queue.waiting {
-                next = min(next, queue.workerCount == 0 ? pending.noWorkerDeadline : pending.deadline)
-            }
+        if !inflight.isEmpty || services.values.contains(where: { !$0.waiting.isEmpty }) {
+            next = min(next, max(nextDeadlineCheck, monotonicMilliseconds() + 1))
         }
         return next
     }
@@ -331,12 +342,14 @@ final class BrokerLoop {
             nextControl = now + controlInterval
             publishControl()
         }
+        guard now >= nextDeadlineCheck else { return }
+        nextDeadlineCheck = now + deadlineGranularity
         for (key, pending) in inflight where pending.deadline <= now {
             inflight.removeValue(forKey: key)
             pending.reply.resume(returning: .failure(.timeout(service: pending.service, milliseconds: pending.timeoutMilliseconds, delivered: true)))
         }
         for (service, queue) in services where !queue.waiting.isEmpty {
-            var kept: [Pending] = []
+            var kept = Deque<Pending>()
             for pending in queue.waiting {
                 if pending.deadline <= now {
                     pending.reply.resume(returning: .failure(.timeout(service: service, milliseconds: pending.timeoutMilliseconds, delivered: false)))
@@ -346,16 +359,16 @@ final class BrokerLoop {
                     kept.append(pending)
                 }
             }
-            services[service]?.waiting = kept
+            queue.waiting = kept
         }
     }
 
     private func failEverything(with error: BrokerError) {
         for pending in inflight.values { pending.reply.resume(returning: .failure(error)) }
         inflight.removeAll()
-        for (service, queue) in services {
+        for queue in services.values {
             for pending in queue.waiting { pending.reply.resume(returning: .failure(error)) }
-            services[service]?.waiting.removeAll()
+            queue.waiting.removeAll()
         }
     }
 
