@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev).
@@ -40,7 +42,11 @@ let package = Package(
         // Logging and configuration shared by every process.
         .target(
             name: "ServiceSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Worker side of MDP, control subscription, health endpoint.
@@ -49,6 +55,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "TradingWire", "ServiceSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -64,18 +71,31 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "FeatureWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
-        .target(name: "ModelWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+        .target(
+            name: "FeatureWorker",
+            dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelWorker",
+            dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RiskWorker",
             dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "ExecutionWorker", dependencies: ["WorkerRuntime", "TradingDomain"], swiftSettings: swiftSettings),
+        .target(
+            name: "ExecutionWorker",
+            dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
 
         .executableTarget(name: "gateway", dependencies: ["Gateway", "ServiceSupport", .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: swiftSettings),
         .executableTarget(name: "feature-worker", dependencies: ["FeatureWorker", "ServiceSupport"], swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceSupport
 import TradingDomain
 import TradingWire
@@ -10,6 +11,8 @@ import WorkerRuntime
 public enum ExecutionWorker {
     public static func handler(control: ControlView, logger: Logger) -> OperationHandler {
         var handler = OperationHandler()
+        let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
+        let refusals = Counter(label: "execution_refusals_total", dimensions: [])
         handler.on("execute") { (request: WireRequest<ExecuteRequest>) throws(WireError) -> Fill in
             let execution = request.payload
             let order = execution.order
@@ -17,6 +20,7 @@ public enum ExecutionWorker {
                 logger.warning(
                     "order refused by control state",
                     metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.code)"])
+                refusals.increment()
                 throw refusal
             }
             guard let state = control.current(), state.tradingMode == order.mode else {
@@ -28,6 +32,7 @@ public enum ExecutionWorker {
                     throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
                 }
                 let fill = RiskEngine.paperFill(order, terms: terms)
+                paperFills.increment()
                 logger.debug("paper fill", metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"])
                 return fill
             case .live:
@@ -37,12 +42,12 @@ public enum ExecutionWorker {
         return handler
     }
 
-    public static func run(reader: EnvironmentReader = EnvironmentReader()) throws -> Never {
+    public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {
         let logger = Logger(label: "execution-worker")
         let configuration = try WorkerConfiguration(reader: reader)
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         try WorkerProcess.run(
             service: ServiceName.execution, configuration: configuration, handler: handler(control: control, logger: logger),
-            control: control, waitForControlState: true, logger: logger)
+            control: control, waitForControlState: true, metrics: metrics, logger: logger)
     }
 }

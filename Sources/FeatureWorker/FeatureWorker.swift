@@ -17,11 +17,11 @@ public enum FeatureWorker {
     }
 
     /// Runs the worker process until SIGTERM or SIGINT.
-    public static func run(reader: EnvironmentReader = EnvironmentReader()) throws -> Never {
+    public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {
         let logger = Logger(label: "feature-worker")
         let configuration = try WorkerConfiguration(reader: reader)
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         try WorkerProcess.run(
-            service: ServiceName.feature, configuration: configuration, handler: handler(), control: control, logger: logger)
+            service: ServiceName.feature, configuration: configuration, handler: handler(), control: control, metrics: metrics, logger: logger)
     }
 }

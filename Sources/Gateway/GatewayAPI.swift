@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceSupport
 import TradingDomain
 import TradingWire
@@ -15,6 +16,7 @@ struct GatewayAPI: Sendable {
     let market: MarketCache
     let logger: Logger
     let startedAt: Date
+    let metrics: ProcessMetrics
 
     var consensus: ConsensusPipeline {
         ConsensusPipeline(workers: workers, broker: broker, market: market, configuration: configuration, control: control)
@@ -26,6 +28,12 @@ struct GatewayAPI: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("health") { _, _ in try jsonResponse(health()) }
+        router.get("metrics") { _, _ in
+            GatewayGauges.update(broker: broker.snapshot, control: control)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
         router.post("api/ai/consensus") { request, _ in
             let requestID = InputValidation.requestID(request.headers[.requestID])
             let input = try await request.decodeJSON(ConsensusInput.self, limit: configuration.maxBodyBytes)
@@ -181,6 +189,7 @@ struct GatewayAPI: Sendable {
             throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
         }
         let requestedBy = String((input.requestedBy ?? request.headers[.init("X-Operator")!] ?? "api").prefix(80))
+        GatewayCounters.operatorAction(op)
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])
         let status: RiskStatus = try await risk(op, OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID)

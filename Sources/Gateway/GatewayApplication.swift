@@ -9,7 +9,9 @@ import TradingWire
 
 /// Builds the gateway: broker and control publisher, risk status poller, HTTP API.
 /// The executable runs what this returns; tests can build it the same way.
-public func buildGateway(configuration: GatewayConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+public func buildGateway(
+    configuration: GatewayConfiguration, logger: Logger, metrics: ProcessMetrics = .standalone()
+) throws -> some ApplicationProtocol {
     try configuration.validateForStart()
     let broker = try Broker(configuration: configuration.broker, logger: logger)
     let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger)
@@ -17,10 +19,11 @@ public func buildGateway(configuration: GatewayConfiguration, logger: Logger) th
     let market = MarketCache(window: configuration.candleWindow)
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
-        startedAt: Date())
+        startedAt: Date(), metrics: metrics)
 
     let router = Router()
     router.add(middleware: JSONErrorMiddleware(logger: logger))
+    router.add(middleware: MetricsMiddleware())
     api.register(on: router)
 
     return Application(

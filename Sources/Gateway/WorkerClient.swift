@@ -10,6 +10,15 @@ enum WorkerCallError: Error {
     /// The worker's reply could not be read.
     case badReply(String)
 
+    /// The metrics label of this failure.
+    var outcome: String {
+        switch self {
+        case .broker(let error): error.code
+        case .worker: "worker_error"
+        case .badReply: "bad_reply"
+        }
+    }
+
     var apiError: APIError {
         switch self {
         case .broker(let error): APIError(error)
@@ -40,7 +49,14 @@ struct WorkerClient: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        return try Self.decode(Result.self, from: outcome, service: service)
+        do {
+            let result = try Self.decode(Result.self, from: outcome, service: service)
+            GatewayCounters.call(service, outcome: "ok")
+            return result
+        } catch {
+            GatewayCounters.call(service, outcome: error.outcome)
+            throw error
+        }
     }
 
     /// Reads a worker's reply envelope, keeping broker, worker and decoding failures apart.

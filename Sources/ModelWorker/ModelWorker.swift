@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceSupport
 import TradingDomain
 import TradingWire
@@ -56,10 +57,16 @@ public struct LoadedModel: Sendable {
 public enum ModelWorker {
     public static func handler(model: LoadedModel) -> OperationHandler {
         var handler = OperationHandler()
+        let dimensions = [("model_id", model.modelID), ("model_version", model.version)]
+        let predictions = Counter(label: "model_predictions_total", dimensions: dimensions)
+        let upVotes = Counter(label: "model_up_votes_total", dimensions: dimensions)
         handler.on("predict") { (request: WireRequest<PredictRequest>) throws(WireError) -> ModelVote in
             let features = request.payload.features
             guard features.values.allSatisfy(\.isFinite) else { throw WireError(code: "invalid_feature", detail: "features must be finite", status: 422) }
-            return model.vote(features)
+            let vote = model.vote(features)
+            predictions.increment()
+            if vote.probabilityUp >= 0.5 { upVotes.increment() }
+            return vote
         }
         return handler
     }
@@ -77,7 +84,7 @@ public enum ModelWorker {
         public var control_known: Bool
     }
 
-    public static func run(reader: EnvironmentReader = EnvironmentReader()) throws -> Never {
+    public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {
         let logger = Logger(label: "model-worker")
         let configuration = try ModelWorkerConfiguration(reader: reader)
         let model: LoadedModel
@@ -96,10 +103,10 @@ public enum ModelWorker {
             let body = Health(
                 ok: connected, service: "model-worker", model_id: model.modelID, model_version: model.version, model_loaded: true,
                 model_kind: model.model.kind, model_path: configuration.modelPath, broker_connected: connected, control_known: control.current() != nil)
-            return (connected ? 200 : 503, (try? WireCodec.encode(body)) ?? [])
+            return HealthServer.Reply(status: connected ? 200 : 503, body: (try? WireCodec.encode(body)) ?? [])
         }
         try WorkerProcess.run(
             service: ServiceName.model(model.modelID), configuration: configuration.worker, handler: handler(model: model), control: control,
-            link: link, healthRoutes: ["/health": health], logger: logger)
+            link: link, healthRoutes: ["/health": health], metrics: metrics, logger: logger)
     }
 }

@@ -155,11 +155,11 @@ public final class RiskWorker: Sendable {
         logger.warning("risk_locked: drawdown brake tripped", metadata: ["request.id": "\(requestID)", "reason": "\(flags.lockReason ?? "")"])
     }
 
-    public static func run(reader: EnvironmentReader = EnvironmentReader()) throws -> Never {
+    public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {
         let logger = Logger(label: "risk-worker")
         let configuration = try WorkerConfiguration(reader: reader)
         let worker = try RiskWorker(configuration: try RiskConfiguration(reader: reader), logger: logger)
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
-        try WorkerProcess.run(service: ServiceName.risk, configuration: configuration, handler: worker.handler(), control: control, logger: logger)
+        try WorkerProcess.run(service: ServiceName.risk, configuration: configuration, handler: worker.handler(), control: control, metrics: metrics, logger: logger)
     }
 }

@@ -5,7 +5,20 @@ import NIOPosix
 /// A small HTTP/1.1 server for a worker's `GET /health` (and any other read-only path it is
 /// given). Each route answers JSON built by a closure at request time.
 public final class HealthServer: Sendable {
-    public typealias Route = @Sendable () -> (status: Int, body: [UInt8])
+    /// One answer: status, body, and its content type.
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        public var contentType: String
+
+        public init(status: Int, body: [UInt8], contentType: String = "application/json") {
+            self.status = status
+            self.body = body
+            self.contentType = contentType
+        }
+    }
+
+    public typealias Route = @Sendable () -> Reply
 
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -55,20 +68,20 @@ private final class RouteHandler: ChannelInboundHandler {
             guard let head else { return }
             self.head = nil
             let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
-            let (status, body): (Int, [UInt8])
+            let reply: HealthServer.Reply
             if head.method != .GET {
-                (status, body) = (405, Array(#"{"error":"method_not_allowed","detail":"only GET is served here"}"#.utf8))
+                reply = .init(status: 405, body: Array(#"{"error":"method_not_allowed","detail":"only GET is served here"}"#.utf8))
             } else if let route = routes[path] {
-                (status, body) = route()
+                reply = route()
             } else {
-                (status, body) = (404, Array(#"{"error":"not_found","detail":"no such path"}"#.utf8))
+                reply = .init(status: 404, body: Array(#"{"error":"not_found","detail":"no such path"}"#.utf8))
             }
             var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "content-length", value: "\(body.count)")
-            let responseHead = HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status), headers: headers)
+            headers.add(name: "content-type", value: reply.contentType)
+            headers.add(name: "content-length", value: "\(reply.body.count)")
+            let responseHead = HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)
             context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
             let keepAlive = head.isKeepAlive
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in

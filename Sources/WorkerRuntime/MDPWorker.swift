@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceSupport
 import TradingWire
 import ZeroMQ
@@ -26,6 +27,8 @@ public final class MDPWorker: Sendable {
     private let context: ZMQContext
     private let link: BrokerLink
     private let waitForControlState: Bool
+    private let requestCounter: Counter
+    private let requestTimer: Metrics.Timer
 
     /// - Parameter waitForControlState: send READY only after the first control state is heard
     ///   (the execution worker, which refuses everything without it).
@@ -35,6 +38,8 @@ public final class MDPWorker: Sendable {
     ) throws {
         self.link = link
         self.waitForControlState = waitForControlState
+        self.requestCounter = Counter(label: "worker_requests_total", dimensions: [("service", service)])
+        self.requestTimer = Metrics.Timer(label: "worker_request_duration_seconds", dimensions: [("service", service)], preferredDisplayUnit: .seconds)
         self.service = service
         self.configuration = configuration
         self.handler = handler
@@ -148,7 +153,10 @@ public final class MDPWorker: Sendable {
                     }
                     switch message {
                     case .request(let client, let body):
+                        let started = DispatchTime.now().uptimeNanoseconds
                         let reply = handler.handle(body: body.first ?? [])
+                        requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                        requestCounter.increment()
                         if try !broker.send(MDP.Message.reply(client: client, body: [reply]).frames) {
                             logger.warning("reply could not be sent: broker connection is down")
                         }

@@ -1,17 +1,43 @@
 import Dispatch
 import Foundation
 import Logging
+import Metrics
 import ServiceSupport
 import TradingWire
 
 /// Runs a worker process: the MDP socket thread, an optional health server, and a clean stop on
 /// SIGTERM or SIGINT (DISCONNECT to the broker, then exit).
 public enum WorkerProcess {
-    /// Blocks until the process is told to stop.
+    /// Blocks until the process is told to stop. The health server (when `HEALTH_PORT` is set)
+    /// answers `/health` (the given route, or a default one) and `/metrics`.
     public static func run(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
-        link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, healthRoutes: [String: HealthServer.Route] = [:], logger: Logger
+        link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, healthRoutes: [String: HealthServer.Route] = [:],
+        metrics: ProcessMetrics? = nil, logger: Logger
     ) throws -> Never {
+        var healthRoutes = healthRoutes
+        let brokerWindow = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
+        if healthRoutes["/health"] == nil {
+            healthRoutes["/health"] = {
+                let connected = link.isConnected(within: brokerWindow)
+                let body = WorkerHealth(ok: connected, service: service, broker_connected: connected, control_known: control.current() != nil)
+                return HealthServer.Reply(status: connected ? 200 : 503, body: (try? WireCodec.encode(body)) ?? [])
+            }
+        }
+        if let metrics {
+            let connected = Gauge(label: "worker_broker_connected", dimensions: [("service", service)])
+            let known = Gauge(label: "control_state_known", dimensions: [("service", service)])
+            let halted = Gauge(label: "control_halted", dimensions: [("service", service)])
+            let locked = Gauge(label: "control_risk_locked", dimensions: [("service", service)])
+            healthRoutes["/metrics"] = {
+                let state = control.current()
+                connected.record(link.isConnected(within: brokerWindow) ? 1 : 0)
+                known.record(state == nil ? 0 : 1)
+                halted.record(state?.halted == true ? 1 : 0)
+                locked.record(state?.riskLocked == true ? 1 : 0)
+                return HealthServer.Reply(status: 200, body: metrics.render(), contentType: "text/plain; version=0.0.4")
+            }
+        }
         let worker = try MDPWorker(
             service: service, configuration: configuration, handler: handler, control: control, link: link,
             waitForControlState: waitForControlState, logger: logger)
@@ -41,6 +67,14 @@ public enum WorkerProcess {
         _ = sources
         exit(0)
     }
+}
+
+/// A worker's default `/health` answer.
+struct WorkerHealth: Codable, Sendable {
+    var ok: Bool
+    var service: String
+    var broker_connected: Bool
+    var control_known: Bool
 }
 
 /// Turns a typed handler into a body handler: decodes the request, encodes the reply or error.

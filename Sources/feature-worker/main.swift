@@ -2,8 +2,9 @@ import FeatureWorker
 import ServiceSupport
 
 JSONLogHandler.bootstrap(service: "feature-worker")
+let metrics = ProcessMetrics.bootstrap()
 do {
-    try FeatureWorker.run()
+    try FeatureWorker.run(metrics: metrics)
 } catch {
     StartupFailure.report(service: "feature-worker", error: error)
 }

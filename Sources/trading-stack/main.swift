@@ -7,7 +7,8 @@ import Foundation
 ///     trading-stack replay FILE [SYMBOL]   stream a candle CSV into a running gateway
 ///
 /// Environment: `STACK_LOG_DIR` (default `logs`), `STACK_DATA_DIR` (default `data`),
-/// `STACK_MODEL_PATH` (default `deploy/models/logit.json`), `FEED_FILE`, `FEED_SYMBOL`,
+/// `STACK_MODEL_PATH` (default `deploy/models/logit.json`), `STACK_HEALTH_PORT_BASE` (9100: feature,
+/// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3), `FEED_FILE`, `FEED_SYMBOL`,
 /// `FEED_INTERVAL_MS`; every other variable passes through to the services.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
@@ -52,12 +53,14 @@ func runStack() -> Never {
     }
     func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
     let modelPath = environment["STACK_MODEL_PATH"] ?? "deploy/models/logit.json"
+    // Health and /metrics: model worker on HEALTH_PORT (9000), the others on base+1, +2, +3.
+    let base = Int(environment["STACK_HEALTH_PORT_BASE"] ?? "") ?? 9100
     let services = [
         ServiceSpec(name: "gateway", executable: binary("gateway"), environment: [:]),
-        ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: ["DATA_DIR": data.path, "HEALTH_PORT": "0"]),
-        ServiceSpec(name: "feature-worker", executable: binary("feature-worker"), environment: ["HEALTH_PORT": "0"]),
+        ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: ["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 2)"]),
+        ServiceSpec(name: "feature-worker", executable: binary("feature-worker"), environment: ["HEALTH_PORT": "\(base + 1)"]),
         ServiceSpec(name: "model-worker", executable: binary("model-worker"), environment: ["MODEL_PATH": modelPath]),
-        ServiceSpec(name: "execution-worker", executable: binary("execution-worker"), environment: ["HEALTH_PORT": "0"]),
+        ServiceSpec(name: "execution-worker", executable: binary("execution-worker"), environment: ["HEALTH_PORT": "\(base + 3)"]),
     ]
     let stop = DispatchSemaphore(value: 0)
     var sources: [any DispatchSourceSignal] = []

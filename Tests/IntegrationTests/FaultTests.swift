@@ -166,3 +166,40 @@ struct FaultTests {
         print("control: welcome after \(welcomeDelay), halt propagated in \(propagation)")
     }
 }
+
+/// Every process exposes Prometheus metrics and a health answer.
+@Suite("observability", .serialized)
+struct ObservabilityTests {
+    @Test("the gateway and every worker serve /metrics; workers answer /health")
+    func metricsEverywhere() async throws {
+        let stack = try Stack()
+        let featurePort = freePort()
+        let riskPort = freePort()
+        let executionPort = freePort()
+        try stack.start("gateway")
+        try stack.start("risk-worker", ["HEALTH_PORT": "\(riskPort)"])
+        try stack.start("feature-worker", ["HEALTH_PORT": "\(featurePort)"])
+        try stack.start("execution-worker", ["HEALTH_PORT": "\(executionPort)"])
+        try stack.start("model-worker", ["HEALTH_PORT": "\(stack.modelHealthPort)"])
+        try await waitUntil("the stack is healthy") { try await stack.get("/health").json["ok"] as? Bool == true }
+        #expect(try await stack.post("/api/ai/consensus", FaultTests.consensusBody).status == 200)
+
+        let gateway = try await stack.get("/metrics").text
+        for name in ["broker_requests_total{service=\"feature\",outcome=\"ok\"} 1", "broker_live_workers{service=\"execution\"} 1",
+            "http_server_request_duration", "control_risk_locked 0"] {
+            #expect(gateway.contains(name), "gateway /metrics lacks \(name)")
+        }
+        let model = try await stack.get("/metrics", port: stack.modelHealthPort).text
+        #expect(model.contains("model_predictions_total{model_id=\"logit\""))
+        for (port, service) in [(featurePort, "feature"), (riskPort, "risk"), (executionPort, "execution")] {
+            let health = try await stack.get("/health", port: port)
+            #expect(health.status == 200)
+            #expect(health.json["service"] as? String == service)
+            #expect(health.json["broker_connected"] as? Bool == true)
+            let metrics = try await stack.get("/metrics", port: port).text
+            #expect(metrics.contains("worker_broker_connected{service=\"\(service)\"} 1"))
+        }
+        let feature = try await stack.get("/metrics", port: featurePort).text
+        #expect(feature.contains("worker_requests_total{service=\"feature\"} 1"))
+    }
+}

@@ -41,6 +41,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         if error.status.code >= 500 {
             logger.error("request failed", metadata: metadata)
         } else if error.code == "risk_locked" {
+            GatewayCounters.riskLockedRefusals.increment()
             logger.warning("risk_locked: refused", metadata: metadata)
         } else {
             logger.info("request refused", metadata: metadata)

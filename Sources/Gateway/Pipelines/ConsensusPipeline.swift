@@ -109,7 +109,9 @@ struct ConsensusPipeline: Sendable {
         for (modelID, outcome) in zip(asked, await broker.request(batch: items)) {
             do throws(WorkerCallError) {
                 votes.append(try WorkerClient.decode(ModelVote.self, from: outcome, service: ServiceName.model(modelID)))
+                GatewayCounters.call(ServiceName.model(modelID), outcome: "ok")
             } catch {
+                GatewayCounters.call(ServiceName.model(modelID), outcome: error.outcome)
                 excluded.append(ExcludedModel(modelId: modelID, reason: error.apiError.detail))
             }
         }

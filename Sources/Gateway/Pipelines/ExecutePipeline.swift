@@ -98,6 +98,7 @@ struct ExecutePipeline: Sendable {
         }
         control.update(flags: reservation.flags)
         if reservation.duplicate {
+            GatewayCounters.order("duplicate")
             return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID)
         }
         let execution = ExecuteRequest(order: reservation.order)
@@ -110,9 +111,11 @@ struct ExecutePipeline: Sendable {
                 logger.error(
                     "order outcome unknown: left pending for reconciliation",
                     metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "error": "\(brokerError)"])
+                GatewayCounters.order("unknown")
                 throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId")
             default:
                 let reason = error.apiError
+                GatewayCounters.order("rejected")
                 _ = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "\(reason.code): \(reason.detail)"), requestID: requestID)
                 throw reason
             }
@@ -121,6 +124,7 @@ struct ExecutePipeline: Sendable {
         if settled.flags.riskLocked {
             logger.warning("risk_locked: drawdown brake tripped by a fill", metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"])
         }
+        GatewayCounters.order(settled.order.status.rawValue)
         return ExecuteOutput(order: settled.order, duplicate: false, account: settled.account, requestID: requestID)
     }
 
