@@ -123,11 +123,16 @@ public final class MDPWorker: Sendable {
         var nextHeartbeat = monotonicMilliseconds() + interval
         logger.info("worker started", metadata: ["broker": "\(configuration.brokerEndpoint)", "control": "\(configuration.controlEndpoint)"])
 
-        while true {
+        func makePoller() -> ZMQPoller {
             var poller = ZMQPoller()
-            let brokerIndex = poller.add(broker)
-            let controlIndex = poller.add(subscriber)
-            let stopIndex = poller.add(fileDescriptor: stopSignal.fileDescriptor)
+            poller.add(broker)
+            poller.add(subscriber)
+            poller.add(fileDescriptor: stopSignal.fileDescriptor)
+            return poller
+        }
+        let (brokerIndex, controlIndex, stopIndex) = (0, 1, 2)
+        var poller = makePoller()
+        while true {
             let wait = max(0, nextHeartbeat - monotonicMilliseconds())
             let readable = try poller.poll(timeoutMilliseconds: wait)
 
@@ -182,6 +187,7 @@ public final class MDPWorker: Sendable {
                 broker.close()
                 broker = try connectBroker()
                 ready = try broker.send(MDP.Message.ready(service: service).frames)
+                poller = makePoller()
                 liveness = configuration.heartbeatLiveness
                 nextHeartbeat = monotonicMilliseconds() + interval
                 continue

@@ -8,7 +8,8 @@ import Foundation
 ///
 /// Environment: `STACK_LOG_DIR` (default `logs`), `STACK_DATA_DIR` (default `data`),
 /// `STACK_MODEL_PATH` (default `deploy/models/logit.json`), `STACK_HEALTH_PORT_BASE` (9100: feature,
-/// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3), `FEED_FILE`, `FEED_SYMBOL`,
+/// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
+/// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
 /// `FEED_INTERVAL_MS`; every other variable passes through to the services.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
@@ -53,15 +54,25 @@ func runStack() -> Never {
     }
     func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
     let modelPath = environment["STACK_MODEL_PATH"] ?? "deploy/models/logit.json"
-    // Health and /metrics: model worker on HEALTH_PORT (9000), the others on base+1, +2, +3.
+    // Health and /metrics: model workers on HEALTH_PORT (9000) and up, the others on base+1, +2, +3 and up.
     let base = Int(environment["STACK_HEALTH_PORT_BASE"] ?? "") ?? 9100
-    let services = [
+    let modelHealth = Int(environment["HEALTH_PORT"] ?? "") ?? 9000
+    func replicas(_ key: String) -> Int { max(1, min(16, Int(environment[key] ?? "") ?? 1)) }
+    func named(_ name: String, _ index: Int) -> String { index == 0 ? name : "\(name)-\(index + 1)" }
+    var services = [
         ServiceSpec(name: "gateway", executable: binary("gateway"), environment: [:]),
         ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: ["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 2)"]),
-        ServiceSpec(name: "feature-worker", executable: binary("feature-worker"), environment: ["HEALTH_PORT": "\(base + 1)"]),
-        ServiceSpec(name: "model-worker", executable: binary("model-worker"), environment: ["MODEL_PATH": modelPath]),
-        ServiceSpec(name: "execution-worker", executable: binary("execution-worker"), environment: ["HEALTH_PORT": "\(base + 3)"]),
     ]
+    for index in 0..<replicas("FEATURE_WORKERS") {
+        services.append(ServiceSpec(name: named("feature-worker", index), executable: binary("feature-worker"), environment: ["HEALTH_PORT": "\(base + 1 + 10 * index)"]))
+    }
+    for index in 0..<replicas("MODEL_WORKERS") {
+        let port = modelHealth == 0 ? 0 : modelHealth + index
+        services.append(ServiceSpec(name: named("model-worker", index), executable: binary("model-worker"), environment: ["MODEL_PATH": modelPath, "HEALTH_PORT": "\(port)"]))
+    }
+    for index in 0..<replicas("EXECUTION_WORKERS") {
+        services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: ["HEALTH_PORT": "\(base + 3 + 10 * index)"]))
+    }
     let stop = DispatchSemaphore(value: 0)
     var sources: [any DispatchSourceSignal] = []
     for signalNumber in [SIGINT, SIGTERM] {

@@ -16,6 +16,7 @@ import ZeroMQ
 public final class Broker: Sendable {
     typealias Reply = CheckedContinuation<Result<[UInt8], BrokerError>, Never>
     typealias BatchReply = CheckedContinuation<[Result<[UInt8], BrokerError>], Never>
+    typealias ChainReply = CheckedContinuation<(Result<[UInt8], BrokerError>, [Result<[UInt8], BrokerError>]), Never>
 
     /// One request of a batch: to which service, what body, how long it may take.
     public struct BatchItem: Sendable {
@@ -33,6 +34,7 @@ public final class Broker: Sendable {
     enum Command: Sendable {
         case request(service: String, body: [UInt8], timeoutMilliseconds: Int, reply: Reply)
         case batch(items: [BatchItem], reply: BatchReply)
+        case chain(first: BatchItem, next: @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem], reply: ChainReply)
         case publish(ControlState)
         case stop
     }
@@ -105,6 +107,17 @@ public final class Broker: Sendable {
         guard !items.isEmpty else { return [] }
         return await withCheckedContinuation { (continuation: BatchReply) in
             send(.batch(items: items, reply: continuation))
+        }
+    }
+
+    /// Sends `first`; when its outcome is in, `next` turns it into a batch (empty: stop) that is
+    /// sent at once from the broker thread, without a round trip through the caller. `next` runs
+    /// on the broker thread: it must be quick and must not block. Answers both outcomes.
+    public func request(
+        _ first: BatchItem, then next: @escaping @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem]
+    ) async -> (first: Result<[UInt8], BrokerError>, then: [Result<[UInt8], BrokerError>]) {
+        await withCheckedContinuation { (continuation: ChainReply) in
+            send(.chain(first: first, next: next, reply: continuation))
         }
     }
 

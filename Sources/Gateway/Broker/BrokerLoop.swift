@@ -7,23 +7,34 @@ import ZeroMQ
 
 /// The broker's state and sockets. Lives and dies on the broker thread.
 final class BrokerLoop {
-    /// Collects the outcomes of a batch and resumes its caller once, when the last one is in.
+    /// Collects the outcomes of a batch and hands them on once, when the last one is in.
     final class Batch {
         private var results: [Result<[UInt8], BrokerError>?]
         private var remaining: Int
-        private let reply: Broker.BatchReply
+        private let done: ([Result<[UInt8], BrokerError>]) -> Void
 
-        init(count: Int, reply: Broker.BatchReply) {
+        init(count: Int, done: @escaping ([Result<[UInt8], BrokerError>]) -> Void) {
             results = Array(repeating: nil, count: count)
             remaining = count
-            self.reply = reply
+            self.done = done
         }
 
         func complete(_ index: Int, with result: Result<[UInt8], BrokerError>) {
             guard results[index] == nil else { return }
             results[index] = result
             remaining -= 1
-            if remaining == 0 { reply.resume(returning: results.map { $0 ?? .failure(.stopped) }) }
+            if remaining == 0 { done(results.map { $0 ?? .failure(.stopped) }) }
+        }
+    }
+
+    /// A first request whose outcome becomes the next batch, on this thread.
+    final class Chain {
+        let next: @Sendable (Result<[UInt8], BrokerError>) -> [Broker.BatchItem]
+        let reply: Broker.ChainReply
+
+        init(next: @escaping @Sendable (Result<[UInt8], BrokerError>) -> [Broker.BatchItem], reply: Broker.ChainReply) {
+            self.next = next
+            self.reply = reply
         }
     }
 
@@ -31,13 +42,7 @@ final class BrokerLoop {
     enum Completion {
         case single(Broker.Reply)
         case batch(Batch, Int)
-
-        func resume(returning result: Result<[UInt8], BrokerError>) {
-            switch self {
-            case .single(let reply): reply.resume(returning: result)
-            case .batch(let batch, let index): batch.complete(index, with: result)
-            }
-        }
+        case chain(Chain)
     }
 
     struct Pending {
@@ -160,10 +165,9 @@ final class BrokerLoop {
             case .request(let service, let body, let timeout, let reply):
                 enqueue(service: service, body: body, timeout: timeout, completion: .single(reply))
             case .batch(let items, let reply):
-                let batch = Batch(count: items.count, reply: reply)
-                for (index, item) in items.enumerated() {
-                    enqueue(service: item.service, body: item.body, timeout: item.timeoutMilliseconds, completion: .batch(batch, index))
-                }
+                enqueue(batch: items) { reply.resume(returning: $0) }
+            case .chain(let first, let next, let reply):
+                enqueue(service: first.service, body: first.body, timeout: first.timeoutMilliseconds, completion: .chain(Chain(next: next, reply: reply)))
             case .publish(let state):
                 control = state
                 publishControl()
@@ -177,6 +181,30 @@ final class BrokerLoop {
             }
         }
         return true
+    }
+
+    private func enqueue(batch items: [Broker.BatchItem], done: @escaping ([Result<[UInt8], BrokerError>]) -> Void) {
+        let batch = Batch(count: items.count, done: done)
+        for (index, item) in items.enumerated() {
+            enqueue(service: item.service, body: item.body, timeout: item.timeoutMilliseconds, completion: .batch(batch, index))
+        }
+    }
+
+    /// Delivers an outcome: resumes the caller, fills a batch slot, or runs a chain's next step.
+    private func complete(_ completion: Completion, with result: Result<[UInt8], BrokerError>) {
+        switch completion {
+        case .single(let reply):
+            reply.resume(returning: result)
+        case .batch(let batch, let index):
+            batch.complete(index, with: result)
+        case .chain(let chain):
+            let items = chain.next(result)
+            if items.isEmpty {
+                chain.reply.resume(returning: (result, []))
+            } else {
+                enqueue(batch: items) { chain.reply.resume(returning: (result, $0)) }
+            }
+        }
     }
 
     private func enqueue(service: String, body: [UInt8], timeout: Int, completion: Completion) {
@@ -233,7 +261,7 @@ final class BrokerLoop {
             if let key = Self.key(from: client), worker.current == key {
                 worker.current = nil
                 if let pending = inflight.removeValue(forKey: key) {
-                    pending.reply.resume(returning: .success(body.first ?? []))
+                    complete(pending.reply, with: .success(body.first ?? []))
                 }
                 // else: the caller's deadline already passed; the late reply is dropped.
             } else {
@@ -311,7 +339,7 @@ final class BrokerLoop {
             logger.warning("retrying a request on another replica", metadata: ["service": "\(pending.service)"])
             dispatch(pending.service)
         } else {
-            pending.reply.resume(returning: .failure(.workerLost(service: pending.service)))
+            complete(pending.reply, with: .failure(.workerLost(service: pending.service)))
         }
     }
 
@@ -346,15 +374,15 @@ final class BrokerLoop {
         nextDeadlineCheck = now + deadlineGranularity
         for (key, pending) in inflight where pending.deadline <= now {
             inflight.removeValue(forKey: key)
-            pending.reply.resume(returning: .failure(.timeout(service: pending.service, milliseconds: pending.timeoutMilliseconds, delivered: true)))
+            complete(pending.reply, with: .failure(.timeout(service: pending.service, milliseconds: pending.timeoutMilliseconds, delivered: true)))
         }
         for (service, queue) in services where !queue.waiting.isEmpty {
             var kept = Deque<Pending>()
             for pending in queue.waiting {
                 if pending.deadline <= now {
-                    pending.reply.resume(returning: .failure(.timeout(service: service, milliseconds: pending.timeoutMilliseconds, delivered: false)))
+                    complete(pending.reply, with: .failure(.timeout(service: service, milliseconds: pending.timeoutMilliseconds, delivered: false)))
                 } else if queue.workerCount == 0 && pending.noWorkerDeadline <= now {
-                    pending.reply.resume(returning: .failure(.noWorker(service: service)))
+                    complete(pending.reply, with: .failure(.noWorker(service: service)))
                 } else {
                     kept.append(pending)
                 }
@@ -364,10 +392,10 @@ final class BrokerLoop {
     }
 
     private func failEverything(with error: BrokerError) {
-        for pending in inflight.values { pending.reply.resume(returning: .failure(error)) }
+        for pending in inflight.values { complete(pending.reply, with: .failure(error)) }
         inflight.removeAll()
         for queue in services.values {
-            for pending in queue.waiting { pending.reply.resume(returning: .failure(error)) }
+            for pending in queue.waiting { complete(pending.reply, with: .failure(error)) }
             queue.waiting.removeAll()
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import ServiceSupport
 import TradingDomain
 import TradingWire
@@ -51,16 +52,33 @@ struct ConsensusPipeline: Sendable {
         let needsCandles = FeatureVector.names.contains { given[$0] == nil }
         let candles = input.candles ?? (needsCandles ? market.candles(for: symbol) : nil)
 
-        let featureResult: FeatureResult
+        // Feature worker, then every model id at once: the broker turns the feature reply into
+        // the model batch on its own thread, so the request crosses threads once, not twice.
+        let featureBody: [UInt8]
         do {
-            featureResult = try await workers.call(
-                ServiceName.feature, op: "features", payload: FeatureRequest(symbol: symbol, features: input.features, candles: candles),
-                requestID: requestID)
+            featureBody = try WireCodec.encode(
+                WireRequest(op: "features", requestId: requestID, payload: FeatureRequest(symbol: symbol, features: input.features, candles: candles)))
         } catch {
+            throw APIError(.internalServerError, "internal_error", "the feature request could not be encoded")
+        }
+        let plan = VotePlan()
+        let (featureOutcome, voteOutcomes) = await broker.request(
+            Broker.BatchItem(service: ServiceName.feature, body: featureBody, timeoutMilliseconds: configuration.broker.requestTimeoutMilliseconds)
+        ) { [broker, configuration] outcome in
+            guard case .success(let bytes) = outcome, let reply = try? WireCodec.decode(WireReply<FeatureResult>.self, from: bytes),
+                let features = reply.result?.features
+            else { return [] }
+            return plan.prepare(features: features, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
+        }
+        let featureResult: FeatureResult
+        do throws(WorkerCallError) {
+            featureResult = try WorkerClient.decode(FeatureResult.self, from: featureOutcome, service: ServiceName.feature)
+            GatewayCounters.call(ServiceName.feature, outcome: "ok")
+        } catch {
+            GatewayCounters.call(ServiceName.feature, outcome: error.outcome)
             throw error.apiError
         }
-
-        let (votes, excluded) = await collectVotes(featureResult.features, requestID: requestID)
+        let (votes, excluded) = plan.collect(voteOutcomes)
         guard !votes.isEmpty else {
             throw APIError(.serviceUnavailable, "service_unavailable", "no model could vote: " + excluded.map { "\($0.modelId): \($0.reason)" }.joined(separator: "; "))
         }
@@ -88,25 +106,43 @@ struct ConsensusPipeline: Sendable {
             features: featureResult.features, featureSource: featureResult.source, price: featureResult.price)
     }
 
-    /// Asks one replica of every model id at once; a model id that fails or times out is left out.
-    private func collectVotes(_ features: FeatureVector, requestID: String) async -> ([ModelVote], [ExcludedModel]) {
-        let live = broker.snapshot.workers.keys.compactMap(ServiceName.modelID(of:))
-        let modelIDs = configuration.modelIDs.isEmpty ? live.sorted() : configuration.modelIDs
-        if modelIDs.isEmpty { return ([], [ExcludedModel(modelId: "*", reason: "no model worker is live")]) }
-        let liveSet = Set(live)
-        var excluded = modelIDs.filter { !liveSet.contains($0) }.map { ExcludedModel(modelId: $0, reason: "no live worker") }
+}
+
+/// Which model ids a consensus asks, decided on the broker thread when the features are in,
+/// and how their answers become votes. The lock makes the hand-over between threads explicit.
+final class VotePlan: Sendable {
+    private struct State {
+        var asked: [String] = []
+        var excluded: [ExcludedModel] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// One predict request per model id with a live worker; the others are left out, named.
+    func prepare(features: FeatureVector, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
+        let liveIDs = live.keys.compactMap(ServiceName.modelID(of:))
+        let modelIDs = configuration.modelIDs.isEmpty ? liveIDs.sorted() : configuration.modelIDs
+        let liveSet = Set(liveIDs)
         let asked = modelIDs.filter { liveSet.contains($0) }
-        let body: [UInt8]
-        do {
-            body = try WireCodec.encode(WireRequest(op: "predict", requestId: requestID, payload: PredictRequest(features: features)))
-        } catch {
-            return ([], modelIDs.map { ExcludedModel(modelId: $0, reason: "request could not be encoded") })
+        var excluded = modelIDs.filter { !liveSet.contains($0) }.map { ExcludedModel(modelId: $0, reason: "no live worker") }
+        if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
+        guard let body = try? WireCodec.encode(WireRequest(op: "predict", requestId: requestID, payload: PredictRequest(features: features))) else {
+            excluded += asked.map { ExcludedModel(modelId: $0, reason: "request could not be encoded") }
+            state.withLock { $0 = State(asked: [], excluded: excluded) }
+            return []
         }
-        let items = asked.map {
+        state.withLock { $0 = State(asked: asked, excluded: excluded) }
+        return asked.map {
             Broker.BatchItem(service: ServiceName.model($0), body: body, timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
         }
+    }
+
+    /// The votes that came in, and every model id left out with the reason.
+    func collect(_ outcomes: [Result<[UInt8], BrokerError>]) -> ([ModelVote], [ExcludedModel]) {
+        let (asked, excludedBefore) = state.withLock { ($0.asked, $0.excluded) }
         var votes: [ModelVote] = []
-        for (modelID, outcome) in zip(asked, await broker.request(batch: items)) {
+        var excluded = excludedBefore
+        for (modelID, outcome) in zip(asked, outcomes) {
             do throws(WorkerCallError) {
                 votes.append(try WorkerClient.decode(ModelVote.self, from: outcome, service: ServiceName.model(modelID)))
                 GatewayCounters.call(ServiceName.model(modelID), outcome: "ok")
@@ -115,7 +151,7 @@ struct ConsensusPipeline: Sendable {
                 excluded.append(ExcludedModel(modelId: modelID, reason: error.apiError.detail))
             }
         }
-        return (votes, excluded.sorted { $0.modelId < $1.modelId })
+        return (votes.sorted { $0.modelId < $1.modelId }, excluded.sorted { $0.modelId < $1.modelId })
     }
 }
 
