@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "risk-worker", targets: ["risk-worker"]),
         .executable(name: "execution-worker", targets: ["execution-worker"]),
         .executable(name: "trading-stack", targets: ["trading-stack"]),
+        .executable(name: "tradectl", targets: ["tradectl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev).
@@ -103,6 +105,12 @@ let package = Package(
         .executableTarget(name: "risk-worker", dependencies: ["RiskWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "trading-stack", dependencies: ["ServiceSupport"], swiftSettings: swiftSettings),
+        // The operator's CLI: the runbook as commands.
+        .executableTarget(
+            name: "tradectl",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),

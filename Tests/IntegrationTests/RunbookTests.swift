@@ -228,3 +228,71 @@ struct StartupAndReplayTests {
         #expect(consensus.json["price"] as? Double == lastClose)
     }
 }
+
+/// The operator's CLI against the real stack.
+@Suite("tradectl", .serialized)
+struct TradeCtlTests {
+    func tradectl(_ stack: Stack, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Stack.binaryDirectory.appendingPathComponent("tradectl")
+        process.arguments = arguments + ["--url", "http://127.0.0.1:\(stack.httpPort)", "--model-url", "http://127.0.0.1:\(stack.modelHealthPort)"]
+        process.environment = [:]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.currentDirectoryURL = stack.directory
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("check, preflight, halt, resume, risk status and reset, canary, snapshot")
+    func runbookCommands() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+
+        // No price yet: the dry-run execute step fails, and check says so and exits non-zero.
+        let early = try tradectl(stack, ["check"])
+        #expect(early.status != 0)
+        #expect(early.output.contains("FAIL  dry-run execute .dryRun"))
+        #expect(early.output.contains("PASS  backend /health .ok"))
+
+        #expect(try await stack.feedCandles().status == 200)
+        let check = try tradectl(stack, ["check"])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.components(separatedBy: "PASS").count - 1 == 4)
+
+        let preflight = try tradectl(stack, ["preflight"])
+        #expect(preflight.status == 0, "\(preflight.output)")
+        #expect(preflight.output.contains("PASS  confidence distribution varies"))
+
+        #expect(try tradectl(stack, ["halt", "--reason", "drill"]).status == 0)
+        let halted = try tradectl(stack, ["check"])
+        #expect(halted.status != 0)
+        #expect(halted.output.contains("trading_halted"))
+        #expect(try tradectl(stack, ["preflight"]).status != 0)
+        #expect(try tradectl(stack, ["resume"]).status == 0)
+
+        let status = try tradectl(stack, ["risk", "status"])
+        #expect(status.output.contains("\"drawdown\""))
+        #expect(try tradectl(stack, ["risk", "reset", "--reason", "test"]).status == 0)
+
+        let canary = try tradectl(stack, ["canary", "--trades", "3"])
+        #expect(canary.status == 0, "\(canary.output)")
+        #expect(canary.output.contains("3/3 filled"))
+
+        let snapshot = try tradectl(stack, ["snapshot", "--out", "snap", "--logs-dir", stack.directory.path, "--since", "2000-01-01T00:00:00"])
+        #expect(snapshot.status == 0, "\(snapshot.output)")
+        let folder = stack.directory.appendingPathComponent("snap")
+        let health = try Data(contentsOf: folder.appendingPathComponent("health_snapshot.json"))
+        #expect((try JSONSerialization.jsonObject(with: health) as? [String: Any])?["ok"] as? Bool == true)
+        let model = try Data(contentsOf: folder.appendingPathComponent("model_snapshot.json"))
+        #expect((try JSONSerialization.jsonObject(with: model) as? [String: Any])?["model_loaded"] as? Bool == true)
+        let logs = try String(contentsOf: folder.appendingPathComponent("incident_logs.txt"), encoding: .utf8)
+        #expect(logs.contains("halt requested"))
+        let future = try tradectl(stack, ["snapshot", "--out", "later", "--logs-dir", stack.directory.path, "--since", "2999-01-01T00:00:00"])
+        #expect(future.status == 0)
+        #expect(try String(contentsOf: stack.directory.appendingPathComponent("later/incident_logs.txt"), encoding: .utf8).isEmpty)
+    }
+}
