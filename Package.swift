@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev).
@@ -85,7 +86,10 @@ let package = Package(
         ),
         .target(
             name: "ModelWorker",
-            dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "WorkerRuntime", "TradingDomain", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

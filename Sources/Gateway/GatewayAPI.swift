@@ -17,9 +17,10 @@ struct GatewayAPI: Sendable {
     let logger: Logger
     let startedAt: Date
     let metrics: ProcessMetrics
+    let models: ModelDirectory
 
     var consensus: ConsensusPipeline {
-        ConsensusPipeline(workers: workers, broker: broker, market: market, configuration: configuration, control: control)
+        ConsensusPipeline(workers: workers, broker: broker, market: market, configuration: configuration, control: control, models: models)
     }
 
     var execute: ExecutePipeline {
@@ -81,6 +82,34 @@ struct GatewayAPI: Sendable {
             let order: Order = try await risk("order", OrderQuery(clientOrderId: id), requestID: requestID)
             return try jsonResponse(order, requestID: requestID)
         }
+        router.get("api/models") { _, _ in
+            try jsonResponse(ModelList(models: models.entries(live: broker.snapshot.workers)))
+        }
+        router.post("api/models/:id/canary") { request, context in
+            try authorize(request)
+            let id = try modelID(context)
+            let input = try await request.decodeJSON(CanaryInput.self, limit: configuration.maxBodyBytes)
+            guard let mode = CanaryMode(rawValue: input.mode), mode != .promoted else {
+                throw APIError(.unprocessableContent, "invalid_mode", "mode must be off, shadow or split (promote with POST /api/models/\(id)/promote)")
+            }
+            let share = input.share ?? (mode == .split ? 0.1 : 0)
+            guard share.isFinite, (0...1).contains(share) else {
+                throw APIError(.unprocessableContent, "invalid_share", "share must be a number from 0 to 1")
+            }
+            return try setCanary(id, CanaryRouting(mode: mode, share: share), action: "canary \(mode.rawValue)")
+        }
+        router.post("api/models/:id/promote") { request, context in
+            try authorize(request)
+            let id = try modelID(context)
+            guard broker.snapshot.workers[ServiceName.canary(id)] != nil else {
+                throw APIError(.conflict, "no_canary", "no canary worker of model \(id) is live; start one with MODEL_ROLE=canary")
+            }
+            return try setCanary(id, CanaryRouting(mode: .promoted, share: 1), action: "promote")
+        }
+        router.post("api/models/:id/rollback") { request, context in
+            try authorize(request)
+            return try setCanary(try modelID(context), CanaryRouting(mode: .off, share: 0), action: "rollback")
+        }
         router.post("api/risk/reset") { request, _ in
             try await operatorAction(request, op: "reset", message: "risk reset requested")
         }
@@ -101,6 +130,22 @@ struct GatewayAPI: Sendable {
         } catch {
             throw error.apiError
         }
+    }
+
+    func modelID(_ context: BasicRequestContext) throws(APIError) -> String {
+        let id = context.parameters.get("id") ?? ""
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ".") }) else {
+            throw APIError(.unprocessableContent, "invalid_model_id", "a model id is 1 to 64 printable characters without dots")
+        }
+        return id
+    }
+
+    func setCanary(_ id: String, _ routing: CanaryRouting, action: String) throws -> Response {
+        models.setRouting(id, routing)
+        GatewayCounters.operatorAction(action)
+        logger.warning("model routing changed", metadata: ["model.id": "\(id)", "mode": "\(routing.mode.rawValue)", "share": "\(routing.share)"])
+        let entry = models.entries(live: broker.snapshot.workers).first { $0.modelId == id }
+        return try jsonResponse(entry ?? ModelDirectory.Entry(modelId: id, canary: routing, shadowCompared: 0, shadowAgreed: 0))
     }
 
     // MARK: auth
@@ -124,9 +169,9 @@ struct GatewayAPI: Sendable {
         for service in [ServiceName.feature, ServiceName.risk, ServiceName.execution] where (snapshot.workers[service] ?? 0) == 0 {
             problems.append("no live \(service) worker")
         }
-        let models = snapshot.workers.keys.compactMap(ServiceName.modelID(of:)).sorted()
-        if models.isEmpty { problems.append("no live model worker") }
-        for expected in configuration.modelIDs where !models.contains(expected) { problems.append("model \(expected) has no live worker") }
+        let modelIDs = snapshot.workers.keys.compactMap(ServiceName.modelID(of:)).sorted()
+        if modelIDs.isEmpty { problems.append("no live model worker") }
+        for expected in configuration.modelIDs where !modelIDs.contains(expected) { problems.append("model \(expected) has no live worker") }
         let now = unixMilliseconds()
         if let risk {
             if now - risk.at > configuration.riskStaleMilliseconds { problems.append("risk status is stale") }
@@ -156,7 +201,8 @@ struct GatewayAPI: Sendable {
                 pendingOrders: risk?.status.account.pendingOrders, locked: risk?.status.flags.riskLocked,
                 lockReason: risk?.status.flags.lockReason, halted: risk?.status.flags.halted, haltReason: risk?.status.flags.haltReason,
                 statusAgeMs: risk.map { now - $0.at }),
-            control: control.control, workers: snapshot.workers, models: models)
+            control: control.control, workers: snapshot.workers, models: modelIDs,
+            modelVersions: self.models.entries(live: snapshot.workers))
     }
 
     // MARK: market feed

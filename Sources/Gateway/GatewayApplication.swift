@@ -19,7 +19,7 @@ public func buildGateway(
     let market = MarketCache(window: configuration.candleWindow)
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
-        startedAt: Date(), metrics: metrics)
+        startedAt: Date(), metrics: metrics, models: ModelDirectory())
 
     let router = Router()
     router.add(middleware: JSONErrorMiddleware(logger: logger))

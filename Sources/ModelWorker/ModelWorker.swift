@@ -1,7 +1,9 @@
+import Crypto
 import Foundation
 import Logging
 import Metrics
 import ServiceSupport
+import Synchronization
 import TradingDomain
 import TradingWire
 import WorkerRuntime
@@ -10,65 +12,117 @@ import WorkerRuntime
 ///
 /// | key | type | default | meaning |
 /// |---|---|---|---|
-/// | `MODEL_ID` | string | `logit` | registers as service `model.<id>` |
-/// | `MODEL_PATH` | path | `deploy/models/logit.json` | the artifact |
-/// | `MODEL_VERSION` | string | the artifact's `version` | version reported and voted with |
-/// | `HEALTH_PORT` | int | 9000 | HTTP `/health` |
+/// | `MODEL_ID` | string | `logit` | serves `model.<id>` |
+/// | `MODEL_PATH` | path | `deploy/models/logit.json` | the artifact: a logistic JSON or an XGBoost JSON model |
+/// | `MODEL_VERSION` | string | the artifact's `version`, else `sha256:<first 12 hex>` | version reported and voted with |
+/// | `MODEL_ROLE` | `incumbent` or `canary` | `incumbent` | a canary serves `canary.<id>`, routed by the gateway |
+/// | `HEALTH_PORT` | int | 9000 | HTTP `/health` and `/metrics` |
 public struct ModelWorkerConfiguration: Sendable {
+    public enum Role: String, Sendable {
+        case incumbent
+        case canary
+    }
+
     public var modelID: String
     public var modelPath: String
     public var versionOverride: String?
+    public var role: Role
     public var worker: WorkerConfiguration
 
     public init(reader: EnvironmentReader) throws {
         modelID = reader.string("MODEL_ID", default: "logit")
-        guard modelID.utf8.count <= 64, modelID.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
-            throw ConfigurationError(key: "MODEL_ID", value: modelID, expected: "up to 64 printable characters without spaces")
+        guard (1...64).contains(modelID.utf8.count), modelID.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ".") }) else {
+            throw ConfigurationError(key: "MODEL_ID", value: modelID, expected: "1 to 64 printable characters without spaces or dots")
         }
         modelPath = reader.string("MODEL_PATH", default: "deploy/models/logit.json")
         versionOverride = reader.optionalString("MODEL_VERSION")
+        let role = reader.string("MODEL_ROLE", default: "incumbent")
+        guard let parsed = Role(rawValue: role) else {
+            throw ConfigurationError(key: "MODEL_ROLE", value: role, expected: "incumbent or canary")
+        }
+        self.role = parsed
         worker = try WorkerConfiguration(reader: reader, defaultHealthPort: 9000)
     }
+
+    /// The MDP service this worker offers.
+    public var service: String { role == .canary ? ServiceName.canary(modelID) : ServiceName.model(modelID) }
 }
 
-/// A loaded model and the version it votes under.
+/// A loaded artifact and what identifies it.
 public struct LoadedModel: Sendable {
     public let modelID: String
     public let version: String
-    public let model: LogisticModel
+    public let artifact: ModelArtifact
+    /// SHA-256 of the artifact file, hex.
+    public let checksum: String
+    public let loadedAt: Date
 
-    /// Loads and checks the artifact; throws with a clear message when it cannot serve.
+    /// Reads and checks the artifact; throws with a clear message when it cannot serve.
     public init(configuration: ModelWorkerConfiguration) throws {
         let url = URL(fileURLWithPath: configuration.modelPath)
         guard let data = try? Data(contentsOf: url) else {
             throw ModelArtifactError.unreadable("cannot read \(configuration.modelPath)")
         }
-        model = try LogisticModel.load(from: data)
+        artifact = try ModelArtifact.load(from: data)
+        checksum = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         modelID = configuration.modelID
-        version = configuration.versionOverride ?? model.version
+        version = configuration.versionOverride ?? artifact.embeddedVersion ?? "sha256:\(checksum.prefix(12))"
+        loadedAt = Date()
     }
 
     public func vote(_ features: FeatureVector) -> ModelVote {
-        ModelVote(modelId: modelID, version: version, probabilityUp: model.probabilityUp(features))
+        ModelVote(modelId: modelID, version: version, probabilityUp: artifact.probabilityUp(features))
     }
 }
 
-/// The model worker: one artifact, served as `model.<id>`, with `GET /health` on :9000.
-public enum ModelWorker {
-    public static func handler(model: LoadedModel) -> OperationHandler {
-        var handler = OperationHandler()
-        let dimensions = [("model_id", model.modelID), ("model_version", model.version)]
-        let predictions = Counter(label: "model_predictions_total", dimensions: dimensions)
-        let upVotes = Counter(label: "model_up_votes_total", dimensions: dimensions)
-        handler.on("predict") { (request: WireRequest<PredictRequest>) throws(WireError) -> ModelVote in
-            let features = request.payload.features
-            guard features.values.allSatisfy(\.isFinite) else { throw WireError(code: "invalid_feature", detail: "features must be finite", status: 422) }
-            let vote = model.vote(features)
-            predictions.increment()
-            if vote.probabilityUp >= 0.5 { upVotes.increment() }
-            return vote
+/// The model a worker serves, replaceable at run time (SIGHUP): a new artifact that fails its
+/// checks is refused and the previous one keeps serving.
+public final class ModelServer: Sendable {
+    private struct State {
+        var model: LoadedModel
+        var reloads = 0
+        var lastReloadError: String?
+    }
+
+    private let state: Mutex<State>
+    private let configuration: ModelWorkerConfiguration
+    private let logger: Logger
+
+    public init(configuration: ModelWorkerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        state = Mutex(State(model: try LoadedModel(configuration: configuration)))
+    }
+
+    public var current: LoadedModel { state.withLock { $0.model } }
+
+    /// Loads the artifact again from its path. Returns the error when the new one was refused.
+    @discardableResult
+    public func reload() -> (any Error)? {
+        do {
+            let next = try LoadedModel(configuration: configuration)
+            let previous = state.withLock { state -> LoadedModel in
+                defer {
+                    state.model = next
+                    state.reloads += 1
+                    state.lastReloadError = nil
+                }
+                return state.model
+            }
+            logger.info(
+                "model reloaded",
+                metadata: [
+                    "model.id": "\(next.modelID)", "model.version": "\(next.version)", "previous.version": "\(previous.version)",
+                    "checksum": "\(next.checksum)",
+                ])
+            return nil
+        } catch {
+            state.withLock { $0.lastReloadError = "\(error)" }
+            logger.error(
+                "model reload refused: the previous model keeps serving",
+                metadata: ["path": "\(configuration.modelPath)", "error": "\(error)", "model.version": "\(current.version)"])
+            return error
         }
-        return handler
     }
 
     /// The `/health` body.
@@ -76,37 +130,79 @@ public enum ModelWorker {
         public var ok: Bool
         public var service: String
         public var model_id: String
+        public var model_role: String
         public var model_version: String
         public var model_loaded: Bool
         public var model_kind: String
         public var model_path: String
+        public var model_checksum: String
+        public var loaded_at: String
+        public var reloads: Int
+        public var last_reload_error: String?
         public var broker_connected: Bool
         public var control_known: Bool
+    }
+
+    public func health(connected: Bool, controlKnown: Bool) -> Health {
+        state.withLock { state in
+            Health(
+                ok: connected, service: "model-worker", model_id: state.model.modelID, model_role: configuration.role.rawValue,
+                model_version: state.model.version, model_loaded: true, model_kind: state.model.artifact.kind,
+                model_path: configuration.modelPath, model_checksum: state.model.checksum,
+                loaded_at: ISO8601DateFormatter().string(from: state.model.loadedAt), reloads: state.reloads,
+                last_reload_error: state.lastReloadError, broker_connected: connected, control_known: controlKnown)
+        }
+    }
+}
+
+/// The model worker: one artifact, served as `model.<id>` (or `canary.<id>`), `GET /health` on :9000.
+public enum ModelWorker {
+    public static func handler(server: ModelServer, role: String) -> OperationHandler {
+        var handler = OperationHandler()
+        handler.on("predict") { (request: WireRequest<PredictRequest>) throws(WireError) -> ModelVote in
+            let features = request.payload.features
+            guard features.values.allSatisfy(\.isFinite) else { throw WireError(code: "invalid_feature", detail: "features must be finite", status: 422) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let model = server.current
+            let vote = model.vote(features)
+            let dimensions = [("model_id", model.modelID), ("model_version", model.version), ("role", role)]
+            Counter(label: "model_predictions_total", dimensions: dimensions).increment()
+            if vote.probabilityUp >= 0.5 { Counter(label: "model_up_votes_total", dimensions: dimensions).increment() }
+            Metrics.Timer(label: "model_prediction_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+                .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            return vote
+        }
+        return handler
     }
 
     public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {
         let logger = Logger(label: "model-worker")
         let configuration = try ModelWorkerConfiguration(reader: reader)
-        let model: LoadedModel
+        let server: ModelServer
         do {
-            model = try LoadedModel(configuration: configuration)
+            server = try ModelServer(configuration: configuration, logger: logger)
         } catch {
             logger.error("model artifact cannot serve: refusing to start", metadata: ["path": "\(configuration.modelPath)", "error": "\(error)"])
             exit(2)
         }
-        logger.info("model loaded", metadata: ["model.id": "\(model.modelID)", "model.version": "\(model.version)"])
+        let model = server.current
+        logger.info(
+            "model loaded",
+            metadata: [
+                "model.id": "\(model.modelID)", "model.version": "\(model.version)", "model.kind": "\(model.artifact.kind)",
+                "role": "\(configuration.role.rawValue)", "checksum": "\(model.checksum)",
+            ])
         let control = ControlView(staleMilliseconds: configuration.worker.controlStaleMilliseconds)
         let link = BrokerLink()
         let brokerWindow = configuration.worker.heartbeatIntervalMilliseconds * configuration.worker.heartbeatLiveness
         let health: HealthServer.Route = {
             let connected = link.isConnected(within: brokerWindow)
-            let body = Health(
-                ok: connected, service: "model-worker", model_id: model.modelID, model_version: model.version, model_loaded: true,
-                model_kind: model.model.kind, model_path: configuration.modelPath, broker_connected: connected, control_known: control.current() != nil)
+            let body = server.health(connected: connected, controlKnown: control.current() != nil)
             return HealthServer.Reply(status: connected ? 200 : 503, body: (try? WireCodec.encode(body)) ?? [])
         }
         try WorkerProcess.run(
-            service: ServiceName.model(model.modelID), configuration: configuration.worker, handler: handler(model: model), control: control,
-            link: link, healthRoutes: ["/health": health], metrics: metrics, logger: logger)
+            service: configuration.service, configuration: configuration.worker,
+            handler: handler(server: server, role: configuration.role.rawValue), control: control, link: link,
+            healthRoutes: ["/health": health], metrics: metrics, onReload: { server.reload() }, logger: logger)
     }
 }

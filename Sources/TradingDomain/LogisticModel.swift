@@ -82,7 +82,7 @@ public enum ModelArtifactError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unreadable(let detail): "model artifact unreadable: \(detail)"
-        case .wrongKind(let kind): "model artifact kind \"\(kind)\" is not supported (expected \"logistic\")"
+        case .wrongKind(let kind): "model artifact kind \"\(kind)\" is not supported (expected \"logistic\" or an XGBoost JSON model)"
         case .featureMismatch(let names): "model artifact features \(names) do not match this pipeline's \(FeatureVector.names)"
         }
     }

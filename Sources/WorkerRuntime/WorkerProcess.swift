@@ -13,7 +13,7 @@ public enum WorkerProcess {
     public static func run(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
         link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, healthRoutes: [String: HealthServer.Route] = [:],
-        metrics: ProcessMetrics? = nil, logger: Logger
+        metrics: ProcessMetrics? = nil, onReload: (@Sendable () -> Void)? = nil, logger: Logger
     ) throws -> Never {
         var healthRoutes = healthRoutes
         let brokerWindow = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
@@ -56,6 +56,16 @@ public enum WorkerProcess {
             source.setEventHandler {
                 logger.info("stop signal received", metadata: ["signal": "\(signalNumber)"])
                 stopped.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        if let onReload {
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            source.setEventHandler {
+                logger.info("SIGHUP: reloading")
+                onReload()
             }
             source.resume()
             sources.append(source)

@@ -7,7 +7,8 @@ import Foundation
 ///     trading-stack replay FILE [SYMBOL]   stream a candle CSV into a running gateway
 ///
 /// Environment: `STACK_LOG_DIR` (default `logs`), `STACK_DATA_DIR` (default `data`),
-/// `STACK_MODEL_PATH` (default `deploy/models/logit.json`), `STACK_HEALTH_PORT_BASE` (9100: feature,
+/// `STACK_MODELS` (`id=path,...`, default the three shipped models logit, xgb and rsi; the first
+/// one's health is on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
 /// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
 /// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
 /// `FEED_INTERVAL_MS`; every other variable passes through to the services.
@@ -53,7 +54,12 @@ func runStack() -> Never {
         exit(1)
     }
     func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
-    let modelPath = environment["STACK_MODEL_PATH"] ?? "deploy/models/logit.json"
+    // Model ids and their artifacts: one model-worker per id (times MODEL_WORKERS replicas).
+    let models: [(id: String, path: String)] = (environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,xgb=deploy/models/xgb.json,rsi=deploy/models/rsi.json")
+        .split(separator: ",").compactMap { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
     // Health and /metrics: model workers on HEALTH_PORT (9000) and up, the others on base+1, +2, +3 and up.
     let base = Int(environment["STACK_HEALTH_PORT_BASE"] ?? "") ?? 9100
     let modelHealth = Int(environment["HEALTH_PORT"] ?? "") ?? 9000
@@ -66,9 +72,16 @@ func runStack() -> Never {
     for index in 0..<replicas("FEATURE_WORKERS") {
         services.append(ServiceSpec(name: named("feature-worker", index), executable: binary("feature-worker"), environment: ["HEALTH_PORT": "\(base + 1 + 10 * index)"]))
     }
-    for index in 0..<replicas("MODEL_WORKERS") {
-        let port = modelHealth == 0 ? 0 : modelHealth + index
-        services.append(ServiceSpec(name: named("model-worker", index), executable: binary("model-worker"), environment: ["MODEL_PATH": modelPath, "HEALTH_PORT": "\(port)"]))
+    var modelPort = modelHealth
+    for (position, model) in models.enumerated() {
+        for index in 0..<replicas("MODEL_WORKERS") {
+            let name = named(position == 0 ? "model-worker" : "model-worker-\(model.id)", index)
+            services.append(
+                ServiceSpec(
+                    name: name, executable: binary("model-worker"),
+                    environment: ["MODEL_ID": model.id, "MODEL_PATH": model.path, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]))
+            modelPort += 1
+        }
     }
     for index in 0..<replicas("EXECUTION_WORKERS") {
         services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: ["HEALTH_PORT": "\(base + 3 + 10 * index)"]))

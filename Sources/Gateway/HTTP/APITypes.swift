@@ -13,6 +13,18 @@ struct HealthOutput: Encodable, Sendable {
     var control: ControlState?
     var workers: [String: Int]
     var models: [String]
+    /// Per model id: the versions serving and the canary routing.
+    var modelVersions: [ModelDirectory.Entry]
+}
+
+struct ModelList: Encodable, Sendable {
+    var models: [ModelDirectory.Entry]
+}
+
+/// `POST /api/models/{id}/canary` body.
+struct CanaryInput: Decodable, Sendable {
+    var mode: String
+    var share: Double?
 }
 
 /// `/health` `config`: every risk parameter and the gateway's own settings.

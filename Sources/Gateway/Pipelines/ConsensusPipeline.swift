@@ -43,6 +43,7 @@ struct ConsensusPipeline: Sendable {
     let market: MarketCache
     let configuration: GatewayConfiguration
     let control: ControlCenter
+    let models: ModelDirectory
 
     func run(_ input: ConsensusInput, requestID: String) async throws(APIError) -> ConsensusOutput {
         let symbol = try InputValidation.symbol(input.symbol)
@@ -61,7 +62,7 @@ struct ConsensusPipeline: Sendable {
         } catch {
             throw APIError(.internalServerError, "internal_error", "the feature request could not be encoded")
         }
-        let plan = VotePlan()
+        let plan = VotePlan(directory: models)
         let (featureOutcome, voteOutcomes) = await broker.request(
             Broker.BatchItem(service: ServiceName.feature, body: featureBody, timeoutMilliseconds: configuration.broker.requestTimeoutMilliseconds)
         ) { [broker, configuration] outcome in
@@ -111,45 +112,81 @@ struct ConsensusPipeline: Sendable {
 /// Which model ids a consensus asks, decided on the broker thread when the features are in,
 /// and how their answers become votes. The lock makes the hand-over between threads explicit.
 final class VotePlan: Sendable {
+    /// One predict request: for which model id, to the incumbent or the canary, voting or shadow.
+    struct Ask: Sendable {
+        var modelID: String
+        var canary: Bool
+        var votes: Bool
+    }
+
     private struct State {
-        var asked: [String] = []
+        var asks: [Ask] = []
         var excluded: [ExcludedModel] = []
     }
 
     private let state = Mutex(State())
+    private let directory: ModelDirectory
 
-    /// One predict request per model id with a live worker; the others are left out, named.
+    init(directory: ModelDirectory) {
+        self.directory = directory
+    }
+
+    /// One predict request per model id with a live worker (and its canary, as routed); the
+    /// others are left out, named.
     func prepare(features: FeatureVector, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
         let liveIDs = live.keys.compactMap(ServiceName.modelID(of:))
+        let canaries = Set(live.keys.compactMap(ServiceName.canaryModelID(of:)))
         let modelIDs = configuration.modelIDs.isEmpty ? liveIDs.sorted() : configuration.modelIDs
         let liveSet = Set(liveIDs)
-        let asked = modelIDs.filter { liveSet.contains($0) }
-        var excluded = modelIDs.filter { !liveSet.contains($0) }.map { ExcludedModel(modelId: $0, reason: "no live worker") }
+        var asks: [Ask] = []
+        var excluded: [ExcludedModel] = []
+        for modelID in modelIDs {
+            let routing = canaries.contains(modelID) ? directory.routing(modelID) : CanaryRouting(mode: .off, share: 0)
+            let canaryVotes = routing.mode == .promoted || (routing.mode == .split && Double.random(in: 0..<1) < routing.share)
+            if canaryVotes {
+                asks.append(Ask(modelID: modelID, canary: true, votes: true))
+            } else if liveSet.contains(modelID) {
+                asks.append(Ask(modelID: modelID, canary: false, votes: true))
+                if routing.mode == .shadow { asks.append(Ask(modelID: modelID, canary: true, votes: false)) }
+            } else {
+                excluded.append(ExcludedModel(modelId: modelID, reason: "no live worker"))
+            }
+        }
         if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
         guard let body = try? WireCodec.encode(WireRequest(op: "predict", requestId: requestID, payload: PredictRequest(features: features))) else {
-            excluded += asked.map { ExcludedModel(modelId: $0, reason: "request could not be encoded") }
-            state.withLock { $0 = State(asked: [], excluded: excluded) }
+            excluded += asks.filter(\.votes).map { ExcludedModel(modelId: $0.modelID, reason: "request could not be encoded") }
+            state.withLock { $0 = State(asks: [], excluded: excluded) }
             return []
         }
-        state.withLock { $0 = State(asked: asked, excluded: excluded) }
-        return asked.map {
-            Broker.BatchItem(service: ServiceName.model($0), body: body, timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
+        state.withLock { $0 = State(asks: asks, excluded: excluded) }
+        return asks.map {
+            Broker.BatchItem(
+                service: $0.canary ? ServiceName.canary($0.modelID) : ServiceName.model($0.modelID), body: body,
+                timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
         }
     }
 
-    /// The votes that came in, and every model id left out with the reason.
+    /// The votes that came in, and every model id left out with the reason. Shadow answers are
+    /// compared with the incumbent's, never counted.
     func collect(_ outcomes: [Result<[UInt8], BrokerError>]) -> ([ModelVote], [ExcludedModel]) {
-        let (asked, excludedBefore) = state.withLock { ($0.asked, $0.excluded) }
+        let (asks, excludedBefore) = state.withLock { ($0.asks, $0.excluded) }
         var votes: [ModelVote] = []
+        var shadows: [ModelVote] = []
         var excluded = excludedBefore
-        for (modelID, outcome) in zip(asked, outcomes) {
+        for (ask, outcome) in zip(asks, outcomes) {
+            let service = ask.canary ? ServiceName.canary(ask.modelID) : ServiceName.model(ask.modelID)
             do throws(WorkerCallError) {
-                votes.append(try WorkerClient.decode(ModelVote.self, from: outcome, service: ServiceName.model(modelID)))
-                GatewayCounters.call(ServiceName.model(modelID), outcome: "ok")
+                let vote = try WorkerClient.decode(ModelVote.self, from: outcome, service: service)
+                GatewayCounters.call(service, outcome: "ok")
+                directory.heard(vote, canary: ask.canary)
+                if ask.votes { votes.append(vote) } else { shadows.append(vote) }
             } catch {
-                GatewayCounters.call(ServiceName.model(modelID), outcome: error.outcome)
-                excluded.append(ExcludedModel(modelId: modelID, reason: error.apiError.detail))
+                GatewayCounters.call(service, outcome: error.outcome)
+                if ask.votes { excluded.append(ExcludedModel(modelId: ask.modelID, reason: error.apiError.detail)) }
             }
+        }
+        for shadow in shadows {
+            if let incumbent = votes.first(where: { $0.modelId == shadow.modelId }) { directory.compare(incumbent: incumbent, canary: shadow) }
         }
         return (votes.sorted { $0.modelId < $1.modelId }, excluded.sorted { $0.modelId < $1.modelId })
     }
