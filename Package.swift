@@ -97,9 +97,17 @@ let package = Package(
             dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // The exchange adapter: Binance spot REST, HMAC-signed.
+        .target(
+            name: "ExchangeAdapter",
+            dependencies: ["TradingWire", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ExecutionWorker",
-            dependencies: ["WorkerRuntime", "TradingDomain", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "WorkerRuntime", "TradingDomain", "ExchangeAdapter", .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -121,7 +129,11 @@ let package = Package(
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "TradingWire", "WorkerRuntime"],
+            dependencies: [
+                "ZeroMQ", "TradingWire", "WorkerRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

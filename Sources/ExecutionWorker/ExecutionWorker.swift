@@ -1,3 +1,5 @@
+import ExchangeAdapter
+import Foundation
 import Logging
 import Metrics
 import ServiceSupport
@@ -5,17 +7,40 @@ import TradingDomain
 import TradingWire
 import WorkerRuntime
 
-/// The execution worker: paper fills (simulated at the mark price with slippage and fees) and,
-/// in live mode, the exchange adapter. It never fills while the control state says halted or
-/// locked, or while it has not heard the control state recently (fail closed).
+/// The exchange settings an execution worker reads.
+///
+/// | key | type | default | meaning |
+/// |---|---|---|---|
+/// | `EXCHANGE_BASE_URL` | URL | `https://api.binance.com` | Binance spot REST (testnet: `https://testnet.binance.vision`) |
+/// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secrets | unset | without them live orders are refused |
+/// | `EXCHANGE_RECV_WINDOW_MS` | int | 5000 | `recvWindow` of signed requests |
+/// | `EXCHANGE_TIMEOUT_MS` | int | 2000 | one exchange call; beyond it the outcome is unknown and queried |
+public enum ExchangeSettings {
+    public static func client(reader: EnvironmentReader) throws -> BinanceSpotClient? {
+        guard let key = reader.optionalString("EXCHANGE_API_KEY"), let secret = reader.optionalString("EXCHANGE_API_SECRET") else {
+            return nil
+        }
+        return BinanceSpotClient(
+            configuration: ExchangeConfiguration(
+                baseURL: reader.string("EXCHANGE_BASE_URL", default: "https://api.binance.com"),
+                credentials: ExchangeCredentials(apiKey: key, secret: secret),
+                receiveWindowMilliseconds: try reader.int("EXCHANGE_RECV_WINDOW_MS", default: 5_000, in: 100...60_000),
+                timeoutMilliseconds: try reader.int("EXCHANGE_TIMEOUT_MS", default: 2_000, in: 100...60_000)))
+    }
+}
+
+/// The execution worker: paper fills (simulated at the reserved price with slippage and fees)
+/// and live market orders through the exchange adapter. It never fills while the control state
+/// says halted or locked, or while it has not heard the control state recently (fail closed),
+/// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
-    public static func handler(control: ControlView, logger: Logger) -> OperationHandler {
+    public static func handler(control: ControlView, exchange: BinanceSpotClient?, logger: Logger) -> OperationHandler {
         var handler = OperationHandler()
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
+        let liveFills = Counter(label: "execution_fills_total", dimensions: [("mode", "live")])
         let refusals = Counter(label: "execution_refusals_total", dimensions: [])
         handler.on("execute") { (request: WireRequest<ExecuteRequest>) throws(WireError) -> Fill in
-            let execution = request.payload
-            let order = execution.order
+            let order = request.payload.order
             if let refusal = control.tradingRefusal() {
                 logger.warning(
                     "order refused by control state",
@@ -31,23 +56,82 @@ public enum ExecutionWorker {
                 guard let terms = order.terms, terms.markPrice > 0 else {
                     throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
                 }
-                let fill = RiskEngine.paperFill(order, terms: terms)
                 paperFills.increment()
-                logger.debug("paper fill", metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"])
-                return fill
+                return RiskEngine.paperFill(order, terms: terms)
             case .live:
-                throw WireError(code: "live_unavailable", detail: "no exchange adapter is configured in this execution worker", status: 503)
+                guard let exchange else {
+                    throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
+                }
+                let fill = try placeLive(order, exchange: exchange, requestID: request.requestId, logger: logger)
+                liveFills.increment()
+                return fill
+            }
+        }
+        handler.on("query") { (request: WireRequest<ExecuteRequest>) throws(WireError) -> QueryResult in
+            let order = request.payload.order
+            guard order.mode == .live else { throw WireError(code: "not_live", detail: "only live orders are queried", status: 422) }
+            guard let exchange else {
+                throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
+            }
+            switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
+            case .filled(let price, let quantity, let quote, let commission):
+                return QueryResult(state: "filled", fill: Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
+            case .notFound:
+                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order")
+            case .rejected(let code, let message):
+                return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
+            case .open(let status):
+                return QueryResult(state: "unknown", fill: nil, detail: "the exchange says \(status)")
+            case .rateLimited(let seconds):
+                return QueryResult(state: "unknown", fill: nil, detail: "rate limited for \(seconds) s")
+            case .unknown(let reason):
+                return QueryResult(state: "unknown", fill: nil, detail: reason)
             }
         }
         return handler
     }
 
+    /// Places a live market order once; when the answer is unclear, asks the exchange what
+    /// became of it instead of sending it again.
+    static func placeLive(_ order: Order, exchange: BinanceSpotClient, requestID: String, logger: Logger) throws(WireError) -> Fill {
+        let intent = order.intent
+        var outcome = exchange.placeMarketOrder(symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId)
+        if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
+            logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
+            outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
+        }
+        if case .unknown(let reason) = outcome {
+            logger.warning("live order outcome unclear: querying", metadata: ["order": "\(intent.clientOrderId)", "reason": "\(reason)"])
+            outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
+            if outcome == .notFound {
+                throw WireError(code: "exchange_unavailable", detail: "the exchange did not take the order (\(reason)); nothing was traded", status: 503)
+            }
+        }
+        switch outcome {
+        case .filled(let price, let quantity, let quote, let commission):
+            logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
+            return Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds())
+        case .rejected(let code, let message):
+            throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
+        case .rateLimited(let seconds):
+            throw WireError(code: "exchange_rate_limited", detail: "the exchange asks to wait \(seconds) s; nothing was placed", status: 429)
+        case .notFound:
+            throw WireError(code: "exchange_unavailable", detail: "the exchange has no such order; nothing was traded", status: 503)
+        case .open(let status):
+            throw WireError(code: "order_state_unknown", detail: "the exchange says \(status); the order will be reconciled", status: 504)
+        case .unknown(let reason):
+            throw WireError(code: "order_state_unknown", detail: "\(reason); the order will be reconciled by query", status: 504)
+        }
+    }
+
     public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {
         let logger = Logger(label: "execution-worker")
         let configuration = try WorkerConfiguration(reader: reader)
+        let exchange = try ExchangeSettings.client(reader: reader)
+        logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         try WorkerProcess.run(
-            service: ServiceName.execution, configuration: configuration, handler: handler(control: control, logger: logger),
-            control: control, waitForControlState: true, metrics: metrics, logger: logger)
+            service: ServiceName.execution, configuration: configuration, handler: handler(control: control, exchange: exchange, logger: logger),
+            control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
     }
 }

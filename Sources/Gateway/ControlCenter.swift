@@ -17,7 +17,7 @@ public final class ControlCenter: Sendable {
 
     private let state = Mutex(State())
     private let broker: Broker
-    private let tradingMode: TradingMode
+    let tradingMode: TradingMode
     private let logger: Logger
 
     init(broker: Broker, tradingMode: TradingMode, logger: Logger) {

@@ -44,6 +44,12 @@ struct GatewayAPI: Sendable {
             let requestID = InputValidation.requestID(request.headers[.requestID])
             try authorize(request)
             let input = try await request.decodeJSON(ExecuteInput.self, limit: configuration.maxBodyBytes)
+            if configuration.tradingMode == .live {
+                let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
+                guard preflight.ok else {
+                    throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
+                }
+            }
             let output = try await execute.run(input, requestID: requestID)
             logger.info(
                 "order \(output.status.rawValue)",
@@ -55,6 +61,9 @@ struct GatewayAPI: Sendable {
             try authorize(request)
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
             return try jsonResponse(try await ingest(input, requestID: requestID), requestID: requestID)
+        }
+        router.get("api/preflight") { _, _ in
+            try jsonResponse(PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control))
         }
         router.get("api/positions") { request, _ in
             let requestID = InputValidation.requestID(request.headers[.requestID])

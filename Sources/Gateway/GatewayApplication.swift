@@ -31,7 +31,10 @@ public func buildGateway(
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gateway"),
         services: [
             BrokerService(broker: broker, logger: logger),
-            RiskStatusPoller(workers: workers, control: control, interval: configuration.riskPollMilliseconds, logger: logger),
+            RiskStatusPoller(
+                workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
+                logger: logger),
+            LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
         logger: logger)
@@ -49,21 +52,81 @@ struct BrokerService: Service {
     }
 }
 
+/// Live mode: settles orders left pending (an unclear exchange answer, a crash between steps)
+/// by asking the execution worker what the exchange says of each, never by sending it again.
+struct LiveReconciler: Service {
+    let workers: WorkerClient
+    let control: ControlCenter
+    let configuration: GatewayConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        guard configuration.tradingMode == .live else {
+            // Nothing to do in paper mode (the risk worker reconciles paper orders), but a
+            // service that returns early stops the whole group: wait for shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(configuration.liveReconcileMilliseconds))
+            await reconcileOnce()
+        }
+    }
+
+    func reconcileOnce() async {
+        let pending: OrderList
+        do {
+            pending = try await workers.call(ServiceName.risk, op: "orders", payload: OrdersQuery(limit: 100, status: .pending), requestID: "live-reconcile")
+        } catch {
+            return
+        }
+        let cutoff = unixMilliseconds() - Int64(configuration.liveReconcileMilliseconds)
+        for order in pending.orders where order.mode == .live && order.createdAt <= cutoff {
+            guard let result: QueryResult = try? await workers.call(
+                ServiceName.execution, op: "query", payload: ExecuteRequest(order: order), requestID: "live-reconcile")
+            else { continue }
+            let settle: SettleRequest
+            switch result.state {
+            case "filled": settle = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: result.fill, rejectReason: nil)
+            case "absent": settle = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(result.detail ?? "not at the exchange")")
+            default: continue
+            }
+            if let settled: SettleResult = try? await workers.call(ServiceName.risk, op: "settle", payload: settle, requestID: "live-reconcile") {
+                control.update(flags: settled.flags)
+                logger.warning(
+                    "reconciled a pending live order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(settled.order.status.rawValue)"])
+            }
+        }
+    }
+}
+
 /// Asks the risk worker for its status at a fixed interval: the source of halt and lock for the
 /// control channel, and of the risk figures `/health` shows.
 struct RiskStatusPoller: Service {
     let workers: WorkerClient
     let control: ControlCenter
     let interval: Int
+    let configuration: GatewayConfiguration
+    let broker: Broker
     let logger: Logger
 
     func run() async throws {
         var failing = false
+        var announced = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let status: RiskStatus = try await workers.call(
                     ServiceName.risk, op: "status", payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500))
                 control.update(status: status)
+                if !announced, control.tradingMode == .live {
+                    announced = true
+                    let report = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
+                    if report.ok {
+                        logger.info("live preflight passed")
+                    } else {
+                        logger.warning("live preflight failed: live orders wait for it", metadata: ["failures": "\(report.failures)"])
+                    }
+                }
                 if failing { logger.info("risk status available again") }
                 failing = false
             } catch {

@@ -19,6 +19,7 @@ import TradingWire
 /// | `CONSENSUS_MIN_AGREEMENT` | number | 0.5 | least share of votes agreeing with the side |
 /// | `RISK_POLL_MS` | int | 1000 | how often the gateway refreshes risk status and control state |
 /// | `CANDLE_WINDOW` | int | 200 | candles kept per symbol for features |
+/// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
 public struct GatewayConfiguration: Sendable {
     public var httpHost: String
@@ -36,6 +37,7 @@ public struct GatewayConfiguration: Sendable {
     public var riskStaleMilliseconds: Int64 { Int64(riskPollMilliseconds * 3 + 2_000) }
     public var candleWindow: Int
     public var allowRequestPrice: Bool
+    public var liveReconcileMilliseconds: Int
     public var broker: BrokerConfiguration
 
     public init(reader: EnvironmentReader) throws {
@@ -58,6 +60,7 @@ public struct GatewayConfiguration: Sendable {
         riskPollMilliseconds = try reader.int("RISK_POLL_MS", default: 1000, in: 10...60_000)
         candleWindow = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
+        liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         broker = try BrokerConfiguration(reader: reader)
     }
 

@@ -123,6 +123,21 @@ public struct RiskEngine: Sendable {
                 detail: "today's loss \(dailyLoss.rounded(scale: 2)) reached the limit \(limits.maxDailyLossUsd); trading resumes next UTC day",
                 status: 422)
         }
+        if request.mode == .live {
+            if intent.qtyUsd > limits.liveMaxOrderUsd {
+                throw WireError(
+                    code: "live_order_cap", detail: "live order notional \(intent.qtyUsd) exceeds the live cap \(limits.liveMaxOrderUsd)", status: 422)
+            }
+            let today = Self.utcDate(now)
+            let sentToday = orders.values
+                .filter { $0.mode == .live && $0.status != .rejected && Self.utcDate($0.createdAt) == today }
+                .reduce(Decimal(0)) { $0 + $1.intent.qtyUsd }
+            if sentToday + intent.qtyUsd > limits.liveMaxDailyUsd {
+                throw WireError(
+                    code: "live_daily_cap",
+                    detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)", status: 422)
+            }
+        }
         guard let markPrice = portfolio.marks[intent.symbol] ?? (request.mode == .paper ? request.requestPrice : nil) else {
             throw WireError(
                 code: "no_price",

@@ -370,6 +370,10 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var startingEquityUsd: Decimal
     public var slippageBps: Decimal
     public var feeBps: Decimal
+    /// Live mode: the largest notional of one order.
+    public var liveMaxOrderUsd: Decimal = 100
+    /// Live mode: the most notional sent to the exchange per UTC day.
+    public var liveMaxDailyUsd: Decimal = 1_000
 
     public init(
         confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,
@@ -398,6 +402,20 @@ public struct ExecuteRequest: Codable, Sendable {
 
     public init(order: Order) {
         self.order = order
+    }
+}
+
+/// `execution` / `query`: what the exchange says of a live order.
+public struct QueryResult: Codable, Sendable {
+    /// `filled`, `absent` (never reached the exchange) or `unknown`.
+    public var state: String
+    public var fill: Fill?
+    public var detail: String?
+
+    public init(state: String, fill: Fill?, detail: String?) {
+        self.state = state
+        self.fill = fill
+        self.detail = detail
     }
 }
 

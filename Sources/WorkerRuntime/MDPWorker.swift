@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Metrics
 import ServiceSupport
 import TradingWire
@@ -27,15 +28,19 @@ public final class MDPWorker: Sendable {
     private let context: ZMQContext
     private let link: BrokerLink
     private let waitForControlState: Bool
+    private let offloadRequests: Bool
     private let requestCounter: Counter
     private let requestTimer: Metrics.Timer
 
     /// - Parameter waitForControlState: send READY only after the first control state is heard
     ///   (the execution worker, which refuses everything without it).
+    /// - Parameter offloadRequests: run the handler off the socket thread, so that a slow request
+    ///   (an exchange call) never stops the heartbeats that keep the worker alive at the broker.
     public init(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView, link: BrokerLink = BrokerLink(),
-        waitForControlState: Bool = false, logger: Logger
+        waitForControlState: Bool = false, offloadRequests: Bool = false, logger: Logger
     ) throws {
+        self.offloadRequests = offloadRequests
         self.link = link
         self.waitForControlState = waitForControlState
         self.requestCounter = Counter(label: "worker_requests_total", dimensions: [("service", service)])
@@ -123,14 +128,22 @@ public final class MDPWorker: Sendable {
         var nextHeartbeat = monotonicMilliseconds() + interval
         logger.info("worker started", metadata: ["broker": "\(configuration.brokerEndpoint)", "control": "\(configuration.controlEndpoint)"])
 
+        // With `offloadRequests`, the handler runs on its own queue and the socket thread keeps
+        // heartbeating meanwhile; the reply comes back through `replyReady`.
+        let replyReady = try WakeSignal()
+        let replySlot = Mutex<[UInt8]?>(nil)
+        let handlerQueue = DispatchQueue(label: "mdp-handler")
+        var busy: (client: [UInt8], connection: Int, started: UInt64)?
+        var connection = 0
         func makePoller() -> ZMQPoller {
             var poller = ZMQPoller()
             poller.add(broker)
             poller.add(subscriber)
             poller.add(fileDescriptor: stopSignal.fileDescriptor)
+            poller.add(fileDescriptor: replyReady.fileDescriptor)
             return poller
         }
-        let (brokerIndex, controlIndex, stopIndex) = (0, 1, 2)
+        let (brokerIndex, controlIndex, stopIndex, replyIndex) = (0, 1, 2, 3)
         var poller = makePoller()
         while true {
             let wait = max(0, nextHeartbeat - monotonicMilliseconds())
@@ -144,6 +157,19 @@ public final class MDPWorker: Sendable {
                 return
             }
             if readable.contains(controlIndex) { try readControl(subscriber) }
+            if readable.contains(replyIndex) {
+                replyReady.drain()
+                if let reply = replySlot.withLock({ slot -> [UInt8]? in defer { slot = nil }; return slot }), let done = busy {
+                    busy = nil
+                    requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - done.started))
+                    requestCounter.increment()
+                    if done.connection != connection {
+                        logger.warning("a reply finished after the broker connection changed: dropped (the gateway reconciles it)")
+                    } else if try !broker.send(MDP.Message.reply(client: done.client, body: [reply]).frames) {
+                        logger.warning("reply could not be sent: broker connection is down")
+                    }
+                }
+            }
             var reconnect = false
             if readable.contains(brokerIndex) {
                 while let frames = try broker.receive(wait: false) {
@@ -157,6 +183,20 @@ public final class MDPWorker: Sendable {
                         continue
                     }
                     switch message {
+                    case .request(let client, let body) where offloadRequests:
+                        guard busy == nil else {
+                            logger.warning("a request arrived while another is in hand: refused")
+                            let refusal = WireReply<Empty>(error: WireError(code: "worker_busy", detail: "this worker is handling another request", status: 503))
+                            _ = try broker.send(MDP.Message.reply(client: client, body: [(try? WireCodec.encode(refusal)) ?? []]).frames)
+                            continue
+                        }
+                        busy = (client, connection, DispatchTime.now().uptimeNanoseconds)
+                        let request = body.first ?? []
+                        handlerQueue.async { [handler] in
+                            let reply = handler.handle(body: request)
+                            replySlot.withLock { $0 = reply }
+                            replyReady.signal()
+                        }
                     case .request(let client, let body):
                         let started = DispatchTime.now().uptimeNanoseconds
                         let reply = handler.handle(body: body.first ?? [])
@@ -187,6 +227,7 @@ public final class MDPWorker: Sendable {
                 broker.close()
                 broker = try connectBroker()
                 ready = try broker.send(MDP.Message.ready(service: service).frames)
+                connection += 1
                 poller = makePoller()
                 liveness = configuration.heartbeatLiveness
                 nextHeartbeat = monotonicMilliseconds() + interval

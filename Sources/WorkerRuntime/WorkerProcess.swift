@@ -12,7 +12,8 @@ public enum WorkerProcess {
     /// answers `/health` (the given route, or a default one) and `/metrics`.
     public static func run(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
-        link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, healthRoutes: [String: HealthServer.Route] = [:],
+        link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, offloadRequests: Bool = false,
+        healthRoutes: [String: HealthServer.Route] = [:],
         metrics: ProcessMetrics? = nil, onReload: (@Sendable () -> Void)? = nil, logger: Logger
     ) throws -> Never {
         var healthRoutes = healthRoutes
@@ -40,7 +41,7 @@ public enum WorkerProcess {
         }
         let worker = try MDPWorker(
             service: service, configuration: configuration, handler: handler, control: control, link: link,
-            waitForControlState: waitForControlState, logger: logger)
+            waitForControlState: waitForControlState, offloadRequests: offloadRequests, logger: logger)
         var health: HealthServer?
         if configuration.healthPort > 0 {
             health = try HealthServer(host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes)

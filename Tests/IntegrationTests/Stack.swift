@@ -28,6 +28,8 @@ final class Stack: @unchecked Sendable {
     private let lock = NSLock()
     private var processes: [String: Process] = [:]
     let environment: [String: String]
+    /// Sent as `Authorization: Bearer` with every request when set.
+    var token: String?
 
     init(_ overrides: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID().uuidString)")
@@ -130,6 +132,7 @@ final class Stack: @unchecked Sendable {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? httpPort)\(path)")!, timeoutInterval: 10)
         request.httpMethod = method
         request.httpBody = body
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)

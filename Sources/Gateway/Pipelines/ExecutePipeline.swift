@@ -107,6 +107,12 @@ struct ExecutePipeline: Sendable {
             fill = try await workers.call(ServiceName.execution, op: "execute", payload: execution, requestID: requestID)
         } catch {
             switch error {
+            case .worker(let workerError) where workerError.code == "order_state_unknown":
+                logger.error(
+                    "order outcome unknown at the exchange: left pending for reconciliation",
+                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(workerError.detail)"])
+                GatewayCounters.order("unknown")
+                throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(workerError.detail)")
             case .broker(let brokerError) where brokerError.mayHaveRun:
                 logger.error(
                     "order outcome unknown: left pending for reconciliation",

@@ -1,0 +1,202 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A local stand-in for Binance's spot REST API, for the live-trading tests: it checks every
+/// API key, signature and timestamp, fills market orders at a fixed price, and can be told to
+/// fail in the ways a real venue does.
+final class FakeExchange: Sendable {
+    enum Fault: Sendable, Equatable {
+        case none
+        /// Refuse new orders with this exchange error.
+        case reject(code: Int, message: String)
+        /// 500 before taking the order.
+        case failBeforePlacing
+        /// Take the order, then answer 500.
+        case failAfterPlacing
+        /// Take the order, then answer only after `seconds` (the client times out first).
+        case hangAfterPlacing(seconds: Int)
+        /// 429 with Retry-After.
+        case rateLimit(retryAfter: Int)
+        /// Take the order, then answer 500 to everything, queries included.
+        case outage
+    }
+
+    struct Placed: Sendable {
+        var orderID: Int
+        var symbol: String
+        var side: String
+        var quote: Decimal
+        var quantity: Decimal
+    }
+
+    struct State: Sendable {
+        var fault = Fault.none
+        var placed: [String: Placed] = [:]
+        var orderCalls = 0
+        var badSignatures = 0
+        var staleTimestamps = 0
+        var nextOrderID = 1000
+    }
+
+    let apiKey = "fake-api-key-7f3a"
+    let secret = "fake-api-secret-9c1e"
+    let price: Decimal = 100
+    let port = freePort()
+    let state = Mutex(State())
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    var fault: Fault {
+        get { state.withLock { $0.fault } }
+        set { state.withLock { $0.fault = newValue } }
+    }
+
+    func placedCount(_ clientOrderID: String) -> Int { state.withLock { $0.placed[clientOrderID] == nil ? 0 : 1 } }
+
+    func start() async throws {
+        let router = Router()
+        router.post("/api/v3/order") { request, _ in try self.placeOrder(request) }
+        router.get("/api/v3/order") { request, _ in try self.queryOrder(request) }
+        router.get("/api/v3/myTrades") { request, _ in try self.trades(request) }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        for _ in 0..<100 {
+            if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/api/v3/order")!)) != nil { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func stop() { task.withLock { $0?.cancel() } }
+
+    // MARK: endpoints
+
+    /// The checks every signed endpoint makes; returns the parameters.
+    private func authenticate(_ request: Request) throws -> [String: String] {
+        guard request.headers[HTTPField.Name("X-MBX-APIKEY")!] == apiKey else {
+            throw Refusal(status: 401, code: -2015, message: "Invalid API-key, IP, or permissions for action.")
+        }
+        let query = request.uri.query ?? ""
+        guard let range = query.range(of: "&signature=") else { throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'signature' was not sent.") }
+        let payload = String(query[..<range.lowerBound])
+        let signature = String(query[range.upperBound...])
+        let expected = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+            .map { String(format: "%02x", $0) }.joined()
+        guard signature == expected else {
+            state.withLock { $0.badSignatures += 1 }
+            throw Refusal(status: 400, code: -1022, message: "Signature for this request is not valid.")
+        }
+        var parameters: [String: String] = [:]
+        for pair in payload.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { parameters[parts[0]] = parts[1].removingPercentEncoding ?? parts[1] }
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        guard let timestamp = parameters["timestamp"].flatMap(Int64.init), let window = parameters["recvWindow"].flatMap(Int64.init),
+            window <= 60_000, timestamp <= now + 1_000, now - timestamp <= window
+        else {
+            state.withLock { $0.staleTimestamps += 1 }
+            throw Refusal(status: 400, code: -1021, message: "Timestamp for this request is outside of the recvWindow.")
+        }
+        return parameters
+    }
+
+    private func placeOrder(_ request: Request) throws -> Response {
+        let parameters: [String: String]
+        do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
+        let fault = state.withLock { state -> Fault in
+            state.orderCalls += 1
+            return state.fault
+        }
+        switch fault {
+        case .rateLimit(let seconds):
+            return Response(status: .tooManyRequests, headers: [.retryAfter: "\(seconds)", .contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"code":-1003,"msg":"Too many requests."}"#)))
+        case .reject(let code, let message):
+            return Refusal(status: 400, code: code, message: message).response
+        case .failBeforePlacing:
+            return Response(status: .internalServerError)
+        default:
+            break
+        }
+        guard parameters["type"] == "MARKET", let symbol = parameters["symbol"], let side = parameters["side"],
+            let clientOrderID = parameters["newClientOrderId"], let quote = parameters["quoteOrderQty"].flatMap({ Decimal(string: $0) })
+        else {
+            return Refusal(status: 400, code: -1102, message: "A mandatory parameter was not sent.").response
+        }
+        let placed: Placed? = state.withLock { state in
+            if state.placed[clientOrderID] != nil { return nil }
+            let order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: quote / price)
+            state.nextOrderID += 1
+            state.placed[clientOrderID] = order
+            return order
+        }
+        guard let placed else { return Refusal(status: 400, code: -2010, message: "Duplicate order sent.").response }
+        switch fault {
+        case .failAfterPlacing, .outage:
+            return Response(status: .internalServerError)
+        case .hangAfterPlacing(let seconds):
+            Thread.sleep(forTimeInterval: Double(seconds))
+        default:
+            break
+        }
+        var body = orderJSON(clientOrderID, placed)
+        body["fills"] = [tradeJSON(placed)]
+        return json(body)
+    }
+
+    private func queryOrder(_ request: Request) throws -> Response {
+        let parameters: [String: String]
+        do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
+        if fault == .outage { return Response(status: .internalServerError) }
+        guard let id = parameters["origClientOrderId"], let placed = state.withLock({ $0.placed[id] }) else {
+            return Refusal(status: 400, code: -2013, message: "Order does not exist.").response
+        }
+        return json(orderJSON(id, placed))
+    }
+
+    private func trades(_ request: Request) throws -> Response {
+        let parameters: [String: String]
+        do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
+        if fault == .outage { return Response(status: .internalServerError) }
+        let orderID = Int(parameters["orderId"] ?? "") ?? -1
+        let matching = state.withLock { $0.placed.values.filter { $0.orderID == orderID } }
+        let data = try JSONSerialization.data(withJSONObject: matching.map(tradeJSON))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // MARK: JSON
+
+    private func orderJSON(_ clientOrderID: String, _ placed: Placed) -> [String: Any] {
+        [
+            "symbol": placed.symbol, "orderId": placed.orderID, "clientOrderId": clientOrderID, "transactTime": 1,
+            "price": "0.00000000", "origQty": "\(placed.quantity)", "executedQty": "\(placed.quantity)",
+            "cummulativeQuoteQty": "\(placed.quote)", "status": "FILLED", "type": "MARKET", "side": placed.side,
+        ]
+    }
+
+    private func tradeJSON(_ placed: Placed) -> [String: Any] {
+        ["price": "\(price)", "qty": "\(placed.quantity)", "commission": "\(placed.quote / 1000)", "commissionAsset": "USDT", "orderId": placed.orderID]
+    }
+
+    private func json(_ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    struct Refusal: Error {
+        var status: Int
+        var code: Int
+        var message: String
+
+        var response: Response {
+            let data = (try? JSONSerialization.data(withJSONObject: ["code": code, "msg": message])) ?? Data()
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+}
