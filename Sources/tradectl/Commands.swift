@@ -87,15 +87,20 @@ struct Preflight: AsyncParsableCommand {
     }
 }
 
+/// Posts an operator action and prints the answer; a refusal exits non-zero.
+func operatorAction(_ stack: StackOptions, _ path: String, _ body: [String: Any]) async throws {
+    let answer = try await stack.client.post(path, body)
+    print(answer.text)
+    if answer.status != 200 { throw ExitCode.failure }
+}
+
 struct Halt: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Halt trading now (broadcast to every worker).")
     @OptionGroup var stack: StackOptions
     @Option(help: "Why.") var reason = "halted with tradectl"
 
     func run() async throws {
-        let answer = try await stack.client.post("/api/halt", ["reason": reason, "requestedBy": "tradectl"])
-        print(answer.text)
-        if answer.status != 200 { throw ExitCode.failure }
+        try await operatorAction(stack, "/api/halt", ["reason": reason, "requestedBy": "tradectl"])
     }
 }
 
@@ -104,9 +109,7 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var stack: StackOptions
 
     func run() async throws {
-        let answer = try await stack.client.post("/api/resume", ["requestedBy": "tradectl"])
-        print(answer.text)
-        if answer.status != 200 { throw ExitCode.failure }
+        try await operatorAction(stack, "/api/resume", ["requestedBy": "tradectl"])
     }
 }
 
@@ -129,9 +132,7 @@ struct Risk: AsyncParsableCommand {
         @Option(help: "Why.") var reason = "reset with tradectl"
 
         func run() async throws {
-            let answer = try await stack.client.post("/api/risk/reset", ["reason": reason, "requestedBy": "tradectl"])
-            print(answer.text)
-            if answer.status != 200 { throw ExitCode.failure }
+            try await operatorAction(stack, "/api/risk/reset", ["reason": reason, "requestedBy": "tradectl"])
         }
     }
 }

@@ -127,15 +127,8 @@ struct ModelTests {
     func badArtifactAtStart() throws {
         let stack = try Stack()
         for path in ["/nonexistent/model.json", Self.models.appendingPathComponent("../Dockerfile").path] {
-            let process = Process()
-            process.executableURL = Stack.binaryDirectory.appendingPathComponent("model-worker")
-            process.environment = stack.environment.merging(["MODEL_PATH": path]) { _, new in new }
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            process.waitUntilExit()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus != 0)
+            let (status, output) = try stack.runOnce("model-worker", ["MODEL_PATH": path])
+            #expect(status != 0)
             #expect(output.contains("\"level\":\"ERROR\""))
             #expect(output.contains("refusing to start"))
         }

@@ -173,17 +173,8 @@ struct RunbookTests {
 struct StartupAndReplayTests {
     @Test("live mode refuses to start without an API token and exchange credentials")
     func liveNeedsCredentials() async throws {
-        let stack = try Stack(["TRADING_MODE": "live"])
-        let process = Process()
-        process.executableURL = Stack.binaryDirectory.appendingPathComponent("gateway")
-        process.environment = stack.environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+        let (status, log) = try Stack(["TRADING_MODE": "live"]).runOnce("gateway")
+        #expect(status != 0)
         #expect(log.contains("\"level\":\"ERROR\""))
         #expect(log.contains("API_TOKEN"))
         #expect(log.contains("EXCHANGE_API_KEY"))
@@ -191,16 +182,8 @@ struct StartupAndReplayTests {
 
     @Test("a bad configuration value stops the process with a clear message")
     func badConfiguration() async throws {
-        let stack = try Stack(["CONFIDENCE_THRESHOLD": "lots"])
-        let process = Process()
-        process.executableURL = Stack.binaryDirectory.appendingPathComponent("risk-worker")
-        process.environment = stack.environment
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+        let (status, log) = try Stack(["CONFIDENCE_THRESHOLD": "lots"]).runOnce("risk-worker")
+        #expect(status != 0)
         #expect(log.contains("CONFIDENCE_THRESHOLD"))
     }
 
