@@ -80,11 +80,17 @@ public struct Empty: Codable, Sendable, Equatable {
 /// JSON coding of wire bodies to and from frames.
 public enum WireCodec {
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try JSONEncoder().encode(value))
+        if let fast = value as? any FastJSONEncodable, let bytes = fast.fastJSON() { return bytes }
+        return Array(try JSONEncoder().encode(value))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
+        if let fastType = type as? any FastJSONDecodable.Type, let parsed = FastJSON.parse(bytes),
+            let value = fastType.fromFastJSON(parsed) as? T
+        {
+            return value
+        }
+        return try JSONDecoder().decode(type, from: Data(bytes))
     }
 
     /// Decodes a request of a known payload type, checking the version.

@@ -1,0 +1,387 @@
+import Foundation
+
+/// A small JSON reader and writer for the hot wire messages (the consensus path), about five
+/// times cheaper than Foundation's Codable coders for these flat bodies. Anything it does not
+/// recognise, it declines (`nil`), and `WireCodec` falls back to Foundation, which then gives the
+/// precise error: it can only be faster, never more lenient.
+public enum FastJSON {
+    /// A parsed JSON value.
+    public indirect enum Value: Equatable, Sendable {
+        case null
+        case bool(Bool)
+        case number(Double)
+        case string(String)
+        case array([Value])
+        case object([String: Value])
+
+        subscript(key: String) -> Value? {
+            if case .object(let members) = self { return members[key] }
+            return nil
+        }
+
+        var double: Double? {
+            if case .number(let value) = self { return value }
+            return nil
+        }
+
+        var string: String? {
+            if case .string(let value) = self { return value }
+            return nil
+        }
+
+        var int: Int? {
+            guard case .number(let value) = self, value.rounded() == value, abs(value) < 9e15 else { return nil }
+            return Int(value)
+        }
+    }
+
+    // MARK: reading
+
+    /// Parses a whole document; nil when it is not plain JSON this reader handles.
+    public static func parse(_ bytes: [UInt8]) -> Value? {
+        var reader = Reader(bytes: bytes)
+        guard let value = reader.value(depth: 0) else { return nil }
+        reader.skipSpace()
+        return reader.index == bytes.count ? value : nil
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var index = 0
+
+        mutating func skipSpace() {
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+                index += 1
+            }
+        }
+
+        mutating func value(depth: Int) -> Value? {
+            guard depth < 32 else { return nil }
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: "{"): return object(depth: depth)
+            case UInt8(ascii: "["): return array(depth: depth)
+            case UInt8(ascii: "\""): return string().map(Value.string)
+            case UInt8(ascii: "t"): return literal("true", .bool(true))
+            case UInt8(ascii: "f"): return literal("false", .bool(false))
+            case UInt8(ascii: "n"): return literal("null", .null)
+            default: return number()
+            }
+        }
+
+        mutating func literal(_ word: String, _ value: Value) -> Value? {
+            let utf8 = Array(word.utf8)
+            guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else { return nil }
+            index += utf8.count
+            return value
+        }
+
+        mutating func object(depth: Int) -> Value? {
+            index += 1
+            var members: [String: Value] = [:]
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                guard let member = value(depth: depth + 1), members[key] == nil else { return nil }
+                members[key] = member
+                skipSpace()
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                } else {
+                    return nil
+                }
+            }
+        }
+
+        mutating func array(depth: Int) -> Value? {
+            index += 1
+            var elements: [Value] = []
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(elements)
+            }
+            while true {
+                guard let element = value(depth: depth + 1) else { return nil }
+                elements.append(element)
+                skipSpace()
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(elements)
+                } else {
+                    return nil
+                }
+            }
+        }
+
+        /// Plain strings only: an escape or a control character declines (Foundation handles them).
+        mutating func string() -> String? {
+            index += 1
+            let start = index
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                    index += 1
+                    return text
+                }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+                index += 1
+            }
+            return nil
+        }
+
+        /// JSON's number grammar exactly: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+        mutating func number() -> Value? {
+            let start = index
+            func digits() -> Int {
+                let from = index
+                while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+                return index - from
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else if digits() == 0 {
+                return nil
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                guard digits() > 0 else { return nil }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits() > 0 else { return nil }
+            }
+            guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else { return nil }
+            return .number(value)
+        }
+    }
+
+    // MARK: writing
+
+    /// Builds a JSON object: `writer.field("v", 1)`, ..., then `bytes`.
+    public struct ObjectWriter {
+        public private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+        private var first = true
+        /// False once a value could not be written (a non-finite number): the caller falls back.
+        public private(set) var valid = true
+
+        public init() {}
+
+        mutating func key(_ name: String) {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            FastJSON.appendString(name, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+        }
+
+        public mutating func field(_ name: String, _ value: Double) {
+            key(name)
+            guard value.isFinite else {
+                valid = false
+                return
+            }
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
+
+        public mutating func field(_ name: String, _ value: Int) {
+            key(name)
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
+
+        public mutating func field(_ name: String, _ value: String) {
+            key(name)
+            FastJSON.appendString(value, to: &bytes)
+        }
+
+        /// Writes a nested object.
+        public mutating func field(_ name: String, object: ObjectWriter) {
+            key(name)
+            valid = valid && object.valid
+            bytes.append(contentsOf: object.finished)
+        }
+
+        /// The closed object.
+        public var finished: [UInt8] { bytes + [UInt8(ascii: "}")] }
+    }
+
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0..<0x20: bytes.append(contentsOf: Array(String(format: "\\u%04x", byte).utf8))
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// A wire body with a hand-written writer for the hot path.
+public protocol FastJSONEncodable {
+    /// The body, or nil to fall back to Foundation's encoder.
+    func fastJSON() -> [UInt8]?
+}
+
+/// A wire body with a hand-written reader for the hot path.
+public protocol FastJSONDecodable {
+    /// The value, or nil to fall back to Foundation's decoder.
+    static func fromFastJSON(_ value: FastJSON.Value) -> Self?
+}
+
+// MARK: the hot messages
+
+extension FeatureVector {
+    var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("mom_20", mom20)
+        writer.field("rv_5", rv5)
+        writer.field("rsi_14", rsi14)
+        return writer
+    }
+
+    static func fromFast(_ value: FastJSON.Value?) -> FeatureVector? {
+        guard let value, let mom = value["mom_20"]?.double, let rv = value["rv_5"]?.double, let rsi = value["rsi_14"]?.double else { return nil }
+        return FeatureVector(mom20: mom, rv5: rv, rsi14: rsi)
+    }
+}
+
+extension PredictRequest: FastJSONDecodable {
+    public static func fromFastJSON(_ value: FastJSON.Value) -> PredictRequest? {
+        FeatureVector.fromFast(value["features"]).map(PredictRequest.init(features:))
+    }
+}
+
+extension FeatureRequest: FastJSONDecodable {
+    /// Only the common shape: given features, no candles (with candles, Foundation decodes).
+    public static func fromFastJSON(_ value: FastJSON.Value) -> FeatureRequest? {
+        guard case .object(let members) = value, let symbol = members["symbol"]?.string else { return nil }
+        if let candles = members["candles"], candles != .null { return nil }
+        var features: [String: Double]?
+        switch members["features"] {
+        case nil, .null?: features = nil
+        case .object(let given)?:
+            var parsed: [String: Double] = [:]
+            for (name, number) in given {
+                guard let double = number.double else { return nil }
+                parsed[name] = double
+            }
+            features = parsed
+        default: return nil
+        }
+        return FeatureRequest(symbol: symbol, features: features, candles: nil)
+    }
+}
+
+extension WireRequest: FastJSONEncodable {
+    public func fastJSON() -> [UInt8]? {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("v", v)
+        writer.field("op", op)
+        writer.field("requestId", requestId)
+        switch payload {
+        case let predict as PredictRequest:
+            var inner = FastJSON.ObjectWriter()
+            inner.field("features", object: predict.features.fastObject)
+            writer.field("payload", object: inner)
+        case let feature as FeatureRequest where feature.candles == nil:
+            var inner = FastJSON.ObjectWriter()
+            inner.field("symbol", feature.symbol)
+            if let features = feature.features {
+                var given = FastJSON.ObjectWriter()
+                for (name, value) in features.sorted(by: { $0.key < $1.key }) { given.field(name, value) }
+                inner.field("features", object: given)
+            }
+            writer.field("payload", object: inner)
+        default:
+            return nil
+        }
+        return writer.valid ? writer.finished : nil
+    }
+}
+
+extension WireRequest: FastJSONDecodable where Payload: FastJSONDecodable {
+    public static func fromFastJSON(_ value: FastJSON.Value) -> WireRequest<Payload>? {
+        guard let v = value["v"]?.int, let op = value["op"]?.string, let requestId = value["requestId"]?.string,
+            let payloadValue = value["payload"], let payload = Payload.fromFastJSON(payloadValue)
+        else { return nil }
+        var request = WireRequest(op: op, requestId: requestId, payload: payload)
+        request.v = v
+        return request
+    }
+}
+
+extension WireReply: FastJSONEncodable {
+    public func fastJSON() -> [UInt8]? {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("v", v)
+        switch result {
+        case let vote as ModelVote:
+            var inner = FastJSON.ObjectWriter()
+            inner.field("modelId", vote.modelId)
+            inner.field("version", vote.version)
+            inner.field("probabilityUp", vote.probabilityUp)
+            writer.field("result", object: inner)
+        case let features as FeatureResult:
+            var inner = FastJSON.ObjectWriter()
+            inner.field("features", object: features.features.fastObject)
+            if let price = features.price { inner.field("price", price) }
+            inner.field("source", features.source)
+            writer.field("result", object: inner)
+        default:
+            return nil
+        }
+        return writer.valid ? writer.finished : nil
+    }
+}
+
+extension ModelVote: FastJSONDecodable {
+    public static func fromFastJSON(_ value: FastJSON.Value) -> ModelVote? {
+        guard let id = value["modelId"]?.string, let version = value["version"]?.string, let p = value["probabilityUp"]?.double else { return nil }
+        return ModelVote(modelId: id, version: version, probabilityUp: p)
+    }
+}
+
+extension FeatureResult: FastJSONDecodable {
+    public static func fromFastJSON(_ value: FastJSON.Value) -> FeatureResult? {
+        guard let features = FeatureVector.fromFast(value["features"]), let source = value["source"]?.string else { return nil }
+        let price: Double?
+        switch value["price"] {
+        case nil, .null?: price = nil
+        case .number(let number)?: price = number
+        default: return nil
+        }
+        return FeatureResult(features: features, price: price, source: source)
+    }
+}
+
+extension WireReply: FastJSONDecodable where Result: FastJSONDecodable {
+    /// Results only: an error reply goes through Foundation.
+    public static func fromFastJSON(_ value: FastJSON.Value) -> WireReply<Result>? {
+        guard let v = value["v"]?.int, v == WireVersion.current, value["error"] == nil || value["error"] == .null,
+            let resultValue = value["result"], let result = Result.fromFastJSON(resultValue)
+        else { return nil }
+        return WireReply(result: result)
+    }
+}
