@@ -14,22 +14,22 @@ public enum FastJSON {
         case array([Value])
         case object([String: Value])
 
-        subscript(key: String) -> Value? {
+        public subscript(key: String) -> Value? {
             if case .object(let members) = self { return members[key] }
             return nil
         }
 
-        var double: Double? {
+        public var double: Double? {
             if case .number(let value) = self { return value }
             return nil
         }
 
-        var string: String? {
+        public var string: String? {
             if case .string(let value) = self { return value }
             return nil
         }
 
-        var int: Int? {
+        public var int: Int? {
             guard case .number(let value) = self, value.rounded() == value, abs(value) < 9e15 else { return nil }
             return Int(value)
         }
@@ -213,6 +213,37 @@ public enum FastJSON {
             FastJSON.appendString(value, to: &bytes)
         }
 
+        public mutating func field(_ name: String, _ value: Bool) {
+            key(name)
+            bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        }
+
+        /// Writes the field only when there is a value.
+        public mutating func field(_ name: String, _ value: Double?) {
+            if let value { field(name, value) }
+        }
+
+        public mutating func field(_ name: String, strings: [String]) {
+            key(name)
+            bytes.append(UInt8(ascii: "["))
+            for (index, string) in strings.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                FastJSON.appendString(string, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+
+        public mutating func field(_ name: String, objects: [ObjectWriter]) {
+            key(name)
+            bytes.append(UInt8(ascii: "["))
+            for (index, object) in objects.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                valid = valid && object.valid
+                bytes.append(contentsOf: object.finished)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+
         /// Writes a nested object.
         public mutating func field(_ name: String, object: ObjectWriter) {
             key(name)
@@ -253,7 +284,7 @@ public protocol FastJSONDecodable {
 // MARK: the hot messages
 
 extension FeatureVector {
-    var fastObject: FastJSON.ObjectWriter {
+    public var fastObject: FastJSON.ObjectWriter {
         var writer = FastJSON.ObjectWriter()
         writer.field("mom_20", mom20)
         writer.field("rv_5", rv5)
@@ -338,11 +369,7 @@ extension WireReply: FastJSONEncodable {
         writer.field("v", v)
         switch result {
         case let vote as ModelVote:
-            var inner = FastJSON.ObjectWriter()
-            inner.field("modelId", vote.modelId)
-            inner.field("version", vote.version)
-            inner.field("probabilityUp", vote.probabilityUp)
-            writer.field("result", object: inner)
+            writer.field("result", object: vote.fastObject)
         case let features as FeatureResult:
             var inner = FastJSON.ObjectWriter()
             inner.field("features", object: features.features.fastObject)
@@ -357,6 +384,14 @@ extension WireReply: FastJSONEncodable {
 }
 
 extension ModelVote: FastJSONDecodable {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("modelId", modelId)
+        writer.field("version", version)
+        writer.field("probabilityUp", probabilityUp)
+        return writer
+    }
+
     public static func fromFastJSON(_ value: FastJSON.Value) -> ModelVote? {
         guard let id = value["modelId"]?.string, let version = value["version"]?.string, let p = value["probabilityUp"]?.double else { return nil }
         return ModelVote(modelId: id, version: version, probabilityUp: p)

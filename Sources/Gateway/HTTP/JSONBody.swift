@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TradingWire
 
 extension Request {
     /// Decodes a JSON body of at most `limit` bytes; every failure is a 4xx `APIError` saying
@@ -12,6 +13,11 @@ extension Request {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             if allowEmpty, let empty = try? JSONDecoder().decode(T.self, from: Data("{}".utf8)) { return empty }
             throw APIError.invalid("the request body is empty; a JSON object is expected")
+        }
+        if let fastType = T.self as? any FastJSONDecodable.Type, let parsed = FastJSON.parse(bytes),
+            let value = fastType.fromFastJSON(parsed) as? T
+        {
+            return value
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
@@ -54,9 +60,14 @@ extension Request {
 
 /// Encodes a response body as JSON.
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, requestID: String? = nil) throws -> Response {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    let data = try encoder.encode(value)
+    let data: [UInt8]
+    if let fast = value as? any FastJSONEncodable, let bytes = fast.fastJSON() {
+        data = bytes
+    } else {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        data = Array(try encoder.encode(value))
+    }
     var headers: HTTPFields = [.contentType: "application/json"]
     if let requestID { headers[.requestID] = requestID }
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

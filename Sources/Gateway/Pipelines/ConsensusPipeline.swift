@@ -12,6 +12,54 @@ struct ConsensusInput: Decodable, Sendable {
     var candles: [Candle]?
 }
 
+extension ConsensusInput: FastJSONDecodable {
+    /// The runbook's shape (symbol and given features); candles and anything unusual go through
+    /// Foundation, which also words the errors.
+    static func fromFastJSON(_ value: FastJSON.Value) -> ConsensusInput? {
+        guard case .object(let members) = value, let symbol = members["symbol"]?.string else { return nil }
+        if let candles = members["candles"], candles != .null { return nil }
+        switch members["features"] {
+        case nil, .null?:
+            return ConsensusInput(symbol: symbol, features: nil, candles: nil)
+        case .object(let given)?:
+            var features: [String: Double] = [:]
+            for (name, number) in given {
+                guard let double = number.double else { return nil }
+                features[name] = double
+            }
+            return ConsensusInput(symbol: symbol, features: features, candles: nil)
+        default:
+            return nil
+        }
+    }
+}
+
+extension ConsensusOutput: FastJSONEncodable {
+    func fastJSON() -> [UInt8]? {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("requestId", requestId)
+        writer.field("symbol", symbol)
+        writer.field("allow", allow)
+        writer.field("confidence", confidence)
+        writer.field("side", side.rawValue)
+        writer.field("probabilityUp", probabilityUp)
+        writer.field("agreement", agreement)
+        writer.field("threshold", threshold)
+        writer.field("votes", objects: votes.map(\.fastObject))
+        writer.field("excluded", objects: excluded.map { excluded in
+            var entry = FastJSON.ObjectWriter()
+            entry.field("modelId", excluded.modelId)
+            entry.field("reason", excluded.reason)
+            return entry
+        })
+        writer.field("reasons", strings: reasons)
+        writer.field("features", object: features.fastObject)
+        writer.field("featureSource", featureSource)
+        writer.field("price", price)
+        return writer.valid ? writer.finished : nil
+    }
+}
+
 /// A model id left out of the vote, and why.
 struct ExcludedModel: Codable, Sendable {
     var modelId: String
