@@ -243,7 +243,7 @@ struct GatewayAPI: Sendable {
         if let reason = input.reason, reason.count > 500 {
             throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
         }
-        let requestedBy = String((input.requestedBy ?? request.headers[.init("X-Operator")!] ?? "api").prefix(80))
+        let requestedBy = String((input.requestedBy ?? request.headers[.operatorName] ?? "api").prefix(80))
         GatewayCounters.operatorAction(op)
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])

@@ -51,4 +51,6 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension HTTPField.Name {
     static let requestID = Self("X-Request-Id")!
+    /// Who asked for an operator action, when the body does not say.
+    static let operatorName = Self("X-Operator")!
 }
