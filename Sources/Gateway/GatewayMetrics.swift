@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 import TradingWire
 
 /// Gauges the gateway sets when `/metrics` is scraped: live workers per service, the control
@@ -30,22 +31,33 @@ enum GatewayGauges {
     }
 }
 
-/// What the gateway counts as it works.
+/// What the gateway counts as it works. Counters are made once per label set and kept, so the
+/// hot path does not look them up in the metrics registry on every request.
 enum GatewayCounters {
+    private static let made = Mutex<[String: Counter]>([:])
+
+    private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        if let counter = made.withLock({ $0[key] }) { return counter }
+        let counter = Counter(label: label, dimensions: dimensions)
+        made.withLock { $0[key] = counter }
+        return counter
+    }
+
     /// One worker call's outcome, per service.
     static func call(_ service: String, outcome: String) {
-        Counter(label: "broker_requests_total", dimensions: [("service", service), ("outcome", outcome)]).increment()
+        counter("broker_requests_total", [("service", service), ("outcome", outcome)]).increment()
     }
 
     /// One execute's outcome: filled, rejected, duplicate, refused, unknown.
     static func order(_ outcome: String) {
-        Counter(label: "orders_total", dimensions: [("outcome", outcome)]).increment()
+        counter("orders_total", [("outcome", outcome)]).increment()
     }
 
     static let riskLockedRefusals = Counter(label: "risk_locked_refusals_total")
 
     static func operatorAction(_ action: String) {
-        Counter(label: "operator_actions_total", dimensions: [("action", action)]).increment()
+        counter("operator_actions_total", [("action", action)]).increment()
     }
 }
 

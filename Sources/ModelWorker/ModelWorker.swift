@@ -157,19 +157,40 @@ public final class ModelServer: Sendable {
 
 /// The model worker: one artifact, served as `model.<id>` (or `canary.<id>`), `GET /health` on :9000.
 public enum ModelWorker {
+    /// Per-version metrics, made once per loaded version.
+    final class VersionMetrics: Sendable {
+        let version: String
+        let predictions: Counter
+        let upVotes: Counter
+        let duration: Metrics.Timer
+
+        init(model: LoadedModel, role: String) {
+            version = model.version
+            let dimensions = [("model_id", model.modelID), ("model_version", model.version), ("role", role)]
+            predictions = Counter(label: "model_predictions_total", dimensions: dimensions)
+            upVotes = Counter(label: "model_up_votes_total", dimensions: dimensions)
+            duration = Metrics.Timer(label: "model_prediction_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        }
+    }
+
     public static func handler(server: ModelServer, role: String) -> OperationHandler {
         var handler = OperationHandler()
+        let metrics = Mutex<VersionMetrics?>(nil)
         handler.on("predict") { (request: WireRequest<PredictRequest>) throws(WireError) -> ModelVote in
             let features = request.payload.features
             guard features.values.allSatisfy(\.isFinite) else { throw WireError(code: "invalid_feature", detail: "features must be finite", status: 422) }
             let started = DispatchTime.now().uptimeNanoseconds
             let model = server.current
             let vote = model.vote(features)
-            let dimensions = [("model_id", model.modelID), ("model_version", model.version), ("role", role)]
-            Counter(label: "model_predictions_total", dimensions: dimensions).increment()
-            if vote.probabilityUp >= 0.5 { Counter(label: "model_up_votes_total", dimensions: dimensions).increment() }
-            Metrics.Timer(label: "model_prediction_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
-                .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            let current = metrics.withLock { cached -> VersionMetrics in
+                if let cached, cached.version == model.version { return cached }
+                let made = VersionMetrics(model: model, role: role)
+                cached = made
+                return made
+            }
+            current.predictions.increment()
+            if vote.probabilityUp >= 0.5 { current.upVotes.increment() }
+            current.duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
             return vote
         }
         return handler
