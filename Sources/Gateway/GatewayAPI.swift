@@ -20,7 +20,7 @@ struct GatewayAPI: Sendable {
     let models: ModelDirectory
 
     var consensus: ConsensusPipeline {
-        ConsensusPipeline(workers: workers, broker: broker, market: market, configuration: configuration, control: control, models: models)
+        ConsensusPipeline(broker: broker, market: market, configuration: configuration, control: control, models: models)
     }
 
     var execute: ExecutePipeline {

@@ -15,7 +15,6 @@ import ZeroMQ
 /// an idempotent request once on another replica when its worker dies, and enforces deadlines.
 public final class Broker: Sendable {
     typealias Reply = CheckedContinuation<Result<[UInt8], BrokerError>, Never>
-    typealias BatchReply = CheckedContinuation<[Result<[UInt8], BrokerError>], Never>
     typealias ChainReply = CheckedContinuation<(Result<[UInt8], BrokerError>, [Result<[UInt8], BrokerError>]), Never>
 
     /// One request of a batch: to which service, what body, how long it may take.
@@ -33,7 +32,6 @@ public final class Broker: Sendable {
 
     enum Command: Sendable {
         case request(service: String, body: [UInt8], timeoutMilliseconds: Int, reply: Reply)
-        case batch(items: [BatchItem], reply: BatchReply)
         case chain(first: BatchItem, next: @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem], reply: ChainReply)
         case publish(ControlState)
         case stop
@@ -99,15 +97,6 @@ public final class Broker: Sendable {
             send(.request(service: service, body: body, timeoutMilliseconds: timeout, reply: continuation))
         }
         return try result.get()
-    }
-
-    /// Sends every item at once (each to one worker of its service) and awaits all the outcomes,
-    /// in the items' order: a fan-out with a single hand-over and a single wake-up.
-    public func request(batch items: [BatchItem]) async -> [Result<[UInt8], BrokerError>] {
-        guard !items.isEmpty else { return [] }
-        return await withCheckedContinuation { (continuation: BatchReply) in
-            send(.batch(items: items, reply: continuation))
-        }
     }
 
     /// Sends `first`; when its outcome is in, `next` turns it into a batch (empty: stop) that is

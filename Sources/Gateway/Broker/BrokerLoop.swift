@@ -164,8 +164,6 @@ final class BrokerLoop {
             switch command {
             case .request(let service, let body, let timeout, let reply):
                 enqueue(service: service, body: body, timeout: timeout, completion: .single(reply))
-            case .batch(let items, let reply):
-                enqueue(batch: items) { reply.resume(returning: $0) }
             case .chain(let first, let next, let reply):
                 enqueue(service: first.service, body: first.body, timeout: first.timeoutMilliseconds, completion: .chain(Chain(next: next, reply: reply)))
             case .publish(let state):

@@ -86,7 +86,6 @@ struct ConsensusOutput: Encodable, Sendable {
 
 /// Feature worker → every model id in parallel → combined vote → risk gate.
 struct ConsensusPipeline: Sendable {
-    let workers: WorkerClient
     let broker: Broker
     let market: MarketCache
     let configuration: GatewayConfiguration
@@ -115,17 +114,24 @@ struct ConsensusPipeline: Sendable {
             Broker.BatchItem(service: ServiceName.feature, body: featureBody, timeoutMilliseconds: configuration.broker.requestTimeoutMilliseconds)
         ) { [broker, configuration] outcome in
             guard case .success(let bytes) = outcome, let reply = try? WireCodec.decode(WireReply<FeatureResult>.self, from: bytes),
-                let features = reply.result?.features
+                let result = reply.result
             else { return [] }
-            return plan.prepare(features: features, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
+            return plan.prepare(features: result, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
         }
+        // The broker thread already read the feature reply when it was good; only a failed one
+        // is read again here, to say why.
         let featureResult: FeatureResult
-        do throws(WorkerCallError) {
-            featureResult = try WorkerClient.decode(FeatureResult.self, from: featureOutcome, service: ServiceName.feature)
+        if let decoded = plan.featureResult {
+            featureResult = decoded
             GatewayCounters.call(ServiceName.feature, outcome: "ok")
-        } catch {
-            GatewayCounters.call(ServiceName.feature, outcome: error.outcome)
-            throw error.apiError
+        } else {
+            do throws(WorkerCallError) {
+                featureResult = try WorkerClient.decode(FeatureResult.self, from: featureOutcome, service: ServiceName.feature)
+                GatewayCounters.call(ServiceName.feature, outcome: "ok")
+            } catch {
+                GatewayCounters.call(ServiceName.feature, outcome: error.outcome)
+                throw error.apiError
+            }
         }
         let (votes, excluded) = plan.collect(voteOutcomes)
         guard !votes.isEmpty else {
@@ -168,6 +174,7 @@ final class VotePlan: Sendable {
     }
 
     private struct State {
+        var featureResult: FeatureResult?
         var asks: [Ask] = []
         var excluded: [ExcludedModel] = []
     }
@@ -181,7 +188,11 @@ final class VotePlan: Sendable {
 
     /// One predict request per model id with a live worker (and its canary, as routed); the
     /// others are left out, named.
-    func prepare(features: FeatureVector, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
+    /// The feature worker's answer, once `prepare` has seen it.
+    var featureResult: FeatureResult? { state.withLock { $0.featureResult } }
+
+    func prepare(features result: FeatureResult, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
+        let features = result.features
         let liveIDs = live.keys.compactMap(ServiceName.modelID(of:))
         let canaries = Set(live.keys.compactMap(ServiceName.canaryModelID(of:)))
         let modelIDs = configuration.modelIDs.isEmpty ? liveIDs.sorted() : configuration.modelIDs
@@ -203,10 +214,10 @@ final class VotePlan: Sendable {
         if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
         guard let body = try? WireCodec.encode(WireRequest(op: "predict", requestId: requestID, payload: PredictRequest(features: features))) else {
             excluded += asks.filter(\.votes).map { ExcludedModel(modelId: $0.modelID, reason: "request could not be encoded") }
-            state.withLock { $0 = State(asks: [], excluded: excluded) }
+            state.withLock { $0 = State(featureResult: result, asks: [], excluded: excluded) }
             return []
         }
-        state.withLock { $0 = State(asks: asks, excluded: excluded) }
+        state.withLock { $0 = State(featureResult: result, asks: asks, excluded: excluded) }
         return asks.map {
             Broker.BatchItem(
                 service: $0.canary ? ServiceName.canary($0.modelID) : ServiceName.model($0.modelID), body: body,
