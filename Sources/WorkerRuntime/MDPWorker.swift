@@ -7,7 +7,9 @@ import TradingWire
 import ZeroMQ
 
 /// Answers one request body with one reply body. Called on the worker's socket thread, one
-/// request at a time, as MDP/0.1 workers do.
+/// request at a time, as MDP/0.1 workers do. A REQUEST with several body frames (the broker
+/// packs waiting requests of a read-only service together) is several requests: each frame is
+/// handled on its own and the REPLY carries one frame per request frame, in order.
 public protocol RequestHandler: Sendable {
     func handle(body: [UInt8]) -> [UInt8]
 }
@@ -131,7 +133,7 @@ public final class MDPWorker: Sendable {
         // With `offloadRequests`, the handler runs on its own queue and the socket thread keeps
         // heartbeating meanwhile; the reply comes back through `replyReady`.
         let replyReady = try WakeSignal()
-        let replySlot = Mutex<[UInt8]?>(nil)
+        let replySlot = Mutex<[[UInt8]]?>(nil)
         let handlerQueue = DispatchQueue(label: "mdp-handler")
         var busy: (client: [UInt8], connection: Int, started: UInt64)?
         var connection = 0
@@ -159,13 +161,13 @@ public final class MDPWorker: Sendable {
             if readable.contains(controlIndex) { try readControl(subscriber) }
             if readable.contains(replyIndex) {
                 replyReady.drain()
-                if let reply = replySlot.withLock({ slot -> [UInt8]? in defer { slot = nil }; return slot }), let done = busy {
+                if let replies = replySlot.withLock({ slot -> [[UInt8]]? in defer { slot = nil }; return slot }), let done = busy {
                     busy = nil
                     requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - done.started))
-                    requestCounter.increment()
+                    requestCounter.increment(by: Int64(replies.count))
                     if done.connection != connection {
                         logger.warning("a reply finished after the broker connection changed: dropped (the gateway reconciles it)")
-                    } else if try !broker.send(MDP.Message.reply(client: done.client, body: [reply]).frames) {
+                    } else if try !broker.send(MDP.Message.reply(client: done.client, body: replies).frames) {
                         logger.warning("reply could not be sent: broker connection is down")
                     }
                 }
@@ -191,18 +193,21 @@ public final class MDPWorker: Sendable {
                             continue
                         }
                         busy = (client, connection, DispatchTime.now().uptimeNanoseconds)
-                        let request = body.first ?? []
                         handlerQueue.async { [handler] in
-                            let reply = handler.handle(body: request)
-                            replySlot.withLock { $0 = reply }
+                            let replies = body.map { handler.handle(body: $0) }
+                            replySlot.withLock { $0 = replies }
                             replyReady.signal()
                         }
                     case .request(let client, let body):
-                        let started = DispatchTime.now().uptimeNanoseconds
-                        let reply = handler.handle(body: body.first ?? [])
-                        requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-                        requestCounter.increment()
-                        if try !broker.send(MDP.Message.reply(client: client, body: [reply]).frames) {
+                        var replies: [[UInt8]] = []
+                        replies.reserveCapacity(body.count)
+                        for request in body {
+                            let started = DispatchTime.now().uptimeNanoseconds
+                            replies.append(handler.handle(body: request))
+                            requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                        }
+                        requestCounter.increment(by: Int64(replies.count))
+                        if try !broker.send(MDP.Message.reply(client: client, body: replies).frames) {
                             logger.warning("reply could not be sent: broker connection is down")
                         }
                     case .heartbeat:

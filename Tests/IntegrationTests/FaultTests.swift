@@ -89,38 +89,11 @@ struct FaultTests {
         try await stack.startAll()
         let endpoint = "tcp://127.0.0.1:\(stack.brokerPort)"
         let seenHeartbeat = Mutex(false)
-        let stop = Mutex(false)
-        // A worker as anyone would write it from RFC 7, on its own thread.
-        let thread = Thread {
-            do {
-                let context = try ZMQContext()
-                let dealer = try context.socket(.dealer)
-                try dealer.connect(endpoint)
-                try dealer.send([[], Array("MDPW01".utf8), [0x01], Array("model.raw".utf8)])
-                var lastBeat = Date()
-                while !stop.withLock({ $0 }) {
-                    var poller = ZMQPoller()
-                    poller.add(dealer)
-                    if try !poller.poll(timeoutMilliseconds: 50).isEmpty, let frames = try dealer.receive() {
-                        if frames.count >= 3, frames[2] == [0x04] { seenHeartbeat.withLock { $0 = true } }
-                        if frames.count >= 6, frames[2] == [0x02] {
-                            let vote = #"{"v":1,"result":{"modelId":"raw","version":"py-1","probabilityUp":0.9}}"#
-                            try dealer.send([[], Array("MDPW01".utf8), [0x03], frames[3], [], Array(vote.utf8)])
-                        }
-                    }
-                    if Date().timeIntervalSince(lastBeat) > 0.2 {
-                        try dealer.send([[], Array("MDPW01".utf8), [0x04]])
-                        lastBeat = Date()
-                    }
-                }
-                try dealer.send([[], Array("MDPW01".utf8), [0x05]])
-                dealer.close(lingerMilliseconds: 100)
-            } catch {
-                Issue.record("foreign worker failed: \(error)")
-            }
+        let worker = RawMDPWorker(endpoint: endpoint, service: "model.raw") { frames in
+            if frames.count >= 3, frames[2] == [0x04] { seenHeartbeat.withLock { $0 = true } }
+            return [Array(#"{"v":1,"result":{"modelId":"raw","version":"py-1","probabilityUp":0.9}}"#.utf8)]
         }
-        thread.start()
-        defer { stop.withLock { $0 = true } }
+        defer { worker.stop() }
         try await waitUntil("model.raw is registered") {
             (try await stack.get("/health").json["workers"] as? [String: Int])?["model.raw"] == 1
         }
@@ -128,10 +101,71 @@ struct FaultTests {
         let votes = try #require(consensus.json["votes"] as? [[String: Any]])
         #expect(votes.map { $0["modelId"] as? String } == ["logit", "raw"])
         try await waitUntil("the broker heartbeats the foreign worker", timeout: .seconds(3)) { seenHeartbeat.withLock { $0 } }
-        stop.withLock { $0 = true }
+        worker.stop()
         try await waitUntil("DISCONNECT removes it at once", timeout: .seconds(2)) {
             (try await stack.get("/health").json["workers"] as? [String: Int])?["model.raw"] == nil
         }
+    }
+
+    @Test("requests packed into one REQUEST each get their own reply frame; a short reply leaves the rest out")
+    func packedRequests() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let endpoint = "tcp://127.0.0.1:\(stack.brokerPort)"
+        let largestRequest = Mutex(0)
+        let answerOnlyFirstFrame = Mutex(false)
+        // A raw MDP worker that is slow to answer (so that requests queue up at the broker) and
+        // votes with its request's id as the version, so that every answer shows whose it was.
+        let worker = RawMDPWorker(endpoint: endpoint, service: "model.echo") { frames in
+            guard frames.count >= 6, frames[2] == [0x02] else { return nil }
+            let requests = Array(frames[5...])
+            largestRequest.withLock { $0 = max($0, requests.count) }
+            Thread.sleep(forTimeInterval: 0.15)
+            let replies: [[UInt8]] = requests.map { body in
+                let envelope = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+                let id = envelope?["requestId"] as? String ?? "?"
+                return Array(#"{"v":1,"result":{"modelId":"echo","version":"\#(id)","probabilityUp":0.7}}"#.utf8)
+            }
+            return answerOnlyFirstFrame.withLock { $0 } ? [replies[0]] : replies
+        }
+        defer { worker.stop() }
+        try await waitUntil("model.echo is registered") {
+            (try await stack.get("/health").json["workers"] as? [String: Int])?["model.echo"] == 1
+        }
+
+        func burst(_ count: Int) async throws -> [[String: Any]] {
+            try await withThrowingTaskGroup(of: Data.self) { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        let answer = try await stack.post("/api/ai/consensus", Self.consensusBody)
+                        #expect(answer.status == 200, "\(answer.text)")
+                        return answer.data
+                    }
+                }
+                var answers: [[String: Any]] = []
+                for try await data in group { answers.append((try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]) }
+                return answers
+            }
+        }
+
+        for answer in try await burst(12) {
+            let votes = answer["votes"] as? [[String: Any]] ?? []
+            let echo = votes.first { $0["modelId"] as? String == "echo" }
+            #expect(echo?["version"] as? String == answer["requestId"] as? String, "a vote reached the wrong request: \(answer)")
+        }
+        #expect(largestRequest.withLock { $0 } > 1, "the broker never packed waiting requests together")
+
+        answerOnlyFirstFrame.withLock { $0 = true }
+        let answers = try await burst(8)
+        let leftOut = answers.filter { answer in
+            (answer["excluded"] as? [[String: Any]] ?? []).contains { $0["modelId"] as? String == "echo" }
+        }
+        #expect(!leftOut.isEmpty, "a reply with too few frames must leave the unanswered requests out of the vote")
+        for answer in answers where !leftOut.contains(where: { $0["requestId"] as? String == answer["requestId"] as? String }) {
+            let echo = (answer["votes"] as? [[String: Any]] ?? []).first { $0["modelId"] as? String == "echo" }
+            #expect(echo?["version"] as? String == answer["requestId"] as? String)
+        }
+        #expect(stack.log("gateway").contains("reply frames do not match the requests in hand"))
     }
 
     @Test("a new control subscriber gets the whole state at once, and a halt reaches it quickly")

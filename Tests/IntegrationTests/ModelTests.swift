@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
+import TradingWire
+import ZeroMQ
 
 /// Model workers as real processes: several model ids voting, timeouts, quorum, reload on
 /// SIGHUP, canary routing, bad artifacts.
@@ -121,6 +123,47 @@ struct ModelTests {
         let bad = try await stack.post("/api/models/logit/canary", #"{"mode": "split", "share": 7}"#)
         #expect(bad.status == 422)
         #expect(try await stack.post("/api/models/nope/promote", nil).status == 409)
+    }
+
+    @Test("a model worker answers a packed REQUEST frame by frame, in order, as it answers each alone")
+    func packedRequestFrames() async throws {
+        // A hand-held ROUTER in the broker's place, so the test decides what a REQUEST carries.
+        let stack = try Stack()
+        let context = try ZMQContext()
+        let router = try context.socket(.router)
+        try router.setOption(ZMQOption.receiveTimeout, 5000)
+        try router.bind("tcp://127.0.0.1:\(stack.brokerPort)")
+        defer { router.close() }
+        try stack.start("model-worker", ["HEALTH_PORT": "\(stack.modelHealthPort)"])
+        let ready = try #require(try router.receive())
+        #expect(ready.count == 5 && ready[3] == [0x01] && ready[4] == Array("model.logit".utf8))
+        let worker = ready[0]
+
+        let bodies = try [(-3.0, 0.1, 20.0), (0.0, 0.5, 50.0), (4.0, 1.5, 85.0)].enumerated().map { index, features in
+            try WireCodec.encode(
+                WireRequest(op: "predict", requestId: "r\(index)", payload: PredictRequest(features: FeatureVector(mom20: features.0, rv5: features.1, rsi14: features.2))))
+        }
+        func ask(_ requestBodies: [[UInt8]], client: UInt8) throws -> [[UInt8]] {
+            try router.send([worker, [], MDP.workerHeader, [0x02], [client], []] + requestBodies)
+            while true {
+                let frames = try #require(try router.receive())
+                if frames.count >= 7, frames[3] == [0x03] {
+                    #expect(frames[4] == [client])
+                    return Array(frames[6...])
+                }
+            }
+        }
+        func probability(_ reply: [UInt8]) throws -> Double {
+            try #require(try WireCodec.decode(WireReply<ModelVote>.self, from: reply).result).probabilityUp
+        }
+        let alone = try bodies.enumerated().map { index, body in try probability(try #require(try ask([body], client: UInt8(index)).first)) }
+        #expect(Set(alone).count == 3, "the three feature vectors should score differently: \(alone)")
+
+        let packed = try ask(bodies + [Array("not json".utf8)], client: 9)
+        try #require(packed.count == 4)
+        #expect(try packed[0..<3].map(probability) == alone)
+        let refusal = try WireCodec.decode(WireReply<ModelVote>.self, from: packed[3])
+        #expect(refusal.result == nil && refusal.error != nil)
     }
 
     @Test("a model worker refuses to start on a missing or malformed artifact")

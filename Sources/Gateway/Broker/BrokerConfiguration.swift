@@ -11,6 +11,7 @@ import ServiceSupport
 /// | `CONTROL_INTERVAL_MS` | int | 1000 | re-publish period of the whole control state |
 /// | `REQUEST_TIMEOUT_MS` | int | 2000 | deadline of one worker request |
 /// | `NO_WORKER_WAIT_MS` | int | 1000 | how long a request waits for a worker to appear before 503 |
+/// | `BROKER_MAX_BATCH` | int | 32 | most requests of a read-only service sent to a worker in one REQUEST (1: one at a time) |
 public struct BrokerConfiguration: Sendable {
     public var routerEndpoint: String
     public var controlEndpoint: String
@@ -19,6 +20,7 @@ public struct BrokerConfiguration: Sendable {
     public var controlIntervalMilliseconds: Int
     public var requestTimeoutMilliseconds: Int
     public var noWorkerWaitMilliseconds: Int
+    public var maxBatch: Int
 
     public init(reader: EnvironmentReader) throws {
         routerEndpoint = reader.string("BROKER_BIND", default: "tcp://127.0.0.1:5555")
@@ -28,5 +30,6 @@ public struct BrokerConfiguration: Sendable {
         controlIntervalMilliseconds = try reader.int("CONTROL_INTERVAL_MS", default: 1000, in: 10...60_000)
         requestTimeoutMilliseconds = try reader.int("REQUEST_TIMEOUT_MS", default: 2000, in: 10...600_000)
         noWorkerWaitMilliseconds = try reader.int("NO_WORKER_WAIT_MS", default: 1000, in: 0...600_000)
+        maxBatch = try reader.int("BROKER_MAX_BATCH", default: 32, in: 1...1000)
     }
 }

@@ -60,7 +60,8 @@ final class BrokerLoop {
         let identity: [UInt8]
         let service: String
         var expiry: Int
-        var current: UInt64?
+        /// The requests in hand, in the order of the body frames sent; empty when idle.
+        var holding: [UInt64] = []
 
         init(identity: [UInt8], service: String, expiry: Int) {
             self.identity = identity
@@ -84,9 +85,13 @@ final class BrokerLoop {
     private let heartbeatInterval: Int
     private let workerTimeout: Int
     private let controlInterval: Int
+    private let maxBatch: Int
 
     private var workers: [[UInt8]: Worker] = [:]
     private var services: [String: ServiceQueue] = [:]
+    /// Services with new requests or newly idle workers: dispatched once per loop turn, after
+    /// every ready message is read, so that what arrived together can leave together.
+    private var pendingDispatch: Set<String> = []
     /// Deadlines are checked at most this often (ms) instead of on every wake-up.
     private let deadlineGranularity = 5
     private var nextDeadlineCheck = 0
@@ -108,6 +113,7 @@ final class BrokerLoop {
         heartbeatInterval = configuration.heartbeatIntervalMilliseconds
         workerTimeout = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
         controlInterval = configuration.controlIntervalMilliseconds
+        maxBatch = configuration.maxBatch
         router = try broker.context.socket(.router)
         try router.setOption(ZMQOption.routerMandatory, 1)
         try router.setOption(ZMQOption.sendHighWaterMark, 10_000)
@@ -148,6 +154,7 @@ final class BrokerLoop {
                     while let frames = try publisher.receive(wait: false) { handleSubscription(frames) }
                 }
                 handleTimers(now: monotonicMilliseconds())
+                dispatchPending()
                 publishSnapshotIfChanged()
             }
         } catch {
@@ -212,7 +219,7 @@ final class BrokerLoop {
             noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: completion)
         nextKey &+= 1
         queue(service).waiting.append(pending)
-        dispatch(service)
+        pendingDispatch.insert(service)
     }
 
     // MARK: workers
@@ -250,24 +257,31 @@ final class BrokerLoop {
             // An immediate heartbeat tells the worker at once that its READY arrived.
             _ = try? router.send([identity] + MDP.Message.heartbeat.frames, wait: false)
             logger.info("worker ready", metadata: ["service": "\(service)", "workers": "\(queue.workerCount)"])
-            dispatch(service)
+            pendingDispatch.insert(service)
         case .reply(let client, let body):
             guard let worker = known else {
                 sendDisconnect(identity)
                 return
             }
-            if let key = Self.key(from: client), worker.current == key {
-                worker.current = nil
-                if let pending = inflight.removeValue(forKey: key) {
-                    complete(pending.reply, with: .success(body.first ?? []))
+            let holding = worker.holding
+            worker.holding = []
+            if let key = Self.key(from: client), key == holding.first {
+                if body.count != holding.count {
+                    logger.warning(
+                        "reply frames do not match the requests in hand", metadata: ["service": "\(worker.service)", "requests": "\(holding.count)", "frames": "\(body.count)"])
                 }
-                // else: the caller's deadline already passed; the late reply is dropped.
+                // One body frame per request, in order; a missing frame is an empty, unreadable reply.
+                for (index, key) in holding.enumerated() {
+                    // A key no longer in flight passed its deadline: the late reply is dropped.
+                    if let pending = inflight.removeValue(forKey: key) {
+                        complete(pending.reply, with: .success(index < body.count ? body[index] : []))
+                    }
+                }
             } else {
                 logger.warning("reply for a request the worker does not hold", metadata: ["service": "\(worker.service)"])
-                worker.current = nil
             }
             services[worker.service]?.idle.append(identity)
-            dispatch(worker.service)
+            pendingDispatch.insert(worker.service)
         case .heartbeat:
             if known == nil { sendDisconnect(identity) }
         case .disconnect:
@@ -281,16 +295,28 @@ final class BrokerLoop {
         }
     }
 
-    /// Hands waiting requests of `service` to idle workers.
+    private func dispatchPending() {
+        while let service = pendingDispatch.popFirst() { dispatch(service) }
+    }
+
+    /// Hands waiting requests of `service` to idle workers. An idempotent service's waiting
+    /// requests are shared out among its idle workers, several to a REQUEST (one body frame
+    /// each, up to `maxBatch`); the worker answers one frame per request, in order. Others go
+    /// one at a time.
     private func dispatch(_ service: String) {
         guard let queue = services[service] else { return }
+        let batches = ServiceName.isIdempotent(service)
         while !queue.waiting.isEmpty, !queue.idle.isEmpty {
             let identity = queue.idle.removeFirst()
-            let pending = queue.waiting.removeFirst()
             guard let worker = workers[identity] else { continue }
+            let idleWorkers = queue.idle.count + 1
+            let share = batches ? min(maxBatch, (queue.waiting.count + idleWorkers - 1) / idleWorkers) : 1
+            var taken: [Pending] = []
+            taken.reserveCapacity(share)
+            for _ in 0..<share { taken.append(queue.waiting.removeFirst()) }
             var client = [UInt8](repeating: 0, count: 8)
-            withUnsafeBytes(of: pending.key.bigEndian) { client = Array($0) }
-            let frames = [identity] + MDP.Message.request(client: client, body: [pending.body]).frames
+            withUnsafeBytes(of: taken[0].key.bigEndian) { client = Array($0) }
+            let frames = [identity] + MDP.Message.request(client: client, body: taken.map(\.body)).frames
             let sent: Bool
             do {
                 sent = try router.send(frames, wait: false)
@@ -298,11 +324,11 @@ final class BrokerLoop {
                 sent = false
             }
             if sent {
-                worker.current = pending.key
-                inflight[pending.key] = pending
+                worker.holding = taken.map(\.key)
+                for pending in taken { inflight[pending.key] = pending }
             } else {
                 logger.warning("worker unreachable: dropping it", metadata: ["service": "\(service)"])
-                queue.waiting.prepend(pending)
+                queue.waiting.prepend(contentsOf: taken)
                 remove(identity)
             }
         }
@@ -330,14 +356,16 @@ final class BrokerLoop {
         services[worker.service]?.workerCount -= 1
         snapshotDirty = true
         services[worker.service]?.idle.removeAll { $0 == identity }
-        guard let key = worker.current, var pending = inflight.removeValue(forKey: key) else { return }
-        if ServiceName.isIdempotent(pending.service) && !pending.retried {
-            pending.retried = true
-            queue(pending.service).waiting.prepend(pending)
-            logger.warning("retrying a request on another replica", metadata: ["service": "\(pending.service)"])
-            dispatch(pending.service)
-        } else {
-            complete(pending.reply, with: .failure(.workerLost(service: pending.service)))
+        for key in worker.holding.reversed() {
+            guard var pending = inflight.removeValue(forKey: key) else { continue }
+            if ServiceName.isIdempotent(pending.service) && !pending.retried {
+                pending.retried = true
+                queue(pending.service).waiting.prepend(pending)
+                logger.warning("retrying a request on another replica", metadata: ["service": "\(pending.service)"])
+                pendingDispatch.insert(pending.service)
+            } else {
+                complete(pending.reply, with: .failure(.workerLost(service: pending.service)))
+            }
         }
     }
 
