@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import Logging
+import Metrics
 import ServiceSupport
 import TradingWire
 import ZeroMQ
@@ -76,6 +77,14 @@ final class BrokerLoop {
         var idle = Deque<[UInt8]>()
         var waiting = Deque<Pending>()
         var workerCount = 0
+        /// REQUESTs sent and the requests they carried: their ratio is the mean pack size.
+        let dispatches: Counter
+        let dispatchedRequests: Counter
+
+        init(service: String) {
+            dispatches = Counter(label: "broker_dispatches_total", dimensions: [("service", service)])
+            dispatchedRequests = Counter(label: "broker_dispatched_requests_total", dimensions: [("service", service)])
+        }
     }
 
     private unowned let broker: Broker
@@ -326,6 +335,8 @@ final class BrokerLoop {
             if sent {
                 worker.holding = taken.map(\.key)
                 for pending in taken { inflight[pending.key] = pending }
+                queue.dispatches.increment()
+                queue.dispatchedRequests.increment(by: Int64(taken.count))
             } else {
                 logger.warning("worker unreachable: dropping it", metadata: ["service": "\(service)"])
                 queue.waiting.prepend(contentsOf: taken)
@@ -336,7 +347,7 @@ final class BrokerLoop {
 
     private func queue(_ service: String) -> ServiceQueue {
         if let queue = services[service] { return queue }
-        let queue = ServiceQueue()
+        let queue = ServiceQueue(service: service)
         services[service] = queue
         return queue
     }
