@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trains the shipped models on the shared candles and writes their artifacts to deploy/models/.
+"""Trains the shipped models on the repository's candles and writes their artifacts to deploy/models/.
 
 Features are computed exactly as the feature worker computes them (see README "Features"):
   mom_20 = 100 * (close[t] / close[t-20] - 1)
@@ -22,7 +22,7 @@ Tests/Fixtures/indicator_reference.json (RSI from TA-Lib, mom_20 and rv_5 from n
 200 closes of two candle files). Everything is deterministic: a rerun writes identical bytes.
 
 Requirements: scripts/requirements-train.txt (numpy, xgboost==3.2.0, TA-Lib==0.8.2 for the fixtures).
-Usage: python3 scripts/train_models.py [--data ../shared/data/candles/ETH_BTC-5m.csv] [--out deploy/models]
+Usage: python3 scripts/train_models.py [--data market-data/candles/ETH_BTC-5m.csv] [--out deploy/models]
                                        [--fixtures Tests/Fixtures | --no-fixtures]
 """
 import argparse
@@ -92,7 +92,7 @@ def fit_logistic(x, y, l2=1e-3, iterations=50):
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-CANDLES = os.path.join(ROOT, "..", "shared", "data", "candles")
+CANDLES = os.path.join(ROOT, "market-data", "candles")
 DEFAULT_DATA = os.path.join(CANDLES, "ETH_BTC-5m.csv")
 FEATURES = ["mom_20", "rv_5", "rsi_14"]  # column order of features(); also xgb.json's order
 

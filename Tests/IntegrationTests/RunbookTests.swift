@@ -191,7 +191,7 @@ struct StartupAndReplayTests {
     func replay() async throws {
         let stack = try Stack()
         try await stack.startAll()
-        let file = Stack.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/candles/ETH_BTC-5m.csv")
+        let file = Stack.repositoryRoot.appendingPathComponent("market-data/candles/ETH_BTC-5m.csv")
         // A 120-candle excerpt, replayed one candle per millisecond after the 50-candle warm-up.
         let excerpt = stack.directory.appendingPathComponent("excerpt.csv")
         let lines = try String(contentsOf: file, encoding: .utf8).split(whereSeparator: \.isNewline).prefix(121)

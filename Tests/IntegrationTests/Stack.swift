@@ -163,7 +163,7 @@ final class Stack: @unchecked Sendable {
     }
 
     static func sharedCandles() throws -> [[String: Any]] {
-        let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/candles/ETH_BTC-5m.csv")
+        let url = repositoryRoot.appendingPathComponent("market-data/candles/ETH_BTC-5m.csv")
         let text = try String(contentsOf: url, encoding: .utf8)
         return text.split(whereSeparator: \.isNewline).dropFirst().map { line in
             let f = line.split(separator: ",")

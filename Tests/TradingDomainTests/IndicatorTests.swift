@@ -3,10 +3,10 @@ import Testing
 import TradingDomain
 import TradingWire
 
-/// The first `count` closes of a shared candle file.
+/// The first `count` closes of a candle file in `market-data/candles`.
 func sharedCloses(_ file: String, count: Int) throws -> [Double] {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let url = root.deletingLastPathComponent().appendingPathComponent("shared/data/candles/\(file)")
+    let url = root.appendingPathComponent("market-data/candles/\(file)")
     let text = try String(contentsOf: url, encoding: .utf8)
     return text.split(whereSeparator: \.isNewline).dropFirst().prefix(count).compactMap { line in
         Double(line.split(separator: ",")[4])
