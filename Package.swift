@@ -116,11 +116,11 @@ let package = Package(
         .executableTarget(name: "model-worker", dependencies: ["ModelWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "risk-worker", dependencies: ["RiskWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
-        .executableTarget(name: "trading-stack", dependencies: ["ServiceSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "trading-stack", dependencies: ["ServiceSupport", "ZeroMQ", "TradingWire"], swiftSettings: swiftSettings),
         // The operator's CLI: the runbook as commands.
         .executableTarget(
             name: "tradectl",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ZeroMQ", "TradingWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 

@@ -16,6 +16,7 @@ static inline int czmq_eterm(void) { return ETERM; }
 static inline int czmq_eagain(void) { return EAGAIN; }
 static inline int czmq_eintr(void) { return EINTR; }
 static inline int czmq_ehostunreach(void) { return EHOSTUNREACH; }
+static inline int czmq_einval(void) { return EINVAL; }
 
 /// errno as a function: Swift cannot read the C macro reliably across libcs.
 static inline int czmq_errno(void) { return zmq_errno(); }

@@ -39,7 +39,7 @@ public enum ExecutionWorker {
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
         let liveFills = Counter(label: "execution_fills_total", dimensions: [("mode", "live")])
         let refusals = Counter(label: "execution_refusals_total", dimensions: [])
-        handler.on("execute") { (request: WireRequest<ExecuteRequest>) throws(WireError) -> Fill in
+        handler.on(Operations.Execution.execute) { (request: WireRequest<ExecuteRequest>) throws(WireError) -> Fill in
             let order = request.payload.order
             if let refusal = control.tradingRefusal() {
                 logger.warning(
@@ -67,7 +67,7 @@ public enum ExecutionWorker {
                 return fill
             }
         }
-        handler.on("query") { (request: WireRequest<ExecuteRequest>) throws(WireError) -> QueryResult in
+        handler.on(Operations.Execution.query) { (request: WireRequest<ExecuteRequest>) throws(WireError) -> QueryResult in
             let order = request.payload.order
             guard order.mode == .live else { throw WireError(code: "not_live", detail: "only live orders are queried", status: 422) }
             guard let exchange else {

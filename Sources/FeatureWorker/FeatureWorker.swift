@@ -10,7 +10,7 @@ public enum FeatureWorker {
     /// The request handler, also used directly by tests.
     public static func handler() -> OperationHandler {
         var handler = OperationHandler()
-        handler.on("features") { (request: WireRequest<FeatureRequest>) throws(WireError) -> FeatureResult in
+        handler.on(Operations.Feature.features) { (request: WireRequest<FeatureRequest>) throws(WireError) -> FeatureResult in
             try FeatureBuilder.build(given: request.payload.features, candles: request.payload.candles)
         }
         return handler

@@ -7,11 +7,20 @@ import TradingWire
 /// The gateway's copy of the risk worker's status and the control state it publishes.
 ///
 /// The risk worker is the source of truth for halt and lock. Until the gateway has heard from
-/// it, nothing is published, so every worker stays in its fail-closed "unknown" state.
+/// it, nothing is published, so every worker stays in its fail-closed "unknown" state. Two
+/// things halt the channel without waiting for the risk worker: an operator's halt (broadcast at
+/// once, persisted after; held until the risk worker confirms it) and the risk worker's silence
+/// beyond the stale limit.
 public final class ControlCenter: Sendable {
     struct State {
         var status: RiskStatus?
         var statusAt: Int64 = 0
+        /// The flags the risk worker last reported.
+        var riskFlags: RiskFlags?
+        /// An operator's halt broadcast before the risk worker has recorded it.
+        var haltInFlight: String?
+        /// Set while the risk worker has been silent beyond the stale limit.
+        var riskSilence: String?
         var control: ControlState?
     }
 
@@ -19,6 +28,9 @@ public final class ControlCenter: Sendable {
     private let broker: Broker
     let tradingMode: TradingMode
     private let logger: Logger
+    /// The first `seq`: the start time, so that a restarted gateway's states are newer than any a
+    /// worker still holds from before (workers ignore an older `seq`).
+    private let firstSeq = UInt64(max(0, unixMilliseconds()))
 
     init(broker: Broker, tradingMode: TradingMode, logger: Logger) {
         self.broker = broker
@@ -27,44 +39,103 @@ public final class ControlCenter: Sendable {
     }
 
     /// The last risk status heard, and when (Unix ms).
+    /// Its flags are the effective ones: a halt broadcast but not yet recorded counts.
     public var riskStatus: (status: RiskStatus, at: Int64)? {
-        state.withLock { state in state.status.map { ($0, state.statusAt) } }
+        state.withLock { state in
+            guard var status = state.status else { return nil }
+            if let flags = Self.effective(state) { status.flags = flags }
+            return (status, state.statusAt)
+        }
     }
 
     public var control: ControlState? { state.withLock { $0.control } }
 
-    /// A full status from the risk worker.
+    /// A full status from the risk worker: it is alive again, whatever it was before.
     func update(status: RiskStatus) {
-        state.withLock {
-            $0.status = status
-            $0.statusAt = unixMilliseconds()
+        change { state in
+            state.status = status
+            state.statusAt = unixMilliseconds()
+            state.riskSilence = nil
+            Self.record(status.flags, in: &state)
         }
-        update(flags: status.flags)
     }
 
     /// Flags from any risk reply; publishes at once when they changed.
     func update(flags: RiskFlags) {
+        change { state in
+            state.status?.flags = flags
+            Self.record(flags, in: &state)
+        }
+    }
+
+    /// Broadcasts a halt now, before anything is persisted: every worker holds within one
+    /// message. The halt stays in force until the risk worker reports it recorded (or a resume
+    /// it confirmed clears it).
+    func haltNow(reason: String) {
+        change { $0.haltInFlight = reason }
+    }
+
+    /// The risk worker recorded an operator's resume or reset: a halt still in flight is over.
+    func operatorCleared(status: RiskStatus) {
+        change { state in
+            state.haltInFlight = nil
+            state.status = status
+            state.statusAt = unixMilliseconds()
+            state.riskSilence = nil
+            Self.record(status.flags, in: &state)
+        }
+    }
+
+    /// The risk worker has not answered for `milliseconds`: every worker holds until it does.
+    func riskWorkerSilent(forMilliseconds milliseconds: Int64) {
+        change { state in
+            guard state.riskFlags != nil, state.riskSilence == nil else { return }
+            state.riskSilence = "the risk worker has been silent for \(milliseconds) ms: holding every order until it answers"
+        }
+    }
+
+    private static func record(_ flags: RiskFlags, in state: inout State) {
+        state.riskFlags = flags
+        // The risk worker now holds the halt (or an operator's resume went through it): the
+        // broadcast-first halt has done its job.
+        if flags.halted || state.haltInFlight == nil { state.haltInFlight = nil }
+    }
+
+    /// The effective flags: the risk worker's, with the halts it does not know of yet.
+    private static func effective(_ state: State) -> RiskFlags? {
+        guard var flags = state.riskFlags ?? (state.haltInFlight != nil ? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil) : nil)
+        else { return nil }
+        if !flags.halted, let reason = state.haltInFlight ?? state.riskSilence {
+            flags.halted = true
+            flags.haltReason = reason
+        }
+        return flags
+    }
+
+    /// Applies `body`, then publishes the new control state when the effective flags changed.
+    private func change(_ body: (inout State) -> Void) {
         let changed: ControlState? = state.withLock { state in
+            body(&state)
+            guard let flags = Self.effective(state) else { return nil }
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
                 current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason
             {
                 return nil
             }
             let next = ControlState(
-                seq: (state.control?.seq ?? 0) + 1, halted: flags.halted, haltReason: flags.haltReason,
+                seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq, halted: flags.halted, haltReason: flags.haltReason,
                 riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds())
             state.control = next
-            state.status?.flags = flags
             return next
         }
         if let changed {
+            broker.publish(changed)
             logger.info(
                 "control state changed",
                 metadata: [
                     "seq": "\(changed.seq)", "halted": "\(changed.halted)", "riskLocked": "\(changed.riskLocked)",
                     "reason": "\(changed.lockReason ?? changed.haltReason ?? "")",
                 ])
-            broker.publish(changed)
         }
     }
 }

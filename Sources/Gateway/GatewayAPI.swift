@@ -67,7 +67,7 @@ struct GatewayAPI: Sendable {
         }
         router.get("api/positions") { request, _ in
             let requestID = InputValidation.requestID(request.headers[.requestID])
-            let status: RiskStatus = try await risk("status", Empty(), requestID: requestID)
+            let status: RiskStatus = try await risk(Operations.Risk.status, Empty(), requestID: requestID)
             control.update(status: status)
             return try jsonResponse(status.account, requestID: requestID)
         }
@@ -82,13 +82,13 @@ struct GatewayAPI: Sendable {
                 }
                 status = parsed
             }
-            let list: OrderList = try await risk("orders", OrdersQuery(limit: limit, status: status), requestID: requestID)
+            let list: OrderList = try await risk(Operations.Risk.orders, OrdersQuery(limit: limit, status: status), requestID: requestID)
             return try jsonResponse(list, requestID: requestID)
         }
         router.get("api/orders/:id") { request, context in
             let requestID = InputValidation.requestID(request.headers[.requestID])
             let id = try InputValidation.clientOrderID(context.parameters.get("id") ?? "")
-            let order: Order = try await risk("order", OrderQuery(clientOrderId: id), requestID: requestID)
+            let order: Order = try await risk(Operations.Risk.order, OrderQuery(clientOrderId: id), requestID: requestID)
             return try jsonResponse(order, requestID: requestID)
         }
         router.get("api/models") { _, _ in
@@ -120,22 +120,22 @@ struct GatewayAPI: Sendable {
             return try setCanary(try modelID(context), CanaryRouting(mode: .off, share: 0), action: "rollback")
         }
         router.post("api/risk/reset") { request, _ in
-            try await operatorAction(request, op: "reset", message: "risk reset requested")
+            try await operatorAction(request, Operations.Risk.reset, message: "risk reset requested")
         }
         router.post("api/halt") { request, _ in
-            try await operatorAction(request, op: "halt", message: "halt requested")
+            try await operatorAction(request, Operations.Risk.halt, message: "halt requested")
         }
         router.post("api/resume") { request, _ in
-            try await operatorAction(request, op: "resume", message: "resume requested")
+            try await operatorAction(request, Operations.Risk.resume, message: "resume requested")
         }
     }
 
     /// One call to the risk worker, its failure as the HTTP error to answer.
     func risk<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ op: String, _ payload: Payload, requestID: String
+        _ operation: WireOperation<Payload, Result>, _ payload: Payload, requestID: String
     ) async throws(APIError) -> Result {
         do {
-            return try await workers.call(ServiceName.risk, op: op, payload: payload, requestID: requestID)
+            return try await workers.call(ServiceName.risk, operation, payload: payload, requestID: requestID)
         } catch {
             throw error.apiError
         }
@@ -224,7 +224,7 @@ struct GatewayAPI: Sendable {
         guard let latest = input.candles.max(by: { $0.openTime < $1.openTime }), let price = Decimal(exactly: latest.close, scale: 8) else {
             throw APIError(.unprocessableContent, "invalid_candle", "the latest close is not a usable price")
         }
-        let status: RiskStatus = try await risk("mark", MarkRequest(symbol: symbol, price: price, ts: latest.openTime), requestID: requestID)
+        let status: RiskStatus = try await risk(Operations.Risk.mark, MarkRequest(symbol: symbol, price: price, ts: latest.openTime), requestID: requestID)
         control.update(status: status)
         if status.flags.riskLocked {
             logger.warning("risk_locked: trading is locked", metadata: ["request.id": "\(requestID)", "reason": "\(status.flags.lockReason ?? "")"])
@@ -236,7 +236,9 @@ struct GatewayAPI: Sendable {
 
     // MARK: operator actions
 
-    func operatorAction(_ request: Request, op: String, message: String) async throws -> Response {
+    func operatorAction(_ request: Request, _ operation: WireOperation<OperatorAction, RiskStatus>, message: String) async throws -> Response {
+        let op = operation.name
+        let isHalt = op == Operations.Risk.halt.name
         let requestID = InputValidation.requestID(request.headers[.requestID])
         try authorize(request)
         let input = try await request.decodeJSON(OperatorInput.self, limit: configuration.maxBodyBytes, allowEmpty: true)
@@ -247,8 +249,29 @@ struct GatewayAPI: Sendable {
         GatewayCounters.operatorAction(op)
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])
-        let status: RiskStatus = try await risk(op, OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID)
-        control.update(status: status)
+        // Halt: stop first, write later. Every worker holds as soon as the broadcast lands; the
+        // halt stays in force even if the risk worker cannot record it now.
+        if isHalt { control.haltNow(reason: input.reason ?? "halted by \(requestedBy)") }
+        // Resume and reset: written first, broadcast after (the risk worker's answer is the change).
+        let outcome: Result<RiskStatus, APIError>
+        do {
+            outcome = .success(try await risk(operation, OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID))
+        } catch {
+            outcome = .failure(error)
+        }
+        if isHalt, case .failure(let error) = outcome {
+            let state = control.control
+            logger.warning(
+                "halt broadcast but not yet recorded by the risk worker: held by the gateway",
+                metadata: ["request.id": "\(requestID)", "error": "\(error.code): \(error.detail)"])
+            return try jsonResponse(
+                OperatorOutput(
+                    requestId: requestID, ok: true, action: op, halted: true, haltReason: state?.haltReason, riskLocked: state?.riskLocked ?? false,
+                    lockReason: state?.lockReason, drawdown: nil, persisted: false),
+                status: .accepted, requestID: requestID)
+        }
+        let status = try outcome.get()
+        if isHalt { control.update(status: status) } else { control.operatorCleared(status: status) }
         return try jsonResponse(
             OperatorOutput(
                 requestId: requestID, ok: true, action: op, halted: status.flags.halted, haltReason: status.flags.haltReason,

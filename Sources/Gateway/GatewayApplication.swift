@@ -13,6 +13,7 @@ public func buildGateway(
     configuration: GatewayConfiguration, logger: Logger, metrics: ProcessMetrics = .standalone()
 ) throws -> some ApplicationProtocol {
     try configuration.validateForStart()
+    if let warning = try configuration.validateBusSecurity() { logger.warning("\(warning)") }
     let broker = try Broker(configuration: configuration.broker, logger: logger)
     let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger)
     let workers = WorkerClient(broker: broker)
@@ -76,14 +77,14 @@ struct LiveReconciler: Service {
     func reconcileOnce() async {
         let pending: OrderList
         do {
-            pending = try await workers.call(ServiceName.risk, op: "orders", payload: OrdersQuery(limit: 100, status: .pending), requestID: "live-reconcile")
+            pending = try await workers.call(ServiceName.risk, Operations.Risk.orders, payload: OrdersQuery(limit: 100, status: .pending), requestID: "live-reconcile")
         } catch {
             return
         }
         let cutoff = unixMilliseconds() - Int64(configuration.liveReconcileMilliseconds)
         for order in pending.orders where order.mode == .live && order.createdAt <= cutoff {
             guard let result: QueryResult = try? await workers.call(
-                ServiceName.execution, op: "query", payload: ExecuteRequest(order: order), requestID: "live-reconcile")
+                ServiceName.execution, Operations.Execution.query, payload: ExecuteRequest(order: order), requestID: "live-reconcile")
             else { continue }
             let settle: SettleRequest
             switch result.state {
@@ -91,7 +92,7 @@ struct LiveReconciler: Service {
             case "absent": settle = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(result.detail ?? "not at the exchange")")
             default: continue
             }
-            if let settled: SettleResult = try? await workers.call(ServiceName.risk, op: "settle", payload: settle, requestID: "live-reconcile") {
+            if let settled: SettleResult = try? await workers.call(ServiceName.risk, Operations.Risk.settle, payload: settle, requestID: "live-reconcile") {
                 control.update(flags: settled.flags)
                 logger.warning(
                     "reconciled a pending live order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(settled.order.status.rawValue)"])
@@ -116,7 +117,7 @@ struct RiskStatusPoller: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let status: RiskStatus = try await workers.call(
-                    ServiceName.risk, op: "status", payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500))
+                    ServiceName.risk, Operations.Risk.status, payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500))
                 control.update(status: status)
                 if !announced, control.tradingMode == .live {
                     announced = true
@@ -132,6 +133,9 @@ struct RiskStatusPoller: Service {
             } catch {
                 if !failing { logger.warning("risk status unavailable", metadata: ["error": "\(error.apiError)"]) }
                 failing = true
+                if let last = control.riskStatus?.at, unixMilliseconds() - last > configuration.riskStaleMilliseconds {
+                    control.riskWorkerSilent(forMilliseconds: unixMilliseconds() - last)
+                }
             }
             try? await Task.sleep(for: .milliseconds(interval))
         }

@@ -1,4 +1,5 @@
 import ServiceSupport
+import ZeroMQ
 import TradingDomain
 import TradingWire
 
@@ -62,6 +63,25 @@ public struct GatewayConfiguration: Sendable {
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         broker = try BrokerConfiguration(reader: reader)
+    }
+
+    /// Refuses a bus in the clear anywhere but paper mode on loopback. Returns the warning to log
+    /// when the bus does run in the clear.
+    public func validateBusSecurity() throws -> String? {
+        guard broker.curve == nil else { return nil }
+        if !ZMQSocket.curveAvailable {
+            throw ConfigurationError(key: "CURVE_SECRET_KEY", value: "", expected: "a libzmq built with CURVE (Debian's libzmq5 is)")
+        }
+        if tradingMode == .live {
+            throw ConfigurationError(
+                key: "CURVE_SECRET_KEY", value: "", expected: "CURVE keys in live mode (tradectl keys generate DIR; see the README); refusing to start")
+        }
+        guard broker.bindsLocalOnly else {
+            throw ConfigurationError(
+                key: "BROKER_BIND", value: "\(broker.routerEndpoint) \(broker.controlEndpoint)",
+                expected: "loopback or ipc endpoints when CURVE is off: set CURVE_SECRET_KEY and CURVE_AUTHORIZED_KEYS (tradectl keys generate DIR); refusing to start")
+        }
+        return "the bus runs without CURVE: any local process can join it (paper mode, loopback only; set CURVE_SECRET_KEY to close it)"
     }
 
     /// Refuses a live start without the credentials and token it needs.

@@ -34,12 +34,11 @@ struct WorkerClient: Sendable {
     let broker: Broker
 
     func call<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ service: String, op: String, payload: Payload, requestID: String, timeoutMilliseconds: Int? = nil,
-        as: Result.Type = Result.self
+        _ service: String, _ operation: WireOperation<Payload, Result>, payload: Payload, requestID: String, timeoutMilliseconds: Int? = nil
     ) async throws(WorkerCallError) -> Result {
         let body: [UInt8]
         do {
-            body = try WireCodec.encode(WireRequest(op: op, requestId: requestID, payload: payload))
+            body = try WireCodec.encode(operation.request(payload, requestID: requestID))
         } catch {
             throw .badReply("request could not be encoded: \(error)")
         }

@@ -176,7 +176,7 @@ public enum ModelWorker {
     public static func handler(server: ModelServer, role: String) -> OperationHandler {
         var handler = OperationHandler()
         let metrics = Mutex<VersionMetrics?>(nil)
-        handler.on("predict") { (request: WireRequest<PredictRequest>) throws(WireError) -> ModelVote in
+        handler.on(Operations.Model.predict) { (request: WireRequest<PredictRequest>) throws(WireError) -> ModelVote in
             let features = request.payload.features
             guard features.values.allSatisfy(\.isFinite) else { throw WireError(code: "invalid_feature", detail: "features must be finite", status: 422) }
             let started = DispatchTime.now().uptimeNanoseconds

@@ -55,7 +55,7 @@ public final class RiskWorker: Sendable {
 
     public func handler() -> OperationHandler {
         var handler = OperationHandler()
-        handler.on("status") { [self] (_: WireRequest<Empty>) throws(WireError) -> RiskStatus in
+        handler.on(Operations.Risk.status) { [self] (_: WireRequest<Empty>) throws(WireError) -> RiskStatus in
             try mutate { engine in
                 let reconciled = engine.reconcilePending(now: unixMilliseconds(), olderThan: configuration.reconcileAfterMilliseconds)
                 for order in reconciled {
@@ -65,10 +65,10 @@ public final class RiskWorker: Sendable {
                 return (engine.status, reconciled, reconciled.map(\.intent.symbol), nil)
             }
         }
-        handler.on("gate") { [self] (request: WireRequest<GateRequest>) throws(WireError) -> GateResult in
+        handler.on(Operations.Risk.gate) { [self] (request: WireRequest<GateRequest>) throws(WireError) -> GateResult in
             engine.withLock { $0.gate(request.payload) }
         }
-        handler.on("reserve") { [self] (request: WireRequest<ReserveRequest>) throws(WireError) -> ReserveResult in
+        handler.on(Operations.Risk.reserve) { [self] (request: WireRequest<ReserveRequest>) throws(WireError) -> ReserveResult in
             let id = request.payload.intent.clientOrderId
             let stored = try lookUp(id, known: engine.withLock { $0.orders[id] != nil })
             return try mutate { (engine: inout RiskEngine) throws(WireError) in
@@ -77,7 +77,7 @@ public final class RiskWorker: Sendable {
                 return (result, result.duplicate ? [] : [result.order], [], nil)
             }
         }
-        handler.on("settle") { [self] (request: WireRequest<SettleRequest>) throws(WireError) -> SettleResult in
+        handler.on(Operations.Risk.settle) { [self] (request: WireRequest<SettleRequest>) throws(WireError) -> SettleResult in
             let id = request.payload.clientOrderId
             let stored = try lookUp(id, known: engine.withLock { $0.orders[id] != nil })
             return try mutate { (engine: inout RiskEngine) throws(WireError) in
@@ -88,7 +88,7 @@ public final class RiskWorker: Sendable {
                 return (result, [result.order], [result.order.intent.symbol], nil)
             }
         }
-        handler.on("mark") { [self] (request: WireRequest<MarkRequest>) throws(WireError) -> RiskStatus in
+        handler.on(Operations.Risk.mark) { [self] (request: WireRequest<MarkRequest>) throws(WireError) -> RiskStatus in
             guard request.payload.price > 0 else { throw WireError(code: "invalid_price", detail: "price must be positive", status: 422) }
             return try mutate { engine in
                 if engine.mark(symbol: request.payload.symbol, price: request.payload.price, now: unixMilliseconds()) {
@@ -97,7 +97,7 @@ public final class RiskWorker: Sendable {
                 return (engine.status, [], [request.payload.symbol], nil)
             }
         }
-        handler.on("reset") { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
+        handler.on(Operations.Risk.reset) { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
             try mutate { engine in
                 logger.warning(
                     "risk lock reset",
@@ -109,7 +109,7 @@ public final class RiskWorker: Sendable {
                 return (engine.status, [], [], ("reset", request.payload.requestedBy, request.payload.reason))
             }
         }
-        handler.on("halt") { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
+        handler.on(Operations.Risk.halt) { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
             try mutate { engine in
                 let reason = request.payload.reason ?? "halted by \(request.payload.requestedBy)"
                 logger.warning(
@@ -118,21 +118,21 @@ public final class RiskWorker: Sendable {
                 return (engine.status, [], [], ("halt", request.payload.requestedBy, reason))
             }
         }
-        handler.on("resume") { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
+        handler.on(Operations.Risk.resume) { [self] (request: WireRequest<OperatorAction>) throws(WireError) -> RiskStatus in
             try mutate { engine in
                 logger.warning("trading resumed", metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)"])
                 engine.resume()
                 return (engine.status, [], [], ("resume", request.payload.requestedBy, request.payload.reason))
             }
         }
-        handler.on("orders") { [self] (request: WireRequest<OrdersQuery>) throws(WireError) -> OrderList in
+        handler.on(Operations.Risk.orders) { [self] (request: WireRequest<OrdersQuery>) throws(WireError) -> OrderList in
             do {
                 return OrderList(orders: try store.orders(limit: min(max(request.payload.limit, 1), 1_000), status: request.payload.status))
             } catch {
                 throw WireError(code: "ledger_unavailable", detail: "\(error)", status: 503)
             }
         }
-        handler.on("order") { [self] (request: WireRequest<OrderQuery>) throws(WireError) -> Order in
+        handler.on(Operations.Risk.order) { [self] (request: WireRequest<OrderQuery>) throws(WireError) -> Order in
             guard let order = try lookUp(request.payload.clientOrderId, known: false) else {
                 throw WireError(code: "unknown_order", detail: "no order \(request.payload.clientOrderId) in the ledger", status: 404)
             }

@@ -19,6 +19,19 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
+    /// A secret from `KEY`, or from the file named by `KEY_FILE` (Docker and Kubernetes secrets),
+    /// surrounding whitespace trimmed. Both set, or an unreadable file, is an error.
+    public func secret(_ key: String) throws -> String? {
+        let direct = optionalString(key)
+        guard let path = optionalString(key + "_FILE") else { return direct }
+        guard direct == nil else { throw ConfigurationError(key: key, value: "(set)", expected: "either \(key) or \(key)_FILE, not both") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(key: key + "_FILE", value: path, expected: "a readable file")
+        }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+
     public func int(_ key: String, default fallback: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
         guard let text = optionalString(key) else { return fallback }
         guard let value = Int(text), range.contains(value) else {

@@ -27,6 +27,22 @@ public enum ServiceName {
         return String(service.dropFirst(modelPrefix.count))
     }
 
+    /// Whether `id` is a model id: 1 to 64 of `A-Z a-z 0-9 _ -`.
+    public static func isValidModelID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    /// Whether `service` is one of the names of the grammar: `feature`, `risk`, `execution`,
+    /// `model.<id>` or `canary.<id>`. The broker serves no other name, so a peer can never make
+    /// it create queues or metrics for arbitrary strings.
+    public static func isWellFormed(_ service: String) -> Bool {
+        if service == feature || service == risk || service == execution { return true }
+        if let id = modelID(of: service) ?? canaryModelID(of: service) { return isValidModelID(id) }
+        return false
+    }
+
     /// Whether a replica may safely answer the same request again after another replica died.
     public static func isIdempotent(_ service: String) -> Bool {
         service == feature || service.hasPrefix(modelPrefix) || service.hasPrefix(canaryPrefix)

@@ -17,11 +17,15 @@ public final class ControlView: Sendable {
         self.staleMilliseconds = Int64(staleMilliseconds)
     }
 
-    /// Records a state from the channel. Returns true when halt, lock or mode changed (or it is the first).
+    /// Records a state from the channel. Returns true when halt, lock or mode changed (or it is
+    /// the first). A state whose `seq` is older than the one held is ignored: a delayed or
+    /// replayed message never undoes a newer halt. The same `seq` again (the periodic re-publish)
+    /// refreshes the state's age.
     @discardableResult
     public func update(_ state: ControlState, now: Int64 = unixMilliseconds()) -> Bool {
         heard.withLock { heard in
             let previous = heard.state
+            if let previous, state.seq < previous.seq { return false }
             heard = Heard(state: state, heardAt: now)
             guard let previous else { return true }
             return previous.halted != state.halted || previous.riskLocked != state.riskLocked || previous.tradingMode != state.tradingMode

@@ -92,6 +92,7 @@ public final class MDPWorker: Sendable {
 
     private func connectBroker() throws -> ZMQSocket {
         let socket = try context.socket(.dealer)
+        if let curve = configuration.curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
         try socket.setOption(ZMQOption.immediate, 1)
         try socket.setOption(ZMQOption.sendTimeout, Int32(configuration.heartbeatIntervalMilliseconds))
         try socket.setOption(ZMQOption.reconnectInterval, 100)
@@ -103,6 +104,7 @@ public final class MDPWorker: Sendable {
 
     private func run() throws {
         let subscriber = try context.socket(.subscriber)
+        if let curve = configuration.curve { try subscriber.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
         try subscriber.setOption(ZMQOption.subscribe, bytes: ControlState.topic)
         try subscriber.setOption(ZMQOption.reconnectInterval, 100)
         try subscriber.setOption(ZMQOption.reconnectIntervalMax, 2000)
@@ -213,7 +215,10 @@ public final class MDPWorker: Sendable {
                     case .heartbeat:
                         break
                     case .disconnect:
-                        logger.info("broker sent DISCONNECT: reconnecting")
+                        // A refused READY is answered DISCONNECT: pause first, so that a worker whose
+                        // key may not serve its service does not reconnect in a tight loop.
+                        logger.info("broker sent DISCONNECT: reconnecting after one heartbeat interval")
+                        usleep(UInt32(min(interval, 2_000)) * 1_000)
                         reconnect = true
                     case .ready, .reply:
                         logger.warning("ignored a worker-only command from the broker")

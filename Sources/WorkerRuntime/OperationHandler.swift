@@ -4,19 +4,19 @@ import TradingWire
 /// A request handler that picks a typed operation by the body's `op`.
 ///
 ///     var handler = OperationHandler()
-///     handler.on("features") { (request: WireRequest<FeatureRequest>) throws(WireError) in ... }
+///     handler.on(Operations.Feature.features) { request throws(WireError) in ... }
 public struct OperationHandler: RequestHandler {
     /// Per operation: body and (when not yet checked) the op it must name → reply body.
     private var operations: [String: @Sendable ([UInt8], String?) -> [UInt8]] = [:]
 
     public init() {}
 
-    /// Registers `op`; its payload and result types come from the closure.
+    /// Serves `operation`: the closure takes its payload and answers its result.
     public mutating func on<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ op: String, _ handler: @escaping @Sendable (WireRequest<Payload>) throws(WireError) -> Result
+        _ operation: WireOperation<Payload, Result>, _ handler: @escaping @Sendable (WireRequest<Payload>) throws(WireError) -> Result
     ) {
         let typed = JSONRequestHandler(handler)
-        operations[op] = { body, expectedOp in typed.handle(body: body, expectedOp: expectedOp) }
+        operations[operation.name] = { body, expectedOp in typed.handle(body: body, expectedOp: expectedOp) }
     }
 
     public func handle(body: [UInt8]) -> [UInt8] {

@@ -31,7 +31,7 @@ public final class ZMQContext: @unchecked Sendable {
 
 /// The socket types this project uses.
 public enum ZMQSocketType: Sendable {
-    case router, dealer, publisher, extendedPublisher, subscriber, pair, push, pull
+    case router, dealer, publisher, extendedPublisher, subscriber, pair, push, pull, reply
 
     var rawValue: Int32 {
         switch self {
@@ -43,6 +43,7 @@ public enum ZMQSocketType: Sendable {
         case .pair: ZMQ_PAIR
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
+        case .reply: ZMQ_REP
         }
     }
 }

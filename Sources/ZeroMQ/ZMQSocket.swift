@@ -97,6 +97,17 @@ public final class ZMQSocket {
 
     /// Receives one whole multipart message. Returns nil when `wait` is false and nothing is queued.
     public func receive(wait: Bool = true) throws -> ZMQMessage? {
+        try receiveMessage(wait: wait, readUserID: false)?.frames
+    }
+
+    /// Receives one whole multipart message with the `User-Id` its connection was given by the
+    /// ZAP handler (nil on a connection that was not authenticated).
+    public func receiveWithUserID(wait: Bool = true) throws -> (frames: ZMQMessage, userID: String?)? {
+        try receiveMessage(wait: wait, readUserID: true)
+    }
+
+    private func receiveMessage(wait: Bool, readUserID: Bool) throws -> (frames: ZMQMessage, userID: String?)? {
+        var userID: String?
         var frames: ZMQMessage = []
         var message = zmq_msg_t()
         zmq_msg_init(&message)
@@ -110,6 +121,11 @@ public final class ZMQSocket {
                 if error.code == czmq_eagain() && frames.isEmpty { return nil }
                 throw error
             }
+            // A ROUTER makes the routing-id frame itself: the connection's properties ride on the
+            // frames that came over the wire.
+            if readUserID && userID == nil, let property = zmq_msg_gets(&message, "User-Id") {
+                userID = String(cString: property)
+            }
             let size = zmq_msg_size(&message)
             if size == 0 {
                 frames.append([])
@@ -118,7 +134,7 @@ public final class ZMQSocket {
             } else {
                 frames.append([])
             }
-            if zmq_msg_more(&message) == 0 { return frames }
+            if zmq_msg_more(&message) == 0 { return (frames, userID) }
         }
     }
 }

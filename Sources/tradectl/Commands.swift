@@ -20,7 +20,7 @@ struct TradeCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradectl",
         abstract: "The operator's runbook as commands, against the local or the compose stack.",
-        subcommands: [Check.self, Preflight.self, Halt.self, Resume.self, Risk.self, Canary.self, Snapshot.self, Bench.self])
+        subcommands: [Check.self, Preflight.self, Halt.self, Resume.self, Risk.self, Canary.self, Snapshot.self, Bench.self, Keys.self])
 }
 
 /// "On Every Run": containers healthy, consensus smoke test, dry-run execute.

@@ -1,4 +1,5 @@
 import Foundation
+import TradingWire
 
 /// `trading-stack`: runs the whole pipeline as local processes on loopback, restarting any that
 /// die, each one's log on stdout (prefixed with its name) and in `logs/<name>.log`.
@@ -11,7 +12,8 @@ import Foundation
 /// one's health is on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
 /// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
 /// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
-/// `FEED_INTERVAL_MS`; every other variable passes through to the services.
+/// `FEED_INTERVAL_MS`, `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
+/// made under the data folder on first start and reused); every other variable passes through.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
 let binaryDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -53,6 +55,13 @@ func runStack() -> Never {
         FileHandle.standardError.write(Data("cannot prepare log or data directory: \(error)\n".utf8))
         exit(1)
     }
+    let keys: (gateway: [String: String], client: (BusRole) -> [String: String])
+    do {
+        keys = try BusKeys.environment(dataDirectory: data, environment: environment)
+    } catch {
+        FileHandle.standardError.write(Data("cannot make the bus's CURVE keys: \(error)\n".utf8))
+        exit(1)
+    }
     func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
     // Model ids and their artifacts: one model-worker per id (times MODEL_WORKERS replicas).
     let models: [(id: String, path: String)] = (environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,xgb=deploy/models/xgb.json,rsi=deploy/models/rsi.json")
@@ -66,11 +75,11 @@ func runStack() -> Never {
     func replicas(_ key: String) -> Int { max(1, min(16, Int(environment[key] ?? "") ?? 1)) }
     func named(_ name: String, _ index: Int) -> String { index == 0 ? name : "\(name)-\(index + 1)" }
     var services = [
-        ServiceSpec(name: "gateway", executable: binary("gateway"), environment: [:]),
-        ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: ["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 2)"]),
+        ServiceSpec(name: "gateway", executable: binary("gateway"), environment: keys.gateway),
+        ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: keys.client(.risk).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 2)"]) { $1 }),
     ]
     for index in 0..<replicas("FEATURE_WORKERS") {
-        services.append(ServiceSpec(name: named("feature-worker", index), executable: binary("feature-worker"), environment: ["HEALTH_PORT": "\(base + 1 + 10 * index)"]))
+        services.append(ServiceSpec(name: named("feature-worker", index), executable: binary("feature-worker"), environment: keys.client(.feature).merging(["HEALTH_PORT": "\(base + 1 + 10 * index)"]) { $1 }))
     }
     var modelPort = modelHealth
     for (position, model) in models.enumerated() {
@@ -79,12 +88,12 @@ func runStack() -> Never {
             services.append(
                 ServiceSpec(
                     name: name, executable: binary("model-worker"),
-                    environment: ["MODEL_ID": model.id, "MODEL_PATH": model.path, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]))
+                    environment: keys.client(.model).merging(["MODEL_ID": model.id, "MODEL_PATH": model.path, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]) { $1 }))
             modelPort += 1
         }
     }
     for index in 0..<replicas("EXECUTION_WORKERS") {
-        services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: ["HEALTH_PORT": "\(base + 3 + 10 * index)"]))
+        services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: keys.client(.execution).merging(["HEALTH_PORT": "\(base + 3 + 10 * index)"]) { $1 }))
     }
     let stop = DispatchSemaphore(value: 0)
     var sources: [any DispatchSourceSignal] = []

@@ -89,7 +89,7 @@ struct FaultTests {
         try await stack.startAll()
         let endpoint = "tcp://127.0.0.1:\(stack.brokerPort)"
         let seenHeartbeat = Mutex(false)
-        let worker = RawMDPWorker(endpoint: endpoint, service: "model.raw") { frames in
+        let worker = RawMDPWorker(endpoint: endpoint, service: "model.raw", keys: try stack.keyPair(.model), serverKey: stack.serverKey) { frames in
             if frames.count >= 3, frames[2] == [0x04] { seenHeartbeat.withLock { $0 = true } }
             return [Array(#"{"v":1,"result":{"modelId":"raw","version":"py-1","probabilityUp":0.9}}"#.utf8)]
         }
@@ -116,7 +116,7 @@ struct FaultTests {
         let answerOnlyFirstFrame = Mutex(false)
         // A raw MDP worker that is slow to answer (so that requests queue up at the broker) and
         // votes with its request's id as the version, so that every answer shows whose it was.
-        let worker = RawMDPWorker(endpoint: endpoint, service: "model.echo") { frames in
+        let worker = RawMDPWorker(endpoint: endpoint, service: "model.echo", keys: try stack.keyPair(.model), serverKey: stack.serverKey) { frames in
             guard frames.count >= 6, frames[2] == [0x02] else { return nil }
             let requests = Array(frames[5...])
             largestRequest.withLock { $0 = max($0, requests.count) }
@@ -175,6 +175,7 @@ struct FaultTests {
         try await stack.startAll()
         let context = try ZMQContext()
         let subscriber = try context.socket(.subscriber)
+        if let keys = try stack.keyPair(.observer), let serverKey = stack.serverKey { try subscriber.makeCurveClient(keys, serverKey: serverKey) }
         try subscriber.setOption(ZMQOption.subscribe, bytes: ControlState.topic)
         try subscriber.setOption(ZMQOption.receiveTimeout, 2000)
         let subscribedAt = ContinuousClock.now

@@ -10,12 +10,17 @@ final class RawMDPWorker: Sendable {
 
     /// `onMessage` sees every message as the DEALER received it; for a REQUEST it returns the
     /// REPLY's body frames (nil: no reply).
-    init(endpoint: String, service: String, onMessage: @escaping @Sendable (_ frames: [[UInt8]]) -> [[UInt8]]?) {
+    /// With `keys` and `serverKey`, it connects as a CURVE client with that key pair.
+    init(
+        endpoint: String, service: String, keys: CurveKeyPair? = nil, serverKey: String? = nil,
+        onMessage: @escaping @Sendable (_ frames: [[UInt8]]) -> [[UInt8]]?
+    ) {
         let header = Array("MDPW01".utf8)
         let thread = Thread { [self] in
             do {
                 let context = try ZMQContext()
                 let dealer = try context.socket(.dealer)
+                if let keys, let serverKey { try dealer.makeCurveClient(keys, serverKey: serverKey) }
                 try dealer.connect(endpoint)
                 try dealer.send([[], header, [0x01], Array(service.utf8)])
                 var lastBeat = Date()

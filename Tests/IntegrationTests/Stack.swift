@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
+import TradingWire
+import ZeroMQ
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -31,9 +33,19 @@ final class Stack: @unchecked Sendable {
     /// Sent as `Authorization: Bearer` with every request when set.
     var token: String?
 
-    init(_ overrides: [String: String] = [:]) throws {
+    /// The bus's CURVE keys (the default, as in production); nil with `curve: false`.
+    let keys: CurveKeySet?
+
+    init(_ overrides: [String: String] = [:], curve: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("stack-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if curve {
+            let keys = CurveKeySet(directory: directory.appendingPathComponent("curve"))
+            try keys.generate(clients: BusRole.standardKeySet.map(\.rawValue))
+            self.keys = keys
+        } else {
+            keys = nil
+        }
         var environment = [
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(httpPort)",
             "BROKER_BIND": "tcp://127.0.0.1:\(brokerPort)", "CONTROL_BIND": "tcp://127.0.0.1:\(controlPort)",
@@ -63,7 +75,7 @@ final class Stack: @unchecked Sendable {
         let executable = String(name.split(separator: "#").first ?? Substring(name))
         let process = Process()
         process.executableURL = Stack.binaryDirectory.appendingPathComponent(executable)
-        process.environment = environment.merging(extra) { _, new in new }
+        process.environment = environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new }
         let log = directory.appendingPathComponent("\(name).log")
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)
@@ -79,7 +91,7 @@ final class Stack: @unchecked Sendable {
     func runOnce(_ executable: String, _ extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = Stack.binaryDirectory.appendingPathComponent(executable)
-        process.environment = environment.merging(extra) { _, new in new }
+        process.environment = environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -87,6 +99,32 @@ final class Stack: @unchecked Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The CURVE variables of an executable: the gateway's server key, or its worker role's key.
+    func keyEnvironment(_ executable: String) -> [String: String] {
+        guard let keys else { return [:] }
+        switch executable {
+        case "gateway": return keys.gatewayEnvironment
+        case "risk-worker": return keys.clientEnvironment(BusRole.risk.rawValue)
+        case "execution-worker": return keys.clientEnvironment(BusRole.execution.rawValue)
+        case "feature-worker": return keys.clientEnvironment(BusRole.feature.rawValue)
+        case "model-worker": return keys.clientEnvironment(BusRole.model.rawValue)
+        default: return [:]
+        }
+    }
+
+    /// A key pair of the set, for a hand-written client (nil without CURVE).
+    func keyPair(_ role: BusRole) throws -> CurveKeyPair? {
+        guard let keys else { return nil }
+        let secret = try String(contentsOf: keys.secretFile(role.rawValue), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try CurveKeyPair(secretKey: secret)
+    }
+
+    /// The gateway's public key (nil without CURVE).
+    var serverKey: String? {
+        guard let keys else { return nil }
+        return try? String(contentsOf: keys.gatewayPublicFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Sends a signal without forgetting the process (SIGSTOP / SIGCONT).

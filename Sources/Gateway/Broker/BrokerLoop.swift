@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 import ServiceSupport
 import TradingWire
 import ZeroMQ
@@ -90,6 +91,10 @@ final class BrokerLoop {
     private unowned let broker: Broker
     private let router: ZMQSocket
     private let publisher: ZMQSocket
+    /// Admits CURVE clients by key when the bus is secured; nil in the clear.
+    private let zap: ZAPHandler?
+    private let maxWorkersPerService: Int
+    private var refusals = RefusalLog()
     private let logger: Logger
     private let heartbeatInterval: Int
     private let workerTimeout: Int
@@ -123,13 +128,39 @@ final class BrokerLoop {
         workerTimeout = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
         controlInterval = configuration.controlIntervalMilliseconds
         maxBatch = configuration.maxBatch
+        maxWorkersPerService = configuration.maxWorkersPerService
+        // The ZAP handler is bound before any CURVE server socket of the context.
+        if let curve = configuration.curve {
+            let keys = curve.authorizedKeys
+            let log = broker.logger
+            let refusals = Mutex(RefusalLog())
+            zap = try ZAPHandler(context: broker.context) { mechanism, publicKey, address in
+                guard mechanism == "CURVE", let publicKey else {
+                    return .refuse(reason: "CURVE is required")
+                }
+                guard let role = keys.roles[publicKey] else {
+                    if refusals.withLock({ $0.shouldLog(publicKey) }) {
+                        log.warning("refused a bus connection with an unknown key", metadata: ["key": "\(publicKey)", "peer": "\(address)"])
+                    }
+                    return .refuse(reason: "unknown key")
+                }
+                return .admit(userID: "\(role.rawValue) \(publicKey)")
+            }
+        } else {
+            zap = nil
+        }
         router = try broker.context.socket(.router)
+        if let curve = configuration.curve { try router.makeCurveServer(secretKey: curve.secretKey, zapDomain: "trading") }
+        try router.setMaximumMessageSize(Int64(configuration.maxMessageBytes))
         try router.setOption(ZMQOption.routerMandatory, 1)
         try router.setOption(ZMQOption.sendHighWaterMark, 10_000)
         try router.setOption(ZMQOption.receiveHighWaterMark, 10_000)
         try router.setOption(ZMQOption.tcpKeepalive, 1)
         try router.bind(configuration.routerEndpoint)
         publisher = try broker.context.socket(.extendedPublisher)
+        if let curve = configuration.curve { try publisher.makeCurveServer(secretKey: curve.secretKey, zapDomain: "trading") }
+        // Subscribers send nothing but (un)subscriptions.
+        try publisher.setMaximumMessageSize(1_024)
         try publisher.setOption(ZMQOption.xpubVerbose, 1)
         try publisher.setOption(ZMQOption.sendHighWaterMark, 1_000)
         try publisher.bind(configuration.controlEndpoint)
@@ -145,19 +176,22 @@ final class BrokerLoop {
         defer {
             router.close()
             publisher.close()
+            zap?.socket.close()
         }
         do {
             var poller = ZMQPoller()
             let routerIndex = poller.add(router)
             let publisherIndex = poller.add(publisher)
             let wakeIndex = poller.add(fileDescriptor: broker.wake.fileDescriptor)
+            let zapIndex = zap.map { poller.add($0.socket) }
             while true {
                 let readable = try poller.poll(timeoutMilliseconds: max(0, nextTimer() - monotonicMilliseconds()))
                 if readable.contains(wakeIndex) {
                     if !handleCommands() { return }
                 }
+                if let zapIndex, readable.contains(zapIndex) { try zap?.answerPending() }
                 if readable.contains(routerIndex) {
-                    while let frames = try router.receive(wait: false) { handleWorkerMessage(frames) }
+                    while let (frames, userID) = try router.receiveWithUserID(wait: false) { handleWorkerMessage(frames, userID: userID) }
                 }
                 if readable.contains(publisherIndex) {
                     while let frames = try publisher.receive(wait: false) { handleSubscription(frames) }
@@ -167,8 +201,11 @@ final class BrokerLoop {
                 publishSnapshotIfChanged()
             }
         } catch {
-            logger.error("broker socket loop failed", metadata: ["error": "\(error)"])
+            // Nothing can reach a worker any more: fail every caller at once, then exit non-zero
+            // so that the supervisor restarts the gateway instead of leaving requests hanging.
+            logger.critical("broker socket loop failed: exiting", metadata: ["error": "\(error)"])
             failEverything(with: .stopped)
+            exit(70)
         }
     }
 
@@ -222,6 +259,11 @@ final class BrokerLoop {
     }
 
     private func enqueue(service: String, body: [UInt8], timeout: Int, completion: Completion) {
+        // Only names of the grammar get a queue: nothing a caller passes creates arbitrary state.
+        guard ServiceName.isWellFormed(service) else {
+            complete(completion, with: .failure(.noWorker(service: String(service.prefix(80)))))
+            return
+        }
         let now = monotonicMilliseconds()
         let pending = Pending(
             key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
@@ -233,7 +275,8 @@ final class BrokerLoop {
 
     // MARK: workers
 
-    private func handleWorkerMessage(_ frames: ZMQMessage) {
+    /// `userID` is what the ZAP handler gave the connection: "ROLE PUBLIC-KEY" with CURVE, nil in the clear.
+    private func handleWorkerMessage(_ frames: ZMQMessage, userID: String?) {
         guard frames.count >= 2 else { return }
         let identity = frames[0]
         let message: MDP.Message
@@ -253,8 +296,27 @@ final class BrokerLoop {
                 disconnect(identity)
                 return
             }
-            guard Self.isValidServiceName(service) else {
-                logger.warning("READY with an invalid service name", metadata: ["service": "\(service.prefix(80))"])
+            guard ServiceName.isWellFormed(service) else {
+                if refusals.shouldLog("name \(Self.printable(service))") {
+                    logger.warning("READY with an invalid service name", metadata: ["service": "\(Self.printable(service))"])
+                }
+                sendDisconnect(identity)
+                return
+            }
+            if zap != nil {
+                let (role, key) = Self.roleAndKey(userID)
+                guard let role, role.mayServe(service) else {
+                    if refusals.shouldLog("\(key) \(service)") { logger.warning(
+                        "READY refused: the key may not serve this service",
+                        metadata: ["service": "\(service)", "key": "\(key)", "role": "\(role?.rawValue ?? "none")"]) }
+                    sendDisconnect(identity)
+                    return
+                }
+            }
+            if let existing = services[service], existing.workerCount >= maxWorkersPerService {
+                if refusals.shouldLog("full \(service)") {
+                    logger.warning("READY refused: the service has its most workers", metadata: ["service": "\(service)", "workers": "\(existing.workerCount)"])
+                }
                 sendDisconnect(identity)
                 return
             }
@@ -468,7 +530,26 @@ final class BrokerLoop {
         return client.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    static func isValidServiceName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 128 && name.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 }
+    /// The role and key of a ZAP user id ("ROLE PUBLIC-KEY").
+    static func roleAndKey(_ userID: String?) -> (BusRole?, String) {
+        guard let userID, let space = userID.firstIndex(of: " ") else { return (nil, "none") }
+        return (BusRole(rawValue: String(userID[..<space])), String(userID[userID.index(after: space)...]))
+    }
+
+    /// A peer's string as it may appear in a log line: printable ASCII only, 80 characters at most.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(80).map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? $0 : "?" }))
+    }
+}
+
+/// Says "refused" in the log once a minute per key, not once per reconnect attempt.
+struct RefusalLog {
+    private var lastLogged: [String: Int] = [:]
+
+    mutating func shouldLog(_ key: String, now: Int = monotonicMilliseconds()) -> Bool {
+        if let last = lastLogged[key], now - last < 60_000 { return false }
+        if lastLogged.count > 1_000 { lastLogged.removeAll() }
+        lastLogged[key] = now
+        return true
     }
 }

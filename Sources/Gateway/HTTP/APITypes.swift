@@ -99,5 +99,8 @@ struct OperatorOutput: Encodable, Sendable {
     var haltReason: String?
     var riskLocked: Bool
     var lockReason: String?
-    var drawdown: Double
+    var drawdown: Double?
+    /// False when a halt is in force on the control channel but the risk worker has not recorded
+    /// it yet (answered 202); the gateway holds it until the risk worker does.
+    var persisted: Bool = true
 }

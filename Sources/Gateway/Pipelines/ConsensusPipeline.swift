@@ -105,7 +105,7 @@ struct ConsensusPipeline: Sendable {
         let featureBody: [UInt8]
         do {
             featureBody = try WireCodec.encode(
-                WireRequest(op: "features", requestId: requestID, payload: FeatureRequest(symbol: symbol, features: input.features, candles: candles)))
+                Operations.Feature.features.request(FeatureRequest(symbol: symbol, features: input.features, candles: candles), requestID: requestID))
         } catch {
             throw APIError(.internalServerError, "internal_error", "the feature request could not be encoded")
         }
@@ -212,7 +212,7 @@ final class VotePlan: Sendable {
             }
         }
         if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
-        guard let body = try? WireCodec.encode(WireRequest(op: "predict", requestId: requestID, payload: PredictRequest(features: features))) else {
+        guard let body = try? WireCodec.encode(Operations.Model.predict.request(PredictRequest(features: features), requestID: requestID)) else {
             excluded += asks.filter(\.votes).map { ExcludedModel(modelId: $0.modelID, reason: "request could not be encoded") }
             state.withLock { $0 = State(featureResult: result, asks: [], excluded: excluded) }
             return []
@@ -236,6 +236,9 @@ final class VotePlan: Sendable {
             let service = ask.canary ? ServiceName.canary(ask.modelID) : ServiceName.model(ask.modelID)
             do throws(WorkerCallError) {
                 let vote = try WorkerClient.decode(ModelVote.self, from: outcome, service: service)
+                if let problem = ReplyChecks.voteProblem(vote, askedModelID: ask.modelID) {
+                    throw WorkerCallError.badReply(problem)
+                }
                 GatewayCounters.call(service, outcome: "ok")
                 directory.heard(vote, canary: ask.canary)
                 if ask.votes { votes.append(vote) } else { shadows.append(vote) }

@@ -92,19 +92,32 @@ struct ExecutePipeline: Sendable {
         let reservation: ReserveResult
         do {
             reservation = try await workers.call(
-                ServiceName.risk, op: "reserve", payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice), requestID: requestID)
+                ServiceName.risk, Operations.Risk.reserve, payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice), requestID: requestID)
         } catch {
             throw error.apiError
+        }
+        if let mismatch = ReplyChecks.reservationMismatch(reservation.order, duplicate: reservation.duplicate, asked: intent) {
+            logger.error(
+                "risk reply does not match the order asked for: refused, nothing sent to execution",
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(mismatch)"])
+            GatewayCounters.order("refused_mismatch")
+            throw APIError(.badGateway, "risk_reply_mismatch", "order \(intent.clientOrderId) was not sent: \(mismatch)")
         }
         control.update(flags: reservation.flags)
         if reservation.duplicate {
             GatewayCounters.order("duplicate")
             return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID)
         }
-        let execution = ExecuteRequest(order: reservation.order)
+        // Execution gets the order validated here, under the terms the ledger reserved it with.
+        var validated = reservation.order
+        validated.intent = intent
+        validated.mode = configuration.tradingMode
+        validated.status = .pending
+        validated.fill = nil
+        let execution = ExecuteRequest(order: validated)
         let fill: Fill
         do {
-            fill = try await workers.call(ServiceName.execution, op: "execute", payload: execution, requestID: requestID)
+            fill = try await workers.call(ServiceName.execution, Operations.Execution.execute, payload: execution, requestID: requestID)
         } catch {
             switch error {
             case .worker(let workerError) where workerError.code == "order_state_unknown":
@@ -126,6 +139,15 @@ struct ExecutePipeline: Sendable {
                 throw reason
             }
         }
+        if let problem = ReplyChecks.fillProblem(fill, for: validated) {
+            // Execution said something impossible: what happened is unknown, so the order stays
+            // pending for reconciliation and the fill is not booked.
+            logger.error(
+                "execution reply does not fit the order: settle refused, left pending for reconciliation",
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(problem)"])
+            GatewayCounters.order("refused_fill")
+            throw APIError(.badGateway, "execution_reply_mismatch", "order \(intent.clientOrderId) is pending: \(problem)")
+        }
         let settled = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: fill, rejectReason: nil), requestID: requestID)
         if settled.flags.riskLocked {
             logger.warning("risk_locked: drawdown brake tripped by a fill", metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"])
@@ -140,7 +162,7 @@ struct ExecutePipeline: Sendable {
         var lastError: WorkerCallError?
         for attempt in 1...Self.settleAttempts {
             do {
-                let result: SettleResult = try await workers.call(ServiceName.risk, op: "settle", payload: request, requestID: requestID)
+                let result: SettleResult = try await workers.call(ServiceName.risk, Operations.Risk.settle, payload: request, requestID: requestID)
                 control.update(flags: result.flags)
                 return result
             } catch {

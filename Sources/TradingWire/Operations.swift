@@ -1,0 +1,54 @@
+/// One operation of a worker service: the `op` string on the wire, the payload it carries and
+/// the result it answers. The gateway calls it and the worker serves it through the same value,
+/// so the two sides cannot disagree on a name or a type.
+///
+///     // worker
+///     handler.on(Operations.Risk.reserve) { request throws(WireError) in ... }   // WireRequest<ReserveRequest> -> ReserveResult
+///     // gateway
+///     let reservation = try await workers.call(ServiceName.risk, Operations.Risk.reserve, payload: ..., requestID: id)
+public struct WireOperation<Payload: Codable & Sendable, Result: Codable & Sendable>: Sendable {
+    /// The `op` field of the request envelope.
+    public let name: String
+
+    public init(_ name: String) {
+        self.name = name
+    }
+
+    /// The request envelope of this operation.
+    public func request(_ payload: Payload, requestID: String) -> WireRequest<Payload> {
+        WireRequest(op: name, requestId: requestID, payload: payload)
+    }
+}
+
+/// Every operation of every service.
+public enum Operations {
+    /// `feature`: features from given values and candles.
+    public enum Feature {
+        public static let features = WireOperation<FeatureRequest, FeatureResult>("features")
+    }
+
+    /// `model.<id>` and `canary.<id>`: one vote.
+    public enum Model {
+        public static let predict = WireOperation<PredictRequest, ModelVote>("predict")
+    }
+
+    /// `risk`: the ledger, the limits, halt and lock.
+    public enum Risk {
+        public static let status = WireOperation<Empty, RiskStatus>("status")
+        public static let gate = WireOperation<GateRequest, GateResult>("gate")
+        public static let reserve = WireOperation<ReserveRequest, ReserveResult>("reserve")
+        public static let settle = WireOperation<SettleRequest, SettleResult>("settle")
+        public static let mark = WireOperation<MarkRequest, RiskStatus>("mark")
+        public static let reset = WireOperation<OperatorAction, RiskStatus>("reset")
+        public static let halt = WireOperation<OperatorAction, RiskStatus>("halt")
+        public static let resume = WireOperation<OperatorAction, RiskStatus>("resume")
+        public static let orders = WireOperation<OrdersQuery, OrderList>("orders")
+        public static let order = WireOperation<OrderQuery, Order>("order")
+    }
+
+    /// `execution`: places orders and says what became of them.
+    public enum Execution {
+        public static let execute = WireOperation<ExecuteRequest, Fill>("execute")
+        public static let query = WireOperation<ExecuteRequest, QueryResult>("query")
+    }
+}
