@@ -13,6 +13,7 @@ connects in the clear (the gateway admits that only in paper mode on loopback).
 """
 import json
 import os
+import signal
 import time
 
 import zmq
@@ -40,6 +41,9 @@ def predict(model_id, body):
 
 
 def main():
+    # A parent may have blocked these (some runtimes block signals in their threads); a worker
+    # must still stop on SIGTERM.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     model_id = os.environ.get("MODEL_ID", "py")
     service = ("model." + model_id).encode()
     context = zmq.Context()
@@ -53,10 +57,11 @@ def main():
     dealer.connect(os.environ.get("BROKER_ENDPOINT", "tcp://127.0.0.1:5555"))
     dealer.send_multipart([b"", HEADER, READY, service])
     print(json.dumps({"level": "INFO", "msg": "python worker started", "service": service.decode()}), flush=True)
-    next_heartbeat = time.monotonic() + 1.0
+    interval = int(os.environ.get("HEARTBEAT_INTERVAL_MS", "1000")) / 1000.0
+    next_heartbeat = time.monotonic() + interval
     try:
         while True:
-            if dealer.poll(timeout=200):
+            if dealer.poll(timeout=int(interval * 500)):
                 frames = dealer.recv_multipart()
                 command = frames[2] if len(frames) > 2 else b""
                 if command == REQUEST:
@@ -64,11 +69,11 @@ def main():
                     replies = [json.dumps(predict(model_id, body)).encode() for body in bodies]
                     dealer.send_multipart([b"", HEADER, REPLY, client, b""] + replies)
                 elif command == DISCONNECT:
-                    time.sleep(1.0)
+                    time.sleep(interval)
                     dealer.send_multipart([b"", HEADER, READY, service])
             if time.monotonic() >= next_heartbeat:
                 dealer.send_multipart([b"", HEADER, HEARTBEAT])
-                next_heartbeat = time.monotonic() + 1.0
+                next_heartbeat = time.monotonic() + interval
     except KeyboardInterrupt:
         dealer.send_multipart([b"", HEADER, DISCONNECT])
 
