@@ -50,7 +50,8 @@ struct Keys: ParsableCommand {
                 throw ValidationError("\(set.secretFile(name).path) exists already")
             }
             let pair = try CurveKeyPair.generate()
-            FileManager.default.createFile(atPath: set.secretFile(name).path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: set.secretFile(name).path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            else { throw ValidationError("could not write \(set.secretFile(name).path)") }
             try Data((pair.publicKey + "\n").utf8).write(to: set.publicFile(name))
             let handle = try FileHandle(forWritingTo: set.authorizedKeysFile)
             handle.seekToEndOfFile()

@@ -193,6 +193,26 @@ struct BusSecurityTests {
         try await waitUntil("the halt lifts when the risk worker answers again", timeout: .seconds(10)) { subscriber.latest()?.halted == false }
     }
 
+    @Test("no keys: live mode and a non-loopback bind refuse to start; paper on loopback warns")
+    func clearBusOnlyOnLoopback() async throws {
+        let live = ["TRADING_MODE": "live", "API_TOKEN": "t", "EXCHANGE_API_KEY": "k", "EXCHANGE_API_SECRET": "s"]
+        let (liveStatus, liveLog) = try Stack(live, curve: false).runOnce("gateway")
+        #expect(liveStatus != 0)
+        #expect(liveLog.contains("CURVE keys in live mode"))
+        let open = try Stack(curve: false)
+        let (openStatus, openLog) = try open.runOnce("gateway", ["BROKER_BIND": "tcp://0.0.0.0:\(open.brokerPort)"])
+        #expect(openStatus != 0)
+        #expect(openLog.contains("refusing to start"))
+        let (workerStatus, workerLog) = try open.runOnce("feature-worker", ["BROKER_ENDPOINT": "tcp://gateway.example:5555"])
+        #expect(workerStatus != 0)
+        #expect(workerLog.contains("CURVE keys to reach a broker beyond loopback"))
+
+        let clear = try Stack(curve: false)
+        try await clear.startAll()
+        #expect(clear.log("gateway").contains("the bus runs without CURVE"))
+        #expect(try await clear.post("/api/ai/consensus", Self.consensusBody).status == 200)
+    }
+
     @Test("a Python (pyzmq) MDP worker with its own key joins and votes")
     func pythonWorker() async throws {
         let stack = try Stack()
