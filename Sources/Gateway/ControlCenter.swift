@@ -19,11 +19,13 @@ public final class ControlCenter: Sendable {
     private let broker: Broker
     let tradingMode: TradingMode
     private let logger: Logger
+    private let notifier: Notifier?
 
-    init(broker: Broker, tradingMode: TradingMode, logger: Logger) {
+    init(broker: Broker, tradingMode: TradingMode, logger: Logger, notifier: Notifier? = nil) {
         self.broker = broker
         self.tradingMode = tradingMode
         self.logger = logger
+        self.notifier = notifier
     }
 
     /// The last risk status heard, and when (Unix ms).
@@ -44,18 +46,19 @@ public final class ControlCenter: Sendable {
 
     /// Flags from any risk reply; publishes at once when they changed.
     func update(flags: RiskFlags) {
-        let changed: ControlState? = state.withLock { state in
+        let (previous, changed): (ControlState?, ControlState?) = state.withLock { state in
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
                 current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason
             {
-                return nil
+                return (current, nil)
             }
             let next = ControlState(
                 seq: (state.control?.seq ?? 0) + 1, halted: flags.halted, haltReason: flags.haltReason,
                 riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds())
+            let previous = state.control
             state.control = next
             state.status?.flags = flags
-            return next
+            return (previous, next)
         }
         if let changed {
             logger.info(
@@ -65,6 +68,7 @@ public final class ControlCenter: Sendable {
                     "reason": "\(changed.lockReason ?? changed.haltReason ?? "")",
                 ])
             broker.publish(changed)
+            if let notifier { ControlNotifications.announce(from: previous, to: changed, notifier: notifier) }
         }
     }
 }
