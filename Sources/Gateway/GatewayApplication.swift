@@ -14,17 +14,20 @@ public func buildGateway(
 ) throws -> some ApplicationProtocol {
     try configuration.validateForStart()
     let broker = try Broker(configuration: configuration.broker, logger: logger)
-    let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger)
+    let notifier = Notifier(configuration: configuration.notify, source: "gateway", logger: logger)
+    let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger, notifier: notifier)
     let workers = WorkerClient(broker: broker)
     let market = MarketCache(window: configuration.candleWindow)
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
-        startedAt: Date(), metrics: metrics, models: ModelDirectory())
+        startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier)
 
     let router = Router()
     router.add(middleware: JSONErrorMiddleware(logger: logger))
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware())
     api.register(on: router)
+    Probes(broker: broker, control: control).register(on: router)
+    api.registerOperatorRoutes(on: router)
 
     return Application(
         router: router,
@@ -35,6 +38,7 @@ public func buildGateway(
                 workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
                 logger: logger),
             LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger),
+            NotificationService(notifier: notifier, broker: broker, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
         logger: logger)
