@@ -86,22 +86,23 @@ public struct Notification: Codable, Sendable, Equatable {
 /// Posts notifications to webhooks in the background.
 ///
 /// `notify` only appends to a bounded buffer (the newest 1000 are kept) and returns: it never
-/// waits for the network, so it may be called from any path. `run()` delivers them one by one,
-/// retrying each URL with exponential backoff; a notification that still fails is logged and
+/// waits for the network, so it may be called from any path. `run()` delivers them in order to
+/// each URL (every URL with its own queue, so a dead receiver delays only its own), retrying
+/// with exponential backoff; a notification that still fails is logged and
 /// counted (`notifications_total{outcome="failed"}`), never retried forever.
 public final class Notifier: Sendable {
     public let configuration: NotifierConfiguration
     private let source: String
     private let logger: Logger
-    private let stream: AsyncStream<Notification>
-    private let continuation: AsyncStream<Notification>.Continuation
+    /// One queue per URL, so a slow or dead receiver only delays its own notifications.
+    private let queues: [(stream: AsyncStream<Notification>, continuation: AsyncStream<Notification>.Continuation)]
     private let session: URLSession
 
     public init(configuration: NotifierConfiguration, source: String, logger: Logger) {
         self.configuration = configuration
         self.source = source
         self.logger = logger
-        (stream, continuation) = AsyncStream.makeStream(of: Notification.self, bufferingPolicy: .bufferingNewest(1_000))
+        queues = configuration.targets.map { _ in AsyncStream.makeStream(of: Notification.self, bufferingPolicy: .bufferingNewest(1_000)) }
         let sessionConfiguration = URLSessionConfiguration.ephemeral
         sessionConfiguration.timeoutIntervalForRequest = Double(configuration.timeoutMilliseconds) / 1000
         session = URLSession(configuration: sessionConfiguration)
@@ -114,25 +115,31 @@ public final class Notifier: Sendable {
     public func notify(event: String, severity: String, text: String, details: [String: String] = [:]) {
         guard isEnabled else { return }
         let notification = Notification(event: event, severity: severity, text: text, details: details, source: source)
-        if case .dropped = continuation.yield(notification) {
-            Counter(label: "notifications_total", dimensions: [("event", event), ("outcome", "dropped")]).increment()
+        for queue in queues {
+            if case .dropped = queue.continuation.yield(notification) {
+                Counter(label: "notifications_total", dimensions: [("event", event), ("outcome", "dropped")]).increment()
+            }
         }
     }
 
     /// Delivers queued notifications until the task is cancelled or `finish()` is called.
     public func run() async {
-        for await notification in stream {
-            for target in configuration.targets {
-                let delivered = await deliver(notification, to: target)
-                Counter(label: "notifications_total", dimensions: [("event", notification.event), ("outcome", delivered ? "sent" : "failed")])
-                    .increment()
+        await withDiscardingTaskGroup { group in
+            for (target, queue) in zip(configuration.targets, queues) {
+                group.addTask {
+                    for await notification in queue.stream {
+                        let delivered = await self.deliver(notification, to: target)
+                        Counter(label: "notifications_total", dimensions: [("event", notification.event), ("outcome", delivered ? "sent" : "failed")])
+                            .increment()
+                        if Task.isCancelled { break }
+                    }
+                }
             }
-            if Task.isCancelled { break }
         }
     }
 
     /// Ends `run()` once the queue is drained.
-    public func finish() { continuation.finish() }
+    public func finish() { queues.forEach { $0.continuation.finish() } }
 
     private func deliver(_ notification: Notification, to target: NotifierConfiguration.Target) async -> Bool {
         var request = URLRequest(url: target.url)
