@@ -44,7 +44,7 @@ extension LedgerStore {
 }
 
 /// Records the equity history: a point on every fill, and whenever the last point is a minute
-/// old (the gateway's status poll, every second, makes that at least once a minute). A failed
+/// old (checked on every ledger change and by a timer, so at least once a minute). A failed
 /// history write is logged, never fatal: the history is for charts, not for money.
 final class EquityRecorder: Sendable {
     private let store: LedgerStore
@@ -72,6 +72,18 @@ final class EquityRecorder: Sendable {
                 EquityPoint(ts: now, equity: account.equity, cash: account.cash, peakEquity: account.peakEquity, drawdown: account.drawdown))
         } catch {
             logger.warning("equity point not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Checks every quarter `interval` whether a point is due, so the minute holds even when nothing asks
+    /// the risk worker anything. Stops when `engine` answers nil (its owner is gone).
+    func startTimer(engine: @escaping @Sendable () -> RiskEngine?) {
+        Thread.detachNewThread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: Double(Self.interval) / 4_000)
+                guard let current = engine() else { return }
+                observe(current, orders: [])
+            }
         }
     }
 

@@ -38,6 +38,7 @@ public final class RiskWorker: Sendable {
         engine = Mutex(restored)
         equity = EquityRecorder(store: store, logger: logger)
         equity.observe(restored, orders: [])
+        equity.startTimer { [weak self] in self?.engine.withLock { $0 } }
     }
 
     /// Applies `change` to the engine and writes what it touched before answering.
