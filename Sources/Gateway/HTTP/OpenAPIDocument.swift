@@ -230,7 +230,7 @@ enum OpenAPIDocument {
           {
             "name": "since",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807},
             "description": "Unix milliseconds (default 0)"
           },
           {
@@ -712,7 +712,7 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "mode": {"type": "string", "enum": ["off", "shadow", "split"]},
-          "share": {"type": "number", "minimum": 0, "maximum": 1}
+          "share": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "split: default 0.1"}
         },
         "required": ["mode"]
       },
@@ -838,8 +838,8 @@ enum OpenAPIDocument {
         "name": "X-Request-Id",
         "in": "header",
         "required": false,
-        "schema": {"type": "string", "maxLength": 64},
-        "description": "Echoed in the answer; generated when absent"
+        "schema": {"type": "string"},
+        "description": "Echoed in the answer when it is 1 to 64 safe characters; generated otherwise"
       },
       "ModelId": {
         "name": "id",
