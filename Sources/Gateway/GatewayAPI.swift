@@ -18,6 +18,7 @@ struct GatewayAPI: Sendable {
     let startedAt: Date
     let metrics: ProcessMetrics
     let models: ModelDirectory
+    /// Told of live fills (queued, never awaited).
     var notifier: Notifier?
 
     var consensus: ConsensusPipeline {

@@ -37,7 +37,7 @@ public func buildGateway(
             RiskStatusPoller(
                 workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
                 logger: logger),
-            LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger),
+            LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger, notifier: notifier),
             NotificationService(notifier: notifier, broker: broker, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
@@ -63,6 +63,8 @@ struct LiveReconciler: Service {
     let control: ControlCenter
     let configuration: GatewayConfiguration
     let logger: Logger
+    /// Told of orders the reconciliation finds filled.
+    var notifier: Notifier?
 
     func run() async throws {
         guard configuration.tradingMode == .live else {
@@ -97,6 +99,7 @@ struct LiveReconciler: Service {
             }
             if let settled: SettleResult = try? await workers.call(ServiceName.risk, op: "settle", payload: settle, requestID: "live-reconcile") {
                 control.update(flags: settled.flags)
+                if settled.order.status == .filled { notifier?.liveFill(settled.order, reconciled: true) }
                 logger.warning(
                     "reconciled a pending live order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(settled.order.status.rawValue)"])
             }

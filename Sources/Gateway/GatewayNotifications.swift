@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import ServiceSupport
@@ -71,9 +72,18 @@ struct NotificationService: Service {
 extension Notifier {
     /// A live order filled at the exchange (queued; never waits).
     func liveFill(_ output: ExecuteOutput) {
+        liveFill(clientOrderID: output.clientOrderId, symbol: output.symbol, side: output.side, qtyUsd: output.qtyUsd, reconciled: false)
+    }
+
+    /// A pending live order that reconciliation found filled.
+    func liveFill(_ order: Order, reconciled: Bool) {
+        liveFill(clientOrderID: order.intent.clientOrderId, symbol: order.intent.symbol, side: order.intent.side, qtyUsd: order.intent.qtyUsd, reconciled: reconciled)
+    }
+
+    private func liveFill(clientOrderID: String, symbol: String, side: Side, qtyUsd: Decimal, reconciled: Bool) {
         notify(
             event: "live_fill", severity: "info",
-            text: "Live \(output.side.rawValue) \(output.symbol) \(output.qtyUsd) USD filled (order \(output.clientOrderId))",
-            details: ["clientOrderId": output.clientOrderId, "symbol": output.symbol, "side": output.side.rawValue, "qtyUsd": "\(output.qtyUsd)"])
+            text: "Live \(side.rawValue) \(symbol) \(qtyUsd) USD filled\(reconciled ? " (found by reconciliation)" : "") (order \(clientOrderID))",
+            details: ["clientOrderId": clientOrderID, "symbol": symbol, "side": side.rawValue, "qtyUsd": "\(qtyUsd)", "reconciled": "\(reconciled)"])
     }
 }
