@@ -121,8 +121,9 @@ struct OperatorToolsTests {
         try await receiver.start()
         defer { receiver.stop() }
         let stack = try Stack([
-            "NOTIFY_WEBHOOK_URL": "\(receiver.hangURL),\(receiver.url("json")),slack=\(receiver.url("slack")),discord=\(receiver.url("discord"))",
-            "NOTIFY_BACKOFF_MS": "20", "NOTIFY_TIMEOUT_MS": "60000", "MAX_DRAWDOWN": "0.001",
+            "NOTIFY_WEBHOOK_URL":
+                "\(receiver.hangURL),\(receiver.url("json")),slack=\(receiver.url("slack")),discord=\(receiver.url("discord")),telegram=\(receiver.url("telegram"))",
+            "NOTIFY_TELEGRAM_CHAT_ID": "-1001234", "NOTIFY_BACKOFF_MS": "20", "NOTIFY_TIMEOUT_MS": "60000", "MAX_DRAWDOWN": "0.001",
         ])
         try await stack.startAll()
         // The receiver at /hang never answers: the halt is answered all the same.
@@ -134,10 +135,12 @@ struct OperatorToolsTests {
         #expect((posted["details"] as? [String: String])?["reason"] == "webhook drill")
         #expect(posted["source"] as? String == "gateway")
         #expect(receiver.attemptCount("json") >= 3, "two 500s, then delivered")
-        try await waitUntil("the Slack and Discord shapes") {
+        try await waitUntil("the Slack, Discord and Telegram shapes") {
             (receiver.received("slack").first?["text"] as? String)?.contains("webhook drill") == true
                 && (receiver.received("discord").first?["content"] as? String)?.contains("webhook drill") == true
+                && (receiver.received("telegram").first?["text"] as? String)?.contains("webhook drill") == true
         }
+        #expect(receiver.received("telegram").first?["chat_id"] as? String == "-1001234")
         #expect(try await stack.post("/api/resume", nil).status == 200)
         try await waitUntil("the resume is posted") { receiver.received("json").contains { $0["event"] as? String == "resume" } }
 
