@@ -116,7 +116,10 @@ let package = Package(
         .executableTarget(name: "model-worker", dependencies: ["ModelWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "risk-worker", dependencies: ["RiskWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
-        .executableTarget(name: "trading-stack", dependencies: ["ServiceSupport", "ZeroMQ", "TradingWire"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "trading-stack",
+            dependencies: ["ServiceSupport", "ZeroMQ", "TradingWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
         // The operator's CLI: the runbook as commands.
         .executableTarget(
             name: "tradectl",

@@ -31,11 +31,13 @@ public final class ControlCenter: Sendable {
     /// The first `seq`: the start time, so that a restarted gateway's states are newer than any a
     /// worker still holds from before (workers ignore an older `seq`).
     private let firstSeq = UInt64(max(0, unixMilliseconds()))
+    private let notifier: Notifier?
 
-    init(broker: Broker, tradingMode: TradingMode, logger: Logger) {
+    init(broker: Broker, tradingMode: TradingMode, logger: Logger, notifier: Notifier? = nil) {
         self.broker = broker
         self.tradingMode = tradingMode
         self.logger = logger
+        self.notifier = notifier
     }
 
     /// The last risk status heard, and when (Unix ms).
@@ -114,19 +116,20 @@ public final class ControlCenter: Sendable {
 
     /// Applies `body`, then publishes the new control state when the effective flags changed.
     private func change(_ body: (inout State) -> Void) {
-        let changed: ControlState? = state.withLock { state in
+        let (previous, changed): (ControlState?, ControlState?) = state.withLock { state in
             body(&state)
-            guard let flags = Self.effective(state) else { return nil }
+            guard let flags = Self.effective(state) else { return (state.control, nil) }
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
                 current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason
             {
-                return nil
+                return (current, nil)
             }
             let next = ControlState(
                 seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq, halted: flags.halted, haltReason: flags.haltReason,
                 riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds())
+            let previous = state.control
             state.control = next
-            return next
+            return (previous, next)
         }
         if let changed {
             broker.publish(changed)
@@ -136,6 +139,7 @@ public final class ControlCenter: Sendable {
                     "seq": "\(changed.seq)", "halted": "\(changed.halted)", "riskLocked": "\(changed.riskLocked)",
                     "reason": "\(changed.lockReason ?? changed.haltReason ?? "")",
                 ])
+            if let notifier { ControlNotifications.announce(from: previous, to: changed, notifier: notifier) }
         }
     }
 }

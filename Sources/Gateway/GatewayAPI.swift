@@ -18,6 +18,8 @@ struct GatewayAPI: Sendable {
     let startedAt: Date
     let metrics: ProcessMetrics
     let models: ModelDirectory
+    /// Told of live fills (queued, never awaited).
+    var notifier: Notifier?
 
     var consensus: ConsensusPipeline {
         ConsensusPipeline(broker: broker, market: market, configuration: configuration, control: control, models: models)
@@ -51,6 +53,7 @@ struct GatewayAPI: Sendable {
                 }
             }
             let output = try await execute.run(input, requestID: requestID)
+            if output.mode == .live, output.status == .filled, !output.duplicate { notifier?.liveFill(output) }
             logger.info(
                 "order \(output.status.rawValue)",
                 metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])

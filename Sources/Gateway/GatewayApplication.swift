@@ -15,17 +15,20 @@ public func buildGateway(
     try configuration.validateForStart()
     if let warning = try configuration.validateBusSecurity() { logger.warning("\(warning)") }
     let broker = try Broker(configuration: configuration.broker, logger: logger)
-    let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger)
+    let notifier = Notifier(configuration: configuration.notify, source: "gateway", logger: logger)
+    let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger, notifier: notifier)
     let workers = WorkerClient(broker: broker)
     let market = MarketCache(window: configuration.candleWindow)
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
-        startedAt: Date(), metrics: metrics, models: ModelDirectory())
+        startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier)
 
     let router = Router()
     router.add(middleware: JSONErrorMiddleware(logger: logger))
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware())
     api.register(on: router)
+    Probes(broker: broker, control: control).register(on: router)
+    api.registerOperatorRoutes(on: router)
 
     return Application(
         router: router,
@@ -35,7 +38,8 @@ public func buildGateway(
             RiskStatusPoller(
                 workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
                 logger: logger),
-            LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger),
+            LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger, notifier: notifier),
+            NotificationService(notifier: notifier, broker: broker, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
         logger: logger)
@@ -60,6 +64,8 @@ struct LiveReconciler: Service {
     let control: ControlCenter
     let configuration: GatewayConfiguration
     let logger: Logger
+    /// Told of orders the reconciliation finds filled.
+    var notifier: Notifier?
 
     func run() async throws {
         guard configuration.tradingMode == .live else {
@@ -94,6 +100,7 @@ struct LiveReconciler: Service {
             }
             if let settled: SettleResult = try? await workers.call(ServiceName.risk, Operations.Risk.settle, payload: settle, requestID: "live-reconcile") {
                 control.update(flags: settled.flags)
+                if settled.order.status == .filled { notifier?.liveFill(settled.order, reconciled: true) }
                 logger.warning(
                     "reconciled a pending live order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(settled.order.status.rawValue)"])
             }

@@ -40,6 +40,8 @@ public struct GatewayConfiguration: Sendable {
     public var allowRequestPrice: Bool
     public var liveReconcileMilliseconds: Int
     public var broker: BrokerConfiguration
+    /// Webhooks for operator notifications (`NOTIFY_*`, see `NotifierConfiguration`).
+    public var notify: NotifierConfiguration
 
     public init(reader: EnvironmentReader) throws {
         httpHost = reader.string("HTTP_HOST", default: "127.0.0.1")
@@ -63,6 +65,7 @@ public struct GatewayConfiguration: Sendable {
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         broker = try BrokerConfiguration(reader: reader)
+        notify = try NotifierConfiguration(reader: reader)
     }
 
     /// Refuses a bus in the clear anywhere but paper mode on loopback. Returns the warning to log

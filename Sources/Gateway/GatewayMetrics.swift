@@ -1,4 +1,5 @@
 import Metrics
+import ServiceSupport
 import Synchronization
 import TradingWire
 
@@ -8,17 +9,32 @@ enum GatewayGauges {
     static let halted = Gauge(label: "control_halted")
     static let riskLocked = Gauge(label: "control_risk_locked")
     static let controlSeq = Gauge(label: "control_seq")
-    static let controlDrops = Gauge(label: "control_publish_drops")
-    static let workersExpired = Gauge(label: "broker_workers_expired")
-    static let riskDrawdown = Gauge(label: "risk_drawdown")
-    static let riskEquity = Gauge(label: "risk_equity")
+    static let controlDrops = Counter(label: "control_publish_drops_total")
+    static let workersExpired = Counter(label: "broker_workers_expired_total")
+    static let riskDrawdown = Gauge(label: "risk_drawdown_ratio")
+    static let riskEquity = Gauge(label: "risk_equity_usd")
+    static let drawdownLimit = Gauge(label: "risk_drawdown_limit_ratio")
+    static let statusAge = Gauge(label: "risk_status_age_seconds")
+    /// The broker's cumulative counts last reported, so the counters advance by the difference.
+    private static let reported = Mutex((drops: 0, expired: 0))
+    private static let seen = Mutex<Set<String>>([])
 
     static func update(broker: Broker.Snapshot, control: ControlCenter) {
-        for service in Set(broker.workers.keys).union([ServiceName.feature, ServiceName.risk, ServiceName.execution]) {
+        // Services seen once stay listed (at 0 when none is live), so an alert sees a service vanish.
+        let services = seen.withLock { seen in
+            seen.formUnion(broker.workers.keys)
+            return seen
+        }
+        for service in services.union([ServiceName.feature, ServiceName.risk, ServiceName.execution]) {
             Gauge(label: "broker_live_workers", dimensions: [("service", service)]).record(broker.workers[service] ?? 0)
         }
-        controlDrops.record(broker.controlDrops)
-        workersExpired.record(broker.workersExpired)
+        let (drops, expired) = reported.withLock { last in
+            defer { last = (broker.controlDrops, broker.workersExpired) }
+            return (broker.controlDrops - last.drops, broker.workersExpired - last.expired)
+        }
+        _ = (controlDrops, workersExpired)  // made at the first scrape, so both families show from 0
+        if drops > 0 { controlDrops.increment(by: drops) }
+        if expired > 0 { workersExpired.increment(by: expired) }
         if let state = control.control {
             halted.record(state.halted ? 1 : 0)
             riskLocked.record(state.riskLocked ? 1 : 0)
@@ -27,6 +43,8 @@ enum GatewayGauges {
         if let risk = control.riskStatus {
             riskDrawdown.record(risk.status.account.drawdown)
             riskEquity.record(risk.status.account.equity.doubleValueForMetrics)
+            drawdownLimit.record(risk.status.limits.maxDrawdown)
+            statusAge.record(Double(unixMilliseconds() - risk.at) / 1000)
         }
     }
 }

@@ -221,9 +221,20 @@ public enum ModelWorker {
             let body = server.health(connected: connected, controlKnown: control.current() != nil)
             return HealthServer.Reply(status: connected ? 200 : 503, body: (try? WireCodec.encode(body)) ?? [])
         }
+        // A refused reload is news for the operators (NOTIFY_WEBHOOK_URL), delivered off the worker's thread.
+        let notifier = Notifier(configuration: try NotifierConfiguration(reader: reader), source: configuration.service, logger: logger)
+        if notifier.isEnabled { Task.detached { await notifier.run() } }
         try WorkerProcess.run(
             service: configuration.service, configuration: configuration.worker,
             handler: handler(server: server, role: configuration.role.rawValue), control: control, link: link,
-            healthRoutes: ["/health": health], metrics: metrics, onReload: { server.reload() }, logger: logger)
+            healthRoutes: ["/health": health], metrics: metrics,
+            onReload: {
+                if let error = server.reload() {
+                    notifier.notify(
+                        event: "model_reload_failed", severity: "warning",
+                        text: "Model \(configuration.service) reload refused; the previous version keeps serving: \(error)",
+                        details: ["service": configuration.service, "path": configuration.modelPath, "error": "\(error)"])
+                }
+            }, logger: logger)
     }
 }

@@ -7,7 +7,7 @@ import TradingWire
 /// peak, halt and lock), and an audit trail of operator actions. Decimals are stored as text, so
 /// amounts come back exactly as they went in.
 final class LedgerStore: Sendable {
-    private let database: DatabasePool
+    let database: DatabasePool
 
     /// Opens (creating if needed) `ledger.sqlite` under `directory`.
     init(directory: String) throws {
@@ -45,6 +45,7 @@ final class LedgerStore: Sendable {
                         requested_by TEXT NOT NULL, reason TEXT);
                     """)
         }
+        registerEquityMigration(&migrator)
         return migrator
     }
 

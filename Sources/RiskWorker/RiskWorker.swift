@@ -14,6 +14,7 @@ public final class RiskWorker: Sendable {
     private let store: LedgerStore
     private let configuration: RiskConfiguration
     private let logger: Logger
+    private let equity: EquityRecorder
 
     /// Opens the ledger, restores the engine and reconciles orders a crash left pending.
     public init(configuration: RiskConfiguration, logger: Logger) throws {
@@ -35,6 +36,9 @@ public final class RiskWorker: Sendable {
                 "riskLocked": "\(flags.riskLocked)", "halted": "\(flags.halted)",
             ])
         engine = Mutex(restored)
+        equity = EquityRecorder(store: store, logger: logger)
+        equity.observe(restored, orders: [])
+        equity.startTimer { [weak self] in self?.engine.withLock { $0 } }
     }
 
     /// Applies `change` to the engine and writes what it touched before answering.
@@ -49,6 +53,7 @@ public final class RiskWorker: Sendable {
                 logger.critical("ledger write failed: stopping so that memory never runs ahead of disk", metadata: ["error": "\(error)"])
                 exit(3)
             }
+            equity.observe(engine, orders: orders)
             return result
         }
     }
@@ -138,6 +143,7 @@ public final class RiskWorker: Sendable {
             }
             return order
         }
+        equity.register(on: &handler)
         return handler
     }
 

@@ -22,11 +22,11 @@ public final class ProcessMetrics: Sendable {
         ProcessMetrics(registry: PrometheusCollectorRegistry())
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, with help text (`MetricHelp`).
     public func render() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(4096)
         registry.emit(into: &buffer)
-        return buffer
+        return MetricHelp.annotate(buffer)
     }
 }

@@ -44,6 +44,7 @@ public enum Operations {
         public static let resume = WireOperation<OperatorAction, RiskStatus>("resume")
         public static let orders = WireOperation<OrdersQuery, OrderList>("orders")
         public static let order = WireOperation<OrderQuery, Order>("order")
+        public static let equity = WireOperation<EquityQuery, EquityHistory>("equity")
     }
 
     /// `execution`: places orders and says what became of them.

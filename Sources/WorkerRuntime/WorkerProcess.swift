@@ -18,6 +18,7 @@ public enum WorkerProcess {
     ) throws -> Never {
         var healthRoutes = healthRoutes
         let brokerWindow = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
+        healthRoutes.merge(WorkerProbes.routes(service: service, link: link, control: control, brokerWindow: brokerWindow)) { given, _ in given }
         if healthRoutes["/health"] == nil {
             healthRoutes["/health"] = {
                 let connected = link.isConnected(within: brokerWindow)

@@ -45,24 +45,42 @@ struct StackClient: Sendable {
     }
 }
 
-/// Pass/fail lines, counted; the command exits non-zero when any check failed.
+/// Pass/fail lines, counted; the command exits non-zero when any check failed. With `json`,
+/// nothing is printed until `finish()`, which prints `{"ok", "checks": [{name, ok, detail}], "notes"}`.
 final class Report: @unchecked Sendable {
     private(set) var failures = 0
+    let json: Bool
+    private var checks: [[String: Any]] = []
+    private var notes: [String] = []
+
+    init(json: Bool = false) {
+        self.json = json
+    }
 
     func pass(_ what: String, _ detail: String = "") {
-        print("PASS  \(what)\(detail.isEmpty ? "" : ": \(detail)")")
+        checks.append(["name": what, "ok": true, "detail": detail])
+        if !json { print("PASS  \(what)\(detail.isEmpty ? "" : ": \(detail)")") }
     }
 
     func fail(_ what: String, _ detail: String) {
         failures += 1
-        print("FAIL  \(what): \(detail)")
+        checks.append(["name": what, "ok": false, "detail": detail])
+        if !json { print("FAIL  \(what): \(detail)") }
     }
 
     func check(_ what: String, _ condition: Bool, _ detail: String) {
         condition ? pass(what, detail) : fail(what, detail)
     }
 
-    func note(_ text: String) { print("      \(text)") }
+    func note(_ text: String) {
+        notes.append(text)
+        if !json { print("      \(text)") }
+    }
+
+    /// Prints the JSON summary in `json` mode.
+    func finish() {
+        if json { print(compact(["ok": failures == 0, "checks": checks, "notes": notes] as [String: Any])) }
+    }
 }
 
 /// A JSON value as compact text, for report lines.

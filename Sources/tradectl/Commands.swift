@@ -12,6 +12,9 @@ struct StackOptions: ParsableArguments {
     @Option(help: "Bearer token for state-changing calls (default: $API_TOKEN).")
     var token = ProcessInfo.processInfo.environment["API_TOKEN"]
 
+    @Flag(help: "Print the answer as JSON (one document) instead of text.")
+    var json = false
+
     var client: StackClient { StackClient(backend: url, modelService: modelURL, token: token) }
 }
 
@@ -20,7 +23,10 @@ struct TradeCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradectl",
         abstract: "The operator's runbook as commands, against the local or the compose stack.",
-        subcommands: [Check.self, Preflight.self, Halt.self, Resume.self, Risk.self, Canary.self, Snapshot.self, Bench.self, Keys.self])
+        subcommands: [
+            Check.self, Preflight.self, Halt.self, Resume.self, Risk.self, Canary.self, Snapshot.self, Bench.self,
+            Positions.self, Orders.self, Models.self, Model.self, Equity.self, Keys.self,
+        ])
 }
 
 /// "On Every Run": containers healthy, consensus smoke test, dry-run execute.
@@ -30,7 +36,7 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         let client = stack.client
-        let report = Report()
+        let report = Report(json: stack.json)
         let health = try? await client.get("/health")
         report.check("backend /health .ok", health?.json["ok"] as? Bool == true, compact(health?.json["ok"]))
         if let problems = health?.json["problems"] as? [String], !problems.isEmpty { report.note("problems: \(problems.joined(separator: "; "))") }
@@ -47,6 +53,7 @@ struct Check: AsyncParsableCommand {
         report.check(
             "dry-run execute .dryRun", execute?.status == 200 && (execute?.json["dryRun"] as? Bool == true || !paper),
             "HTTP \(execute?.status ?? 0), dryRun \(compact(execute?.json["dryRun"]))\(execute?.status == 200 ? "" : ", \(execute?.text ?? "")")")
+        report.finish()
         if report.failures > 0 { throw ExitCode.failure }
     }
 }
@@ -58,7 +65,7 @@ struct Preflight: AsyncParsableCommand {
 
     func run() async throws {
         let client = stack.client
-        let report = Report()
+        let report = Report(json: stack.json)
         let health = try await client.get("/health").json
         let config = health["config"] as? [String: Any] ?? [:]
         let risk = health["risk"] as? [String: Any] ?? [:]
@@ -83,6 +90,7 @@ struct Preflight: AsyncParsableCommand {
         report.check(
             "confidence distribution varies", confidences.count == 10 && distinct > 1,
             "\(confidences.count) answers, \(distinct) distinct, range \(String(format: "%.3f", confidences.min() ?? 0))…\(String(format: "%.3f", confidences.max() ?? 0))")
+        report.finish()
         if report.failures > 0 { throw ExitCode.failure }
     }
 }
@@ -154,10 +162,15 @@ struct Canary: AsyncParsableCommand {
                 "/api/trade/execute", ["symbol": symbol, "side": "buy", "qtyUsd": qtyUsd, "confidence": 0.8])
             statuses[answer.status, default: 0] += 1
             if answer.json["status"] as? String == "filled" { filled += 1 }
-            if answer.status != 200 { print("      HTTP \(answer.status): \(answer.text)") }
+            if answer.status != 200 && !stack.json { print("      HTTP \(answer.status): \(answer.text)") }
         }
         let risk = try await client.get("/health").json["risk"] as? [String: Any]
+        if stack.json {
+            print(compact(["trades": trades, "filled": filled, "statuses": Dictionary(uniqueKeysWithValues: statuses.map { ("\($0.key)", $0.value) }),
+                "equity": risk?["equity"] ?? NSNull(), "drawdown": risk?["drawdown"] ?? NSNull()] as [String: Any]))
+        } else {
         print("canary: \(filled)/\(trades) filled, statuses \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), equity \(compact(risk?["equity"])), drawdown \(compact(risk?["drawdown"]))")
+        }
         if filled != trades { throw ExitCode.failure }
     }
 }
@@ -197,7 +210,7 @@ struct Snapshot: AsyncParsableCommand {
                     to: folder.appendingPathComponent(target), atomically: true, encoding: .utf8)
             }
         }
-        print("snapshot written to \(folder.path)")
+        print(stack.json ? compact(["folder": folder.path]) : "snapshot written to \(folder.path)")
     }
 
     /// The `ts` of a JSON log line (ISO 8601, so text order is time order).
@@ -246,15 +259,23 @@ struct Bench: AsyncParsableCommand {
             """ + "\n" + done
         try done.write(to: folder.appendingPathComponent("health.lua"), atomically: true, encoding: .utf8)
         try consensus.write(to: folder.appendingPathComponent("consensus.lua"), atomically: true, encoding: .utf8)
-        print("wrk: \(threads) threads, \(connections) connections, \(duration) s per run against \(stack.url)")
+        var results: [[String: Any]] = []
+        if !stack.json { print("wrk: \(threads) threads, \(connections) connections, \(duration) s per run against \(stack.url)") }
         for (name, script, path) in [("GET /health (baseline)", "health.lua", "/health"), ("POST /api/ai/consensus", "consensus.lua", "/api/ai/consensus")] {
             let output = try wrk(["-t\(threads)", "-c\(connections)", "-d\(duration)s", "-s", folder.appendingPathComponent(script).path, stack.url + path])
             guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT") }) else {
                 throw ValidationError("wrk gave no result: \(output)")
             }
             let fields = line.split(separator: " ")
-            print("\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(fields[1]) req/s   p50 \(fields[2]) ms   p99 \(fields[3]) ms   non-2xx \(fields[4])")
+            results.append([
+                "name": name, "requestsPerSecond": Double(fields[1]) ?? 0, "p50Ms": Double(fields[2]) ?? 0, "p99Ms": Double(fields[3]) ?? 0,
+                "non2xx": Int(fields[4]) ?? 0,
+            ])
+            if !stack.json {
+                print("\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(fields[1]) req/s   p50 \(fields[2]) ms   p99 \(fields[3]) ms   non-2xx \(fields[4])")
+            }
         }
+        if stack.json { print(compact(["runs": results])) }
     }
 
     private func wrk(_ arguments: [String]) throws -> String {

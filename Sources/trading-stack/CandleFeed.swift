@@ -23,24 +23,44 @@ struct CandleFeed: Sendable {
         var description: String
     }
 
-    func run(log: @Sendable (String) -> Void) throws {
+    /// What a run did.
+    struct Summary: Sendable {
+        var total: Int
+        var sent: Int
+        var failed: Int
+        var seconds: Double
+        var rate: Double { seconds > 0 ? Double(sent) / seconds : 0 }
+    }
+
+    /// Posts every candle; `progress(sent, total, candles per second)` after each post.
+    @discardableResult
+    func run(log: @Sendable (String) -> Void, progress: ((Int, Int, Double) -> Void)? = nil) throws -> Summary {
+        let started = Date()
         let candles = try Self.read(file)
         guard candles.count > warmUp else { throw FeedError(description: "\(file) has only \(candles.count) candles") }
         try waitForGateway(log: log)
         try post(Array(candles.prefix(warmUp)))
         log("price feed: \(file) as \(symbol), \(warmUp) candles warmed up, then one every \(intervalMilliseconds) ms")
         var failures = 0
+        var summary = Summary(total: candles.count, sent: warmUp, failed: 0, seconds: 0)
+        progress?(summary.sent, summary.total, 0)
         for candle in candles.dropFirst(warmUp) {
             usleep(useconds_t(intervalMilliseconds * 1000))
             do {
                 try post([candle])
                 failures = 0
+                summary.sent += 1
             } catch {
                 failures += 1
+                summary.failed += 1
                 if failures == 1 { log("price feed: post failed (\(error)); retrying with the next candle") }
             }
+            summary.seconds = Date().timeIntervalSince(started)
+            progress?(summary.sent + summary.failed, summary.total, summary.rate)
         }
+        summary.seconds = Date().timeIntervalSince(started)
         log("price feed: \(file) finished; the last price stays in force")
+        return summary
     }
 
     static func read(_ path: String) throws -> [Candle] {

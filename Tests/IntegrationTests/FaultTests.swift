@@ -221,7 +221,7 @@ struct ObservabilityTests {
 
         let gateway = try await stack.get("/metrics").text
         for name in ["broker_requests_total{service=\"feature\",outcome=\"ok\"} 1", "broker_live_workers{service=\"execution\"} 1",
-            "http_server_request_duration", "control_risk_locked 0", "broker_dispatches_total{service=\"feature\"} 1",
+            "gateway_http_request_duration_seconds", "control_risk_locked 0", "broker_dispatches_total{service=\"feature\"} 1",
             "broker_dispatched_requests_total{service=\"feature\"} 1"] {
             #expect(gateway.contains(name), "gateway /metrics lacks \(name)")
         }

@@ -41,7 +41,10 @@ struct LiveTradingTests {
         let exchange = FakeExchange()
         try await exchange.start()
         defer { exchange.stop() }
-        let stack = try await liveStack(exchange)
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        let stack = try await liveStack(exchange, ["NOTIFY_WEBHOOK_URL": receiver.url("fills")])
         let answer = try await stack.post("/api/trade/execute", order("live-1"))
         #expect(answer.status == 200, "\(answer.text)")
         #expect(answer.json["dryRun"] as? Bool == false)
@@ -55,6 +58,9 @@ struct LiveTradingTests {
         #expect(again.json["duplicate"] as? Bool == true)
         #expect(exchange.state.withLock { $0.orderCalls } == 1)
         #expect(try await positionQuantity(stack) == 2)
+        try await waitUntil("the live fill is posted") { !receiver.received("fills").isEmpty }
+        #expect(receiver.received("fills").count == 1, "the duplicate is not news")
+        #expect((receiver.received("fills").first?["details"] as? [String: String])?["clientOrderId"] == "live-1")
 
         // Caps: per order and per day.
         #expect(try await stack.post("/api/trade/execute", order("too-big", qty: 600)).json["error"] as? String == "live_order_cap")

@@ -89,16 +89,7 @@ final class Stack: @unchecked Sendable {
     /// Runs an executable to completion with this stack's environment (plus `extra`), for
     /// start-up refusals: its exit status and everything it printed.
     func runOnce(_ executable: String, _ extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Stack.binaryDirectory.appendingPathComponent(executable)
-        process.environment = environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runTool(Stack.binaryDirectory.appendingPathComponent(executable).path, [], environment: environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new })
     }
 
     /// The CURVE variables of an executable: the gateway's server key, or its worker role's key.

@@ -6,6 +6,7 @@ import TradingWire
 ///
 ///     trading-stack [run]                  start the stack (Ctrl-C stops it)
 ///     trading-stack replay FILE [SYMBOL]   stream a candle CSV into a running gateway
+///     trading-stack --help                 every option (see `TradingStack`)
 ///
 /// Environment: `STACK_LOG_DIR` (default `logs`), `STACK_DATA_DIR` (default `data`),
 /// `STACK_MODELS` (`id=path,...`, default the three shipped models logit, xgb and rsi; the first
@@ -14,35 +15,8 @@ import TradingWire
 /// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
 /// `FEED_INTERVAL_MS`, `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
 /// made under the data folder on first start and reused); every other variable passes through.
-let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
 let binaryDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-
-switch arguments.first ?? "run" {
-case "run":
-    runStack()
-case "replay":
-    guard arguments.count >= 2 else {
-        FileHandle.standardError.write(Data("usage: trading-stack replay FILE [SYMBOL]\n".utf8))
-        exit(64)
-    }
-    let feed = CandleFeed(
-        gateway: environment["GATEWAY_URL"] ?? "http://127.0.0.1:\(environment["HTTP_PORT"] ?? "8000")",
-        file: arguments[1], symbol: arguments.count > 2 ? arguments[2] : "BTCUSDT",
-        intervalMilliseconds: Int(environment["FEED_INTERVAL_MS"] ?? "") ?? 1000, token: environment["API_TOKEN"])
-    do {
-        try feed.run(log: { print($0) })
-        exit(0)
-    } catch {
-        FileHandle.standardError.write(Data("replay failed: \(error)\n".utf8))
-        exit(1)
-    }
-case "-h", "--help", "help":
-    print("usage: trading-stack [run] | trading-stack replay FILE [SYMBOL]")
-default:
-    FileHandle.standardError.write(Data("unknown command \(arguments[0]); see trading-stack --help\n".utf8))
-    exit(64)
-}
 
 func runStack() -> Never {
     let logs = URL(fileURLWithPath: environment["STACK_LOG_DIR"] ?? "logs")

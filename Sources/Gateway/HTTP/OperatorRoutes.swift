@@ -1,0 +1,50 @@
+import Hummingbird
+import NIOCore
+import ServiceSupport
+import TradingWire
+
+extension GatewayAPI {
+    /// The operator's read-outs beside the API: the equity history, the OpenAPI document and the
+    /// dashboard page.
+    func registerOperatorRoutes(on router: Router<BasicRequestContext>) {
+        router.get("api/equity") { request, _ in
+            let requestID = InputValidation.requestID(request.headers[.requestID])
+            let query = try equityQuery(request.uri.queryParameters)
+            let history: EquityHistory = try await risk(Operations.Risk.equity, query, requestID: requestID)
+            return try jsonResponse(history, requestID: requestID)
+        }
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("/") { _, _ in
+            Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8",
+                    .contentSecurityPolicy: "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+    }
+
+    /// `since` (Unix ms, default 0) and `limit` (1...10000, default 2000) of `GET /api/equity`.
+    func equityQuery(_ parameters: Parameters) throws(APIError) -> EquityQuery {
+        var since: Int64 = 0
+        if let text = parameters.get("since") {
+            guard let value = Int64(String(text)), value >= 0 else {
+                throw APIError(.unprocessableContent, "invalid_since", "since must be Unix milliseconds (an integer from 0)")
+            }
+            since = value
+        }
+        var limit = 2_000
+        if let text = parameters.get("limit") {
+            guard let value = Int(String(text)), (1...10_000).contains(value) else {
+                throw APIError(.unprocessableContent, "invalid_limit", "limit must be 1 to 10000")
+            }
+            limit = value
+        }
+        return EquityQuery(since: since, limit: limit)
+    }
+}
