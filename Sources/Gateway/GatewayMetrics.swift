@@ -8,7 +8,7 @@ import TradingWire
 enum GatewayGauges {
     static let halted = Gauge(label: "control_halted")
     static let riskLocked = Gauge(label: "control_risk_locked")
-    static let controlSeq = Gauge(label: "control_seq")
+    static let controlChanges = Counter(label: "control_state_changes_total")
     static let controlDrops = Counter(label: "control_publish_drops_total")
     static let workersExpired = Counter(label: "broker_workers_expired_total")
     static let riskDrawdown = Gauge(label: "risk_drawdown_ratio")
@@ -16,7 +16,7 @@ enum GatewayGauges {
     static let drawdownLimit = Gauge(label: "risk_drawdown_limit_ratio")
     static let statusAge = Gauge(label: "risk_status_age_seconds")
     /// The broker's cumulative counts last reported, so the counters advance by the difference.
-    private static let reported = Mutex((drops: 0, expired: 0))
+    private static let reported = Mutex((drops: 0, expired: 0, seq: UInt64(0)))
     private static let seen = Mutex<Set<String>>([])
 
     static func update(broker: Broker.Snapshot, control: ControlCenter) {
@@ -28,17 +28,18 @@ enum GatewayGauges {
         for service in services.union([ServiceName.feature, ServiceName.risk, ServiceName.execution]) {
             Gauge(label: "broker_live_workers", dimensions: [("service", service)]).record(broker.workers[service] ?? 0)
         }
-        let (drops, expired) = reported.withLock { last in
-            defer { last = (broker.controlDrops, broker.workersExpired) }
-            return (broker.controlDrops - last.drops, broker.workersExpired - last.expired)
+        let seq = control.control?.seq ?? 0
+        let (drops, expired, changes) = reported.withLock { last in
+            defer { last = (broker.controlDrops, broker.workersExpired, max(seq, last.seq)) }
+            return (broker.controlDrops - last.drops, broker.workersExpired - last.expired, seq > last.seq ? Int(seq - last.seq) : 0)
         }
-        _ = (controlDrops, workersExpired)  // made at the first scrape, so both families show from 0
+        _ = (controlDrops, workersExpired, controlChanges)  // made at the first scrape, so the families show from 0
         if drops > 0 { controlDrops.increment(by: drops) }
         if expired > 0 { workersExpired.increment(by: expired) }
+        if changes > 0 { controlChanges.increment(by: changes) }
         if let state = control.control {
             halted.record(state.halted ? 1 : 0)
             riskLocked.record(state.riskLocked ? 1 : 0)
-            controlSeq.record(Double(state.seq))
         }
         if let risk = control.riskStatus {
             riskDrawdown.record(risk.status.account.drawdown)

@@ -17,7 +17,7 @@ public enum MetricHelp {
         "broker_dispatches_total": "MDP REQUEST messages sent to workers, by service.",
         "broker_dispatched_requests_total": "Requests carried by MDP REQUEST messages (several per message when packed), by service.",
         "control_publish_drops_total": "Control-state messages dropped at the publisher's high-water mark.",
-        "control_seq": "Sequence number of the control state last published.",
+        "control_state_changes_total": "Control-state changes published (halt, lock or their reasons; the state's seq).",
         // gateway: trading
         "orders_total": "Execute calls by outcome (filled, rejected, duplicate, refused, unknown).",
         "risk_locked_refusals_total": "Orders refused because trading is risk-locked.",

@@ -83,7 +83,7 @@ struct OperatorToolsTests {
         let gateway = try await stack.get("/metrics").text
         for family in ["gateway_http_requests_total{route=\"/api/trade/execute\",method=\"POST\",status=\"200\"} 1",
             "gateway_http_request_duration_seconds_bucket", "risk_equity_usd ", "risk_drawdown_ratio ", "risk_drawdown_limit_ratio 0.1",
-            "control_publish_drops_total 0", "broker_workers_expired_total 0"] {
+            "control_publish_drops_total 0", "broker_workers_expired_total 0", "control_state_changes_total 1"] {
             #expect(gateway.contains(family), "gateway /metrics lacks \(family)")
         }
     }
