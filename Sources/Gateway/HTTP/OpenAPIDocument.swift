@@ -130,6 +130,7 @@ enum OpenAPIDocument {
           "422": {"$ref": "#/components/responses/E422"},
           "423": {"$ref": "#/components/responses/E423"},
           "429": {"$ref": "#/components/responses/E429"},
+          "502": {"$ref": "#/components/responses/E502"},
           "503": {"$ref": "#/components/responses/E503"},
           "504": {"$ref": "#/components/responses/E504"}
         }
@@ -339,6 +340,7 @@ enum OpenAPIDocument {
       "post": {
         "operationId": "halt",
         "summary": "Halt trading now, broadcast to every worker",
+        "description": "Broadcast on the control channel first, persisted by the risk worker after. 202 with persisted false: the halt is in force but the risk worker has not recorded it yet (the gateway holds it until it does).",
         "tags": ["operator"],
         "security": [{}, {"bearer": []}],
         "parameters": [{"$ref": "#/components/parameters/RequestId"}, {"$ref": "#/components/parameters/Operator"}],
@@ -346,6 +348,10 @@ enum OpenAPIDocument {
         "responses": {
           "200": {
             "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperatorOutput"}}}
+          },
+          "202": {
+            "description": "Halted on the control channel; not yet recorded by the risk worker",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperatorOutput"}}}
           },
           "400": {"$ref": "#/components/responses/E400"},
@@ -678,9 +684,10 @@ enum OpenAPIDocument {
           "haltReason": {"type": ["string", "null"]},
           "riskLocked": {"type": "boolean"},
           "lockReason": {"type": ["string", "null"]},
-          "drawdown": {"type": "number"}
+          "drawdown": {"type": ["number", "null"], "description": "absent while a halt is not yet recorded by the risk worker"},
+          "persisted": {"type": "boolean", "description": "false (with 202) when a halt is in force on the control channel but the risk worker has not recorded it yet"}
         },
-        "required": ["ok", "action", "halted", "riskLocked", "drawdown"]
+        "required": ["ok", "action", "halted", "riskLocked", "persisted"]
       },
       "CanaryRouting": {
         "type": "object",
@@ -822,6 +829,10 @@ enum OpenAPIDocument {
       },
       "E429": {
         "description": "Rate limited",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+      },
+      "E502": {
+        "description": "A worker's answer did not fit the request (risk_reply_mismatch, execution_reply_mismatch) or could not be read",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
       },
       "E503": {
