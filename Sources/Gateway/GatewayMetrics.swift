@@ -30,8 +30,10 @@ enum GatewayGauges {
         }
         let seq = control.control?.seq ?? 0
         let (drops, expired, changes) = reported.withLock { last in
-            defer { last = (broker.controlDrops, broker.workersExpired, max(seq, last.seq)) }
-            return (broker.controlDrops - last.drops, broker.workersExpired - last.expired, seq > last.seq ? Int(seq - last.seq) : 0)
+            // `seq` starts at the gateway's start time (ms): the first state heard is one change.
+            let base = last.seq == 0 && seq > 0 ? seq - 1 : last.seq
+            defer { last = (broker.controlDrops, broker.workersExpired, max(seq, base)) }
+            return (broker.controlDrops - last.drops, broker.workersExpired - last.expired, seq > base ? Int(seq - base) : 0)
         }
         _ = (controlDrops, workersExpired, controlChanges)  // made at the first scrape, so the families show from 0
         if drops > 0 { controlDrops.increment(by: drops) }
