@@ -57,7 +57,7 @@ public enum ExecutionWorker {
                     throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
                 }
                 paperFills.increment()
-                return RiskEngine.paperFill(order, terms: terms)
+                return try RiskEngine.paperFill(order, terms: terms)
             case .live:
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
@@ -75,7 +75,7 @@ public enum ExecutionWorker {
             }
             switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
             case .filled(let price, let quantity, let quote, let commission):
-                return QueryResult(state: "filled", fill: Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
+                return QueryResult(state: "filled", fill: try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
             case .notFound:
                 return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order")
             case .rejected(let code, let message):
@@ -110,7 +110,7 @@ public enum ExecutionWorker {
         switch outcome {
         case .filled(let price, let quantity, let quote, let commission):
             logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
-            return Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds())
+            return try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds())
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):

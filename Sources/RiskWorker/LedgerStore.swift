@@ -94,6 +94,9 @@ final class LedgerStore: Sendable {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        if let bad = engine.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
+            throw LedgerRefusal(detail: "refused to write \(bad): not a number")
+        }
         try database.write { db in
             let portfolio = engine.portfolio
             try db.execute(
@@ -166,6 +169,12 @@ final class LedgerStore: Sendable {
         }
         return value
     }
+}
+
+/// A write the ledger refuses (a non-number amount): nothing was written, the process goes on.
+struct LedgerRefusal: Error, CustomStringConvertible {
+    let detail: String
+    var description: String { detail }
 }
 
 /// The ledger holds something it cannot read.

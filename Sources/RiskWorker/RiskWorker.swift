@@ -42,9 +42,18 @@ public final class RiskWorker: Sendable {
         _ change: (inout RiskEngine) throws(WireError) -> (Result, orders: [Order], symbols: [String], audit: (String, String, String?)?)
     ) throws(WireError) -> Result {
         try engine.withLock { (engine: inout RiskEngine) throws(WireError) -> Result in
-            let (result, orders, symbols, audit) = try change(&engine)
+            var changed = engine
+            let (result, orders, symbols, audit) = try change(&changed)
+            if let bad = changed.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
+                logger.warning("refused a change that would write a non-number to the ledger", metadata: ["amount": "\(bad)"])
+                throw WireError(code: "non_finite_amount", detail: "\(bad) would not be a number; nothing was written", status: 422)
+            }
             do {
-                try store.save(engine, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+                try store.save(changed, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+                engine = changed
+            } catch let refusal as LedgerRefusal {
+                logger.warning("ledger refused a write", metadata: ["detail": "\(refusal.detail)"])
+                throw WireError(code: "non_finite_amount", detail: refusal.detail, status: 422)
             } catch {
                 logger.critical("ledger write failed: stopping so that memory never runs ahead of disk", metadata: ["error": "\(error)"])
                 exit(3)

@@ -106,6 +106,10 @@ public struct RiskEngine: Sendable {
                 code: "confidence_below_threshold",
                 detail: "confidence \(Self.format(intent.confidence)) is below the threshold \(limits.confidenceThreshold)", status: 422)
         }
+        if intent.qtyUsd < limits.minOrderUsd {
+            throw WireError(
+                code: "order_too_small", detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)", status: 422)
+        }
         if intent.qtyUsd > limits.maxOrderNotionalUsd {
             throw WireError(
                 code: "max_order_notional",
@@ -143,6 +147,11 @@ public struct RiskEngine: Sendable {
                 code: "no_price",
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
         }
+        // The quantity this notional buys at the mark must not round to zero (8 places).
+        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        _ = try PaperFill.fill(
+            side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
+            feeBps: terms.feeBps, at: now)
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
         let before = portfolio.positionValue(intent.symbol)
         let after = before + signed
@@ -158,7 +167,6 @@ public struct RiskEngine: Sendable {
                 detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)", status: 422)
         }
         recentReservations.append(now)
-        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
         let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
         orders[intent.clientOrderId] = order
         return ReserveResult(order: order, duplicate: false, flags: flags)
@@ -202,8 +210,8 @@ public struct RiskEngine: Sendable {
             let request: SettleRequest
             if let refusal = flags.halted ? "trading halted" : (flags.riskLocked ? "risk_locked" : nil) {
                 request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(refusal)")
-            } else if let terms = order.terms {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: Self.paperFill(order, terms: terms), rejectReason: nil)
+            } else if let terms = order.terms, let fill = try? Self.paperFill(order, terms: terms) {
+                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: fill, rejectReason: nil)
             } else {
                 request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: no execution terms")
             }
@@ -213,8 +221,8 @@ public struct RiskEngine: Sendable {
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
-    public static func paperFill(_ order: Order, terms: ExecutionTerms) -> Fill {
-        PaperFill.fill(
+    public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
+        try PaperFill.fill(
             side: order.intent.side, notional: order.intent.qtyUsd, markPrice: terms.markPrice, slippageBps: terms.slippageBps,
             feeBps: terms.feeBps, at: order.createdAt)
     }

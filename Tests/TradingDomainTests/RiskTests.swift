@@ -6,13 +6,13 @@ import TradingWire
 @Suite("paper fills and the portfolio")
 struct PortfolioTests {
     @Test("a paper buy pays slippage and fees, in exact decimals")
-    func paperFill() {
-        let fill = PaperFill.fill(side: .buy, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 10, at: 1)
+    func paperFill() throws {
+        let fill = try PaperFill.fill(side: .buy, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 10, at: 1)
         #expect(fill.price == Decimal(string: "100.1"))
         #expect(fill.quantity == Decimal(string: "9.99000999"))
         #expect(fill.notional == 1000)  // 9.99000999 × 100.1 = 999.999999999, to 8 places
         #expect(fill.fee == Decimal(string: "1"))
-        let sell = PaperFill.fill(side: .sell, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 0, at: 1)
+        let sell = try PaperFill.fill(side: .sell, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 0, at: 1)
         #expect(sell.price == Decimal(string: "99.9"))
     }
 
@@ -118,8 +118,8 @@ struct RiskEngineTests {
         #expect(reserveCode(&engine, intent("p4", qty: 100, side: .sell)) == nil)
     }
 
-    func fill(_ order: Order, price: Decimal) -> Fill {
-        PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: order.createdAt)
+    func fill(_ order: Order, price: Decimal) throws -> Fill {
+        try PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: order.createdAt)
     }
 
     @Test("a repeated client order id returns the same order and never fills twice")
@@ -132,7 +132,8 @@ struct RiskEngineTests {
         #expect(again.order == filled.order)
         let settledAgain = try engine.settle(SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 100), rejectReason: nil))
         #expect(settledAgain.account.positions.first?.quantity == 10)
-        #expect(settleCode(&engine, SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 50), rejectReason: nil)) == "order_already_settled")
+        let other = try fill(first.order, price: 50)
+        #expect(settleCode(&engine, SettleRequest(clientOrderId: "same", fill: other, rejectReason: nil)) == "order_already_settled")
         #expect(reserveCode(&engine, intent("same", qty: 2_000)) == "client_order_id_conflict")
     }
 
@@ -205,6 +206,17 @@ struct MoreRiskRuleTests {
         }
     }
 
+    @Test("an order below MIN_ORDER_USD, or whose quantity rounds to zero, is order_too_small; nothing is reserved")
+    func tooSmall() {
+        var engine = engine { _ in }
+        engine.mark(symbol: "HUGEUSDT", price: 1_000_000_000)
+        #expect(trade(&engine, intent("s1", "HUGEUSDT", qty: Decimal(string: "0.01")!)) == "order_too_small")
+        engine.mark(symbol: "HUGEUSDT", price: 900_000_000_000)
+        #expect(trade(&engine, intent("s2", "HUGEUSDT", qty: 5)) == "order_too_small")
+        #expect(engine.orders.isEmpty)
+        #expect(engine.portfolio.positions.isEmpty)
+    }
+
     @Test("gross exposure counts every symbol; reducing trades stay allowed")
     func grossExposure() {
         var engine = engine { $0.maxGrossExposureUsd = 5_000 }
@@ -249,7 +261,7 @@ struct MoreRiskRuleTests {
         #expect(engine.reconcilePending(now: 1_500, olderThan: 1_000).isEmpty)  // too young
         let settled = engine.reconcilePending(now: 5_000, olderThan: 1_000)
         #expect(settled.map(\.status) == [.filled])
-        #expect(settled.first?.fill == RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!))
+        #expect(settled.first?.fill == (try RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!)))
         // A late settle of the same execution is the same outcome: accepted, not applied twice.
         let late = try engine.settle(SettleRequest(clientOrderId: "p", fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!), rejectReason: nil))
         #expect(late.account.positions.first?.quantity == 10)
