@@ -128,6 +128,9 @@ let package = Package(
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "RiskWorkerTests", dependencies: ["RiskWorker", "TradingDomain", "TradingWire", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "ZeroMQ", "TradingWire", "WorkerRuntime",

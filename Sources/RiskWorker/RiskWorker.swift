@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import ServiceSupport
 import Synchronization
@@ -19,20 +20,34 @@ public final class RiskWorker: Sendable {
     public init(configuration: RiskConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        store = try LedgerStore(directory: configuration.dataDirectory)
-        var restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
-        let reconciled = restored.reconcilePending(now: unixMilliseconds(), olderThan: 0)
-        try store.save(restored, orders: reconciled, symbols: reconciled.map(\.intent.symbol))
-        for order in reconciled {
-            logger.warning(
-                "reconciled an order left pending", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
+        // A lock held by another connection (an operator's sqlite3) is waited out and logged,
+        // not turned into a crash loop.
+        var opened: (LedgerStore, RiskEngine)?
+        while opened == nil {
+            do {
+                let store = try LedgerStore(directory: configuration.dataDirectory, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, logger: logger)
+                var restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
+                let reconciled = restored.reconcilePending(now: unixMilliseconds(), olderThan: 0)
+                try store.save(restored, orders: reconciled, symbols: reconciled.map(\.intent.symbol))
+                for order in reconciled {
+                    logger.warning(
+                        "reconciled an order left pending", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
+                }
+                opened = (store, restored)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                logger.warning("the ledger is locked by another connection: retrying", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+            }
         }
+        guard let (store, restored) = opened else { throw LedgerError(detail: "the ledger could not be opened") }
+        self.store = store
         let flags = restored.flags
         logger.info(
             "ledger opened",
             metadata: [
                 "path": "\(configuration.dataDirectory)/ledger.sqlite", "equity": "\(restored.portfolio.equity)",
                 "riskLocked": "\(flags.riskLocked)", "halted": "\(flags.halted)",
+                "synchronous": "\((try? store.writerPragma("synchronous")).flatMap { $0 }.map { "\($0)" } ?? "unknown")",
             ])
         engine = Mutex(restored)
     }
@@ -51,6 +66,10 @@ public final class RiskWorker: Sendable {
             do {
                 try store.save(changed, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
                 engine = changed
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                // Nothing was written and memory did not move: the caller may retry.
+                logger.warning("ledger write waited out its busy timeout: refused", metadata: ["error": "\(error)"])
+                throw WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503)
             } catch let refusal as LedgerRefusal {
                 logger.warning("ledger refused a write", metadata: ["detail": "\(refusal.detail)"])
                 throw WireError(code: "non_finite_amount", detail: refusal.detail, status: 422)
