@@ -153,15 +153,22 @@ public struct RiskEngine: Sendable {
             side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
             feeBps: terms.feeBps, at: now)
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
-        let before = portfolio.positionValue(intent.symbol)
+        // Reserved-but-unsettled orders count as if filled at their notional.
+        let reserved = reservedNotional()
+        var projected: [String: Decimal] = [:]
+        for symbol in Set(portfolio.positions.keys).union(reserved.keys) {
+            projected[symbol] = portfolio.positionValue(symbol) + (reserved[symbol] ?? 0)
+        }
+        let grossNow = projected.values.reduce(Decimal(0)) { $0 + Self.magnitude($1) }
+        let before = projected[intent.symbol] ?? 0
         let after = before + signed
         if Self.magnitude(after) > limits.maxPositionUsd {
             throw WireError(
                 code: "max_position",
                 detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)", status: 422)
         }
-        let grossAfter = portfolio.grossExposure - Self.magnitude(before) + Self.magnitude(after)
-        if grossAfter > limits.maxGrossExposureUsd && grossAfter > portfolio.grossExposure {
+        let grossAfter = grossNow - Self.magnitude(before) + Self.magnitude(after)
+        if grossAfter > limits.maxGrossExposureUsd && grossAfter > grossNow {
             throw WireError(
                 code: "max_gross_exposure",
                 detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)", status: 422)
@@ -170,6 +177,15 @@ public struct RiskEngine: Sendable {
         let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
         orders[intent.clientOrderId] = order
         return ReserveResult(order: order, duplicate: false, flags: flags)
+    }
+
+    /// The signed notional (buy +, sell −) of the pending orders, per symbol.
+    public func reservedNotional() -> [String: Decimal] {
+        var reserved: [String: Decimal] = [:]
+        for order in orders.values where order.status == .pending {
+            reserved[order.intent.symbol, default: 0] += order.intent.side == .buy ? order.intent.qtyUsd : -order.intent.qtyUsd
+        }
+        return reserved
     }
 
     /// Records the outcome of execution. Settling again with the same fill (price, quantity, fee)

@@ -284,3 +284,45 @@ struct MoreRiskRuleTests {
         #expect(RiskEngine.utcDate(951_782_400_000) == "2000-02-29")
     }
 }
+
+@Suite("money invariants")
+struct MoneyInvariantTests {
+    func engine(_ configure: (inout RiskLimits) -> Void = { _ in }) -> RiskEngine {
+        var limits = RiskLimits(
+            confidenceThreshold: 0.5, maxOrderNotionalUsd: 10_000, maxPositionUsd: 1_500, maxDrawdown: 0.5, startingEquityUsd: 100_000,
+            slippageBps: 0, feeBps: 0)
+        configure(&limits)
+        var engine = RiskEngine(limits: limits)
+        engine.mark(symbol: "BTCUSDT", price: 100)
+        return engine
+    }
+
+    func intent(_ id: String, _ symbol: String = "BTCUSDT", qty: Decimal = 1_000) -> OrderIntent {
+        OrderIntent(clientOrderId: id, symbol: symbol, side: .buy, qtyUsd: qty, confidence: 0.9)
+    }
+
+    @Test("two reserves without a settle between them that together pass the position limit: the second is refused")
+    func reservedCountsTowardsPosition() throws {
+        var engine = engine()
+        _ = try engine.reserve(ReserveRequest(intent: intent("r1"), mode: .paper), now: 1_000)
+        do {
+            _ = try engine.reserve(ReserveRequest(intent: intent("r2"), mode: .paper), now: 1_001)
+            Issue.record("the second reserve passed the position limit")
+        } catch {
+            #expect(error.code == "max_position")
+        }
+    }
+
+    @Test("reserved orders count towards gross exposure")
+    func reservedCountsTowardsGross() throws {
+        var engine = engine { $0.maxPositionUsd = 10_000; $0.maxGrossExposureUsd = 1_500 }
+        engine.mark(symbol: "ETHUSDT", price: 10)
+        _ = try engine.reserve(ReserveRequest(intent: intent("g1"), mode: .paper), now: 1_000)
+        do {
+            _ = try engine.reserve(ReserveRequest(intent: intent("g2", "ETHUSDT"), mode: .paper), now: 1_001)
+            Issue.record("the second reserve passed the gross exposure limit")
+        } catch {
+            #expect(error.code == "max_gross_exposure")
+        }
+    }
+}
