@@ -17,7 +17,7 @@ public func buildGateway(
     let broker = try Broker(configuration: configuration.broker, logger: logger)
     let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger)
     let workers = WorkerClient(broker: broker)
-    let market = MarketCache(window: configuration.candleWindow)
+    let market = MarketCache(window: configuration.candleWindow, maxSymbols: configuration.maxSymbols)
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
         startedAt: Date(), metrics: metrics, models: ModelDirectory())

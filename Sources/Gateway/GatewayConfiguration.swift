@@ -20,6 +20,7 @@ import TradingWire
 /// | `CONSENSUS_MIN_AGREEMENT` | number | 0.5 | least share of votes agreeing with the side |
 /// | `RISK_POLL_MS` | int | 1000 | how often the gateway refreshes risk status and control state |
 /// | `CANDLE_WINDOW` | int | 200 | candles kept per symbol for features |
+/// | `MAX_SYMBOLS` | int | 500 | symbols the market feed holds (422 `too_many_symbols` beyond) |
 /// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
 public struct GatewayConfiguration: Sendable {
@@ -37,6 +38,7 @@ public struct GatewayConfiguration: Sendable {
     /// Age beyond which the risk status no longer counts as known (three polls plus two seconds).
     public var riskStaleMilliseconds: Int64 { Int64(riskPollMilliseconds * 3 + 2_000) }
     public var candleWindow: Int
+    public var maxSymbols: Int
     public var allowRequestPrice: Bool
     public var liveReconcileMilliseconds: Int
     public var broker: BrokerConfiguration
@@ -60,6 +62,7 @@ public struct GatewayConfiguration: Sendable {
             minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1))
         riskPollMilliseconds = try reader.int("RISK_POLL_MS", default: 1000, in: 10...60_000)
         candleWindow = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
+        maxSymbols = try reader.int("MAX_SYMBOLS", default: 500, in: 1...100_000)
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         broker = try BrokerConfiguration(reader: reader)
