@@ -107,6 +107,7 @@ let package = Package(
             name: "ExecutionWorker",
             dependencies: [
                 "WorkerRuntime", "TradingDomain", "ExchangeAdapter", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,6 +14,7 @@ import WorkerRuntime
 /// | `EXCHANGE_BASE_URL` | URL | `https://api.binance.com` | Binance spot REST (testnet: `https://testnet.binance.vision`) |
 /// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secrets | unset | without them live orders are refused |
 /// | `EXCHANGE_RECV_WINDOW_MS` | int | 5000 | `recvWindow` of signed requests |
+/// | `DATA_DIR` | path | `data` | where the paper journal `execution-journal.sqlite` lives |
 /// | `EXCHANGE_TIMEOUT_MS` | int | 2000 | one exchange call; beyond it the outcome is unknown and queried |
 public enum ExchangeSettings {
     public static func client(reader: EnvironmentReader) throws -> BinanceSpotClient? {
@@ -34,13 +35,18 @@ public enum ExchangeSettings {
 /// says halted or locked, or while it has not heard the control state recently (fail closed),
 /// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
-    public static func handler(control: ControlView, exchange: BinanceSpotClient?, logger: Logger) -> OperationHandler {
+    public static func handler(control: ControlView, exchange: BinanceSpotClient?, journal: ExecutionJournal, logger: Logger) -> OperationHandler {
         var handler = OperationHandler()
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
         let liveFills = Counter(label: "execution_fills_total", dimensions: [("mode", "live")])
         let refusals = Counter(label: "execution_refusals_total", dimensions: [])
         handler.on(Operations.Execution.execute) { (request: WireRequest<ExecuteRequest>) throws(WireError) -> Fill in
             let order = request.payload.order
+            // An order already executed answers its journaled fill: a retry never fills twice.
+            if order.mode == .paper, case .executed(let fill)? = try journal.resolve(order.intent.clientOrderId, expireIfAbsent: false) {
+                logger.info("order already executed: journaled fill", metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"])
+                return fill
+            }
             if let refusal = control.tradingRefusal() {
                 logger.warning(
                     "order refused by control state",
@@ -56,8 +62,11 @@ public enum ExecutionWorker {
                 guard let terms = order.terms, terms.markPrice > 0 else {
                     throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
                 }
+                let fill = try journal.executeOnce(order.intent.clientOrderId) { () throws(WireError) -> Fill in
+                    try RiskEngine.paperFill(order, terms: terms)
+                }
                 paperFills.increment()
-                return try RiskEngine.paperFill(order, terms: terms)
+                return fill
             case .live:
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
@@ -65,6 +74,13 @@ public enum ExecutionWorker {
                 let fill = try placeLive(order, exchange: exchange, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
+            }
+        }
+        handler.on(Operations.Execution.journal) { (request: WireRequest<JournalQuery>) throws(WireError) -> JournalAnswer in
+            switch try journal.resolve(request.payload.clientOrderId, expireIfAbsent: request.payload.expireIfAbsent) {
+            case .executed(let fill)?: return JournalAnswer(state: "executed", fill: fill)
+            case .expired?: return JournalAnswer(state: "expired", fill: nil)
+            case nil: return JournalAnswer(state: "absent", fill: nil)
             }
         }
         handler.on(Operations.Execution.query) { (request: WireRequest<ExecuteRequest>) throws(WireError) -> QueryResult in
@@ -130,8 +146,10 @@ public enum ExecutionWorker {
         let exchange = try ExchangeSettings.client(reader: reader)
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
+        let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
         try WorkerProcess.run(
-            service: ServiceName.execution, configuration: configuration, handler: handler(control: control, exchange: exchange, logger: logger),
+            service: ServiceName.execution, configuration: configuration,
+            handler: handler(control: control, exchange: exchange, journal: journal, logger: logger),
             control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
     }
 }

@@ -21,6 +21,7 @@ import TradingWire
 /// | `RISK_POLL_MS` | int | 1000 | how often the gateway refreshes risk status and control state |
 /// | `CANDLE_WINDOW` | int | 200 | candles kept per symbol for features |
 /// | `MAX_SYMBOLS` | int | 500 | symbols the market feed holds (422 `too_many_symbols` beyond) |
+/// | `PENDING_RECONCILE_MS` | int | 10000 | paper mode: age at which a pending order is reconciled against the execution journal |
 /// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
 public struct GatewayConfiguration: Sendable {
@@ -41,6 +42,7 @@ public struct GatewayConfiguration: Sendable {
     public var maxSymbols: Int
     public var allowRequestPrice: Bool
     public var liveReconcileMilliseconds: Int
+    public var pendingReconcileMilliseconds: Int
     public var broker: BrokerConfiguration
 
     public init(reader: EnvironmentReader) throws {
@@ -65,6 +67,7 @@ public struct GatewayConfiguration: Sendable {
         maxSymbols = try reader.int("MAX_SYMBOLS", default: 500, in: 1...100_000)
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
+        pendingReconcileMilliseconds = try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 100...86_400_000)
         broker = try BrokerConfiguration(reader: reader)
     }
 

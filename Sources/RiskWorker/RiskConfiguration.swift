@@ -22,11 +22,9 @@ import TradingWire
 /// | `LIVE_MAX_DAILY_USD` | decimal | 1000 | live mode: most notional sent to the exchange per UTC day |
 /// | `DATA_DIR` | path | `data` | where `ledger.sqlite` lives |
 /// | `LEDGER_BUSY_TIMEOUT_MS` | int | 30000 | how long a ledger write waits for a lock another connection holds (then 503 `ledger_busy`) |
-/// | `PENDING_RECONCILE_MS` | int | 10000 | age at which a pending paper order is reconciled |
 public struct RiskConfiguration: Sendable {
     public var limits: RiskLimits
     public var dataDirectory: String
-    public var reconcileAfterMilliseconds: Int64
     /// How long a ledger write waits for a lock held by another connection.
     public var busyTimeoutMilliseconds: Int
 
@@ -49,6 +47,5 @@ public struct RiskConfiguration: Sendable {
         limits.liveMaxDailyUsd = try reader.decimal("LIVE_MAX_DAILY_USD", default: 1_000, in: 0...1_000_000_000_000)
         dataDirectory = reader.string("DATA_DIR", default: "data")
         busyTimeoutMilliseconds = try reader.int("LEDGER_BUSY_TIMEOUT_MS", default: 30_000, in: 0...600_000)
-        reconcileAfterMilliseconds = Int64(try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 0...86_400_000))
     }
 }

@@ -26,13 +26,9 @@ public final class RiskWorker: Sendable {
         while opened == nil {
             do {
                 let store = try LedgerStore(directory: configuration.dataDirectory, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, logger: logger)
-                var restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
-                let reconciled = restored.reconcilePending(now: unixMilliseconds(), olderThan: 0)
-                try store.save(restored, orders: reconciled, symbols: reconciled.map(\.intent.symbol))
-                for order in reconciled {
-                    logger.warning(
-                        "reconciled an order left pending", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
-                }
+                let restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
+                let pending = restored.orders.values.filter { $0.status == .pending }.count
+                if pending > 0 { logger.warning("orders left pending: the gateway reconciles them with the executor", metadata: ["pending": "\(pending)"]) }
                 opened = (store, restored)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                 logger.warning("the ledger is locked by another connection: retrying", metadata: ["error": "\(error)"])
@@ -83,14 +79,11 @@ public final class RiskWorker: Sendable {
 
     public func handler() -> OperationHandler {
         var handler = OperationHandler()
+        // A read: nothing is written (pending orders are reconciled by the gateway with the executor).
         handler.on(Operations.Risk.status) { [self] (_: WireRequest<Empty>) throws(WireError) -> RiskStatus in
-            try mutate { engine in
-                let reconciled = engine.reconcilePending(now: unixMilliseconds(), olderThan: configuration.reconcileAfterMilliseconds)
-                for order in reconciled {
-                    logger.warning("reconciled a stale pending order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
-                }
+            engine.withLock { engine in
                 engine.pruneSettled(keep: 5_000)
-                return (engine.status, reconciled, reconciled.map(\.intent.symbol), nil)
+                return engine.status
             }
         }
         handler.on(Operations.Risk.gate) { [self] (request: WireRequest<GateRequest>) throws(WireError) -> GateResult in

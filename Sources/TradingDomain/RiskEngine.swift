@@ -216,26 +216,6 @@ public struct RiskEngine: Sendable {
         return SettleResult(order: order, account: status.account, flags: flags)
     }
 
-    /// Settles paper orders left pending longer than `olderThan` ms (a crash between steps):
-    /// filled with the deterministic paper fill of their terms, so a late settle of the same
-    /// execution matches, or rejected when trading is halted or locked now. Live orders stay
-    /// pending: only the exchange can say what happened to them.
-    public mutating func reconcilePending(now: Int64, olderThan: Int64) -> [Order] {
-        var settled: [Order] = []
-        for order in orders.values where order.status == .pending && order.mode == .paper && order.createdAt <= now - olderThan {
-            let request: SettleRequest
-            if let refusal = flags.halted ? "trading halted" : (flags.riskLocked ? "risk_locked" : nil) {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(refusal)")
-            } else if let terms = order.terms, let fill = try? Self.paperFill(order, terms: terms) {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: fill, rejectReason: nil)
-            } else {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: no execution terms")
-            }
-            if let result = try? settle(request) { settled.append(result.order) }
-        }
-        return settled
-    }
-
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
     public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
         try PaperFill.fill(

@@ -429,6 +429,30 @@ public struct ExecuteRequest: Codable, Sendable {
     }
 }
 
+/// `execution` / `journal`: what became of a paper order, by client order id.
+public struct JournalQuery: Codable, Sendable {
+    public var clientOrderId: String
+    /// Mark an order the journal does not hold as never to be executed (reconciliation).
+    public var expireIfAbsent: Bool
+
+    public init(clientOrderId: String, expireIfAbsent: Bool) {
+        self.clientOrderId = clientOrderId
+        self.expireIfAbsent = expireIfAbsent
+    }
+}
+
+/// The journal's answer: `executed` (with its fill), `expired` (never executed, never will be)
+/// or `absent`.
+public struct JournalAnswer: Codable, Sendable {
+    public var state: String
+    public var fill: Fill?
+
+    public init(state: String, fill: Fill?) {
+        self.state = state
+        self.fill = fill
+    }
+}
+
 /// `execution` / `query`: what the exchange says of a live order.
 public struct QueryResult: Codable, Sendable {
     /// `filled`, `absent` (never reached the exchange) or `unknown`.

@@ -254,29 +254,6 @@ struct MoreRiskRuleTests {
         #expect(trade(&engine, intent("c", qty: 10), now: day1 + 86_400_000) == nil)
     }
 
-    @Test("pending paper orders are reconciled once, with the fill execution would have made")
-    func reconcile() throws {
-        var engine = engine { _ in }
-        let reserved = try engine.reserve(ReserveRequest(intent: intent("p"), mode: .paper), now: 1_000)
-        #expect(engine.reconcilePending(now: 1_500, olderThan: 1_000).isEmpty)  // too young
-        let settled = engine.reconcilePending(now: 5_000, olderThan: 1_000)
-        #expect(settled.map(\.status) == [.filled])
-        #expect(settled.first?.fill == (try RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!)))
-        // A late settle of the same execution is the same outcome: accepted, not applied twice.
-        let late = try engine.settle(SettleRequest(clientOrderId: "p", fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!), rejectReason: nil))
-        #expect(late.account.positions.first?.quantity == 10)
-        #expect(engine.reconcilePending(now: 9_000, olderThan: 0).isEmpty)
-    }
-
-    @Test("pending orders are rejected, not filled, when trading is halted at reconciliation")
-    func reconcileHalted() throws {
-        var engine = engine { _ in }
-        _ = try engine.reserve(ReserveRequest(intent: intent("h"), mode: .paper), now: 1_000)
-        engine.halt(reason: "ops")
-        #expect(engine.reconcilePending(now: 5_000, olderThan: 0).map(\.status) == [.rejected])
-        #expect(engine.portfolio.positions.isEmpty)
-    }
-
     @Test("UTC dates")
     func dates() {
         #expect(RiskEngine.utcDate(0) == "1970-01-01")

@@ -9,11 +9,14 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public var status: HTTPResponse.Status
     public var code: String
     public var detail: String
+    /// The order an execute answer is about, so that the caller can query it or retry with it.
+    public var clientOrderId: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, clientOrderId: String? = nil) {
         self.status = status
         self.code = code
         self.detail = detail
+        self.clientOrderId = clientOrderId
     }
 
     public var headers: HTTPFields { [.contentType: "application/json"] }
@@ -24,7 +27,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     var jsonResponse: Response {
-        let body = (try? JSONEncoder().encode(["error": code, "detail": detail])) ?? Data()
+        var fields = ["error": code, "detail": detail]
+        if let clientOrderId { fields["clientOrderId"] = clientOrderId }
+        let body = (try? JSONEncoder().encode(fields)) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
