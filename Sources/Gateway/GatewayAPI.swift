@@ -262,7 +262,8 @@ struct GatewayAPI: Sendable {
         if let reason = input.reason, reason.count > 500 {
             throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
         }
-        let requestedBy = String((input.requestedBy ?? request.headers[.operatorName] ?? "api").prefix(80))
+        // Printable ASCII only, at most 80: no raw header bytes reach a log line or the audit trail.
+        let requestedBy = String(String(decoding: (input.requestedBy ?? request.headers[.operatorName] ?? "api").utf8.filter { (0x20...0x7E).contains($0) }, as: UTF8.self).prefix(80))
         GatewayCounters.operatorAction(op)
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])

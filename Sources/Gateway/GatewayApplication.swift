@@ -23,12 +23,14 @@ public func buildGateway(
         startedAt: Date(), metrics: metrics, models: ModelDirectory())
 
     let router = Router()
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: MetricsMiddleware())
     api.register(on: router)
 
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gateway"),
         services: [
             BrokerService(broker: broker, logger: logger),

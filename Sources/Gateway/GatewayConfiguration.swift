@@ -13,6 +13,7 @@ import TradingWire
 /// | `TRADING_MODE` | `paper` or `live` | `paper` | live places real orders |
 /// | `API_TOKEN` | secret | unset | when set, state-changing `/api/*` calls need `Authorization: Bearer <token>`; required in live mode |
 /// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secret | unset | required in live mode |
+/// | `HTTP_IDLE_TIMEOUT_MS` | int | 30000 | an HTTP connection with nothing read for this long (no complete header, an idle keep-alive) is closed |
 /// | `MAX_BODY_BYTES` | int | 65536 | largest request body accepted (413 beyond) |
 /// | `MODEL_IDS` | comma list | unset (every `model.*` service that is live) | model ids expected to vote |
 /// | `MODEL_TIMEOUT_MS` | int | 500 | deadline of one model vote |
@@ -32,6 +33,7 @@ public struct GatewayConfiguration: Sendable {
     public var apiToken: String?
     public var exchangeCredentialsPresent: Bool
     public var maxBodyBytes: Int
+    public var httpIdleTimeoutMilliseconds: Int
     public var modelIDs: [String]
     public var modelTimeoutMilliseconds: Int
     public var consensus: ConsensusPolicy
@@ -56,6 +58,7 @@ public struct GatewayConfiguration: Sendable {
         self.tradingMode = tradingMode
         apiToken = reader.optionalString("API_TOKEN")
         exchangeCredentialsPresent = reader.optionalString("EXCHANGE_API_KEY") != nil && reader.optionalString("EXCHANGE_API_SECRET") != nil
+        httpIdleTimeoutMilliseconds = try reader.int("HTTP_IDLE_TIMEOUT_MS", default: 30_000, in: 100...3_600_000)
         maxBodyBytes = try reader.int("MAX_BODY_BYTES", default: 65_536, in: 256...16_777_216)
         modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         modelTimeoutMilliseconds = try reader.int("MODEL_TIMEOUT_MS", default: 500, in: 10...60_000)

@@ -19,7 +19,14 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         self.clientOrderId = clientOrderId
     }
 
-    public var headers: HTTPFields { [.contentType: "application/json"] }
+    /// Sent as `Retry-After` (seconds) when set.
+    public var retryAfterSeconds: Int?
+
+    public var headers: HTTPFields {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { fields[.retryAfter] = "\(retryAfterSeconds)" }
+        return fields
+    }
     public var description: String { "\(status.code) \(code): \(detail)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -41,5 +48,6 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 
     init(_ error: BrokerError) {
         self.init(HTTPResponse.Status(code: error.httpStatus), error.code, error.description)
+        if case .overloaded = error { retryAfterSeconds = 1 }
     }
 }
