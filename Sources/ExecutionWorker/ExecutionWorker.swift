@@ -92,8 +92,10 @@ public enum ExecutionWorker {
             switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
             case .filled(let price, let quantity, let quote, let commission):
                 return QueryResult(state: "filled", fill: try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
+            case .notFound where exchange.provablyAbsent(signedAt: order.createdAt):
+                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order and its recvWindow has passed")
             case .notFound:
-                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order")
+                return QueryResult(state: "unknown", fill: nil, detail: "not found yet; the exchange may show it until its timestamp plus recvWindow")
             case .rejected(let code, let message):
                 return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
             case .open(let status):
@@ -111,7 +113,8 @@ public enum ExecutionWorker {
     /// became of it instead of sending it again.
     static func placeLive(_ order: Order, exchange: BinanceSpotClient, requestID: String, logger: Logger) throws(WireError) -> Fill {
         let intent = order.intent
-        var outcome = exchange.placeMarketOrder(symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId)
+        var outcome = exchange.placeMarketOrder(
+            symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
@@ -120,6 +123,11 @@ public enum ExecutionWorker {
             logger.warning("live order outcome unclear: querying", metadata: ["order": "\(intent.clientOrderId)", "reason": "\(reason)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
             if outcome == .notFound {
+                // Not proof yet: the exchange may show the order until its timestamp plus recvWindow.
+                guard exchange.provablyAbsent(signedAt: order.createdAt) else {
+                    throw WireError(
+                        code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
+                }
                 throw WireError(code: "exchange_unavailable", detail: "the exchange did not take the order (\(reason)); nothing was traded", status: 503)
             }
         }
