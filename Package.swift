@@ -107,6 +107,7 @@ let package = Package(
             name: "ExecutionWorker",
             dependencies: [
                 "WorkerRuntime", "TradingDomain", "ExchangeAdapter", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -130,6 +131,9 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RiskWorkerTests", dependencies: ["RiskWorker", "TradingDomain", "TradingWire", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

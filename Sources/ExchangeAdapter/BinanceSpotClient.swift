@@ -66,13 +66,17 @@ public final class BinanceSpotClient: Sendable {
     }
 
     /// `POST /api/v3/order`: a MARKET order for `quoteAmount` of the quote currency.
-    public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String) -> ExchangeOutcome {
+    ///
+    /// Signed with `timestamp` (the order's reservation time) when given: the exchange refuses
+    /// the order once `timestamp + recvWindow` has passed, so it can exist there only if it was
+    /// placed before then (see `provablyAbsent`).
+    public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome {
         if let wait = remainingBackoff() { return .rateLimited(retryAfter: wait) }
         let parameters = [
             ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "MARKET"), ("quoteOrderQty", "\(quoteAmount)"),
             ("newClientOrderId", clientOrderID), ("newOrderRespType", "FULL"),
         ]
-        switch call("POST", "/api/v3/order", parameters) {
+        switch call("POST", "/api/v3/order", parameters, timestamp: timestamp) {
         case .answer(200, let object, _):
             return Self.outcome(ofOrder: object, trades: object["fills"] as? [[String: Any]])
         case .answer(let status, let object, _):
@@ -89,7 +93,8 @@ public final class BinanceSpotClient: Sendable {
         if let wait = remainingBackoff() { return .unknown(reason: "rate limited for \(wait) s more") }
         switch call("GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID)]) {
         case .answer(200, let object, _):
-            guard object["status"] as? String == "FILLED" else {
+            let executed = Self.decimal(object["executedQty"]) ?? 0
+            guard object["status"] as? String == "FILLED" || (Self.finalStatuses.contains(object["status"] as? String ?? "") && executed > 0) else {
                 return Self.outcome(ofOrder: object, trades: nil)
             }
             let orderID = (object["orderId"] as? Int).map(String.init) ?? "\(object["orderId"] ?? "")"
@@ -110,6 +115,13 @@ public final class BinanceSpotClient: Sendable {
         }
     }
 
+    /// Whether "not found" for an order signed at `timestamp` is proof that it never traded:
+    /// only once `timestamp + recvWindow` (plus a second of clock skew) has passed, because until
+    /// then the exchange may still accept it or not yet show it.
+    public func provablyAbsent(signedAt timestamp: Int64, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> Bool {
+        now > timestamp + Int64(configuration.receiveWindowMilliseconds) + 1_000
+    }
+
     // MARK: outcomes
 
     private func refusal(status: Int, object: [String: Any]) -> ExchangeOutcome {
@@ -119,11 +131,17 @@ public final class BinanceSpotClient: Sendable {
         return .rejected(code: code, message: message)
     }
 
-    /// The fill from an order (and, when given, its trades: price and commission per trade).
+    /// Statuses after which an order trades no more.
+    static let finalStatuses: Set<String> = ["REJECTED", "EXPIRED", "CANCELED", "EXPIRED_IN_MATCH"]
+
+    /// The fill from an order (and, when given, its trades: price and commission per trade). An
+    /// order that ended (EXPIRED, CANCELED, ...) after a partial execution is the fill of the
+    /// executed part; with nothing executed it is a rejection.
     static func outcome(ofOrder object: [String: Any], trades: [[String: Any]]?) -> ExchangeOutcome {
         let status = object["status"] as? String ?? "UNKNOWN"
-        guard status == "FILLED" else {
-            if ["REJECTED", "EXPIRED", "CANCELED", "EXPIRED_IN_MATCH"].contains(status) {
+        let executed = decimal(object["executedQty"]) ?? 0
+        guard status == "FILLED" || (finalStatuses.contains(status) && executed > 0) else {
+            if finalStatuses.contains(status) {
                 return .rejected(code: 0, message: "order \(status.lowercased()) by the exchange")
             }
             return .open(status: status)
@@ -166,9 +184,9 @@ public final class BinanceSpotClient: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
-    private func call(_ method: String, _ path: String, _ parameters: [(String, String)]) -> CallResult {
+    private func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
         let query = Self.signedQuery(
-            parameters, secret: configuration.credentials.secret, timestamp: Int64(Date().timeIntervalSince1970 * 1000),
+            parameters, secret: configuration.credentials.secret, timestamp: timestamp ?? Int64(Date().timeIntervalSince1970 * 1000),
             receiveWindow: configuration.receiveWindowMilliseconds)
         guard let url = URL(string: configuration.baseURL + path + "?" + query) else { return .failed("bad exchange URL") }
         var request = URLRequest(url: url, timeoutInterval: Double(configuration.timeoutMilliseconds) / 1000)

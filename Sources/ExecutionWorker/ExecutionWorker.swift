@@ -14,6 +14,7 @@ import WorkerRuntime
 /// | `EXCHANGE_BASE_URL` | URL | `https://api.binance.com` | Binance spot REST (testnet: `https://testnet.binance.vision`) |
 /// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secrets | unset | without them live orders are refused |
 /// | `EXCHANGE_RECV_WINDOW_MS` | int | 5000 | `recvWindow` of signed requests |
+/// | `DATA_DIR` | path | `data` | where the paper journal `execution-journal.sqlite` lives |
 /// | `EXCHANGE_TIMEOUT_MS` | int | 2000 | one exchange call; beyond it the outcome is unknown and queried |
 public enum ExchangeSettings {
     public static func client(reader: EnvironmentReader) throws -> BinanceSpotClient? {
@@ -34,13 +35,18 @@ public enum ExchangeSettings {
 /// says halted or locked, or while it has not heard the control state recently (fail closed),
 /// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
-    public static func handler(control: ControlView, exchange: BinanceSpotClient?, logger: Logger) -> OperationHandler {
+    public static func handler(control: ControlView, exchange: BinanceSpotClient?, journal: ExecutionJournal, logger: Logger) -> OperationHandler {
         var handler = OperationHandler()
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
         let liveFills = Counter(label: "execution_fills_total", dimensions: [("mode", "live")])
         let refusals = Counter(label: "execution_refusals_total", dimensions: [])
         handler.on(Operations.Execution.execute) { (request: WireRequest<ExecuteRequest>) throws(WireError) -> Fill in
             let order = request.payload.order
+            // An order already executed answers its journaled fill: a retry never fills twice.
+            if order.mode == .paper, case .executed(let fill)? = try journal.resolve(order.intent.clientOrderId, expireIfAbsent: false) {
+                logger.info("order already executed: journaled fill", metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"])
+                return fill
+            }
             if let refusal = control.tradingRefusal() {
                 logger.warning(
                     "order refused by control state",
@@ -56,8 +62,11 @@ public enum ExecutionWorker {
                 guard let terms = order.terms, terms.markPrice > 0 else {
                     throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
                 }
+                let fill = try journal.executeOnce(order.intent.clientOrderId) { () throws(WireError) -> Fill in
+                    try RiskEngine.paperFill(order, terms: terms)
+                }
                 paperFills.increment()
-                return RiskEngine.paperFill(order, terms: terms)
+                return fill
             case .live:
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
@@ -65,6 +74,13 @@ public enum ExecutionWorker {
                 let fill = try placeLive(order, exchange: exchange, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
+            }
+        }
+        handler.on(Operations.Execution.journal) { (request: WireRequest<JournalQuery>) throws(WireError) -> JournalAnswer in
+            switch try journal.resolve(request.payload.clientOrderId, expireIfAbsent: request.payload.expireIfAbsent) {
+            case .executed(let fill)?: return JournalAnswer(state: "executed", fill: fill)
+            case .expired?: return JournalAnswer(state: "expired", fill: nil)
+            case nil: return JournalAnswer(state: "absent", fill: nil)
             }
         }
         handler.on(Operations.Execution.query) { (request: WireRequest<ExecuteRequest>) throws(WireError) -> QueryResult in
@@ -75,9 +91,11 @@ public enum ExecutionWorker {
             }
             switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
             case .filled(let price, let quantity, let quote, let commission):
-                return QueryResult(state: "filled", fill: Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
+                return QueryResult(state: "filled", fill: try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
+            case .notFound where exchange.provablyAbsent(signedAt: order.createdAt):
+                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order and its recvWindow has passed")
             case .notFound:
-                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order")
+                return QueryResult(state: "unknown", fill: nil, detail: "not found yet; the exchange may show it until its timestamp plus recvWindow")
             case .rejected(let code, let message):
                 return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
             case .open(let status):
@@ -95,7 +113,8 @@ public enum ExecutionWorker {
     /// became of it instead of sending it again.
     static func placeLive(_ order: Order, exchange: BinanceSpotClient, requestID: String, logger: Logger) throws(WireError) -> Fill {
         let intent = order.intent
-        var outcome = exchange.placeMarketOrder(symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId)
+        var outcome = exchange.placeMarketOrder(
+            symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
@@ -104,13 +123,18 @@ public enum ExecutionWorker {
             logger.warning("live order outcome unclear: querying", metadata: ["order": "\(intent.clientOrderId)", "reason": "\(reason)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
             if outcome == .notFound {
+                // Not proof yet: the exchange may show the order until its timestamp plus recvWindow.
+                guard exchange.provablyAbsent(signedAt: order.createdAt) else {
+                    throw WireError(
+                        code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
+                }
                 throw WireError(code: "exchange_unavailable", detail: "the exchange did not take the order (\(reason)); nothing was traded", status: 503)
             }
         }
         switch outcome {
         case .filled(let price, let quantity, let quote, let commission):
             logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
-            return Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds())
+            return try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds())
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):
@@ -130,8 +154,10 @@ public enum ExecutionWorker {
         let exchange = try ExchangeSettings.client(reader: reader)
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
+        let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
         try WorkerProcess.run(
-            service: ServiceName.execution, configuration: configuration, handler: handler(control: control, exchange: exchange, logger: logger),
+            service: ServiceName.execution, configuration: configuration,
+            handler: handler(control: control, exchange: exchange, journal: journal, logger: logger),
             control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
     }
 }

@@ -223,7 +223,24 @@ struct GatewayAPI: Sendable {
         let symbol = try InputValidation.symbol(input.symbol)
         guard !input.candles.isEmpty else { throw APIError(.unprocessableContent, "invalid_candle", "candles must not be empty") }
         try InputValidation.candles(input.candles, limit: 5_000)
-        let added = market.append(symbol: symbol, candles: input.candles)
+        let added: Int
+        do {
+            added = try market.append(symbol: symbol, candles: input.candles, now: unixMilliseconds())
+        } catch {
+            switch error {
+            case .stale(let newest, let oldest):
+                throw APIError(
+                    .conflict, "stale_candle",
+                    "\(symbol) already holds a candle opened at \(newest); openTime \(oldest) is not newer: nothing was added, the mark did not move")
+            case .repeated(let openTime):
+                throw APIError(.unprocessableContent, "invalid_candle", "two candles share openTime \(openTime)")
+            case .future(let openTime, let latest):
+                throw APIError(
+                    .unprocessableContent, "candle_in_future", "openTime \(openTime) is more than one interval in the future (latest allowed \(latest))")
+            case .tooManySymbols(let limit):
+                throw APIError(.unprocessableContent, "too_many_symbols", "at most \(limit) symbols are held (MAX_SYMBOLS); \(symbol) is not one of them")
+            }
+        }
         guard let latest = input.candles.max(by: { $0.openTime < $1.openTime }), let price = Decimal(exactly: latest.close, scale: 8) else {
             throw APIError(.unprocessableContent, "invalid_candle", "the latest close is not a usable price")
         }
@@ -248,7 +265,8 @@ struct GatewayAPI: Sendable {
         if let reason = input.reason, reason.count > 500 {
             throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
         }
-        let requestedBy = String((input.requestedBy ?? request.headers[.operatorName] ?? "api").prefix(80))
+        // Printable ASCII only, at most 80: no raw header bytes reach a log line or the audit trail.
+        let requestedBy = String(String(decoding: (input.requestedBy ?? request.headers[.operatorName] ?? "api").utf8.filter { (0x20...0x7E).contains($0) }, as: UTF8.self).prefix(80))
         GatewayCounters.operatorAction(op)
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])

@@ -18,12 +18,13 @@ public func buildGateway(
     let notifier = Notifier(configuration: configuration.notify, source: "gateway", logger: logger)
     let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger, notifier: notifier)
     let workers = WorkerClient(broker: broker)
-    let market = MarketCache(window: configuration.candleWindow)
+    let market = MarketCache(window: configuration.candleWindow, maxSymbols: configuration.maxSymbols)
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
         startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier)
 
     let router = Router()
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: HTTPMetricsMiddleware())
     api.register(on: router)
@@ -32,13 +33,14 @@ public func buildGateway(
 
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gateway"),
         services: [
             BrokerService(broker: broker, logger: logger),
             RiskStatusPoller(
                 workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
                 logger: logger),
-            LiveReconciler(workers: workers, control: control, configuration: configuration, logger: logger, notifier: notifier),
+            Reconciler(workers: workers, control: control, configuration: configuration, logger: logger, notifier: notifier),
             NotificationService(notifier: notifier, broker: broker, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
@@ -57,9 +59,12 @@ struct BrokerService: Service {
     }
 }
 
-/// Live mode: settles orders left pending (an unclear exchange answer, a crash between steps)
-/// by asking the execution worker what the exchange says of each, never by sending it again.
-struct LiveReconciler: Service {
+/// Settles orders left pending (a timeout, a crash between steps) by asking the executor what
+/// became of each, never by assuming and never by sending it again: in paper mode the execution
+/// worker's journal (an order it never executed is marked expired there, so it never will be,
+/// and is rejected `expired_unsent`; an executed one is booked once with its journaled fill),
+/// in live mode the exchange.
+struct Reconciler: Service {
     let workers: WorkerClient
     let control: ControlCenter
     let configuration: GatewayConfiguration
@@ -68,14 +73,10 @@ struct LiveReconciler: Service {
     var notifier: Notifier?
 
     func run() async throws {
-        guard configuration.tradingMode == .live else {
-            // Nothing to do in paper mode (the risk worker reconciles paper orders), but a
-            // service that returns early stops the whole group: wait for shutdown instead.
-            try? await gracefulShutdown()
-            return
-        }
+        let interval = configuration.tradingMode == .live
+            ? configuration.liveReconcileMilliseconds : max(100, min(5_000, configuration.pendingReconcileMilliseconds / 2))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(configuration.liveReconcileMilliseconds))
+            try? await Task.sleep(for: .milliseconds(interval))
             await reconcileOnce()
         }
     }
@@ -83,9 +84,26 @@ struct LiveReconciler: Service {
     func reconcileOnce() async {
         let pending: OrderList
         do {
-            pending = try await workers.call(ServiceName.risk, Operations.Risk.orders, payload: OrdersQuery(limit: 100, status: .pending), requestID: "live-reconcile")
+            pending = try await workers.call(ServiceName.risk, Operations.Risk.orders, payload: OrdersQuery(limit: 100, status: .pending), requestID: "reconcile")
         } catch {
             return
+        }
+        let paperCutoff = unixMilliseconds() - Int64(configuration.pendingReconcileMilliseconds)
+        for order in pending.orders where order.mode == .paper && order.createdAt <= paperCutoff {
+            let id = order.intent.clientOrderId
+            guard let answer: JournalAnswer = try? await workers.call(
+                ServiceName.execution, Operations.Execution.journal, payload: JournalQuery(clientOrderId: id, expireIfAbsent: true), requestID: "reconcile")
+            else { continue }
+            let settle: SettleRequest
+            switch (answer.state, answer.fill) {
+            case ("executed", let fill?): settle = SettleRequest(clientOrderId: id, fill: fill, rejectReason: nil)
+            case ("expired", _): settle = SettleRequest(clientOrderId: id, fill: nil, rejectReason: "expired_unsent: execution never executed it")
+            default: continue
+            }
+            if let settled: SettleResult = try? await workers.call(ServiceName.risk, Operations.Risk.settle, payload: settle, requestID: "reconcile") {
+                control.update(flags: settled.flags)
+                logger.warning("reconciled a pending paper order", metadata: ["order": "\(id)", "status": "\(settled.order.status.rawValue)"])
+            }
         }
         let cutoff = unixMilliseconds() - Int64(configuration.liveReconcileMilliseconds)
         for order in pending.orders where order.mode == .live && order.createdAt <= cutoff {

@@ -13,6 +13,7 @@ import TradingWire
 /// | `TRADING_MODE` | `paper` or `live` | `paper` | live places real orders |
 /// | `API_TOKEN` | secret | unset | when set, state-changing `/api/*` calls need `Authorization: Bearer <token>`; required in live mode |
 /// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secret | unset | required in live mode |
+/// | `HTTP_IDLE_TIMEOUT_MS` | int | 30000 | an HTTP connection with nothing read for this long (no complete header, an idle keep-alive) is closed |
 /// | `MAX_BODY_BYTES` | int | 65536 | largest request body accepted (413 beyond) |
 /// | `MODEL_IDS` | comma list | unset (every `model.*` service that is live) | model ids expected to vote |
 /// | `MODEL_TIMEOUT_MS` | int | 500 | deadline of one model vote |
@@ -20,6 +21,8 @@ import TradingWire
 /// | `CONSENSUS_MIN_AGREEMENT` | number | 0.5 | least share of votes agreeing with the side |
 /// | `RISK_POLL_MS` | int | 1000 | how often the gateway refreshes risk status and control state |
 /// | `CANDLE_WINDOW` | int | 200 | candles kept per symbol for features |
+/// | `MAX_SYMBOLS` | int | 500 | symbols the market feed holds (422 `too_many_symbols` beyond) |
+/// | `PENDING_RECONCILE_MS` | int | 10000 | paper mode: age at which a pending order is reconciled against the execution journal |
 /// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
 public struct GatewayConfiguration: Sendable {
@@ -30,6 +33,7 @@ public struct GatewayConfiguration: Sendable {
     public var apiToken: String?
     public var exchangeCredentialsPresent: Bool
     public var maxBodyBytes: Int
+    public var httpIdleTimeoutMilliseconds: Int
     public var modelIDs: [String]
     public var modelTimeoutMilliseconds: Int
     public var consensus: ConsensusPolicy
@@ -37,8 +41,10 @@ public struct GatewayConfiguration: Sendable {
     /// Age beyond which the risk status no longer counts as known (three polls plus two seconds).
     public var riskStaleMilliseconds: Int64 { Int64(riskPollMilliseconds * 3 + 2_000) }
     public var candleWindow: Int
+    public var maxSymbols: Int
     public var allowRequestPrice: Bool
     public var liveReconcileMilliseconds: Int
+    public var pendingReconcileMilliseconds: Int
     public var broker: BrokerConfiguration
     /// Webhooks for operator notifications (`NOTIFY_*`, see `NotifierConfiguration`).
     public var notify: NotifierConfiguration
@@ -54,6 +60,7 @@ public struct GatewayConfiguration: Sendable {
         self.tradingMode = tradingMode
         apiToken = reader.optionalString("API_TOKEN")
         exchangeCredentialsPresent = reader.optionalString("EXCHANGE_API_KEY") != nil && reader.optionalString("EXCHANGE_API_SECRET") != nil
+        httpIdleTimeoutMilliseconds = try reader.int("HTTP_IDLE_TIMEOUT_MS", default: 30_000, in: 100...3_600_000)
         maxBodyBytes = try reader.int("MAX_BODY_BYTES", default: 65_536, in: 256...16_777_216)
         modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         modelTimeoutMilliseconds = try reader.int("MODEL_TIMEOUT_MS", default: 500, in: 10...60_000)
@@ -62,8 +69,10 @@ public struct GatewayConfiguration: Sendable {
             minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1))
         riskPollMilliseconds = try reader.int("RISK_POLL_MS", default: 1000, in: 10...60_000)
         candleWindow = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
+        maxSymbols = try reader.int("MAX_SYMBOLS", default: 500, in: 1...100_000)
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
+        pendingReconcileMilliseconds = try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 100...86_400_000)
         broker = try BrokerConfiguration(reader: reader)
         notify = try NotifierConfiguration(reader: reader)
     }

@@ -3,28 +3,61 @@ import TradingWire
 
 /// The latest candles per symbol, as fed through `POST /api/market/candles`, so that the
 /// stateless feature workers can be handed a symbol's history with each request.
+///
+/// Per symbol, open times strictly increase: a batch whose first candle is not newer than the
+/// last one held is refused whole (`stale_candle`), and so is one reaching more than one
+/// interval into the future; at most `maxSymbols` symbols are held.
 public final class MarketCache: Sendable {
     private let candles = Mutex<[String: [Candle]]>([:])
     private let window: Int
+    private let maxSymbols: Int
+    private let defaultIntervalMilliseconds: Int64
 
-    public init(window: Int) {
-        self.window = window
+    /// Why a batch of candles was refused; nothing of it was kept.
+    public enum Refusal: Error, Sendable, Equatable {
+        /// The batch's oldest open time is not after the newest held.
+        case stale(newestHeld: Int64, oldestGiven: Int64)
+        /// Two candles of the batch share an open time.
+        case repeated(Int64)
+        /// The newest open time is beyond now plus one interval.
+        case future(openTime: Int64, latestAllowed: Int64)
+        /// A new symbol beyond `maxSymbols`.
+        case tooManySymbols(Int)
     }
 
-    /// Adds candles newer than the last one held (older or repeated open times are skipped).
-    /// Returns how many were added.
+    /// `defaultIntervalMilliseconds` is the candle interval assumed until a symbol holds two candles.
+    public init(window: Int, maxSymbols: Int = 500, defaultIntervalMilliseconds: Int64 = 300_000) {
+        self.window = window
+        self.maxSymbols = maxSymbols
+        self.defaultIntervalMilliseconds = defaultIntervalMilliseconds
+    }
+
+    /// Adds a batch of candles, all newer than the last one held, or none of them. Returns how
+    /// many were added.
     @discardableResult
-    public func append(symbol: String, candles new: [Candle]) -> Int {
-        candles.withLock { all in
+    public func append(symbol: String, candles new: [Candle], now: Int64) throws(Refusal) -> Int {
+        let sorted = new.sorted(by: { $0.openTime < $1.openTime })
+        for (previous, next) in zip(sorted, sorted.dropFirst()) where previous.openTime == next.openTime {
+            throw .repeated(next.openTime)
+        }
+        return try candles.withLock { (all: inout [String: [Candle]]) throws(Refusal) -> Int in
             var series = all[symbol] ?? []
-            var added = 0
-            for candle in new.sorted(by: { $0.openTime < $1.openTime }) where candle.openTime > (series.last?.openTime ?? .min) {
-                series.append(candle)
-                added += 1
+            if series.isEmpty && all[symbol] == nil && all.count >= maxSymbols { throw .tooManySymbols(maxSymbols) }
+            guard let first = sorted.first, let last = sorted.last else { return 0 }
+            if let newest = series.last?.openTime, first.openTime <= newest {
+                throw .stale(newestHeld: newest, oldestGiven: first.openTime)
             }
+            // The interval is read from the candles held and the batch, never from the gap
+            // between them (a far-future candle would make its own interval).
+            let held = Array(series.suffix(3))
+            let gaps = (Array(zip(held, held.dropFirst())) + Array(zip(sorted, sorted.dropFirst()))).map { $1.openTime - $0.openTime }.filter { $0 > 0 }
+            let interval = gaps.min() ?? defaultIntervalMilliseconds
+            let latestAllowed = now + max(interval, defaultIntervalMilliseconds)
+            if last.openTime > latestAllowed { throw .future(openTime: last.openTime, latestAllowed: latestAllowed) }
+            series.append(contentsOf: sorted)
             if series.count > window { series.removeFirst(series.count - window) }
             all[symbol] = series
-            return added
+            return sorted.count
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import TradingDomain
 import TradingWire
 
@@ -10,13 +11,32 @@ final class LedgerStore: Sendable {
     let database: DatabasePool
 
     /// Opens (creating if needed) `ledger.sqlite` under `directory`.
-    init(directory: String) throws {
+    ///
+    /// Every commit is fsynced: GRDB's `DatabasePool` sets `synchronous = NORMAL` on the writer
+    /// when it turns WAL on (after `prepareDatabase`), so `FULL` is set on the writer connection
+    /// once the pool exists, and read back. Another connection holding a lock (an operator's
+    /// `sqlite3`) makes a write wait up to `busyTimeoutMilliseconds`, logging a WARN once per wait.
+    init(directory: String, busyTimeoutMilliseconds: Int = 30_000, logger: Logger? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        let pauseMicroseconds: UInt32 = 20_000
+        let tries = max(1, busyTimeoutMilliseconds * 1_000 / Int(pauseMicroseconds))
+        configuration.busyMode = .callback { numberOfTries in
+            if numberOfTries == 0 {
+                logger?.warning("the ledger is locked by another connection: waiting", metadata: ["timeoutMs": "\(busyTimeoutMilliseconds)"])
+            }
+            guard numberOfTries < tries else {
+                logger?.warning("the ledger stayed locked: giving up this write", metadata: ["timeoutMs": "\(busyTimeoutMilliseconds)"])
+                return false
+            }
+            usleep(pauseMicroseconds)
+            return true
         }
         database = try DatabasePool(path: (directory as NSString).appendingPathComponent("ledger.sqlite"), configuration: configuration)
+        try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        guard try writerPragma("synchronous") == 2 else {
+            throw LedgerError(detail: "the ledger's writer connection does not hold synchronous = FULL")
+        }
         try Self.migrator.migrate(database)
     }
 
@@ -95,6 +115,9 @@ final class LedgerStore: Sendable {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        if let bad = engine.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
+            throw LedgerRefusal(detail: "refused to write \(bad): not a number")
+        }
         try database.write { db in
             let portfolio = engine.portfolio
             try db.execute(
@@ -136,6 +159,11 @@ final class LedgerStore: Sendable {
         }
     }
 
+    /// An integer pragma as the writing connection sees it (`synchronous`: 2 is FULL).
+    func writerPragma(_ name: String) throws -> Int? {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") }
+    }
+
     /// One order by client order id.
     func order(_ clientOrderID: String) throws -> Order? {
         try database.read { db in
@@ -167,6 +195,12 @@ final class LedgerStore: Sendable {
         }
         return value
     }
+}
+
+/// A write the ledger refuses (a non-number amount): nothing was written, the process goes on.
+struct LedgerRefusal: Error, CustomStringConvertible {
+    let detail: String
+    var description: String { detail }
 }
 
 /// The ledger holds something it cannot read.

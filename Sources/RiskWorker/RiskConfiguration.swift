@@ -18,13 +18,15 @@ import TradingWire
 /// | `SLIPPAGE_BPS` | decimal | 5 | paper fill slippage, basis points |
 /// | `FEE_BPS` | decimal | 10 | paper fill fee, basis points of notional |
 /// | `LIVE_MAX_ORDER_USD` | decimal | 100 | live mode: largest order notional |
+/// | `MIN_ORDER_USD` | decimal | 1 | smallest order notional; below it, or when the quantity rounds to zero at 8 places, 422 `order_too_small` |
 /// | `LIVE_MAX_DAILY_USD` | decimal | 1000 | live mode: most notional sent to the exchange per UTC day |
 /// | `DATA_DIR` | path | `data` | where `ledger.sqlite` lives |
-/// | `PENDING_RECONCILE_MS` | int | 10000 | age at which a pending paper order is reconciled |
+/// | `LEDGER_BUSY_TIMEOUT_MS` | int | 30000 | how long a ledger write waits for a lock another connection holds (then 503 `ledger_busy`) |
 public struct RiskConfiguration: Sendable {
     public var limits: RiskLimits
     public var dataDirectory: String
-    public var reconcileAfterMilliseconds: Int64
+    /// How long a ledger write waits for a lock held by another connection.
+    public var busyTimeoutMilliseconds: Int
 
     public init(reader: EnvironmentReader) throws {
         limits = RiskLimits(
@@ -41,8 +43,9 @@ public struct RiskConfiguration: Sendable {
             slippageBps: try reader.decimal("SLIPPAGE_BPS", default: 5, in: 0...1_000),
             feeBps: try reader.decimal("FEE_BPS", default: 10, in: 0...1_000))
         limits.liveMaxOrderUsd = try reader.decimal("LIVE_MAX_ORDER_USD", default: 100, in: 0...1_000_000_000)
+        limits.minOrderUsd = try reader.decimal("MIN_ORDER_USD", default: 1, in: 0...1_000_000)
         limits.liveMaxDailyUsd = try reader.decimal("LIVE_MAX_DAILY_USD", default: 1_000, in: 0...1_000_000_000_000)
         dataDirectory = reader.string("DATA_DIR", default: "data")
-        reconcileAfterMilliseconds = Int64(try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 0...86_400_000))
+        busyTimeoutMilliseconds = try reader.int("LEDGER_BUSY_TIMEOUT_MS", default: 30_000, in: 0...600_000)
     }
 }

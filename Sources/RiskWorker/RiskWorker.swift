@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import ServiceSupport
 import Synchronization
@@ -20,20 +21,30 @@ public final class RiskWorker: Sendable {
     public init(configuration: RiskConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        store = try LedgerStore(directory: configuration.dataDirectory)
-        var restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
-        let reconciled = restored.reconcilePending(now: unixMilliseconds(), olderThan: 0)
-        try store.save(restored, orders: reconciled, symbols: reconciled.map(\.intent.symbol))
-        for order in reconciled {
-            logger.warning(
-                "reconciled an order left pending", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
+        // A lock held by another connection (an operator's sqlite3) is waited out and logged,
+        // not turned into a crash loop.
+        var opened: (LedgerStore, RiskEngine)?
+        while opened == nil {
+            do {
+                let store = try LedgerStore(directory: configuration.dataDirectory, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, logger: logger)
+                let restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
+                let pending = restored.orders.values.filter { $0.status == .pending }.count
+                if pending > 0 { logger.warning("orders left pending: the gateway reconciles them with the executor", metadata: ["pending": "\(pending)"]) }
+                opened = (store, restored)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                logger.warning("the ledger is locked by another connection: retrying", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+            }
         }
+        guard let (store, restored) = opened else { throw LedgerError(detail: "the ledger could not be opened") }
+        self.store = store
         let flags = restored.flags
         logger.info(
             "ledger opened",
             metadata: [
                 "path": "\(configuration.dataDirectory)/ledger.sqlite", "equity": "\(restored.portfolio.equity)",
                 "riskLocked": "\(flags.riskLocked)", "halted": "\(flags.halted)",
+                "synchronous": "\((try? store.writerPragma("synchronous")).flatMap { $0 }.map { "\($0)" } ?? "unknown")",
             ])
         engine = Mutex(restored)
         equity = EquityRecorder(store: store, logger: logger)
@@ -46,9 +57,22 @@ public final class RiskWorker: Sendable {
         _ change: (inout RiskEngine) throws(WireError) -> (Result, orders: [Order], symbols: [String], audit: (String, String, String?)?)
     ) throws(WireError) -> Result {
         try engine.withLock { (engine: inout RiskEngine) throws(WireError) -> Result in
-            let (result, orders, symbols, audit) = try change(&engine)
+            var changed = engine
+            let (result, orders, symbols, audit) = try change(&changed)
+            if let bad = changed.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
+                logger.warning("refused a change that would write a non-number to the ledger", metadata: ["amount": "\(bad)"])
+                throw WireError(code: "non_finite_amount", detail: "\(bad) would not be a number; nothing was written", status: 422)
+            }
             do {
-                try store.save(engine, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+                try store.save(changed, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+                engine = changed
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                // Nothing was written and memory did not move: the caller may retry.
+                logger.warning("ledger write waited out its busy timeout: refused", metadata: ["error": "\(error)"])
+                throw WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503)
+            } catch let refusal as LedgerRefusal {
+                logger.warning("ledger refused a write", metadata: ["detail": "\(refusal.detail)"])
+                throw WireError(code: "non_finite_amount", detail: refusal.detail, status: 422)
             } catch {
                 logger.critical("ledger write failed: stopping so that memory never runs ahead of disk", metadata: ["error": "\(error)"])
                 exit(3)
@@ -60,14 +84,11 @@ public final class RiskWorker: Sendable {
 
     public func handler() -> OperationHandler {
         var handler = OperationHandler()
+        // A read: nothing is written (pending orders are reconciled by the gateway with the executor).
         handler.on(Operations.Risk.status) { [self] (_: WireRequest<Empty>) throws(WireError) -> RiskStatus in
-            try mutate { engine in
-                let reconciled = engine.reconcilePending(now: unixMilliseconds(), olderThan: configuration.reconcileAfterMilliseconds)
-                for order in reconciled {
-                    logger.warning("reconciled a stale pending order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(order.status.rawValue)"])
-                }
+            engine.withLock { engine in
                 engine.pruneSettled(keep: 5_000)
-                return (engine.status, reconciled, reconciled.map(\.intent.symbol), nil)
+                return engine.status
             }
         }
         handler.on(Operations.Risk.gate) { [self] (request: WireRequest<GateRequest>) throws(WireError) -> GateResult in

@@ -35,6 +35,14 @@ public enum FeatureBuilder {
             computed["mom_20"] = Indicators.momentum(closes, period: 20)
             computed["rv_5"] = Indicators.realizedVolatility(closes, period: 5)
             computed["rsi_14"] = Indicators.rsi(closes, period: 14)
+            for name in FeatureVector.names where given[name] == nil {
+                guard let value = computed[name], let range = ranges[name] else { continue }
+                guard value.isFinite, range.contains(value) else {
+                    throw WireError(
+                        code: "features_out_of_range",
+                        detail: "\(name) computed from the candles is \(value), outside \(range.lowerBound)...\(range.upperBound)", status: 422)
+                }
+            }
         }
         var values: [String: Double] = [:]
         var missing: [String] = []

@@ -25,12 +25,25 @@ extension Decimal {
 public enum PaperFill {
     /// Fills `notional` (quote currency) at `markPrice` moved against the taker by `slippageBps`;
     /// the fee is `feeBps` of the filled notional. Price, quantity and money to 8 places.
-    public static func fill(side: Side, notional: Decimal, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, at time: Int64) -> Fill {
+    /// Throws `order_too_small` (422) when the price or the quantity rounds to zero.
+    public static func fill(side: Side, notional: Decimal, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, at time: Int64) throws(WireError) -> Fill {
         let slip = markPrice * slippageBps / 10_000
         let price = (side == .buy ? markPrice + slip : markPrice - slip).rounded(scale: 8)
+        guard !price.isNaN, price > 0 else {
+            throw WireError(code: "order_too_small", detail: "the price \(markPrice) rounds to zero at 8 decimal places", status: 422)
+        }
         let quantity = (notional / price).rounded(scale: 8)
+        guard !quantity.isNaN, quantity > 0 else {
+            throw WireError(
+                code: "order_too_small", detail: "\(notional) USD at \(price) is a quantity that rounds to zero at 8 decimal places", status: 422)
+        }
         let filledNotional = (quantity * price).rounded(scale: 8)
         let fee = (filledNotional * feeBps / 10_000).rounded(scale: 8)
-        return Fill(price: price, quantity: quantity, notional: filledNotional, fee: fee, dryRun: true, filledAt: time)
+        return try Fill(price: price, quantity: quantity, notional: filledNotional, fee: fee, dryRun: true, filledAt: time)
     }
+}
+
+extension Decimal {
+    /// True when this is a number (Foundation's `Decimal` has NaN but no infinities).
+    public var isUsable: Bool { !isNaN }
 }

@@ -77,7 +77,10 @@ public struct Portfolio: Sendable, Equatable {
         var position = positions[symbol] ?? Position()
         let old = position.quantity
         let new = old + signed
-        if old == 0 || (old > 0) == (signed > 0) {
+        if new == 0 {
+            // Only a zero fill gets here (Fill refuses those); nothing to blend.
+            position.averagePrice = 0
+        } else if old == 0 || (old > 0) == (signed > 0) {
             // Opening or adding: blend the average price.
             position.averagePrice = ((old * position.averagePrice + signed * price) / new).rounded(scale: 8)
         } else {
@@ -98,6 +101,18 @@ public struct Portfolio: Sendable, Equatable {
         peakEquity = max(peakEquity, equity)
     }
 
+    /// The first amount that is not a number (NaN), named, or nil when every amount is one:
+    /// the ledger refuses to write an account that fails this.
+    public var nonFiniteAmount: String? {
+        if cash.isNaN { return "cash" }
+        if peakEquity.isNaN { return "peak equity" }
+        for (symbol, position) in positions where position.quantity.isNaN || position.averagePrice.isNaN || position.realizedPnl.isNaN {
+            return "the position in \(symbol)"
+        }
+        for (symbol, mark) in marks where mark.isNaN || mark <= 0 { return "the mark of \(symbol)" }
+        return nil
+    }
+
     /// The account as `/health` and the wire show it.
     public var snapshot: AccountSnapshot {
         let positionSnapshots = positions.keys.sorted().compactMap { symbol -> PositionSnapshot? in
@@ -113,6 +128,16 @@ public struct Portfolio: Sendable, Equatable {
             drawdown: drawdown, grossExposure: grossExposure.rounded(scale: 8),
             realizedPnl: positionSnapshots.reduce(0) { $0 + $1.realizedPnl },
             unrealizedPnl: positionSnapshots.reduce(0) { $0 + $1.unrealizedPnl }, positions: positionSnapshots)
+    }
+}
+
+extension Order {
+    /// The first amount of this order that is not a number, named, or nil.
+    public var nonFiniteAmount: String? {
+        if intent.qtyUsd.isNaN { return "order \(intent.clientOrderId) notional" }
+        if let terms, terms.markPrice.isNaN || terms.slippageBps.isNaN || terms.feeBps.isNaN { return "order \(intent.clientOrderId) terms" }
+        if let fill, fill.price.isNaN || fill.quantity.isNaN || fill.notional.isNaN || fill.fee.isNaN { return "order \(intent.clientOrderId) fill" }
+        return nil
     }
 }
 

@@ -106,6 +106,10 @@ public struct RiskEngine: Sendable {
                 code: "confidence_below_threshold",
                 detail: "confidence \(Self.format(intent.confidence)) is below the threshold \(limits.confidenceThreshold)", status: 422)
         }
+        if intent.qtyUsd < limits.minOrderUsd {
+            throw WireError(
+                code: "order_too_small", detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)", status: 422)
+        }
         if intent.qtyUsd > limits.maxOrderNotionalUsd {
             throw WireError(
                 code: "max_order_notional",
@@ -143,25 +147,45 @@ public struct RiskEngine: Sendable {
                 code: "no_price",
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
         }
+        // The quantity this notional buys at the mark must not round to zero (8 places).
+        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        _ = try PaperFill.fill(
+            side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
+            feeBps: terms.feeBps, at: now)
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
-        let before = portfolio.positionValue(intent.symbol)
+        // Reserved-but-unsettled orders count as if filled at their notional.
+        let reserved = reservedNotional()
+        var projected: [String: Decimal] = [:]
+        for symbol in Set(portfolio.positions.keys).union(reserved.keys) {
+            projected[symbol] = portfolio.positionValue(symbol) + (reserved[symbol] ?? 0)
+        }
+        let grossNow = projected.values.reduce(Decimal(0)) { $0 + Self.magnitude($1) }
+        let before = projected[intent.symbol] ?? 0
         let after = before + signed
         if Self.magnitude(after) > limits.maxPositionUsd {
             throw WireError(
                 code: "max_position",
                 detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)", status: 422)
         }
-        let grossAfter = portfolio.grossExposure - Self.magnitude(before) + Self.magnitude(after)
-        if grossAfter > limits.maxGrossExposureUsd && grossAfter > portfolio.grossExposure {
+        let grossAfter = grossNow - Self.magnitude(before) + Self.magnitude(after)
+        if grossAfter > limits.maxGrossExposureUsd && grossAfter > grossNow {
             throw WireError(
                 code: "max_gross_exposure",
                 detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)", status: 422)
         }
         recentReservations.append(now)
-        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
         let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
         orders[intent.clientOrderId] = order
         return ReserveResult(order: order, duplicate: false, flags: flags)
+    }
+
+    /// The signed notional (buy +, sell −) of the pending orders, per symbol.
+    public func reservedNotional() -> [String: Decimal] {
+        var reserved: [String: Decimal] = [:]
+        for order in orders.values where order.status == .pending {
+            reserved[order.intent.symbol, default: 0] += order.intent.side == .buy ? order.intent.qtyUsd : -order.intent.qtyUsd
+        }
+        return reserved
     }
 
     /// Records the outcome of execution. Settling again with the same fill (price, quantity, fee)
@@ -192,29 +216,9 @@ public struct RiskEngine: Sendable {
         return SettleResult(order: order, account: status.account, flags: flags)
     }
 
-    /// Settles paper orders left pending longer than `olderThan` ms (a crash between steps):
-    /// filled with the deterministic paper fill of their terms, so a late settle of the same
-    /// execution matches, or rejected when trading is halted or locked now. Live orders stay
-    /// pending: only the exchange can say what happened to them.
-    public mutating func reconcilePending(now: Int64, olderThan: Int64) -> [Order] {
-        var settled: [Order] = []
-        for order in orders.values where order.status == .pending && order.mode == .paper && order.createdAt <= now - olderThan {
-            let request: SettleRequest
-            if let refusal = flags.halted ? "trading halted" : (flags.riskLocked ? "risk_locked" : nil) {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(refusal)")
-            } else if let terms = order.terms {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: Self.paperFill(order, terms: terms), rejectReason: nil)
-            } else {
-                request = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: no execution terms")
-            }
-            if let result = try? settle(request) { settled.append(result.order) }
-        }
-        return settled
-    }
-
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
-    public static func paperFill(_ order: Order, terms: ExecutionTerms) -> Fill {
-        PaperFill.fill(
+    public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
+        try PaperFill.fill(
             side: order.intent.side, notional: order.intent.qtyUsd, markPrice: terms.markPrice, slippageBps: terms.slippageBps,
             feeBps: terms.feeBps, at: order.createdAt)
     }

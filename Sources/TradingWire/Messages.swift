@@ -157,22 +157,44 @@ public enum OrderStatus: String, Codable, Sendable {
 }
 
 /// A fill: what was bought or sold, at what price, for what fee.
+///
+/// It cannot exist with a zero, negative or NaN quantity or price, or a negative or NaN notional
+/// or fee: the initializer throws and decoding fails, so nothing downstream (average price,
+/// cash, the ledger) ever divides by zero or stores NaN because of a fill.
 public struct Fill: Codable, Sendable, Equatable {
-    public var price: Decimal
-    public var quantity: Decimal
-    public var notional: Decimal
-    public var fee: Decimal
+    public private(set) var price: Decimal
+    public private(set) var quantity: Decimal
+    public private(set) var notional: Decimal
+    public private(set) var fee: Decimal
     public var dryRun: Bool
     /// Unix milliseconds.
     public var filledAt: Int64
 
-    public init(price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, dryRun: Bool, filledAt: Int64) {
+    /// Throws `invalid_fill` (422) unless quantity and price are positive, notional and fee
+    /// non-negative, and none of them is NaN.
+    public init(price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, dryRun: Bool, filledAt: Int64) throws(WireError) {
+        for (name, value) in [("price", price), ("quantity", quantity)] where value.isNaN || value <= 0 {
+            throw WireError(code: "invalid_fill", detail: "a fill's \(name) must be positive, not \(value)", status: 422)
+        }
+        for (name, value) in [("notional", notional), ("fee", fee)] where value.isNaN || value < 0 {
+            throw WireError(code: "invalid_fill", detail: "a fill's \(name) must be zero or more, not \(value)", status: 422)
+        }
         self.price = price
         self.quantity = quantity
         self.notional = notional
         self.fee = fee
         self.dryRun = dryRun
         self.filledAt = filledAt
+    }
+
+    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, dryRun, filledAt }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            price: try container.decode(Decimal.self, forKey: .price), quantity: try container.decode(Decimal.self, forKey: .quantity),
+            notional: try container.decode(Decimal.self, forKey: .notional), fee: try container.decode(Decimal.self, forKey: .fee),
+            dryRun: try container.decode(Bool.self, forKey: .dryRun), filledAt: try container.decode(Int64.self, forKey: .filledAt))
     }
 }
 
@@ -374,6 +396,8 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var liveMaxOrderUsd: Decimal = 100
     /// Live mode: the most notional sent to the exchange per UTC day.
     public var liveMaxDailyUsd: Decimal = 1_000
+    /// The smallest order notional (`order_too_small` below it).
+    public var minOrderUsd: Decimal = 1
 
     public init(
         confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,
@@ -402,6 +426,30 @@ public struct ExecuteRequest: Codable, Sendable {
 
     public init(order: Order) {
         self.order = order
+    }
+}
+
+/// `execution` / `journal`: what became of a paper order, by client order id.
+public struct JournalQuery: Codable, Sendable {
+    public var clientOrderId: String
+    /// Mark an order the journal does not hold as never to be executed (reconciliation).
+    public var expireIfAbsent: Bool
+
+    public init(clientOrderId: String, expireIfAbsent: Bool) {
+        self.clientOrderId = clientOrderId
+        self.expireIfAbsent = expireIfAbsent
+    }
+}
+
+/// The journal's answer: `executed` (with its fill), `expired` (never executed, never will be)
+/// or `absent`.
+public struct JournalAnswer: Codable, Sendable {
+    public var state: String
+    public var fill: Fill?
+
+    public init(state: String, fill: Fill?) {
+        self.state = state
+        self.fill = fill
     }
 }
 

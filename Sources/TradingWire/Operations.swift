@@ -51,5 +51,7 @@ public enum Operations {
     public enum Execution {
         public static let execute = WireOperation<ExecuteRequest, Fill>("execute")
         public static let query = WireOperation<ExecuteRequest, QueryResult>("query")
+        /// Paper: what the execution journal holds of an order (reconciliation asks this).
+        public static let journal = WireOperation<JournalQuery, JournalAnswer>("journal")
     }
 }

@@ -24,13 +24,16 @@ public final class HealthServer: Sendable {
     private let channel: any Channel
 
     /// Binds `host:port` and serves `routes` (path → closure). Port 0 picks a free port.
-    public init(host: String, port: Int, routes: [String: Route]) throws {
+    /// A connection with nothing read for `idleTimeout` is closed (headers never finished, idle keep-alive).
+    public init(host: String, port: Int, routes: [String: Route], idleTimeout: TimeAmount = .seconds(30)) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(RouteHandler(routes: routes))
                 }
@@ -44,6 +47,19 @@ public final class HealthServer: Sendable {
     public func shutdown() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
+    }
+}
+
+/// Closes the connection on the idle event of the `IdleStateHandler` before it.
+private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
 

@@ -11,6 +11,7 @@ import ZeroMQ
 /// | `HEARTBEAT_LIVENESS` | int | 3 | heartbeats missed before the broker is taken as gone |
 /// | `CONTROL_STALE_MS` | int | 3500 | silence on the control channel after which the worker holds itself halted |
 /// | `HEALTH_PORT` | int | 0 (off; 9000 for model workers) | HTTP `/health` port |
+/// | `HTTP_IDLE_TIMEOUT_MS` | int | 30000 | a `/health` connection with nothing read for this long is closed |
 /// | `HEALTH_HOST` | string | `0.0.0.0` | HTTP `/health` address |
 /// | `CURVE_SECRET_KEY` / `_FILE` | Z85 secret | unset | this worker's CURVE key (its role's key of the key set) |
 /// | `CURVE_SERVER_KEY` / `_FILE` | Z85 public | unset | the gateway's public key; required with `CURVE_SECRET_KEY` |
@@ -22,6 +23,7 @@ public struct WorkerConfiguration: Sendable {
     public var controlStaleMilliseconds: Int
     public var healthPort: Int
     public var healthHost: String
+    public var httpIdleTimeoutMilliseconds: Int
     /// This worker's CURVE keys and the gateway's public key; nil in the clear.
     public var curve: (keys: CurveKeyPair, serverKey: String)?
 
@@ -33,6 +35,7 @@ public struct WorkerConfiguration: Sendable {
         controlStaleMilliseconds = try reader.int("CONTROL_STALE_MS", default: 3500, in: 10...600_000)
         healthPort = try reader.int("HEALTH_PORT", default: defaultHealthPort, in: 0...65535)
         healthHost = reader.string("HEALTH_HOST", default: "0.0.0.0")
+        httpIdleTimeoutMilliseconds = try reader.int("HTTP_IDLE_TIMEOUT_MS", default: 30_000, in: 100...3_600_000)
         switch (try reader.secret("CURVE_SECRET_KEY"), try reader.secret("CURVE_SERVER_KEY")) {
         case (nil, nil):
             guard ZMQEndpoint.isLocalOnly(brokerEndpoint), ZMQEndpoint.isLocalOnly(controlEndpoint) else {

@@ -45,7 +45,9 @@ public enum WorkerProcess {
             waitForControlState: waitForControlState, offloadRequests: offloadRequests, logger: logger)
         var health: HealthServer?
         if configuration.healthPort > 0 {
-            health = try HealthServer(host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes)
+            health = try HealthServer(
+                host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes,
+                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))
             logger.info("health server listening", metadata: ["port": "\(configuration.healthPort)"])
         }
         let finished = DispatchSemaphore(value: 0)

@@ -67,7 +67,7 @@ func runStack() -> Never {
         }
     }
     for index in 0..<replicas("EXECUTION_WORKERS") {
-        services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: keys.client(.execution).merging(["HEALTH_PORT": "\(base + 3 + 10 * index)"]) { $1 }))
+        services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: keys.client(.execution).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 3 + 10 * index)"]) { $1 }))
     }
     let stop = DispatchSemaphore(value: 0)
     var sources: [any DispatchSourceSignal] = []

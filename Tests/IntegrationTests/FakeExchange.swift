@@ -26,6 +26,12 @@ final class FakeExchange: Sendable {
         case rateLimit(retryAfter: Int)
         /// Take the order, then answer 500 to everything, queries included.
         case outage
+        /// Take the order and answer after `seconds` (the client times out first); queries say
+        /// "does not exist" for `hiddenMilliseconds` after it was taken (as the venue may until
+        /// the order's timestamp plus recvWindow).
+        case hideAfterPlacing(seconds: Int, hiddenMilliseconds: Int64)
+        /// Take the order, execute half of it, and end it EXPIRED.
+        case expireHalfExecuted
     }
 
     struct Placed: Sendable {
@@ -34,6 +40,10 @@ final class FakeExchange: Sendable {
         var side: String
         var quote: Decimal
         var quantity: Decimal
+        /// Unix ms before which queries say the order does not exist.
+        var hiddenUntil: Int64 = 0
+        /// EXPIRED after executing `quantity` (of twice as much asked).
+        var expired = false
     }
 
     struct State: Sendable {
@@ -131,7 +141,13 @@ final class FakeExchange: Sendable {
         }
         let placed: Placed? = state.withLock { state in
             if state.placed[clientOrderID] != nil { return nil }
-            let order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: quote / price)
+            var order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: quote / price)
+            if case .hideAfterPlacing(_, let hidden) = fault { order.hiddenUntil = Int64(Date().timeIntervalSince1970 * 1000) + hidden }
+            if fault == .expireHalfExecuted {
+                order.quote = quote / 2
+                order.quantity = quote / 2 / price
+                order.expired = true
+            }
             state.nextOrderID += 1
             state.placed[clientOrderID] = order
             return order
@@ -140,7 +156,7 @@ final class FakeExchange: Sendable {
         switch fault {
         case .failAfterPlacing, .outage:
             return Response(status: .internalServerError)
-        case .hangAfterPlacing(let seconds):
+        case .hangAfterPlacing(let seconds), .hideAfterPlacing(let seconds, _):
             Thread.sleep(forTimeInterval: Double(seconds))
         default:
             break
@@ -154,7 +170,9 @@ final class FakeExchange: Sendable {
         let parameters: [String: String]
         do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
         if fault == .outage { return Response(status: .internalServerError) }
-        guard let id = parameters["origClientOrderId"], let placed = state.withLock({ $0.placed[id] }) else {
+        guard let id = parameters["origClientOrderId"], let placed = state.withLock({ $0.placed[id] }),
+            placed.hiddenUntil <= Int64(Date().timeIntervalSince1970 * 1000)
+        else {
             return Refusal(status: 400, code: -2013, message: "Order does not exist.").response
         }
         return json(orderJSON(id, placed))
@@ -175,8 +193,8 @@ final class FakeExchange: Sendable {
     private func orderJSON(_ clientOrderID: String, _ placed: Placed) -> [String: Any] {
         [
             "symbol": placed.symbol, "orderId": placed.orderID, "clientOrderId": clientOrderID, "transactTime": 1,
-            "price": "0.00000000", "origQty": "\(placed.quantity)", "executedQty": "\(placed.quantity)",
-            "cummulativeQuoteQty": "\(placed.quote)", "status": "FILLED", "type": "MARKET", "side": placed.side,
+            "price": "0.00000000", "origQty": "\(placed.expired ? placed.quantity * 2 : placed.quantity)", "executedQty": "\(placed.quantity)",
+            "cummulativeQuoteQty": "\(placed.quote)", "status": placed.expired ? "EXPIRED" : "FILLED", "type": "MARKET", "side": placed.side,
         ]
     }
 

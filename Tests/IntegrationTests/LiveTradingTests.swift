@@ -108,7 +108,10 @@ struct LiveTradingTests {
         #expect(try await positionQuantity(stack) == Double(placed * 2))
         switch fault {
         case "reject": #expect(answer.json["error"] as? String == "exchange_rejected")
-        case "fail-before": #expect(answer.json["error"] as? String == "exchange_unavailable")
+        case "fail-before":
+            // A 500 is no proof that nothing was taken: pending until the order's timestamp plus
+            // recvWindow has passed, then rejected because the exchange still has no such order.
+            #expect(answer.json["error"] as? String == "order_state_unknown")
         case "rate-limit":
             #expect(answer.status == 429)
             // Retry-After is honoured: the next order does not even reach the exchange.
@@ -118,6 +121,38 @@ struct LiveTradingTests {
         default: #expect(answer.status == 200, "\(answer.text)")
         }
         #expect((try await stack.get("/health").json["risk"] as? [String: Any])?["pendingOrders"] as? Int == 0)
+    }
+
+    @Test("an order the exchange does not show yet after a timeout is not rejected: it stays pending until timestamp + recvWindow, and is filled once it shows")
+    func lateNotFound() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await liveStack(exchange, ["EXCHANGE_RECV_WINDOW_MS": "3000"])
+        exchange.fault = .hideAfterPlacing(seconds: 1, hiddenMilliseconds: 2_000)
+        let answer = try await stack.post("/api/trade/execute", order("late-1"))
+        #expect(answer.status == 504, "\(answer.text)")
+        #expect(answer.json["clientOrderId"] as? String == "late-1")
+        try await waitUntil("the order is settled") { try await status(stack, "late-1") != "pending" }
+        #expect(try await status(stack, "late-1") == "filled")
+        #expect(exchange.placedCount("late-1") == 1)
+        #expect(try await positionQuantity(stack) == 2)
+    }
+
+    @Test("an EXPIRED order with a partial execution books the executed part")
+    func expiredPartial() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await liveStack(exchange)
+        exchange.fault = .expireHalfExecuted
+        let answer = try await stack.post("/api/trade/execute", order("half-1"))
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(try await status(stack, "half-1") == "filled")
+        let fill = try #require(answer.json["fill"] as? [String: Any])
+        #expect(fill["quantity"] as? Double == 1)
+        #expect(fill["notional"] as? Double == 100)
+        #expect(try await positionQuantity(stack) == 1)
     }
 
     @Test("an outage after the order was taken leaves it pending, then reconciliation fills it once")

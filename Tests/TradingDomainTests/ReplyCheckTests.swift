@@ -26,26 +26,26 @@ struct ReplyCheckTests {
     }
 
     @Test("the paper fill of an order passes; wrong quantities, signs and prices do not")
-    func fills() {
-        let fill = PaperFill.fill(side: .buy, notional: 100, markPrice: 50_000, slippageBps: 5, feeBps: 10, at: 0)
+    func fills() throws {
+        let fill = try PaperFill.fill(side: .buy, notional: 100, markPrice: 50_000, slippageBps: 5, feeBps: 10, at: 0)
         #expect(ReplyChecks.fillProblem(fill, for: order) == nil)
-        var wrong = fill
-        wrong.quantity *= 1_000
-        #expect(ReplyChecks.fillProblem(wrong, for: order) != nil)
-        wrong = fill
-        wrong.quantity = -fill.quantity
-        #expect(ReplyChecks.fillProblem(wrong, for: order) != nil)
-        wrong = fill
-        wrong.price = 60_000
-        wrong.quantity = (wrong.notional / wrong.price).rounded(scale: 8)
-        #expect(ReplyChecks.fillProblem(wrong, for: order) != nil, "a paper price far from the mark")
-        wrong = fill
-        wrong.notional = 5_000
-        wrong.quantity = (5_000 / fill.price).rounded(scale: 8)
-        #expect(ReplyChecks.fillProblem(wrong, for: order) != nil, "more than was asked")
-        wrong = fill
-        wrong.fee = -1
-        #expect(ReplyChecks.fillProblem(wrong, for: order) != nil)
+        func make(price: Decimal? = nil, quantity: Decimal? = nil, notional: Decimal? = nil, fee: Decimal? = nil) throws -> Fill {
+            try Fill(
+                price: price ?? fill.price, quantity: quantity ?? fill.quantity, notional: notional ?? fill.notional, fee: fee ?? fill.fee,
+                dryRun: true, filledAt: 0)
+        }
+        #expect(ReplyChecks.fillProblem(try make(quantity: fill.quantity * 1_000), for: order) != nil)
+        #expect(ReplyChecks.fillProblem(try make(price: 60_000, quantity: (fill.notional / 60_000).rounded(scale: 8)), for: order) != nil, "a paper price far from the mark")
+        #expect(ReplyChecks.fillProblem(try make(quantity: (5_000 / fill.price).rounded(scale: 8), notional: 5_000), for: order) != nil, "more than was asked")
+        // Impossible fills cannot be made at all.
+        #expect(throws: WireError.self) { try make(quantity: -fill.quantity) }
+        #expect(throws: WireError.self) { try make(quantity: 0) }
+        #expect(throws: WireError.self) { try make(price: 0) }
+        #expect(throws: WireError.self) { try make(fee: -1) }
+        #expect(throws: WireError.self) { try make(price: Decimal.nan) }
+        #expect(throws: (any Error).self) {
+            try JSONDecoder().decode(Fill.self, from: Data(#"{"price": 1, "quantity": 0, "notional": 0, "fee": 0, "dryRun": true, "filledAt": 0}"#.utf8))
+        }
     }
 
     @Test("a vote counts only from the model asked, with a probability in [0, 1]")

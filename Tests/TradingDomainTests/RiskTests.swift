@@ -6,13 +6,13 @@ import TradingWire
 @Suite("paper fills and the portfolio")
 struct PortfolioTests {
     @Test("a paper buy pays slippage and fees, in exact decimals")
-    func paperFill() {
-        let fill = PaperFill.fill(side: .buy, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 10, at: 1)
+    func paperFill() throws {
+        let fill = try PaperFill.fill(side: .buy, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 10, at: 1)
         #expect(fill.price == Decimal(string: "100.1"))
         #expect(fill.quantity == Decimal(string: "9.99000999"))
         #expect(fill.notional == 1000)  // 9.99000999 × 100.1 = 999.999999999, to 8 places
         #expect(fill.fee == Decimal(string: "1"))
-        let sell = PaperFill.fill(side: .sell, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 0, at: 1)
+        let sell = try PaperFill.fill(side: .sell, notional: 1000, markPrice: 100, slippageBps: 10, feeBps: 0, at: 1)
         #expect(sell.price == Decimal(string: "99.9"))
     }
 
@@ -118,8 +118,8 @@ struct RiskEngineTests {
         #expect(reserveCode(&engine, intent("p4", qty: 100, side: .sell)) == nil)
     }
 
-    func fill(_ order: Order, price: Decimal) -> Fill {
-        PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: order.createdAt)
+    func fill(_ order: Order, price: Decimal) throws -> Fill {
+        try PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: order.createdAt)
     }
 
     @Test("a repeated client order id returns the same order and never fills twice")
@@ -132,7 +132,8 @@ struct RiskEngineTests {
         #expect(again.order == filled.order)
         let settledAgain = try engine.settle(SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 100), rejectReason: nil))
         #expect(settledAgain.account.positions.first?.quantity == 10)
-        #expect(settleCode(&engine, SettleRequest(clientOrderId: "same", fill: fill(first.order, price: 50), rejectReason: nil)) == "order_already_settled")
+        let other = try fill(first.order, price: 50)
+        #expect(settleCode(&engine, SettleRequest(clientOrderId: "same", fill: other, rejectReason: nil)) == "order_already_settled")
         #expect(reserveCode(&engine, intent("same", qty: 2_000)) == "client_order_id_conflict")
     }
 
@@ -205,6 +206,17 @@ struct MoreRiskRuleTests {
         }
     }
 
+    @Test("an order below MIN_ORDER_USD, or whose quantity rounds to zero, is order_too_small; nothing is reserved")
+    func tooSmall() {
+        var engine = engine { _ in }
+        engine.mark(symbol: "HUGEUSDT", price: 1_000_000_000)
+        #expect(trade(&engine, intent("s1", "HUGEUSDT", qty: Decimal(string: "0.01")!)) == "order_too_small")
+        engine.mark(symbol: "HUGEUSDT", price: 900_000_000_000)
+        #expect(trade(&engine, intent("s2", "HUGEUSDT", qty: 5)) == "order_too_small")
+        #expect(engine.orders.isEmpty)
+        #expect(engine.portfolio.positions.isEmpty)
+    }
+
     @Test("gross exposure counts every symbol; reducing trades stay allowed")
     func grossExposure() {
         var engine = engine { $0.maxGrossExposureUsd = 5_000 }
@@ -242,33 +254,52 @@ struct MoreRiskRuleTests {
         #expect(trade(&engine, intent("c", qty: 10), now: day1 + 86_400_000) == nil)
     }
 
-    @Test("pending paper orders are reconciled once, with the fill execution would have made")
-    func reconcile() throws {
-        var engine = engine { _ in }
-        let reserved = try engine.reserve(ReserveRequest(intent: intent("p"), mode: .paper), now: 1_000)
-        #expect(engine.reconcilePending(now: 1_500, olderThan: 1_000).isEmpty)  // too young
-        let settled = engine.reconcilePending(now: 5_000, olderThan: 1_000)
-        #expect(settled.map(\.status) == [.filled])
-        #expect(settled.first?.fill == RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!))
-        // A late settle of the same execution is the same outcome: accepted, not applied twice.
-        let late = try engine.settle(SettleRequest(clientOrderId: "p", fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!), rejectReason: nil))
-        #expect(late.account.positions.first?.quantity == 10)
-        #expect(engine.reconcilePending(now: 9_000, olderThan: 0).isEmpty)
-    }
-
-    @Test("pending orders are rejected, not filled, when trading is halted at reconciliation")
-    func reconcileHalted() throws {
-        var engine = engine { _ in }
-        _ = try engine.reserve(ReserveRequest(intent: intent("h"), mode: .paper), now: 1_000)
-        engine.halt(reason: "ops")
-        #expect(engine.reconcilePending(now: 5_000, olderThan: 0).map(\.status) == [.rejected])
-        #expect(engine.portfolio.positions.isEmpty)
-    }
-
     @Test("UTC dates")
     func dates() {
         #expect(RiskEngine.utcDate(0) == "1970-01-01")
         #expect(RiskEngine.utcDate(1_700_000_000_000) == "2023-11-14")
         #expect(RiskEngine.utcDate(951_782_400_000) == "2000-02-29")
+    }
+}
+
+@Suite("money invariants")
+struct MoneyInvariantTests {
+    func engine(_ configure: (inout RiskLimits) -> Void = { _ in }) -> RiskEngine {
+        var limits = RiskLimits(
+            confidenceThreshold: 0.5, maxOrderNotionalUsd: 10_000, maxPositionUsd: 1_500, maxDrawdown: 0.5, startingEquityUsd: 100_000,
+            slippageBps: 0, feeBps: 0)
+        configure(&limits)
+        var engine = RiskEngine(limits: limits)
+        engine.mark(symbol: "BTCUSDT", price: 100)
+        return engine
+    }
+
+    func intent(_ id: String, _ symbol: String = "BTCUSDT", qty: Decimal = 1_000) -> OrderIntent {
+        OrderIntent(clientOrderId: id, symbol: symbol, side: .buy, qtyUsd: qty, confidence: 0.9)
+    }
+
+    @Test("two reserves without a settle between them that together pass the position limit: the second is refused")
+    func reservedCountsTowardsPosition() throws {
+        var engine = engine()
+        _ = try engine.reserve(ReserveRequest(intent: intent("r1"), mode: .paper), now: 1_000)
+        do {
+            _ = try engine.reserve(ReserveRequest(intent: intent("r2"), mode: .paper), now: 1_001)
+            Issue.record("the second reserve passed the position limit")
+        } catch {
+            #expect(error.code == "max_position")
+        }
+    }
+
+    @Test("reserved orders count towards gross exposure")
+    func reservedCountsTowardsGross() throws {
+        var engine = engine { $0.maxPositionUsd = 10_000; $0.maxGrossExposureUsd = 1_500 }
+        engine.mark(symbol: "ETHUSDT", price: 10)
+        _ = try engine.reserve(ReserveRequest(intent: intent("g1"), mode: .paper), now: 1_000)
+        do {
+            _ = try engine.reserve(ReserveRequest(intent: intent("g2", "ETHUSDT"), mode: .paper), now: 1_001)
+            Issue.record("the second reserve passed the gross exposure limit")
+        } catch {
+            #expect(error.code == "max_gross_exposure")
+        }
     }
 }

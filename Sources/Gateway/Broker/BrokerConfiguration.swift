@@ -15,6 +15,7 @@ import ZeroMQ
 /// | `NO_WORKER_WAIT_MS` | int | 1000 | how long a request waits for a worker to appear before 503 |
 /// | `BROKER_MAX_BATCH` | int | 32 | most requests of a read-only service sent to a worker in one REQUEST (1: one at a time) |
 /// | `BROKER_MAX_MESSAGE_BYTES` | int | 4194304 | largest message a peer may send the ROUTER (`ZMQ_MAXMSGSIZE`); a peer sending more is disconnected |
+/// | `BROKER_MAX_QUEUE` | int | 1000 | requests of one service waiting for a worker; beyond it 503 `overloaded` with `Retry-After`, at once |
 /// | `BROKER_MAX_WORKERS_PER_SERVICE` | int | 64 | READYs beyond this many live workers of one service are answered DISCONNECT |
 /// | `CURVE_SECRET_KEY` / `_FILE` | Z85 secret | unset | the gateway's CURVE server key: turns CURVE on for the ROUTER and the control XPUB |
 /// | `CURVE_AUTHORIZED_KEYS` / `_FILE` | text | unset | the client keys admitted, one `ROLE PUBLIC-KEY [comment]` per line (required with CURVE) |
@@ -29,6 +30,8 @@ public struct BrokerConfiguration: Sendable {
     public var maxBatch: Int
     public var maxMessageBytes: Int
     public var maxWorkersPerService: Int
+    /// Most requests of one service waiting for a worker (503 `overloaded` beyond).
+    public var maxQueue: Int
     /// CURVE on the bus, or nil when it runs in the clear (paper mode on loopback only).
     public var curve: CurveServerSettings?
 
@@ -42,6 +45,7 @@ public struct BrokerConfiguration: Sendable {
         noWorkerWaitMilliseconds = try reader.int("NO_WORKER_WAIT_MS", default: 1000, in: 0...600_000)
         maxBatch = try reader.int("BROKER_MAX_BATCH", default: 32, in: 1...1000)
         maxMessageBytes = try reader.int("BROKER_MAX_MESSAGE_BYTES", default: 4 << 20, in: 65_536...(256 << 20))
+        maxQueue = try reader.int("BROKER_MAX_QUEUE", default: 1_000, in: 1...1_000_000)
         maxWorkersPerService = try reader.int("BROKER_MAX_WORKERS_PER_SERVICE", default: 64, in: 1...10_000)
         curve = try CurveServerSettings(reader: reader)
     }

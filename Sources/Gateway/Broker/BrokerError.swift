@@ -9,11 +9,13 @@ public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
     case workerLost(service: String)
     /// The broker is shutting down.
     case stopped
+    /// The service's queue is full (`BROKER_MAX_QUEUE`): refused at once, never run.
+    case overloaded(service: String, limit: Int)
 
     /// Whether a worker may have acted on the request.
     public var mayHaveRun: Bool {
         switch self {
-        case .noWorker, .stopped: false
+        case .noWorker, .stopped, .overloaded: false
         case .timeout(_, _, let delivered): delivered
         case .workerLost: true
         }
@@ -26,13 +28,14 @@ public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
             "service \(service) did not answer within \(milliseconds) ms" + (delivered ? "" : " (no worker was free)")
         case .workerLost(let service): "the \(service) worker handling the request died"
         case .stopped: "the broker is stopped"
+        case .overloaded(let service, let limit): "service \(service) already has \(limit) requests waiting; retry later"
         }
     }
 
     /// The HTTP status the gateway answers with.
     public var httpStatus: Int {
         switch self {
-        case .noWorker, .stopped: 503
+        case .noWorker, .stopped, .overloaded: 503
         case .timeout, .workerLost: 504
         }
     }
@@ -44,6 +47,7 @@ public enum BrokerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .timeout: "deadline_exceeded"
         case .workerLost: "worker_lost"
         case .stopped: "shutting_down"
+        case .overloaded: "overloaded"
         }
     }
 }

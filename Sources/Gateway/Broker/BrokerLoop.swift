@@ -264,6 +264,11 @@ final class BrokerLoop {
             complete(completion, with: .failure(.noWorker(service: String(service.prefix(80)))))
             return
         }
+        // A bounded queue: a full one sheds the request at once instead of letting it wait.
+        if let queue = services[service], queue.waiting.count >= broker.configuration.maxQueue {
+            complete(completion, with: .failure(.overloaded(service: service, limit: broker.configuration.maxQueue)))
+            return
+        }
         let now = monotonicMilliseconds()
         let pending = Pending(
             key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,

@@ -9,14 +9,24 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public var status: HTTPResponse.Status
     public var code: String
     public var detail: String
+    /// The order an execute answer is about, so that the caller can query it or retry with it.
+    public var clientOrderId: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, clientOrderId: String? = nil) {
         self.status = status
         self.code = code
         self.detail = detail
+        self.clientOrderId = clientOrderId
     }
 
-    public var headers: HTTPFields { [.contentType: "application/json"] }
+    /// Sent as `Retry-After` (seconds) when set.
+    public var retryAfterSeconds: Int?
+
+    public var headers: HTTPFields {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { fields[.retryAfter] = "\(retryAfterSeconds)" }
+        return fields
+    }
     public var description: String { "\(status.code) \(code): \(detail)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -24,7 +34,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     var jsonResponse: Response {
-        let body = (try? JSONEncoder().encode(["error": code, "detail": detail])) ?? Data()
+        var fields = ["error": code, "detail": detail]
+        if let clientOrderId { fields["clientOrderId"] = clientOrderId }
+        let body = (try? JSONEncoder().encode(fields)) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -36,5 +48,6 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 
     init(_ error: BrokerError) {
         self.init(HTTPResponse.Status(code: error.httpStatus), error.code, error.description)
+        if case .overloaded = error { retryAfterSeconds = 1 }
     }
 }

@@ -77,11 +77,9 @@ enum InputValidation {
         }
     }
 
-    /// A request id from the caller's `X-Request-Id` when it is sane, else a new one.
+    /// The caller's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else a new one.
     static func requestID(_ header: String?) -> String {
-        if let header, (1...64).contains(header.utf8.count),
-            header.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
-        {
+        if let header, (1...128).contains(header.utf8.count), header.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
             return header
         }
         return RequestIDs.next()

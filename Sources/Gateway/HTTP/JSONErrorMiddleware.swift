@@ -38,7 +38,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             "request.id": "\(request.headers[.requestID] ?? "")", "path": "\(request.uri.path)",
             "status": "\(error.status.code)", "error": "\(error.code)", "detail": "\(error.detail)",
         ]
-        if error.status.code >= 500 {
+        if error.status.code >= 500 && error.code != "overloaded" {
             logger.error("request failed", metadata: metadata)
         } else if error.code == "risk_locked" {
             GatewayCounters.riskLockedRefusals.increment()

@@ -76,6 +76,18 @@ struct ExecutePipeline: Sendable {
             side: try InputValidation.side(input.side),
             qtyUsd: try InputValidation.notional(input.qtyUsd),
             confidence: try InputValidation.confidence(input.confidence))
+        do {
+            return try await place(intent, input: input, requestID: requestID)
+        } catch {
+            var named = error
+            named.clientOrderId = intent.clientOrderId
+            throw named
+        }
+    }
+
+    /// Reserve, execute, settle; a retry of a paper order still pending resumes it (the
+    /// execution journal answers the fill it already made, or makes it once).
+    private func place(_ intent: OrderIntent, input: ExecuteInput, requestID: String) async throws(APIError) -> ExecuteOutput {
         var requestPrice: Decimal?
         if let price = input.price {
             guard configuration.allowRequestPrice, configuration.tradingMode == .paper else {
@@ -106,7 +118,9 @@ struct ExecutePipeline: Sendable {
         control.update(flags: reservation.flags)
         if reservation.duplicate {
             GatewayCounters.order("duplicate")
-            return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID)
+            let resumable = reservation.order.status == .pending && reservation.order.mode == .paper && configuration.tradingMode == .paper
+            guard resumable else { return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID) }
+            logger.info("retry of a pending paper order: resumed through the execution journal", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
         }
         // Execution gets the order validated here, under the terms the ledger reserved it with.
         var validated = reservation.order
@@ -153,7 +167,7 @@ struct ExecutePipeline: Sendable {
             logger.warning("risk_locked: drawdown brake tripped by a fill", metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"])
         }
         GatewayCounters.order(settled.order.status.rawValue)
-        return ExecuteOutput(order: settled.order, duplicate: false, account: settled.account, requestID: requestID)
+        return ExecuteOutput(order: settled.order, duplicate: reservation.duplicate, account: settled.account, requestID: requestID)
     }
 
     /// Records an outcome with the risk worker, retrying while it is unreachable: a fill that

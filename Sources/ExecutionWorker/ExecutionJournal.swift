@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceSupport
+import TradingWire
+
+/// The paper execution worker's durable journal (`execution-journal.sqlite` in `DATA_DIR`):
+/// one row per client order id, either the fill it executed or a mark that reconciliation
+/// declared it never executed (`expired`), after which it never will be. Every commit is
+/// fsynced (`synchronous = FULL`, read back at open). Replicas sharing `DATA_DIR` share it;
+/// SQLite's locks make "look up, else execute and record" atomic across them.
+public final class ExecutionJournal: Sendable {
+    private let database: DatabaseQueue
+
+    /// What the journal says of an order.
+    public enum Entry: Sendable, Equatable {
+        case executed(Fill)
+        case expired
+    }
+
+    public init(directory: String, logger: Logger? = nil) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .callback { tries in
+            if tries == 0 { logger?.warning("the execution journal is locked by another connection: waiting") }
+            guard tries < 1_500 else { return false }
+            usleep(20_000)
+            return true
+        }
+        database = try DatabaseQueue(path: (directory as NSString).appendingPathComponent("execution-journal.sqlite"), configuration: configuration)
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS journal (
+                        client_order_id TEXT PRIMARY KEY, state TEXT NOT NULL, fill TEXT, at INTEGER NOT NULL)
+                    """)
+        }
+        guard try synchronousMode() == 2 else { throw JournalError(detail: "the execution journal does not hold synchronous = FULL") }
+    }
+
+    /// `PRAGMA synchronous` of the journal's connection (2 is FULL).
+    public func synchronousMode() throws -> Int? {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+    }
+
+    /// The journaled fill of `clientOrderID`; otherwise runs `execute` and records its fill in
+    /// the same exclusive transaction. An expired order is refused (`expired_unsent`).
+    public func executeOnce(_ clientOrderID: String, _ execute: () throws(WireError) -> Fill) throws(WireError) -> Fill {
+        do {
+            return try immediate { db in
+                switch try Self.entry(db, clientOrderID) {
+                case .executed(let fill)?:
+                    return fill
+                case .expired?:
+                    throw WireError(
+                        code: "expired_unsent", detail: "order \(clientOrderID) was reconciled as never executed; it will not be executed now", status: 409)
+                case nil:
+                    let fill = try execute()
+                    let text = String(decoding: try JSONEncoder().encode(fill), as: UTF8.self)
+                    try db.execute(
+                        sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'executed', ?, ?)",
+                        arguments: [clientOrderID, text, unixMilliseconds()])
+                    return fill
+                }
+            }
+        } catch let error as WireError {
+            throw error
+        } catch {
+            throw WireError(code: "journal_unavailable", detail: "the execution journal could not be written: \(error); nothing was executed", status: 503)
+        }
+    }
+
+    /// What the journal holds of an order; with `expireIfAbsent`, an order it does not hold is
+    /// marked expired in the same transaction, so that it is never executed afterwards.
+    public func resolve(_ clientOrderID: String, expireIfAbsent: Bool) throws(WireError) -> Entry? {
+        do {
+            return try immediate { db -> Entry? in
+                if let entry = try Self.entry(db, clientOrderID) { return entry }
+                guard expireIfAbsent else { return nil }
+                try db.execute(
+                    sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'expired', NULL, ?)",
+                    arguments: [clientOrderID, unixMilliseconds()])
+                return .expired
+            }
+        } catch {
+            throw WireError(code: "journal_unavailable", detail: "the execution journal could not be read: \(error)", status: 503)
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction: committed if it returns, rolled back if it throws.
+    private func immediate<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else { throw JournalError(detail: "the journal transaction produced nothing") }
+            return result
+        }
+    }
+
+    private static func entry(_ db: Database, _ clientOrderID: String) throws -> Entry? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT state, fill FROM journal WHERE client_order_id = ?", arguments: [clientOrderID]) else {
+            return nil
+        }
+        let state: String = row["state"]
+        if state == "expired" { return .expired }
+        let text: String = row["fill"] ?? ""
+        return .executed(try JSONDecoder().decode(Fill.self, from: Data(text.utf8)))
+    }
+}
+
+/// The journal cannot be used as promised.
+struct JournalError: Error, CustomStringConvertible {
+    let detail: String
+    var description: String { detail }
+}

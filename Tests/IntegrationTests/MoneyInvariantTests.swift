@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// Money invariants under bad data: orders too small for their price, features that overflow,
+/// candles out of order, against the real stack.
+@Suite("money invariants against the real stack", .serialized)
+struct MoneyInvariantStackTests {
+    static func candle(_ openTime: Int64, _ close: Double) -> [String: Any] {
+        ["openTime": openTime, "open": close, "high": close, "low": close, "close": close, "volume": 1]
+    }
+
+    @Test("0.01 USD at a price of 1e9, and 5 USD at 9e11: 422 order_too_small; the ledger intact; positions 200; the risk worker restarts")
+    func tinyOrderAtHugePrice() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let t0: Int64 = 1_700_000_000_000
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "HUGEUSDT", "candles": [Self.candle(t0, 1e9)]]).status == 200)
+        let tiny = try await stack.post("/api/trade/execute", #"{"symbol": "HUGEUSDT", "side": "buy", "qtyUsd": 0.01, "confidence": 0.9}"#)
+        #expect(tiny.status == 422, "\(tiny.text)")
+        #expect(tiny.json["error"] as? String == "order_too_small")
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "HUGEUSDT", "candles": [Self.candle(t0 + 300_000, 9e11)]]).status == 200)
+        let rounds = try await stack.post("/api/trade/execute", #"{"symbol": "HUGEUSDT", "side": "buy", "qtyUsd": 5, "confidence": 0.9}"#)
+        #expect(rounds.status == 422, "\(rounds.text)")
+        #expect(rounds.json["error"] as? String == "order_too_small")
+
+        let positions = try await stack.get("/api/positions")
+        #expect(positions.status == 200, "\(positions.text)")
+        #expect(positions.json["cash"] as? Double == 100_000)
+        #expect((positions.json["positions"] as? [Any])?.isEmpty == true)
+        #expect(try await stack.post("/api/halt", #"{"reason": "check"}"#).status == 200)
+        #expect(try await stack.post("/api/resume", #"{}"#).status == 200)
+
+        stack.kill("risk-worker")
+        try stack.start("risk-worker#2")
+        try await waitUntil("the restarted risk worker answers") { try await stack.get("/api/positions").status == 200 }
+        #expect(!stack.log("risk-worker#2").contains("NaN"))
+        #expect(try await stack.get("/health").json["ok"] as? Bool == true)
+    }
+
+    @Test("closes of 1e-300 then 9e11 overflow mom_20: 422 features_out_of_range naming it, never 500")
+    func overflowingFeatures() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let t0: Int64 = 1_700_000_000_000
+        // mom_20 compares the last close with the one 20 candles before it: 9e11 / 1e-300 overflows.
+        var candles = [Self.candle(t0, 1e-300)]
+        for index in 1...20 { candles.append(Self.candle(t0 + Int64(index) * 300_000, 9e11)) }
+        let answer = try await stack.post("/api/ai/consensus", json: ["symbol": "ODDUSDT", "candles": candles])
+        #expect(answer.status == 422, "\(answer.text)")
+        #expect(answer.json["error"] as? String == "features_out_of_range")
+        #expect((answer.json["detail"] as? String ?? "").contains("mom_20"))
+        #expect(!stack.log("gateway").contains("\"ERROR\""))
+        #expect(!stack.log("feature-worker").contains("\"ERROR\""))
+    }
+
+    @Test("candles in order: an older or equal one is 409 stale_candle and moves nothing; the far future is 422; the mark follows the newest")
+    func candlesInOrder() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let t1 = now - 600_000
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "ORDUSDT", "candles": [Self.candle(t1 - 300_000, 99), Self.candle(t1, 100)]]).status == 200)
+        let bought = try await stack.post("/api/trade/execute", #"{"symbol": "ORDUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#)
+        #expect(bought.status == 200, "\(bought.text)")
+
+        let older = try await stack.post("/api/market/candles", json: ["symbol": "ORDUSDT", "candles": [Self.candle(t1 - 900_000, 50)]])
+        #expect(older.status == 409, "\(older.text)")
+        #expect(older.json["error"] as? String == "stale_candle")
+        let equal = try await stack.post("/api/market/candles", json: ["symbol": "ORDUSDT", "candles": [Self.candle(t1, 50)]])
+        #expect(equal.status == 409, "\(equal.text)")
+        let future = try await stack.post("/api/market/candles", json: ["symbol": "ORDUSDT", "candles": [Self.candle(now + 86_400_000, 50)]])
+        #expect(future.status == 422, "\(future.text)")
+        let positions = try await stack.get("/api/positions").json["positions"] as? [[String: Any]] ?? []
+        #expect(positions.first?["markPrice"] as? Double == 100, "the mark moved with a refused candle: \(positions)")
+
+        let newer = try await stack.post("/api/market/candles", json: ["symbol": "ORDUSDT", "candles": [Self.candle(t1 + 300_000, 110)]])
+        #expect(newer.status == 200, "\(newer.text)")
+        let moved = try await stack.get("/api/positions").json["positions"] as? [[String: Any]] ?? []
+        #expect(moved.first?["markPrice"] as? Double == 110)
+    }
+
+    @Test("MAX_SYMBOLS bounds the symbols held: 422 beyond it")
+    func symbolBound() async throws {
+        let stack = try Stack(["MAX_SYMBOLS": "3"])
+        try await stack.startAll()
+        let t0 = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
+        for symbol in ["AAUSDT", "BBUSDT", "CCUSDT"] {
+            #expect(try await stack.post("/api/market/candles", json: ["symbol": symbol, "candles": [Self.candle(t0, 10)]]).status == 200)
+        }
+        let beyond = try await stack.post("/api/market/candles", json: ["symbol": "DDUSDT", "candles": [Self.candle(t0, 10)]])
+        #expect(beyond.status == 422, "\(beyond.text)")
+        #expect(beyond.json["error"] as? String == "too_many_symbols")
+    }
+}
