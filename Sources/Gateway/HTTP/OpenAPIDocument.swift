@@ -154,6 +154,7 @@ enum OpenAPIDocument {
           },
           "400": {"$ref": "#/components/responses/E400"},
           "401": {"$ref": "#/components/responses/E401"},
+          "409": {"$ref": "#/components/responses/E409"},
           "413": {"$ref": "#/components/responses/E413"},
           "422": {"$ref": "#/components/responses/E422"},
           "503": {"$ref": "#/components/responses/E503"},
@@ -412,7 +413,11 @@ enum OpenAPIDocument {
     "schemas": {
       "Error": {
         "type": "object",
-        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+        "properties": {
+          "error": {"type": "string"},
+          "detail": {"type": "string"},
+          "clientOrderId": {"type": "string", "description": "on every error of an execute: the order to query or retry with"}
+        },
         "required": ["error", "detail"],
         "description": "Every error answer."
       },
