@@ -198,7 +198,16 @@ struct Snapshot: AsyncParsableCommand {
             if let since { window += ["--since", since] }
             if let until { window += ["--until", until] }
             try runTool(["docker", "logs", "backend"] + window, into: folder.appendingPathComponent("incident_logs.txt"))
-            try runTool(["docker", "compose", "logs", "--no-color", "model-service"] + window, into: folder.appendingPathComponent("model_logs.txt"))
+            // Compose v2 (`docker compose logs --since/--until`), else v1 (`docker-compose`, whose
+            // `logs` has no window: `docker logs` of each replica then).
+            let modelLogs = folder.appendingPathComponent("model_logs.txt")
+            if Self.succeeds(["docker", "compose", "version"]) {
+                try runTool(["docker", "compose", "logs", "--no-color", "model-service"] + window, into: modelLogs)
+            } else {
+                try runTool(
+                    ["sh", "-c", "for c in $(docker-compose ps -q model-service); do docker logs \"$c\" \"$@\"; done", "sh"] + window,
+                    into: modelLogs)
+            }
         } else {
             for (source, target) in [("gateway.log", "incident_logs.txt"), ("model-worker.log", "model_logs.txt")] {
                 let text = (try? String(contentsOfFile: "\(logsDirectory)/\(source)", encoding: .utf8)) ?? ""
@@ -219,6 +228,17 @@ struct Snapshot: AsyncParsableCommand {
         let rest = line[range.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return String(rest[..<end])
+    }
+
+    static func succeeds(_ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
     }
 
     private func runTool(_ arguments: [String], into file: URL) throws {
