@@ -42,6 +42,21 @@ public struct CurveKeySet: Sendable {
         try Data(authorized.utf8).write(to: authorizedKeysFile, options: .atomic)
     }
 
+    /// Makes a pair for one more client `name` serving `role`, writes its files and appends its
+    /// public key to `authorized_keys`. Refuses to overwrite an existing key of that name.
+    public func addClient(_ name: String, role: String) throws -> CurveKeyPair {
+        guard !FileManager.default.fileExists(atPath: secretFile(name).path) else {
+            throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: secretFile(name).path])
+        }
+        let pair = try CurveKeyPair.generate()
+        try write(pair, secret: secretFile(name), public: publicFile(name))
+        let handle = try FileHandle(forWritingTo: authorizedKeysFile)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("\(role) \(pair.publicKey) \(name)\n".utf8))
+        return pair
+    }
+
     /// The gateway's variables: its secret key and the keys it admits.
     public var gatewayEnvironment: [String: String] {
         ["CURVE_SECRET_KEY_FILE": gatewaySecretFile.path, "CURVE_AUTHORIZED_KEYS_FILE": authorizedKeysFile.path]

@@ -47,16 +47,9 @@ struct Keys: ParsableCommand {
             let set = CurveKeySet(directory: URL(fileURLWithPath: directory))
             guard set.exists else { throw ValidationError("\(directory) holds no key set: run tradectl keys generate \(directory) first") }
             guard !FileManager.default.fileExists(atPath: set.secretFile(name).path) else {
-                throw ValidationError("\(set.secretFile(name).path) exists already")
+                throw ValidationError("\(set.secretFile(name).path) exists already: choose another name")
             }
-            let pair = try CurveKeyPair.generate()
-            guard FileManager.default.createFile(atPath: set.secretFile(name).path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
-            else { throw ValidationError("could not write \(set.secretFile(name).path)") }
-            try Data((pair.publicKey + "\n").utf8).write(to: set.publicFile(name))
-            let handle = try FileHandle(forWritingTo: set.authorizedKeysFile)
-            handle.seekToEndOfFile()
-            handle.write(Data("\(role.rawValue) \(pair.publicKey) \(name)\n".utf8))
-            try handle.close()
+            let pair = try set.addClient(name, role: role.rawValue)
             print("public \(pair.publicKey)")
             print("secret in \(set.secretFile(name).path); server key in \(set.gatewayPublicFile.path); restart the gateway to admit it")
         }

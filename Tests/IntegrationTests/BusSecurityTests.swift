@@ -218,12 +218,7 @@ struct BusSecurityTests {
         let stack = try Stack()
         let keys = try #require(stack.keys)
         // Its own pair, admitted with the model role, as `tradectl keys add` does.
-        let pair = try CurveKeyPair.generate()
-        try Data((pair.secretKey + "\n").utf8).write(to: keys.secretFile("py-worker"))
-        let handle = try FileHandle(forWritingTo: keys.authorizedKeysFile)
-        handle.seekToEndOfFile()
-        handle.write(Data("model \(pair.publicKey) py-worker\n".utf8))
-        try handle.close()
+        _ = try keys.addClient("py-worker", role: BusRole.model.rawValue)
         try await stack.startAll()
 
         let python = Process()
