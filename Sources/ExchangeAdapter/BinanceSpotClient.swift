@@ -39,8 +39,9 @@ public struct ExchangeConfiguration: Sendable {
 
 /// What became of an order at the exchange.
 public enum ExchangeOutcome: Sendable, Equatable {
-    /// Filled: the exchange's own figures (average price, quantity, quote amount, commission).
-    case filled(price: Decimal, quantity: Decimal, quoteAmount: Decimal, commission: Decimal)
+    /// Filled: the exchange's own figures (average price, quantity, quote amount, and the
+    /// commission summed by the asset it was charged in: the quote asset, the base asset or BNB).
+    case filled(price: Decimal, quantity: Decimal, quoteAmount: Decimal, commissions: [String: Decimal])
     /// Refused by the exchange: nothing was traded.
     case rejected(code: Int, message: String)
     /// The exchange has no order under that client order id.
@@ -149,10 +150,14 @@ public final class BinanceSpotClient: Sendable {
         guard let quantity = decimal(object["executedQty"]), let quote = decimal(object["cummulativeQuoteQty"]), quantity > 0 else {
             return .unknown(reason: "a filled order without quantities")
         }
-        var commission: Decimal = 0
-        for trade in trades ?? [] { commission += decimal(trade["commission"]) ?? 0 }
+        var commissions: [String: Decimal] = [:]
+        for trade in trades ?? [] {
+            guard let amount = decimal(trade["commission"]), amount != 0 else { continue }
+            let asset = (trade["commissionAsset"] as? String).map { String($0.prefix(12)) } ?? ""
+            commissions[asset, default: 0] += amount
+        }
         let price = (quote / quantity).rounded8
-        return .filled(price: price, quantity: quantity, quoteAmount: quote, commission: commission)
+        return .filled(price: price, quantity: quantity, quoteAmount: quote, commissions: commissions)
     }
 
     static func decimal(_ value: Any?) -> Decimal? {

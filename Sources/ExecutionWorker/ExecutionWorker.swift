@@ -90,8 +90,9 @@ public enum ExecutionWorker {
                 throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
             }
             switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
-            case .filled(let price, let quantity, let quote, let commission):
-                return QueryResult(state: "filled", fill: try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds()), detail: nil)
+            case .filled(let price, let quantity, let quote, let commissions):
+                return QueryResult(
+                    state: "filled", fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions), detail: nil)
             case .notFound where exchange.provablyAbsent(signedAt: order.createdAt):
                 return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order and its recvWindow has passed")
             case .notFound:
@@ -107,6 +108,21 @@ public enum ExecutionWorker {
             }
         }
         return handler
+    }
+
+    /// The fill of a live order as the exchange reported it: a commission in the quote asset is
+    /// the USD fee; one in any other asset (BNB, the base asset) is kept in that asset for the
+    /// risk worker to convert at the mark.
+    static func liveFill(
+        _ order: Order, price: Decimal, quantity: Decimal, quote: Decimal, commissions: [String: Decimal]
+    ) throws(WireError) -> Fill {
+        let quoteAsset = TradingPair(symbol: order.intent.symbol)?.quote
+        var other = commissions
+        // A trade that names no commission asset is taken to charge the quote asset.
+        let fee = (quoteAsset.flatMap { other.removeValue(forKey: $0) } ?? 0) + (other.removeValue(forKey: "") ?? 0)
+        return try Fill(
+            price: price, quantity: quantity, notional: quote, fee: fee, commissions: other.isEmpty ? nil : other, dryRun: false,
+            filledAt: unixMilliseconds())
     }
 
     /// Places a live market order once; when the answer is unclear, asks the exchange what
@@ -132,9 +148,9 @@ public enum ExecutionWorker {
             }
         }
         switch outcome {
-        case .filled(let price, let quantity, let quote, let commission):
+        case .filled(let price, let quantity, let quote, let commissions):
             logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
-            return try Fill(price: price, quantity: quantity, notional: quote, fee: commission, dryRun: false, filledAt: unixMilliseconds())
+            return try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions)
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):

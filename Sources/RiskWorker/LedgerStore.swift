@@ -66,6 +66,10 @@ final class LedgerStore: Sendable {
                     """)
         }
         registerEquityMigration(&migrator)
+        migrator.registerMigration("fees-owed") { db in
+            // Commissions in assets without a USD mark yet: a JSON object of decimal strings by asset.
+            try db.execute(sql: "ALTER TABLE account ADD COLUMN fees_owed TEXT NOT NULL DEFAULT '{}'")
+        }
         return migrator
     }
 
@@ -84,8 +88,14 @@ final class LedgerStore: Sendable {
                 for mark in try Row.fetchAll(db, sql: "SELECT * FROM marks") {
                     marks[mark["symbol"]] = try Self.decimal(mark["price"])
                 }
+                var feesOwed: [String: Decimal] = [:]
+                let owedText: String = row["fees_owed"]
+                for (asset, amount) in try JSONDecoder().decode([String: String].self, from: Data(owedText.utf8)) {
+                    feesOwed[asset] = try Self.decimal(amount)
+                }
                 let portfolio = Portfolio(
-                    cash: try Self.decimal(row["cash"]), positions: positions, marks: marks, peakEquity: try Self.decimal(row["peak_equity"]))
+                    cash: try Self.decimal(row["cash"]), positions: positions, marks: marks, peakEquity: try Self.decimal(row["peak_equity"]),
+                    feesOwed: feesOwed)
                 let flags = RiskFlags(
                     halted: row["halted"], haltReason: row["halt_reason"], riskLocked: row["risk_locked"], lockReason: row["lock_reason"])
                 engine = RiskEngine(
@@ -118,19 +128,23 @@ final class LedgerStore: Sendable {
         if let bad = engine.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
             throw LedgerRefusal(detail: "refused to write \(bad): not a number")
         }
+        let feesOwedText = String(
+            decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues { "\($0)" }), as: UTF8.self)
         try database.write { db in
             let portfolio = engine.portfolio
             try db.execute(
                 sql: """
-                    INSERT INTO account (id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, updated_at)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO account (
+                        id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, fees_owed, updated_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET cash = excluded.cash, peak_equity = excluded.peak_equity, halted = excluded.halted,
                         halt_reason = excluded.halt_reason, risk_locked = excluded.risk_locked, lock_reason = excluded.lock_reason,
-                        day = excluded.day, day_start_equity = excluded.day_start_equity, updated_at = excluded.updated_at
+                        day = excluded.day, day_start_equity = excluded.day_start_equity, fees_owed = excluded.fees_owed,
+                        updated_at = excluded.updated_at
                     """,
                 arguments: [
                     "\(portfolio.cash)", "\(portfolio.peakEquity)", engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
-                    engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", now,
+                    engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", feesOwedText, now,
                 ])
             for symbol in Set(symbols) {
                 if let position = portfolio.positions[symbol] {

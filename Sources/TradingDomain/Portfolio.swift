@@ -20,6 +20,9 @@ public struct Portfolio: Sendable, Equatable {
     public private(set) var positions: [String: Position] = [:]
     public private(set) var marks: [String: Decimal] = [:]
     public private(set) var peakEquity: Decimal
+    /// Commissions in assets with no USD mark yet, by asset: taken from cash (at that asset's
+    /// mark) as soon as a `<ASSET>USDT`-like price arrives.
+    public private(set) var feesOwed: [String: Decimal] = [:]
 
     public init(startingCash: Decimal) {
         cash = startingCash
@@ -27,11 +30,14 @@ public struct Portfolio: Sendable, Equatable {
     }
 
     /// Restores a saved state.
-    public init(cash: Decimal, positions: [String: Position], marks: [String: Decimal], peakEquity: Decimal) {
+    public init(
+        cash: Decimal, positions: [String: Position], marks: [String: Decimal], peakEquity: Decimal, feesOwed: [String: Decimal] = [:]
+    ) {
         self.cash = cash
         self.positions = positions
         self.marks = marks
         self.peakEquity = peakEquity
+        self.feesOwed = feesOwed
     }
 
     /// Cash plus every position at its mark (at its average price while no mark is known).
@@ -65,7 +71,36 @@ public struct Portfolio: Sendable, Equatable {
     /// A new price for a symbol; raises the peak if equity reached a new high.
     public mutating func mark(_ symbol: String, price: Decimal) {
         marks[symbol] = price
+        if let pair = TradingPair(symbol: symbol), let owed = feesOwed.removeValue(forKey: pair.base) {
+            cash -= (owed * price).rounded(scale: 8)
+        }
         peakEquity = max(peakEquity, equity)
+    }
+
+    /// The USD value of a commission charged in `asset` on a fill of `symbol` at `price`: the
+    /// quote asset counts as dollars, the base asset at the fill's own price, any other asset at
+    /// its latest USD mark; nil when no such mark is known.
+    public func usdValue(ofCommission amount: Decimal, in asset: String, symbol: String, price: Decimal) -> Decimal? {
+        if let pair = TradingPair(symbol: symbol) {
+            if asset == pair.quote || TradingPair.usdQuotes.contains(asset) { return amount }
+            if asset == pair.base { return (amount * price).rounded(scale: 8) }
+        }
+        guard let mark = TradingPair.usdSymbols(of: asset).lazy.compactMap({ self.marks[$0] }).first else { return nil }
+        return (amount * mark).rounded(scale: 8)
+    }
+
+    /// Books a fill with its commissions in other assets: each is converted to USD and paid with
+    /// the fee when its price is known, and owed (`feesOwed`) until then.
+    public mutating func apply(symbol: String, side: Side, fill: Fill) {
+        var fee = fill.fee
+        for (asset, amount) in (fill.commissions ?? [:]).sorted(by: { $0.key < $1.key }) where amount > 0 {
+            if let usd = usdValue(ofCommission: amount, in: asset, symbol: symbol, price: fill.price) {
+                fee += usd
+            } else {
+                feesOwed[asset, default: 0] += amount
+            }
+        }
+        apply(symbol: symbol, side: side, quantity: fill.quantity, price: fill.price, fee: fee)
     }
 
     /// Books a fill: cash moves by the notional and the fee; the position's average price and
@@ -110,6 +145,7 @@ public struct Portfolio: Sendable, Equatable {
             return "the position in \(symbol)"
         }
         for (symbol, mark) in marks where mark.isNaN || mark <= 0 { return "the mark of \(symbol)" }
+        for (asset, owed) in feesOwed where owed.isNaN || owed < 0 { return "the fee owed in \(asset)" }
         return nil
     }
 
@@ -127,7 +163,8 @@ public struct Portfolio: Sendable, Equatable {
             cash: cash.rounded(scale: 8), equity: equity.rounded(scale: 8), peakEquity: peakEquity.rounded(scale: 8),
             drawdown: drawdown, grossExposure: grossExposure.rounded(scale: 8),
             realizedPnl: positionSnapshots.reduce(0) { $0 + $1.realizedPnl },
-            unrealizedPnl: positionSnapshots.reduce(0) { $0 + $1.unrealizedPnl }, positions: positionSnapshots)
+            unrealizedPnl: positionSnapshots.reduce(0) { $0 + $1.unrealizedPnl }, positions: positionSnapshots,
+            feesOwed: feesOwed.isEmpty ? nil : feesOwed)
     }
 }
 

@@ -204,7 +204,7 @@ public struct RiskEngine: Sendable {
             break
         }
         if let fill = request.fill {
-            portfolio.apply(symbol: order.intent.symbol, side: order.intent.side, quantity: fill.quantity, price: fill.price, fee: fill.fee)
+            portfolio.apply(symbol: order.intent.symbol, side: order.intent.side, fill: fill)
             order.status = .filled
             order.fill = fill
             checkDrawdown()
@@ -267,7 +267,7 @@ public struct RiskEngine: Sendable {
     static func sameOutcome(_ a: Fill?, _ b: Fill?) -> Bool {
         switch (a, b) {
         case (nil, nil): true
-        case (let a?, let b?): a.price == b.price && a.quantity == b.quantity && a.fee == b.fee
+        case (let a?, let b?): a.price == b.price && a.quantity == b.quantity && a.fee == b.fee && a.commissions == b.commissions
         default: false
         }
     }

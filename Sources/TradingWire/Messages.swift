@@ -165,35 +165,54 @@ public struct Fill: Codable, Sendable, Equatable {
     public private(set) var price: Decimal
     public private(set) var quantity: Decimal
     public private(set) var notional: Decimal
+    /// The fee in USD (a paper fee, or a live commission paid in the quote asset).
     public private(set) var fee: Decimal
+    /// A live commission charged in other assets (BNB, or the base asset), as the exchange
+    /// charged it, by asset; nil when there is none. The risk worker converts it to USD at the
+    /// mark when it books the fill, and keeps it apart from cash while no mark is known.
+    public private(set) var commissions: [String: Decimal]?
     public var dryRun: Bool
     /// Unix milliseconds.
     public var filledAt: Int64
 
-    /// Throws `invalid_fill` (422) unless quantity and price are positive, notional and fee
-    /// non-negative, and none of them is NaN.
-    public init(price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, dryRun: Bool, filledAt: Int64) throws(WireError) {
+    /// Throws `invalid_fill` (422) unless quantity and price are positive, notional, fee and
+    /// every commission non-negative, none of them NaN, and each commission asset a plausible
+    /// asset name (2 to 12 upper-case letters or digits).
+    public init(
+        price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, commissions: [String: Decimal]? = nil, dryRun: Bool,
+        filledAt: Int64
+    ) throws(WireError) {
         for (name, value) in [("price", price), ("quantity", quantity)] where value.isNaN || value <= 0 {
             throw WireError(code: "invalid_fill", detail: "a fill's \(name) must be positive, not \(value)", status: 422)
         }
         for (name, value) in [("notional", notional), ("fee", fee)] where value.isNaN || value < 0 {
             throw WireError(code: "invalid_fill", detail: "a fill's \(name) must be zero or more, not \(value)", status: 422)
         }
+        for (asset, amount) in commissions ?? [:] {
+            guard (2...12).contains(asset.count), asset.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else {
+                throw WireError(code: "invalid_fill", detail: "a commission asset must be 2 to 12 upper-case letters or digits", status: 422)
+            }
+            guard !amount.isNaN, amount >= 0 else {
+                throw WireError(code: "invalid_fill", detail: "a fill's commission in \(asset) must be zero or more, not \(amount)", status: 422)
+            }
+        }
         self.price = price
         self.quantity = quantity
         self.notional = notional
         self.fee = fee
+        self.commissions = (commissions?.isEmpty ?? true) ? nil : commissions
         self.dryRun = dryRun
         self.filledAt = filledAt
     }
 
-    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, dryRun, filledAt }
+    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dryRun, filledAt }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
             price: try container.decode(Decimal.self, forKey: .price), quantity: try container.decode(Decimal.self, forKey: .quantity),
             notional: try container.decode(Decimal.self, forKey: .notional), fee: try container.decode(Decimal.self, forKey: .fee),
+            commissions: try container.decodeIfPresent([String: Decimal].self, forKey: .commissions),
             dryRun: try container.decode(Bool.self, forKey: .dryRun), filledAt: try container.decode(Int64.self, forKey: .filledAt))
     }
 }
@@ -347,10 +366,14 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
     public var unrealizedPnl: Decimal
     public var pendingOrders: Int
     public var positions: [PositionSnapshot]
+    /// Commissions charged in an asset whose USD price is not known yet (no `<ASSET>USDT` or
+    /// other USD-quoted mark), by asset: owed, not yet taken from cash or equity. Nil when none.
+    public var feesOwed: [String: Decimal]?
 
     public init(
         cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, dailyLoss: Decimal = 0,
-        realizedPnl: Decimal = 0, unrealizedPnl: Decimal = 0, pendingOrders: Int = 0, positions: [PositionSnapshot]
+        realizedPnl: Decimal = 0, unrealizedPnl: Decimal = 0, pendingOrders: Int = 0, positions: [PositionSnapshot],
+        feesOwed: [String: Decimal]? = nil
     ) {
         self.cash = cash
         self.equity = equity
@@ -362,6 +385,7 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
         self.unrealizedPnl = unrealizedPnl
         self.pendingOrders = pendingOrders
         self.positions = positions
+        self.feesOwed = feesOwed
     }
 }
 

@@ -53,6 +53,9 @@ final class FakeExchange: Sendable {
         var badSignatures = 0
         var staleTimestamps = 0
         var nextOrderID = 1000
+        /// The asset trades charge their commission in: `USDT` (the quote, 0.1 % of the quote
+        /// amount), the base asset (0.1 % of the quantity) or anything else (`BNB`: 0.0005 a trade).
+        var commissionAsset = "USDT"
     }
 
     let apiKey = "fake-api-key-7f3a"
@@ -199,7 +202,14 @@ final class FakeExchange: Sendable {
     }
 
     private func tradeJSON(_ placed: Placed) -> [String: Any] {
-        ["price": "\(price)", "qty": "\(placed.quantity)", "commission": "\(placed.quote / 1000)", "commissionAsset": "USDT", "orderId": placed.orderID]
+        let asset = state.withLock { $0.commissionAsset }
+        let commission: Decimal =
+            switch asset {
+            case "USDT": placed.quote / 1000
+            case placed.symbol.replacingOccurrences(of: "USDT", with: ""): placed.quantity / 1000
+            default: Decimal(string: "0.0005")!
+            }
+        return ["price": "\(price)", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset, "orderId": placed.orderID]
     }
 
     private func json(_ object: [String: Any]) -> Response {

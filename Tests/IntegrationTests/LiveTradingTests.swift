@@ -155,6 +155,48 @@ struct LiveTradingTests {
         #expect(try await positionQuantity(stack) == 1)
     }
 
+    @Test("a commission in BNB is recorded in BNB, owed apart from cash until BNBUSDT has a price, then paid at that mark")
+    func commissionInBNB() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await liveStack(exchange)
+        exchange.state.withLock { $0.commissionAsset = "BNB" }
+        let cashBefore = try #require(try await stack.account()["cash"] as? Double)
+        let answer = try await stack.post("/api/trade/execute", order("bnb-1"))
+        #expect(answer.status == 200, "\(answer.text)")
+        let fill = try #require(answer.json["fill"] as? [String: Any])
+        #expect(fill["fee"] as? Double == 0)
+        #expect((fill["commissions"] as? [String: Double])?["BNB"] == 0.0005)
+        var account = try await stack.account()
+        #expect((account["feesOwed"] as? [String: Double])?["BNB"] == 0.0005, "owed, shown apart from cash")
+        #expect(account["cash"] as? Double == cashBefore - 200, "nothing taken from cash at an unknown price")
+
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let candle: [String: Any] = ["openTime": now - 300_000, "open": 600, "high": 600, "low": 600, "close": 600, "volume": 1]
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "BNBUSDT", "candles": [candle]]).status == 200)
+        account = try await stack.account()
+        #expect(account["feesOwed"] == nil, "\(account)")
+        #expect(abs((account["cash"] as? Double ?? 0) - (cashBefore - 200 - 0.3)) < 1e-9, "0.0005 BNB at 600 USD")
+    }
+
+    @Test("a commission in the base asset is converted at the fill's price")
+    func commissionInBaseAsset() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await liveStack(exchange)
+        exchange.state.withLock { $0.commissionAsset = "BTC" }
+        let cashBefore = try #require(try await stack.account()["cash"] as? Double)
+        let answer = try await stack.post("/api/trade/execute", order("btc-fee-1"))
+        #expect(answer.status == 200, "\(answer.text)")
+        let fill = try #require(answer.json["fill"] as? [String: Any])
+        #expect((fill["commissions"] as? [String: Double])?["BTC"] == 0.002)
+        let account = try await stack.account()
+        #expect(account["feesOwed"] == nil)
+        #expect(abs((account["cash"] as? Double ?? 0) - (cashBefore - 200 - 0.2)) < 1e-9, "0.002 BTC at the fill's 100 USD")
+    }
+
     @Test("an outage after the order was taken leaves it pending, then reconciliation fills it once")
     func outageThenReconcile() async throws {
         let exchange = FakeExchange()

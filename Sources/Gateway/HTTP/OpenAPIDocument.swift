@@ -555,7 +555,11 @@ enum OpenAPIDocument {
           "price": {"type": "number"},
           "quantity": {"type": "number"},
           "notional": {"type": "number"},
-          "fee": {"type": "number"},
+          "fee": {"type": "number", "description": "USD: a paper fee, or a live commission paid in the quote asset"},
+          "commissions": {
+            "type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+            "description": "a live commission charged in another asset (BNB, the base asset), by asset, as the exchange charged it"
+          },
           "dryRun": {"type": "boolean"},
           "filledAt": {"type": "integer"}
         },
@@ -636,7 +640,11 @@ enum OpenAPIDocument {
           "realizedPnl": {"type": "number"},
           "unrealizedPnl": {"type": "number"},
           "pendingOrders": {"type": "integer"},
-          "positions": {"type": "array", "items": {"$ref": "#/components/schemas/Position"}}
+          "positions": {"type": "array", "items": {"$ref": "#/components/schemas/Position"}},
+          "feesOwed": {
+            "type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+            "description": "commissions in an asset with no USD price yet, by asset: owed, not yet taken from cash"
+          }
         },
         "required": ["cash", "equity", "peakEquity", "drawdown", "positions"]
       },
