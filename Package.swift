@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "TradingWire", swiftSettings: swiftSettings),
         // Trading domain: indicators, model scoring, consensus, risk rules, fill maths. No I/O.
         .target(name: "TradingDomain", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
+        .target(name: "HTTPDeadline", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         // Logging and configuration shared by every process.
         .target(
             name: "ServiceSupport",
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "ZeroMQ", "TradingWire", "ServiceSupport",
+                "ZeroMQ", "TradingWire", "ServiceSupport", "HTTPDeadline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -69,8 +71,9 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "ZeroMQ", "TradingWire", "TradingDomain", "ServiceSupport",
+                "ZeroMQ", "TradingWire", "TradingDomain", "ServiceSupport", "HTTPDeadline",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),

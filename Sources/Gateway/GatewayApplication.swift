@@ -1,5 +1,7 @@
 import Foundation
+import HTTPDeadline
 import Hummingbird
+import NIOHTTPTypes
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -33,7 +35,15 @@ public func buildGateway(
 
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    RequestDeadlineHandler<HTTPRequestPart, HTTPResponsePart>(
+                        timeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)),
+                        isRequestEnd: { if case .end = $0 { true } else { false } },
+                        isResponseEnd: { if case .end = $0 { true } else { false } })
+                ],
+                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gateway"),
         services: [
             BrokerService(broker: broker, logger: logger),

@@ -1,3 +1,4 @@
+import HTTPDeadline
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -24,7 +25,8 @@ public final class HealthServer: Sendable {
     private let channel: any Channel
 
     /// Binds `host:port` and serves `routes` (path → closure). Port 0 picks a free port.
-    /// A connection with nothing read for `idleTimeout` is closed (headers never finished, idle keep-alive).
+    /// A connection that has not sent a whole request within `idleTimeout` of opening or of its
+    /// previous response is closed: idle keep-alive, headers or a body dribbled byte by byte.
     public init(host: String, port: Int, routes: [String: Route], idleTimeout: TimeAmount = .seconds(30)) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
@@ -32,9 +34,12 @@ public final class HealthServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestDeadlineHandler<HTTPServerRequestPart, HTTPServerResponsePart>(
+                            timeout: idleTimeout,
+                            isRequestEnd: { if case .end = $0 { true } else { false } },
+                            isResponseEnd: { if case .end = $0 { true } else { false } }))
                     try channel.pipeline.syncOperations.addHandler(RouteHandler(routes: routes))
                 }
             }
@@ -47,19 +52,6 @@ public final class HealthServer: Sendable {
     public func shutdown() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
-    }
-}
-
-/// Closes the connection on the idle event of the `IdleStateHandler` before it.
-private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
     }
 }
 

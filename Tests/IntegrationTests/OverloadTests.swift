@@ -56,6 +56,37 @@ struct OverloadTests {
         #expect(try await stack.get("/health", port: stack.modelHealthPort).status == 200)
     }
 
+    @Test("headers or a body dribbled a byte at a time are cut off at the idle timeout, on the gateway and a worker's health server")
+    func slowDribble() async throws {
+        let stack = try Stack(["HTTP_IDLE_TIMEOUT_MS": "1000"])
+        try await stack.startAll()
+        let endlessHeader = Array("GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 10_000)
+        let bodyHead = "POST /api/ai/consensus HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        let held = try await withThrowingTaskGroup(of: (String, Duration).self) { group in
+            for (name, port) in [("gateway", stack.httpPort), ("model health", stack.modelHealthPort)] {
+                group.addTask {
+                    let fd = try connectTCP(port: port)
+                    defer { close(fd) }
+                    return ("\(name) headers", await dribble(fd, endlessHeader, every: .milliseconds(100), limit: .seconds(8)))
+                }
+            }
+            group.addTask {
+                let fd = try connectTCP(port: stack.httpPort)
+                defer { close(fd) }
+                _ = Array(bodyHead.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                return ("gateway body", await dribble(fd, Array("{\"a\": 1}".utf8), every: .milliseconds(100), limit: .seconds(8)))
+            }
+            var all: [(String, Duration)] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        for (what, duration) in held {
+            #expect(duration < .seconds(4), "\(what) was held open for \(duration) with a 1 s timeout")
+        }
+        #expect(try await stack.get("/health").status == 200)
+        #expect(try await stack.get("/health", port: stack.modelHealthPort).status == 200)
+    }
+
     @Test("a 60 kB X-Request-Id is replaced, never logged raw")
     func hugeRequestID() async throws {
         let stack = try Stack()
@@ -97,4 +128,19 @@ func isClosedByPeer(_ fd: Int32) -> Bool {
     if count == 0 { return true }
     if count < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
     return false
+}
+
+/// Sends `bytes` one at a time every `interval` until the peer closes `fd` or `limit` passes;
+/// returns how long the peer kept the connection open.
+func dribble(_ fd: Int32, _ bytes: [UInt8], every interval: Duration, limit: Duration) async -> Duration {
+    let start = ContinuousClock.now
+    var index = 0
+    while ContinuousClock.now - start < limit {
+        if isClosedByPeer(fd) { return ContinuousClock.now - start }
+        var byte = bytes[index % bytes.count]
+        if send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) < 0 { return ContinuousClock.now - start }
+        index += 1
+        try? await Task.sleep(for: interval)
+    }
+    return ContinuousClock.now - start
 }
