@@ -1,4 +1,5 @@
 import Foundation
+import ServiceSupport
 import TradingWire
 
 /// `trading-stack`: runs the whole pipeline as local processes on loopback, restarting any that
@@ -8,7 +9,8 @@ import TradingWire
 ///     trading-stack replay FILE [SYMBOL]   stream a candle CSV into a running gateway
 ///     trading-stack --help                 every option (see `TradingStack`)
 ///
-/// Environment: `STACK_LOG_DIR` (default `logs`), `STACK_DATA_DIR` (default `data`),
+/// Environment: `STACK_LOG_DIR` (default `logs`; each file rotated past `STACK_LOG_MAX_BYTES`,
+/// default 50 MB, keeping `STACK_LOG_FILES` old ones, default 5), `STACK_DATA_DIR` (default `data`),
 /// `STACK_MODELS` (`id=path,...`, default the three shipped models logit, xgb and rsi; the first
 /// one's health is on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
 /// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
@@ -23,10 +25,13 @@ func runStack() -> Never {
     let data = URL(fileURLWithPath: environment["STACK_DATA_DIR"] ?? "data")
     let supervisor: Supervisor
     do {
-        supervisor = try Supervisor(logDirectory: logs)
+        let reader = EnvironmentReader(environment)
+        supervisor = try Supervisor(
+            logDirectory: logs, logMaxBytes: UInt64(try reader.int("STACK_LOG_MAX_BYTES", default: 50_000_000, in: 4_096...10_000_000_000)),
+            logFiles: try reader.int("STACK_LOG_FILES", default: 5, in: 0...100))
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
     } catch {
-        FileHandle.standardError.write(Data("cannot prepare log or data directory: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("trading-stack cannot start: \(error)\n".utf8))
         exit(1)
     }
     let keys: (gateway: [String: String], client: (BusRole) -> [String: String])

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceSupport
 import Synchronization
 
 /// One process the supervisor keeps running.
@@ -20,9 +21,15 @@ final class Supervisor: Sendable {
     private let state = Mutex(Running())
     private let output = Mutex(())
     private let logDirectory: URL
+    private let logMaxBytes: UInt64
+    private let logFiles: Int
 
-    init(logDirectory: URL) throws {
+    /// Each service logs to `logDirectory/<name>.log`, rotated past `logMaxBytes`, keeping
+    /// `logFiles` old files.
+    init(logDirectory: URL, logMaxBytes: UInt64, logFiles: Int) throws {
         self.logDirectory = logDirectory
+        self.logMaxBytes = logMaxBytes
+        self.logFiles = logFiles
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
     }
 
@@ -51,21 +58,19 @@ final class Supervisor: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        let logURL = logDirectory.appendingPathComponent("\(spec.name).log")
-        if !FileManager.default.fileExists(atPath: logURL.path) {
-            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        }
-        let logFile = try FileHandle(forWritingTo: logURL)
-        logFile.seekToEndOfFile()
+        let logFile = try RotatingLogFile(
+            url: logDirectory.appendingPathComponent("\(spec.name).log"), maxBytes: logMaxBytes, keptFiles: logFiles)
         let pending = Mutex(Data())
         pipe.fileHandleForReading.readabilityHandler = { [self] handle in
             let chunk = handle.availableData
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
-                try? logFile.close()
+                // A last line without its newline is kept, not lost.
+                let rest = pending.withLock { buffer in defer { buffer.removeAll() }; return buffer }
+                if !rest.isEmpty { logFile.append(rest + Data([0x0A])) }
+                logFile.close()
                 return
             }
-            logFile.write(chunk)
             let lines: [Data] = pending.withLock { buffer in
                 buffer.append(chunk)
                 var lines: [Data] = []
@@ -75,6 +80,8 @@ final class Supervisor: Sendable {
                 }
                 return lines
             }
+            // Whole lines only, so rotation never splits one across two files.
+            logFile.append(lines.reduce(into: Data()) { $0.append($1); $0.append(0x0A) })
             for line in lines { write(prefix: spec.name, line: line) }
         }
         process.terminationHandler = { [self] finished in
