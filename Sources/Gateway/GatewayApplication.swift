@@ -142,7 +142,8 @@ struct RiskStatusPoller: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let status: RiskStatus = try await workers.call(
-                    ServiceName.risk, Operations.Risk.status, payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500))
+                    ServiceName.risk, Operations.Risk.status, payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500),
+                    priority: true)
                 control.update(status: status)
                 if !announced, control.tradingMode == .live {
                     announced = true

@@ -43,6 +43,14 @@ public enum ServiceName {
         return false
     }
 
+    /// Whether the broker may pack several waiting requests into one REQUEST (one body frame
+    /// each): the read-only services, and `risk`, whose worker commits a REQUEST's changes in
+    /// one transaction and answers them together after it. Packing never means retrying: only
+    /// `isIdempotent` services are retried.
+    public static func packsRequests(_ service: String) -> Bool {
+        isIdempotent(service) || service == risk
+    }
+
     /// Whether a replica may safely answer the same request again after another replica died.
     public static func isIdempotent(_ service: String) -> Bool {
         service == feature || service.hasPrefix(modelPrefix) || service.hasPrefix(canaryPrefix)

@@ -14,6 +14,15 @@ public protocol RequestHandler: Sendable {
     func handle(body: [UInt8]) -> [UInt8]
 }
 
+/// A handler that answers the bodies of one REQUEST together, one reply per body, in order:
+/// the risk worker commits the changes of a whole REQUEST in one transaction (one fsync) and
+/// answers none of them before that commit. The broker packs waiting requests of such a service
+/// as it does for read-only ones (`ServiceName.packsRequests`), but never retries them.
+public protocol BatchRequestHandler: RequestHandler {
+    /// Exactly one reply per body, in the order of `bodies`.
+    func handle(bodies: [[UInt8]]) -> [[UInt8]]
+}
+
 /// The worker side of MDP/0.1 plus the control subscription, on one dedicated thread that owns
 /// both sockets for their whole life.
 ///
@@ -86,6 +95,9 @@ public final class MDPWorker: Sendable {
             finished.signal()
         }
     }
+
+    /// The reply of a request a batch handler left unanswered: an error, never silence.
+    static let missingReply: [UInt8] = Array(#"{"v":1,"error":{"code":"internal_error","detail":"the worker gave no reply to this request","status":500}}"#.utf8)
 
     /// Asks the socket thread to say DISCONNECT and stop. Safe from any thread.
     public func stop() { stopSignal.signal() }
@@ -196,17 +208,25 @@ public final class MDPWorker: Sendable {
                         }
                         busy = (client, connection, DispatchTime.now().uptimeNanoseconds)
                         handlerQueue.async { [handler] in
-                            let replies = body.map { handler.handle(body: $0) }
+                            let replies = (handler as? any BatchRequestHandler)?.handle(bodies: body) ?? body.map { handler.handle(body: $0) }
                             replySlot.withLock { $0 = replies }
                             replyReady.signal()
                         }
                     case .request(let client, let body):
                         var replies: [[UInt8]] = []
                         replies.reserveCapacity(body.count)
-                        for request in body {
+                        if let batchHandler = handler as? any BatchRequestHandler {
                             let started = DispatchTime.now().uptimeNanoseconds
-                            replies.append(handler.handle(body: request))
+                            replies = batchHandler.handle(bodies: body)
+                            // Never fewer frames than requests: a missing reply would leave a caller unanswered.
+                            while replies.count < body.count { replies.append(Self.missingReply) }
                             requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                        } else {
+                            for request in body {
+                                let started = DispatchTime.now().uptimeNanoseconds
+                                replies.append(handler.handle(body: request))
+                                requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                            }
                         }
                         requestCounter.increment(by: Int64(replies.count))
                         if try !broker.send(MDP.Message.reply(client: client, body: replies).frames) {

@@ -31,7 +31,7 @@ public final class Broker: Sendable {
     }
 
     enum Command: Sendable {
-        case request(service: String, body: [UInt8], timeoutMilliseconds: Int, reply: Reply)
+        case request(service: String, body: [UInt8], timeoutMilliseconds: Int, priority: Bool, reply: Reply)
         case chain(first: BatchItem, next: @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem], reply: ChainReply)
         case publish(ControlState)
         case stop
@@ -90,11 +90,13 @@ public final class Broker: Sendable {
     /// The endpoints actually bound (useful with port 0).
     public var endpoints: (router: String, control: String)? { boundEndpoints.withLock { $0 } }
 
-    /// Sends `body` to one worker of `service` and awaits its reply.
-    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil) async throws(BrokerError) -> [UInt8] {
+    /// Sends `body` to one worker of `service` and awaits its reply. A `priority` request (an
+    /// operator's halt, resume or reset, a status read) goes ahead of every ordinary request
+    /// waiting for the service, and is never shed by its queue bound.
+    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil, priority: Bool = false) async throws(BrokerError) -> [UInt8] {
         let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
         let result = await withCheckedContinuation { (continuation: Reply) in
-            send(.request(service: service, body: body, timeoutMilliseconds: timeout, reply: continuation))
+            send(.request(service: service, body: body, timeoutMilliseconds: timeout, priority: priority, reply: continuation))
         }
         return try result.get()
     }
