@@ -30,7 +30,20 @@ public protocol BatchRequestHandler: RequestHandler {
 /// heartbeats every interval, and reconnects (READY again) when the broker has been silent for
 /// `liveness` intervals or says DISCONNECT. A SUB socket beside it keeps the `ControlView` fresh.
 public final class MDPWorker: Sendable {
+    /// A topic of the control endpoint besides the control state (the market channel), and what
+    /// to do with each message of it. Called on the socket thread, between requests.
+    public struct Subscription: Sendable {
+        public var topic: [UInt8]
+        public var handle: @Sendable ([UInt8]) -> Void
+
+        public init(topic: [UInt8], handle: @escaping @Sendable ([UInt8]) -> Void) {
+            self.topic = topic
+            self.handle = handle
+        }
+    }
+
     public let service: String
+    private let subscriptions: [Subscription]
     private let configuration: WorkerConfiguration
     private let handler: any RequestHandler
     private let control: ControlView
@@ -49,8 +62,9 @@ public final class MDPWorker: Sendable {
     ///   (an exchange call) never stops the heartbeats that keep the worker alive at the broker.
     public init(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView, link: BrokerLink = BrokerLink(),
-        waitForControlState: Bool = false, offloadRequests: Bool = false, logger: Logger
+        waitForControlState: Bool = false, offloadRequests: Bool = false, subscriptions: [Subscription] = [], logger: Logger
     ) throws {
+        self.subscriptions = subscriptions
         self.offloadRequests = offloadRequests
         self.link = link
         self.waitForControlState = waitForControlState
@@ -68,6 +82,10 @@ public final class MDPWorker: Sendable {
     /// Reads every queued control message into the view, logging changes of halt, lock or mode.
     private func readControl(_ subscriber: ZMQSocket) throws {
         while let message = try subscriber.receive(wait: false) {
+            if message.count == 2, message[0] != ControlState.topic, let subscription = subscriptions.first(where: { $0.topic == message[0] }) {
+                subscription.handle(message[1])
+                continue
+            }
             guard message.count == 2, let state = try? WireCodec.decode(ControlState.self, from: message[1]) else {
                 logger.warning("ignored a malformed control message")
                 continue
@@ -118,6 +136,7 @@ public final class MDPWorker: Sendable {
         let subscriber = try context.socket(.subscriber)
         if let curve = configuration.curve { try subscriber.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
         try subscriber.setOption(ZMQOption.subscribe, bytes: ControlState.topic)
+        for subscription in subscriptions { try subscriber.setOption(ZMQOption.subscribe, bytes: subscription.topic) }
         try subscriber.setOption(ZMQOption.reconnectInterval, 100)
         try subscriber.setOption(ZMQOption.reconnectIntervalMax, 2000)
         try subscriber.connect(configuration.controlEndpoint)

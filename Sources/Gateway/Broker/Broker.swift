@@ -34,6 +34,7 @@ public final class Broker: Sendable {
         case request(service: String, body: [UInt8], timeoutMilliseconds: Int, priority: Bool, reply: Reply)
         case chain(first: BatchItem, next: @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem], reply: ChainReply)
         case publish(ControlState)
+        case publishMarket(symbol: String, body: [UInt8])
         case stop
     }
 
@@ -114,6 +115,16 @@ public final class Broker: Sendable {
 
     /// Publishes the whole control state now and at every interval from now on.
     public func publish(_ state: ControlState) { send(.publish(state)) }
+
+    /// Publishes a symbol's candles on the market channel now, and again to every new
+    /// subscriber of it (the broker keeps the last update of each symbol).
+    public func publishMarket(_ update: MarketUpdate) {
+        guard let body = try? WireCodec.encode(update) else {
+            logger.warning("a market update could not be encoded", metadata: ["symbol": "\(update.symbol)"])
+            return
+        }
+        send(.publishMarket(symbol: update.symbol, body: body))
+    }
 
     /// Stops the socket thread; waiting requests fail with `.stopped`.
     public func stop() { send(.stop) }

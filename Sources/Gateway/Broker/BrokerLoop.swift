@@ -114,6 +114,8 @@ final class BrokerLoop {
     private var inflight: [UInt64: Pending] = [:]
     private var nextKey: UInt64 = 1
     private var control: ControlState?
+    /// The last market update of each symbol, for subscribers that join later.
+    private var market: [String: [UInt8]] = [:]
     private var nextHeartbeat: Int
     private var nextControl: Int
     private var snapshot = Broker.Snapshot() {
@@ -224,6 +226,9 @@ final class BrokerLoop {
             case .publish(let state):
                 control = state
                 publishControl()
+            case .publishMarket(let symbol, let body):
+                market[symbol] = body
+                publishMarket(body)
             case .stop:
                 for worker in workers.values {
                     _ = try? router.send([worker.identity] + MDP.Message.disconnect.frames, wait: false)
@@ -520,7 +525,18 @@ final class BrokerLoop {
     private func handleSubscription(_ frames: ZMQMessage) {
         // XPUB delivers [0x01 topic...] for a subscription, [0x00 topic...] for an unsubscription.
         guard let first = frames.first, first.first == 1 else { return }
+        if first.dropFirst().elementsEqual(MarketUpdate.topic) {
+            // A feature worker joined: every symbol's window, so that it answers like the others.
+            for body in market.values { publishMarket(body) }
+            return
+        }
         publishControl()
+    }
+
+    /// A dropped update is made good by the next one (each carries the whole window), and a
+    /// feature worker without it refuses `features_not_current`, answered from the candles.
+    private func publishMarket(_ body: [UInt8]) {
+        _ = try? publisher.send([MarketUpdate.topic, body], wait: false)
     }
 
     private func publishControl() {
