@@ -239,6 +239,11 @@ struct LedgerWrites: Sendable {
     /// Set by any change: the account row is written even when nothing else is.
     private(set) var touchesAccount = false
 
+    /// The latest version of an order collected here.
+    func order(_ clientOrderID: String) -> Order? {
+        orderIndex[clientOrderID].map { orders[$0] }
+    }
+
     mutating func add(orders new: [Order], symbols newSymbols: [String], audit: (action: String, by: String, reason: String?)?) {
         touchesAccount = true
         for order in new {

@@ -224,9 +224,12 @@ public final class RiskWorker: Sendable {
         return handler
     }
 
-    /// Reads an order from the ledger when memory does not hold it.
+    /// Reads an order from the ledger when memory does not hold it. An order the open group
+    /// wrote (and memory has since let go of) is taken from the group: the ledger does not hold
+    /// that version yet.
     private func lookUp(_ clientOrderID: String, known: Bool) throws(WireError) -> Order? {
         if known { return engine.withLock { $0.orders[clientOrderID] } }
+        if let grouped = group.withLock({ $0?.order(clientOrderID) }) { return grouped }
         do {
             return try store.order(clientOrderID)
         } catch {
