@@ -49,9 +49,23 @@ struct GroupCommitTests {
                     return outcomes
                 }
             }
-            // Kill while the orders are flowing: groups are being applied and committed.
+            // Kill while the orders are flowing, with a group applied and waiting for its commit:
+            // another connection (an operator's sqlite3) holds the ledger's write lock.
             try await waitUntil("a fifth of the orders are answered", timeout: .seconds(60)) { answered.count.withLock { $0 } >= connections * perConnection / 5 }
+            let lock = Process()
+            lock.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            lock.arguments = [
+                "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3)",
+                stack.directory.appendingPathComponent("data/ledger.sqlite").path,
+            ]
+            let lockOutput = Pipe()
+            lock.standardOutput = lockOutput
+            try lock.run()
+            _ = lockOutput.fileHandleForReading.availableData  // "locked": the next commit waits
+            try await Task.sleep(for: .milliseconds(300))
             stack.kill("risk-worker")
+            lock.terminate()
+            lock.waitUntilExit()
             killed.withLock { $0 = true }
             try await Task.sleep(for: .milliseconds(300))
             try stack.start("risk-worker#2")
@@ -60,6 +74,7 @@ struct GroupCommitTests {
             return all
         }
         #expect(killed.withLock { $0 })
+        #expect(stack.log("risk-worker").contains("the ledger is locked by another connection: waiting"), "the kill came while a group waited for its commit")
         #expect(outcomes.count == connections * perConnection)
         let answeredFilled = outcomes.filter { $0.status == 200 && $0.filled }
         let failed = outcomes.filter { $0.status != 200 }
