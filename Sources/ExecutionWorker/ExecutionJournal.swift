@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import ServiceSupport
 import TradingWire
 
@@ -11,6 +12,19 @@ import TradingWire
 /// SQLite's locks make "look up, else execute and record" atomic across them.
 public final class ExecutionJournal: Sendable {
     private let database: DatabaseQueue
+    /// Open while the requests of one REQUEST run: the fills they made wait here for one commit.
+    private let group = Mutex<JournalGroup?>(nil)
+
+    /// Paper fills made in an open group, not yet on disk, and the request each answers.
+    struct JournalGroup {
+        var fills: [(clientOrderID: String, fill: Fill, request: Int)] = []
+        var byID: [String: Int] = [:]
+        /// Requests answered from a fill of the group (a repeat of its order): their answer
+        /// holds only if that fill is journaled as it is.
+        var dependents: [(clientOrderID: String, request: Int)] = []
+        /// The request of the REQUEST being handled.
+        var request = 0
+    }
 
     /// What the journal says of an order.
     public enum Entry: Sendable, Equatable {
@@ -47,14 +61,14 @@ public final class ExecutionJournal: Sendable {
     /// The journaled fill of `clientOrderID`; otherwise runs `execute` and records its fill in
     /// the same exclusive transaction. An expired order is refused (`expired_unsent`).
     public func executeOnce(_ clientOrderID: String, _ execute: () throws(WireError) -> Fill) throws(WireError) -> Fill {
+        if group.withLock({ $0 != nil }) { return try executeInGroup(clientOrderID, execute) }
         do {
             return try immediate { db in
                 switch try Self.entry(db, clientOrderID) {
                 case .executed(let fill)?:
                     return fill
                 case .expired?:
-                    throw WireError(
-                        code: "expired_unsent", detail: "order \(clientOrderID) was reconciled as never executed; it will not be executed now", status: 409)
+                    throw Self.expired(clientOrderID)
                 case nil:
                     let fill = try execute()
                     let text = String(decoding: try JSONEncoder().encode(fill), as: UTF8.self)
@@ -74,6 +88,13 @@ public final class ExecutionJournal: Sendable {
     /// What the journal holds of an order; with `expireIfAbsent`, an order it does not hold is
     /// marked expired in the same transaction, so that it is never executed afterwards.
     public func resolve(_ clientOrderID: String, expireIfAbsent: Bool) throws(WireError) -> Entry? {
+        let pending = group.withLock { (open: inout JournalGroup?) -> Fill? in
+            guard var current = open, let index = current.byID[clientOrderID] else { return nil }
+            current.dependents.append((clientOrderID, current.request))
+            open = current
+            return current.fills[index].fill
+        }
+        if let pending { return .executed(pending) }
         do {
             return try immediate { db -> Entry? in
                 if let entry = try Self.entry(db, clientOrderID) { return entry }
@@ -86,6 +107,74 @@ public final class ExecutionJournal: Sendable {
         } catch {
             throw WireError(code: "journal_unavailable", detail: "the execution journal could not be read: \(error)", status: 503)
         }
+    }
+
+    // MARK: group commit
+
+    /// Starts a group: paper fills are journaled together, in one transaction with one fsync,
+    /// by `commitGroup`, and none of their requests may be answered before it.
+    func openGroup() { group.withLock { $0 = JournalGroup() } }
+
+    /// Which request of the group is being handled (its index in the REQUEST).
+    func handling(request: Int) { group.withLock { $0?.request = request } }
+
+    /// Journals the group's fills in one IMMEDIATE transaction. An order another replica
+    /// journaled meanwhile keeps that entry (a paper fill has no effect until journaled, so one
+    /// fill stands): its request's answer changes to it. Returns the answers that change, by
+    /// request; if the journal cannot be written, every fill of the group is refused (nothing
+    /// was executed).
+    func commitGroup() -> [Int: Result<Fill, WireError>] {
+        guard let open = group.withLock({ open -> JournalGroup? in defer { open = nil }; return open }), !open.fills.isEmpty else { return [:] }
+        do {
+            return try immediate { db in
+                var changed: [Int: Result<Fill, WireError>] = [:]
+                var conflicted: Set<String> = []
+                let encoder = JSONEncoder()
+                let now = unixMilliseconds()
+                for entry in open.fills {
+                    switch try Self.entry(db, entry.clientOrderID) {
+                    case .executed(let fill)?:
+                        changed[entry.request] = .success(fill)
+                        conflicted.insert(entry.clientOrderID)
+                    case .expired?:
+                        changed[entry.request] = .failure(Self.expired(entry.clientOrderID))
+                        conflicted.insert(entry.clientOrderID)
+                    case nil:
+                        try db.execute(
+                            sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'executed', ?, ?)",
+                            arguments: [entry.clientOrderID, String(decoding: try encoder.encode(entry.fill), as: UTF8.self), now])
+                    }
+                }
+                // A repeat answered from a fill that did not stand: asked again, it reads the journal.
+                let retry = WireError(code: "journal_conflict", detail: "another execution worker journaled this order meanwhile; ask again", status: 503)
+                for dependent in open.dependents where conflicted.contains(dependent.clientOrderID) { changed[dependent.request] = .failure(retry) }
+                return changed
+            }
+        } catch {
+            let refusal = WireError(code: "journal_unavailable", detail: "the execution journal could not be written: \(error); nothing was executed", status: 503)
+            let refused = open.fills.map(\.request) + open.dependents.map(\.request)
+            return Dictionary(refused.map { ($0, .failure(refusal)) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    private func executeInGroup(_ clientOrderID: String, _ execute: () throws(WireError) -> Fill) throws(WireError) -> Fill {
+        switch try resolve(clientOrderID, expireIfAbsent: false) {
+        case .executed(let fill)?: return fill
+        case .expired?: throw Self.expired(clientOrderID)
+        case nil: break
+        }
+        let fill = try execute()
+        group.withLock { open in
+            guard var current = open else { return }
+            current.byID[clientOrderID] = current.fills.count
+            current.fills.append((clientOrderID, fill, current.request))
+            open = current
+        }
+        return fill
+    }
+
+    private static func expired(_ clientOrderID: String) -> WireError {
+        WireError(code: "expired_unsent", detail: "order \(clientOrderID) was reconciled as never executed; it will not be executed now", status: 409)
     }
 
     /// Runs `body` in one IMMEDIATE transaction: committed if it returns, rolled back if it throws.

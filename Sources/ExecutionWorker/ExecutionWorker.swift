@@ -173,7 +173,42 @@ public enum ExecutionWorker {
         let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
         try WorkerProcess.run(
             service: ServiceName.execution, configuration: configuration,
-            handler: handler(control: control, exchange: exchange, journal: journal, logger: logger),
+            handler: GroupedExecutionHandler(operations: handler(control: control, exchange: exchange, journal: journal, logger: logger), journal: journal),
             control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
+    }
+}
+
+/// Serves a REQUEST's bodies with one journal commit: the paper fills they make are journaled in
+/// one transaction, one fsync, before any of them is answered.
+public struct GroupedExecutionHandler: BatchRequestHandler {
+    let operations: OperationHandler
+    let journal: ExecutionJournal
+
+    public init(operations: OperationHandler, journal: ExecutionJournal) {
+        self.operations = operations
+        self.journal = journal
+    }
+
+    public func handle(body: [UInt8]) -> [UInt8] {
+        handle(bodies: [body]).first ?? []
+    }
+
+    public func handle(bodies: [[UInt8]]) -> [[UInt8]] {
+        journal.openGroup()
+        var replies: [[UInt8]] = []
+        replies.reserveCapacity(bodies.count)
+        for (index, body) in bodies.enumerated() {
+            journal.handling(request: index)
+            replies.append(operations.handle(body: body))
+        }
+        for (index, outcome) in journal.commitGroup() where index < replies.count {
+            let reply: WireReply<Fill>
+            switch outcome {
+            case .success(let fill): reply = WireReply(result: fill)
+            case .failure(let error): reply = WireReply(error: error)
+            }
+            replies[index] = (try? WireCodec.encode(reply)) ?? replies[index]
+        }
+        return replies
     }
 }

@@ -133,12 +133,14 @@ struct GatewayAPI: Sendable {
         }
     }
 
-    /// One call to the risk worker, its failure as the HTTP error to answer.
+    /// One call to the risk worker, its failure as the HTTP error to answer. These are the
+    /// operator's calls (halt, resume, reset, status and ledger reads, marks): they go ahead of
+    /// the orders' reserves and settles waiting at the broker.
     func risk<Payload: Codable & Sendable, Result: Codable & Sendable>(
         _ operation: WireOperation<Payload, Result>, _ payload: Payload, requestID: String
     ) async throws(APIError) -> Result {
         do {
-            return try await workers.call(ServiceName.risk, operation, payload: payload, requestID: requestID)
+            return try await workers.call(ServiceName.risk, operation, payload: payload, requestID: requestID, priority: true)
         } catch {
             throw error.apiError
         }

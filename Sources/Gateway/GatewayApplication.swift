@@ -20,7 +20,12 @@ public func buildGateway(
     let notifier = Notifier(configuration: configuration.notify, source: "gateway", logger: logger)
     let control = ControlCenter(broker: broker, tradingMode: configuration.tradingMode, logger: logger, notifier: notifier)
     let workers = WorkerClient(broker: broker)
-    let market = MarketCache(window: configuration.candleWindow, maxSymbols: configuration.maxSymbols)
+    // Every change of a symbol's candles goes out on the market channel: each feature worker
+    // computes the features once per candle, and every replica hears the same candles.
+    let window = configuration.candleWindow
+    let market = MarketCache(window: window, maxSymbols: configuration.maxSymbols) { [broker] symbol, candles in
+        broker.publishMarket(MarketUpdate(symbol: symbol, window: window, candles: candles))
+    }
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
         startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier)
@@ -152,7 +157,8 @@ struct RiskStatusPoller: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let status: RiskStatus = try await workers.call(
-                    ServiceName.risk, Operations.Risk.status, payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500))
+                    ServiceName.risk, Operations.Risk.status, payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500),
+                    priority: true)
                 control.update(status: status)
                 if !announced, control.tradingMode == .live {
                     announced = true

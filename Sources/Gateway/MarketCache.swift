@@ -12,6 +12,9 @@ public final class MarketCache: Sendable {
     private let window: Int
     private let maxSymbols: Int
     private let defaultIntervalMilliseconds: Int64
+    /// Told every change, with the symbol's whole window, in the order of the changes (called
+    /// under the cache's lock, so it must only hand the window on: the broker's publish does).
+    private let onChange: (@Sendable (String, [Candle]) -> Void)?
 
     /// Why a batch of candles was refused; nothing of it was kept.
     public enum Refusal: Error, Sendable, Equatable {
@@ -26,7 +29,10 @@ public final class MarketCache: Sendable {
     }
 
     /// `defaultIntervalMilliseconds` is the candle interval assumed until a symbol holds two candles.
-    public init(window: Int, maxSymbols: Int = 500, defaultIntervalMilliseconds: Int64 = 300_000) {
+    public init(
+        window: Int, maxSymbols: Int = 500, defaultIntervalMilliseconds: Int64 = 300_000, onChange: (@Sendable (String, [Candle]) -> Void)? = nil
+    ) {
+        self.onChange = onChange
         self.window = window
         self.maxSymbols = maxSymbols
         self.defaultIntervalMilliseconds = defaultIntervalMilliseconds
@@ -57,6 +63,7 @@ public final class MarketCache: Sendable {
             series.append(contentsOf: sorted)
             if series.count > window { series.removeFirst(series.count - window) }
             all[symbol] = series
+            onChange?(symbol, series)
             return sorted.count
         }
     }
@@ -64,4 +71,12 @@ public final class MarketCache: Sendable {
     public func candles(for symbol: String) -> [Candle] {
         candles.withLock { $0[symbol] ?? [] }
     }
+
+    /// The open time of the newest candle held for `symbol`.
+    public func newestOpenTime(for symbol: String) -> Int64? {
+        candles.withLock { $0[symbol]?.last?.openTime }
+    }
+
+    /// The most candles held per symbol.
+    public var windowSize: Int { window }
 }

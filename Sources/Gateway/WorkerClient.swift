@@ -33,8 +33,11 @@ enum WorkerCallError: Error {
 struct WorkerClient: Sendable {
     let broker: Broker
 
+    /// `priority`: ahead of the ordinary requests waiting for the service (operators' actions
+    /// and status reads must not wait behind a backlog of orders).
     func call<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ service: String, _ operation: WireOperation<Payload, Result>, payload: Payload, requestID: String, timeoutMilliseconds: Int? = nil
+        _ service: String, _ operation: WireOperation<Payload, Result>, payload: Payload, requestID: String, timeoutMilliseconds: Int? = nil,
+        priority: Bool = false
     ) async throws(WorkerCallError) -> Result {
         let body: [UInt8]
         do {
@@ -44,7 +47,7 @@ struct WorkerClient: Sendable {
         }
         let outcome: Swift.Result<[UInt8], BrokerError>
         do {
-            outcome = .success(try await broker.request(service: service, body: body, timeoutMilliseconds: timeoutMilliseconds))
+            outcome = .success(try await broker.request(service: service, body: body, timeoutMilliseconds: timeoutMilliseconds, priority: priority))
         } catch {
             outcome = .failure(error)
         }

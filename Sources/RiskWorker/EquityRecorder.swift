@@ -59,30 +59,48 @@ final class EquityRecorder: Sendable {
 
     /// Called after each ledger change with the orders it wrote.
     func observe(_ engine: RiskEngine, orders: [Order], now: Int64 = unixMilliseconds()) {
+        guard let point = due(engine, orders: orders, now: now) else { return }
+        do {
+            try store.appendEquity(point)
+        } catch {
+            logger.warning("equity point not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The point to record after a change that wrote `orders`, when one is due (a fill, or a
+    /// minute since the last point); the caller writes it, in the change's own transaction.
+    func due(_ engine: RiskEngine, orders: [Order], now: Int64 = unixMilliseconds()) -> EquityPoint? {
         let filled = orders.contains { $0.status == .filled }
         let due = lastRecorded.withLock { last in
             guard filled || now - last >= Self.interval else { return false }
             last = now
             return true
         }
-        guard due else { return }
+        guard due else { return nil }
         let account = engine.status.account
-        do {
-            try store.appendEquity(
-                EquityPoint(ts: now, equity: account.equity, cash: account.cash, peakEquity: account.peakEquity, drawdown: account.drawdown))
-        } catch {
-            logger.warning("equity point not recorded", metadata: ["error": "\(error)"])
-        }
+        return EquityPoint(ts: now, equity: account.equity, cash: account.cash, peakEquity: account.peakEquity, drawdown: account.drawdown)
+    }
+
+    /// What the timer finds when it looks at the engine.
+    enum TimerRead {
+        /// The owner is gone: the timer stops.
+        case gone
+        /// Changes are waiting for their commit: a point now would show what is not on disk yet.
+        case busy
+        case ready(RiskEngine)
     }
 
     /// Checks every quarter `interval` whether a point is due, so the minute holds even when nothing asks
-    /// the risk worker anything. Stops when `engine` answers nil (its owner is gone).
-    func startTimer(engine: @escaping @Sendable () -> RiskEngine?) {
+    /// the risk worker anything.
+    func startTimer(engine: @escaping @Sendable () -> TimerRead) {
         Thread.detachNewThread { [self] in
             while true {
                 Thread.sleep(forTimeInterval: Double(Self.interval) / 4_000)
-                guard let current = engine() else { return }
-                observe(current, orders: [])
+                switch engine() {
+                case .gone: return
+                case .busy: continue
+                case .ready(let current): observe(current, orders: [])
+                }
             }
         }
     }

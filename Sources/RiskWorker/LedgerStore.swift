@@ -122,9 +122,20 @@ final class LedgerStore: Sendable {
     /// Writes the account, the given orders and the given symbols' positions and marks in one
     /// transaction: either all of it is on disk, or none.
     func save(_ engine: RiskEngine, orders: [Order] = [], symbols: [String] = [], audit: (action: String, by: String, reason: String?)? = nil) throws {
+        var writes = LedgerWrites()
+        writes.add(orders: orders, symbols: symbols, audit: audit)
+        try save(engine, writes: writes)
+    }
+
+    /// Writes the account as `engine` holds it and everything `writes` collected (the changes
+    /// of several requests, and an equity point) in one transaction, with one fsync: either all
+    /// of it is on disk, or none.
+    func save(_ engine: RiskEngine, writes: LedgerWrites, equity: EquityPoint? = nil) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        let orders = writes.orders
+        let symbols = writes.symbols
         if let bad = engine.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
             throw LedgerRefusal(detail: "refused to write \(bad): not a number")
         }
@@ -146,7 +157,7 @@ final class LedgerStore: Sendable {
                     "\(portfolio.cash)", "\(portfolio.peakEquity)", engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
                     engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", feesOwedText, now,
                 ])
-            for symbol in Set(symbols) {
+            for symbol in symbols.sorted() {
                 if let position = portfolio.positions[symbol] {
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO positions (symbol, quantity, average_price, realized_pnl) VALUES (?, ?, ?, ?)",
@@ -165,10 +176,15 @@ final class LedgerStore: Sendable {
                         """,
                     arguments: [order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now])
             }
-            if let audit {
+            for audit in writes.audits {
                 try db.execute(
                     sql: "INSERT INTO audit (ts, action, requested_by, reason) VALUES (?, ?, ?, ?)",
                     arguments: [now, audit.action, audit.by, audit.reason])
+            }
+            if let equity {
+                try db.execute(
+                    sql: "INSERT INTO equity_points (ts, equity, cash, peak_equity, drawdown) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [equity.ts, "\(equity.equity)", "\(equity.cash)", "\(equity.peakEquity)", equity.drawdown])
             }
         }
     }
@@ -221,4 +237,38 @@ struct LedgerRefusal: Error, CustomStringConvertible {
 struct LedgerError: Error, CustomStringConvertible {
     let detail: String
     var description: String { detail }
+}
+
+/// What a group of ledger changes writes besides the account row: the orders (the latest
+/// version of each), the symbols whose position and mark changed, and the operator actions for
+/// the audit trail, in the order they happened.
+struct LedgerWrites: Sendable {
+    private(set) var orders: [Order] = []
+    private var orderIndex: [String: Int] = [:]
+    private(set) var symbols: Set<String> = []
+    private(set) var audits: [(action: String, by: String, reason: String?)] = []
+
+    /// Whether nothing was collected: no transaction is needed.
+    var isEmpty: Bool { orders.isEmpty && symbols.isEmpty && audits.isEmpty && !touchesAccount }
+    /// Set by any change: the account row is written even when nothing else is.
+    private(set) var touchesAccount = false
+
+    /// The latest version of an order collected here.
+    func order(_ clientOrderID: String) -> Order? {
+        orderIndex[clientOrderID].map { orders[$0] }
+    }
+
+    mutating func add(orders new: [Order], symbols newSymbols: [String], audit: (action: String, by: String, reason: String?)?) {
+        touchesAccount = true
+        for order in new {
+            if let index = orderIndex[order.intent.clientOrderId] {
+                orders[index] = order
+            } else {
+                orderIndex[order.intent.clientOrderId] = orders.count
+                orders.append(order)
+            }
+        }
+        symbols.formUnion(newSymbols)
+        if let audit { audits.append(audit) }
+    }
 }

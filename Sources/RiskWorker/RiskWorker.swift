@@ -10,8 +10,15 @@ import WorkerRuntime
 /// The risk worker: the single owner of the risk rules, the paper account, the order ledger and
 /// the halt and lock flags. Exactly one runs. Every change is on disk before its reply leaves;
 /// a ledger write that fails stops the process (it restarts from what the disk holds).
+///
+/// Group commit: the broker packs the requests waiting for the risk worker into one REQUEST;
+/// they are applied in order and their changes committed in one transaction with one fsync
+/// (`handle(bodies:)`), and no reply leaves before that commit.
 public final class RiskWorker: Sendable {
     private let engine: Mutex<RiskEngine>
+    /// Open while the requests of one REQUEST are applied: their changes wait here for one commit.
+    /// Taken inside `engine`'s lock when both are needed.
+    private let group = Mutex<LedgerWrites?>(nil)
     private let store: LedgerStore
     private let configuration: RiskConfiguration
     private let logger: Logger
@@ -49,7 +56,10 @@ public final class RiskWorker: Sendable {
         engine = Mutex(restored)
         equity = EquityRecorder(store: store, logger: logger)
         equity.observe(restored, orders: [])
-        equity.startTimer { [weak self] in self?.engine.withLock { $0 } }
+        equity.startTimer { [weak self] in
+            guard let self else { return .gone }
+            return engine.withLock { engine in group.withLock { $0 == nil } ? .ready(engine) : .busy }
+        }
     }
 
     /// Applies `change` to the engine and writes what it touched before answering.
@@ -62,6 +72,17 @@ public final class RiskWorker: Sendable {
             if let bad = changed.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
                 logger.warning("refused a change that would write a non-number to the ledger", metadata: ["amount": "\(bad)"])
                 throw WireError(code: "non_finite_amount", detail: "\(bad) would not be a number; nothing was written", status: 422)
+            }
+            // In a group: the change waits for the group's commit, and so does its reply.
+            let grouped = group.withLock { (writes: inout LedgerWrites?) -> Bool in
+                guard var collected = writes else { return false }
+                collected.add(orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+                writes = collected
+                return true
+            }
+            if grouped {
+                engine = changed
+                return result
             }
             do {
                 try store.save(changed, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
@@ -80,6 +101,41 @@ public final class RiskWorker: Sendable {
             equity.observe(engine, orders: orders)
             return result
         }
+    }
+
+    /// Applies the requests of one REQUEST in order, then commits all their changes in one
+    /// transaction (one fsync) before any of them is answered. A ledger locked by another
+    /// connection past the busy timeout puts memory back as it was before the group and answers
+    /// every request of it 503 `ledger_busy` (nothing was written: each may be retried); any
+    /// other write failure stops the process before a reply leaves.
+    func handle(bodies: [[UInt8]], with handler: OperationHandler) -> [[UInt8]] {
+        let before = engine.withLock { engine in
+            group.withLock { $0 = LedgerWrites() }
+            return engine
+        }
+        let replies = bodies.map { handler.handle(body: $0) }
+        let (after, writes) = engine.withLock { engine in (engine, group.withLock { $0 }) }
+        defer { group.withLock { $0 = nil } }
+        guard let writes, !writes.isEmpty else { return replies }
+        let point = equity.due(after, orders: writes.orders)
+        do {
+            try store.save(after, writes: writes, equity: point)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            logger.warning("ledger group write waited out its busy timeout: refused", metadata: ["error": "\(error)", "requests": "\(bodies.count)"])
+            engine.withLock { $0 = before }
+            let refusal = WireReply<Empty>(error: WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503))
+            let body = (try? WireCodec.encode(refusal)) ?? []
+            return bodies.map { _ in body }
+        } catch {
+            logger.critical("ledger write failed: stopping so that memory never runs ahead of disk", metadata: ["error": "\(error)"])
+            exit(3)
+        }
+        return replies
+    }
+
+    /// The request handler the worker process serves: every REQUEST is one group commit.
+    public func requestHandler() -> some BatchRequestHandler {
+        GroupCommitHandler(worker: self, operations: handler())
     }
 
     public func handler() -> OperationHandler {
@@ -168,9 +224,12 @@ public final class RiskWorker: Sendable {
         return handler
     }
 
-    /// Reads an order from the ledger when memory does not hold it.
+    /// Reads an order from the ledger when memory does not hold it. An order the open group
+    /// wrote (and memory has since let go of) is taken from the group: the ledger does not hold
+    /// that version yet.
     private func lookUp(_ clientOrderID: String, known: Bool) throws(WireError) -> Order? {
         if known { return engine.withLock { $0.orders[clientOrderID] } }
+        if let grouped = group.withLock({ $0?.order(clientOrderID) }) { return grouped }
         do {
             return try store.order(clientOrderID)
         } catch {
@@ -187,6 +246,21 @@ public final class RiskWorker: Sendable {
         let configuration = try WorkerConfiguration(reader: reader)
         let worker = try RiskWorker(configuration: try RiskConfiguration(reader: reader), logger: logger)
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
-        try WorkerProcess.run(service: ServiceName.risk, configuration: configuration, handler: worker.handler(), control: control, metrics: metrics, logger: logger)
+        try WorkerProcess.run(
+            service: ServiceName.risk, configuration: configuration, handler: worker.requestHandler(), control: control, metrics: metrics, logger: logger)
+    }
+}
+
+/// Serves the risk worker's operations, a REQUEST's bodies as one group commit.
+struct GroupCommitHandler: BatchRequestHandler {
+    let worker: RiskWorker
+    let operations: OperationHandler
+
+    func handle(body: [UInt8]) -> [UInt8] {
+        worker.handle(bodies: [body], with: operations).first ?? []
+    }
+
+    func handle(bodies: [[UInt8]]) -> [[UInt8]] {
+        worker.handle(bodies: bodies, with: operations)
     }
 }

@@ -15,15 +15,7 @@ public enum FeatureBuilder {
     /// Builds the feature vector from given values, filling what is missing from `candles`.
     public static func build(given: [String: Double]?, candles: [Candle]?) throws(WireError) -> FeatureResult {
         let given = given ?? [:]
-        for (name, value) in given {
-            guard let range = ranges[name] else {
-                throw WireError(code: "unknown_feature", detail: "unknown feature \"\(name)\"; known: \(FeatureVector.names.joined(separator: ", "))", status: 422)
-            }
-            guard value.isFinite else { throw WireError(code: "invalid_feature", detail: "\(name) must be a finite number", status: 422) }
-            guard range.contains(value) else {
-                throw WireError(code: "invalid_feature", detail: "\(name)=\(value) is outside \(range.lowerBound)...\(range.upperBound)", status: 422)
-            }
-        }
+        try validate(given)
         var computed: [String: Double] = [:]
         var price: Double?
         let closes = (candles ?? []).map(\.close)
@@ -35,6 +27,42 @@ public enum FeatureBuilder {
             computed["mom_20"] = Indicators.momentum(closes, period: 20)
             computed["rv_5"] = Indicators.realizedVolatility(closes, period: 5)
             computed["rsi_14"] = Indicators.rsi(closes, period: 14)
+        }
+        return try complete(given: given, computed: computed, price: price, candleCount: closes.count)
+    }
+
+    /// Builds the feature vector from given values, filling what is missing from indicators kept
+    /// current candle by candle (`IncrementalFeatures`): the same checks, the same answer as
+    /// `build(given:candles:)` over the same candles.
+    public static func build(given: [String: Double]?, indicators: IncrementalFeatures) throws(WireError) -> FeatureResult {
+        let given = given ?? [:]
+        try validate(given)
+        var computed: [String: Double] = [:]
+        if indicators.count > 0 {
+            guard indicators.closesAreValid else {
+                throw WireError(code: "invalid_candles", detail: "candle closes must be finite and positive", status: 422)
+            }
+            computed["mom_20"] = indicators.momentum
+            computed["rv_5"] = indicators.realizedVolatility
+            computed["rsi_14"] = indicators.rsi
+        }
+        return try complete(given: given, computed: computed, price: indicators.lastClose, candleCount: indicators.count)
+    }
+
+    private static func validate(_ given: [String: Double]) throws(WireError) {
+        for (name, value) in given {
+            guard let range = ranges[name] else {
+                throw WireError(code: "unknown_feature", detail: "unknown feature \"\(name)\"; known: \(FeatureVector.names.joined(separator: ", "))", status: 422)
+            }
+            guard value.isFinite else { throw WireError(code: "invalid_feature", detail: "\(name) must be a finite number", status: 422) }
+            guard range.contains(value) else {
+                throw WireError(code: "invalid_feature", detail: "\(name)=\(value) is outside \(range.lowerBound)...\(range.upperBound)", status: 422)
+            }
+        }
+    }
+
+    private static func complete(given: [String: Double], computed: [String: Double], price: Double?, candleCount: Int) throws(WireError) -> FeatureResult {
+        if candleCount > 0 {
             for name in FeatureVector.names where given[name] == nil {
                 guard let value = computed[name], let range = ranges[name] else { continue }
                 guard value.isFinite, range.contains(value) else {
@@ -50,10 +78,9 @@ public enum FeatureBuilder {
             if let value = given[name] ?? computed[name] { values[name] = value } else { missing.append(name) }
         }
         guard missing.isEmpty, let mom = values["mom_20"], let rv = values["rv_5"], let rsi = values["rsi_14"] else {
-            let have = closes.count
             throw WireError(
                 code: "missing_features",
-                detail: "missing \(missing.joined(separator: ", ")): give them in \"features\", or feed at least \(minimumCandles) candles for the symbol (have \(have))",
+                detail: "missing \(missing.joined(separator: ", ")): give them in \"features\", or feed at least \(minimumCandles) candles for the symbol (have \(candleCount))",
                 status: 422)
         }
         let source = given.isEmpty ? "candles" : (computed.isEmpty || given.count == FeatureVector.names.count ? "given" : "mixed")

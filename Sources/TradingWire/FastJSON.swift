@@ -321,7 +321,14 @@ extension FeatureRequest: FastJSONDecodable {
             features = parsed
         default: return nil
         }
-        return FeatureRequest(symbol: symbol, features: features, candles: nil)
+        var asOf: Int64?
+        switch members["asOf"] {
+        case nil, .null?: asOf = nil
+        case let value?:
+            guard let time = value.int else { return nil }
+            asOf = Int64(time)
+        }
+        return FeatureRequest(symbol: symbol, features: features, candles: nil, asOf: asOf)
     }
 }
 
@@ -344,6 +351,7 @@ extension WireRequest: FastJSONEncodable {
                 for (name, value) in features.sorted(by: { $0.key < $1.key }) { given.field(name, value) }
                 inner.field("features", object: given)
             }
+            if let asOf = feature.asOf { inner.field("asOf", Int(asOf)) }
             writer.field("payload", object: inner)
         default:
             return nil

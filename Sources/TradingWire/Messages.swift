@@ -60,12 +60,37 @@ public struct FeatureRequest: Codable, Sendable {
     public var symbol: String
     public var features: [String: Double]?
     public var candles: [Candle]?
+    /// Instead of `candles`: the open time of the newest candle the gateway holds for the
+    /// symbol. The feature worker answers from the features it computed when that candle reached
+    /// it on the market channel, or refuses with 409 `features_not_current` (the gateway then
+    /// sends the candles).
+    public var asOf: Int64?
 
-    public init(symbol: String, features: [String: Double]?, candles: [Candle]?) {
+    public init(symbol: String, features: [String: Double]?, candles: [Candle]?, asOf: Int64? = nil) {
         self.symbol = symbol
         self.features = features
         self.candles = candles
+        self.asOf = asOf
     }
+}
+
+/// What the gateway publishes on the market channel (topic `market`) whenever a symbol's
+/// candles change: the symbol's whole window, newest last. Every feature worker subscribes and
+/// keeps its features current from it, so every replica answers the same.
+public struct MarketUpdate: Codable, Sendable {
+    public var symbol: String
+    /// The most candles the gateway holds per symbol.
+    public var window: Int
+    public var candles: [Candle]
+
+    public init(symbol: String, window: Int, candles: [Candle]) {
+        self.symbol = symbol
+        self.window = window
+        self.candles = candles
+    }
+
+    /// The topic frame of every market message.
+    public static let topic: [UInt8] = Array("market".utf8)
 }
 
 public struct FeatureResult: Codable, Sendable {

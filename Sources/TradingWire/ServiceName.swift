@@ -43,6 +43,14 @@ public enum ServiceName {
         return false
     }
 
+    /// Whether the broker may pack several waiting requests into one REQUEST (one body frame
+    /// each): the read-only services, and `risk` and `execution`, whose workers commit a
+    /// REQUEST's changes (ledger, journal) in one transaction and answer them together after it.
+    /// Packing never means retrying: only `isIdempotent` services are retried.
+    public static func packsRequests(_ service: String) -> Bool {
+        isIdempotent(service) || service == risk || service == execution
+    }
+
     /// Whether a replica may safely answer the same request again after another replica died.
     public static func isIdempotent(_ service: String) -> Bool {
         service == feature || service.hasPrefix(modelPrefix) || service.hasPrefix(canaryPrefix)

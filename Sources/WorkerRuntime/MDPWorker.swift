@@ -14,6 +14,15 @@ public protocol RequestHandler: Sendable {
     func handle(body: [UInt8]) -> [UInt8]
 }
 
+/// A handler that answers the bodies of one REQUEST together, one reply per body, in order:
+/// the risk worker commits the changes of a whole REQUEST in one transaction (one fsync) and
+/// answers none of them before that commit. The broker packs waiting requests of such a service
+/// as it does for read-only ones (`ServiceName.packsRequests`), but never retries them.
+public protocol BatchRequestHandler: RequestHandler {
+    /// Exactly one reply per body, in the order of `bodies`.
+    func handle(bodies: [[UInt8]]) -> [[UInt8]]
+}
+
 /// The worker side of MDP/0.1 plus the control subscription, on one dedicated thread that owns
 /// both sockets for their whole life.
 ///
@@ -21,7 +30,20 @@ public protocol RequestHandler: Sendable {
 /// heartbeats every interval, and reconnects (READY again) when the broker has been silent for
 /// `liveness` intervals or says DISCONNECT. A SUB socket beside it keeps the `ControlView` fresh.
 public final class MDPWorker: Sendable {
+    /// A topic of the control endpoint besides the control state (the market channel), and what
+    /// to do with each message of it. Called on the socket thread, between requests.
+    public struct Subscription: Sendable {
+        public var topic: [UInt8]
+        public var handle: @Sendable ([UInt8]) -> Void
+
+        public init(topic: [UInt8], handle: @escaping @Sendable ([UInt8]) -> Void) {
+            self.topic = topic
+            self.handle = handle
+        }
+    }
+
     public let service: String
+    private let subscriptions: [Subscription]
     private let configuration: WorkerConfiguration
     private let handler: any RequestHandler
     private let control: ControlView
@@ -40,8 +62,9 @@ public final class MDPWorker: Sendable {
     ///   (an exchange call) never stops the heartbeats that keep the worker alive at the broker.
     public init(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView, link: BrokerLink = BrokerLink(),
-        waitForControlState: Bool = false, offloadRequests: Bool = false, logger: Logger
+        waitForControlState: Bool = false, offloadRequests: Bool = false, subscriptions: [Subscription] = [], logger: Logger
     ) throws {
+        self.subscriptions = subscriptions
         self.offloadRequests = offloadRequests
         self.link = link
         self.waitForControlState = waitForControlState
@@ -59,6 +82,10 @@ public final class MDPWorker: Sendable {
     /// Reads every queued control message into the view, logging changes of halt, lock or mode.
     private func readControl(_ subscriber: ZMQSocket) throws {
         while let message = try subscriber.receive(wait: false) {
+            if message.count == 2, message[0] != ControlState.topic, let subscription = subscriptions.first(where: { $0.topic == message[0] }) {
+                subscription.handle(message[1])
+                continue
+            }
             guard message.count == 2, let state = try? WireCodec.decode(ControlState.self, from: message[1]) else {
                 logger.warning("ignored a malformed control message")
                 continue
@@ -87,6 +114,9 @@ public final class MDPWorker: Sendable {
         }
     }
 
+    /// The reply of a request a batch handler left unanswered: an error, never silence.
+    static let missingReply: [UInt8] = Array(#"{"v":1,"error":{"code":"internal_error","detail":"the worker gave no reply to this request","status":500}}"#.utf8)
+
     /// Asks the socket thread to say DISCONNECT and stop. Safe from any thread.
     public func stop() { stopSignal.signal() }
 
@@ -106,6 +136,7 @@ public final class MDPWorker: Sendable {
         let subscriber = try context.socket(.subscriber)
         if let curve = configuration.curve { try subscriber.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
         try subscriber.setOption(ZMQOption.subscribe, bytes: ControlState.topic)
+        for subscription in subscriptions { try subscriber.setOption(ZMQOption.subscribe, bytes: subscription.topic) }
         try subscriber.setOption(ZMQOption.reconnectInterval, 100)
         try subscriber.setOption(ZMQOption.reconnectIntervalMax, 2000)
         try subscriber.connect(configuration.controlEndpoint)
@@ -196,17 +227,25 @@ public final class MDPWorker: Sendable {
                         }
                         busy = (client, connection, DispatchTime.now().uptimeNanoseconds)
                         handlerQueue.async { [handler] in
-                            let replies = body.map { handler.handle(body: $0) }
+                            let replies = (handler as? any BatchRequestHandler)?.handle(bodies: body) ?? body.map { handler.handle(body: $0) }
                             replySlot.withLock { $0 = replies }
                             replyReady.signal()
                         }
                     case .request(let client, let body):
                         var replies: [[UInt8]] = []
                         replies.reserveCapacity(body.count)
-                        for request in body {
+                        if let batchHandler = handler as? any BatchRequestHandler {
                             let started = DispatchTime.now().uptimeNanoseconds
-                            replies.append(handler.handle(body: request))
+                            replies = batchHandler.handle(bodies: body)
+                            // Never fewer frames than requests: a missing reply would leave a caller unanswered.
+                            while replies.count < body.count { replies.append(Self.missingReply) }
                             requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                        } else {
+                            for request in body {
+                                let started = DispatchTime.now().uptimeNanoseconds
+                                replies.append(handler.handle(body: request))
+                                requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                            }
                         }
                         requestCounter.increment(by: Int64(replies.count))
                         if try !broker.send(MDP.Message.reply(client: client, body: replies).frames) {

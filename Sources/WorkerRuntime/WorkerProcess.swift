@@ -9,10 +9,12 @@ import TradingWire
 /// SIGTERM or SIGINT (DISCONNECT to the broker, then exit).
 public enum WorkerProcess {
     /// Blocks until the process is told to stop. The health server (when `HEALTH_PORT` is set)
-    /// answers `/health` (the given route, or a default one) and `/metrics`.
+    /// answers `/health` (the given route, or a default one) and `/metrics`. `subscriptions`:
+    /// topics of the control endpoint the worker also listens to (the market channel).
     public static func run(
         service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
         link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, offloadRequests: Bool = false,
+        subscriptions: [MDPWorker.Subscription] = [],
         healthRoutes: [String: HealthServer.Route] = [:],
         metrics: ProcessMetrics? = nil, onReload: (@Sendable () -> Void)? = nil, logger: Logger
     ) throws -> Never {
@@ -42,7 +44,7 @@ public enum WorkerProcess {
         }
         let worker = try MDPWorker(
             service: service, configuration: configuration, handler: handler, control: control, link: link,
-            waitForControlState: waitForControlState, offloadRequests: offloadRequests, logger: logger)
+            waitForControlState: waitForControlState, offloadRequests: offloadRequests, subscriptions: subscriptions, logger: logger)
         var health: HealthServer?
         if configuration.healthPort > 0 {
             health = try HealthServer(

@@ -163,22 +163,32 @@ final class Stack: @unchecked Sendable {
         try await request("GET", path, body: nil, port: port)
     }
 
-    func post(_ path: String, _ body: String?, headers: [String: String] = ["Content-Type": "application/json"]) async throws -> Answer {
-        try await request("POST", path, body: body.map { Data($0.utf8) }, headers: headers)
+    func post(_ path: String, _ body: String?, headers: [String: String] = ["Content-Type": "application/json"], session: URLSession = .shared) async throws -> Answer {
+        try await request("POST", path, body: body.map { Data($0.utf8) }, headers: headers, session: session)
     }
+
+    /// A session that opens as many connections as the test asks for at once (the shared one
+    /// queues beyond a few per host).
+    static let wideSession: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 128
+        return URLSession(configuration: configuration)
+    }()
 
     func post(_ path: String, json: [String: Any]) async throws -> Answer {
         let data = try JSONSerialization.data(withJSONObject: json)
         return try await request("POST", path, body: data, headers: ["Content-Type": "application/json"])
     }
 
-    func request(_ method: String, _ path: String, body: Data?, headers: [String: String] = [:], port: Int? = nil) async throws -> Answer {
+    func request(
+        _ method: String, _ path: String, body: Data?, headers: [String: String] = [:], port: Int? = nil, session: URLSession = .shared
+    ) async throws -> Answer {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? httpPort)\(path)")!, timeoutInterval: 10)
         request.httpMethod = method
         request.httpBody = body
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await session.data(for: request)
         return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
     }
 

@@ -31,9 +31,10 @@ public final class Broker: Sendable {
     }
 
     enum Command: Sendable {
-        case request(service: String, body: [UInt8], timeoutMilliseconds: Int, reply: Reply)
+        case request(service: String, body: [UInt8], timeoutMilliseconds: Int, priority: Bool, reply: Reply)
         case chain(first: BatchItem, next: @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem], reply: ChainReply)
         case publish(ControlState)
+        case publishMarket(symbol: String, body: [UInt8])
         case stop
     }
 
@@ -90,11 +91,13 @@ public final class Broker: Sendable {
     /// The endpoints actually bound (useful with port 0).
     public var endpoints: (router: String, control: String)? { boundEndpoints.withLock { $0 } }
 
-    /// Sends `body` to one worker of `service` and awaits its reply.
-    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil) async throws(BrokerError) -> [UInt8] {
+    /// Sends `body` to one worker of `service` and awaits its reply. A `priority` request (an
+    /// operator's halt, resume or reset, a status read) goes ahead of every ordinary request
+    /// waiting for the service, and is never shed by its queue bound.
+    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil, priority: Bool = false) async throws(BrokerError) -> [UInt8] {
         let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
         let result = await withCheckedContinuation { (continuation: Reply) in
-            send(.request(service: service, body: body, timeoutMilliseconds: timeout, reply: continuation))
+            send(.request(service: service, body: body, timeoutMilliseconds: timeout, priority: priority, reply: continuation))
         }
         return try result.get()
     }
@@ -112,6 +115,16 @@ public final class Broker: Sendable {
 
     /// Publishes the whole control state now and at every interval from now on.
     public func publish(_ state: ControlState) { send(.publish(state)) }
+
+    /// Publishes a symbol's candles on the market channel now, and again to every new
+    /// subscriber of it (the broker keeps the last update of each symbol).
+    public func publishMarket(_ update: MarketUpdate) {
+        guard let body = try? WireCodec.encode(update) else {
+            logger.warning("a market update could not be encoded", metadata: ["symbol": "\(update.symbol)"])
+            return
+        }
+        send(.publishMarket(symbol: update.symbol, body: body))
+    }
 
     /// Stops the socket thread; waiting requests fail with `.stopped`.
     public func stop() { send(.stop) }

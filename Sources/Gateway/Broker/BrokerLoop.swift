@@ -55,6 +55,8 @@ final class BrokerLoop {
         let deadline: Int
         let noWorkerDeadline: Int
         let reply: Completion
+        /// Goes ahead of the ordinary requests waiting for the service.
+        var priority = false
         var retried = false
     }
 
@@ -112,6 +114,8 @@ final class BrokerLoop {
     private var inflight: [UInt64: Pending] = [:]
     private var nextKey: UInt64 = 1
     private var control: ControlState?
+    /// The last market update of each symbol, for subscribers that join later.
+    private var market: [String: [UInt8]] = [:]
     private var nextHeartbeat: Int
     private var nextControl: Int
     private var snapshot = Broker.Snapshot() {
@@ -215,13 +219,16 @@ final class BrokerLoop {
     private func handleCommands() -> Bool {
         for command in broker.takeCommands() {
             switch command {
-            case .request(let service, let body, let timeout, let reply):
-                enqueue(service: service, body: body, timeout: timeout, completion: .single(reply))
+            case .request(let service, let body, let timeout, let priority, let reply):
+                enqueue(service: service, body: body, timeout: timeout, completion: .single(reply), priority: priority)
             case .chain(let first, let next, let reply):
                 enqueue(service: first.service, body: first.body, timeout: first.timeoutMilliseconds, completion: .chain(Chain(next: next, reply: reply)))
             case .publish(let state):
                 control = state
                 publishControl()
+            case .publishMarket(let symbol, let body):
+                market[symbol] = body
+                publishMarket(body)
             case .stop:
                 for worker in workers.values {
                     _ = try? router.send([worker.identity] + MDP.Message.disconnect.frames, wait: false)
@@ -258,23 +265,31 @@ final class BrokerLoop {
         }
     }
 
-    private func enqueue(service: String, body: [UInt8], timeout: Int, completion: Completion) {
+    private func enqueue(service: String, body: [UInt8], timeout: Int, completion: Completion, priority: Bool = false) {
         // Only names of the grammar get a queue: nothing a caller passes creates arbitrary state.
         guard ServiceName.isWellFormed(service) else {
             complete(completion, with: .failure(.noWorker(service: String(service.prefix(80)))))
             return
         }
-        // A bounded queue: a full one sheds the request at once instead of letting it wait.
-        if let queue = services[service], queue.waiting.count >= broker.configuration.maxQueue {
+        // A bounded queue: a full one sheds the request at once instead of letting it wait
+        // (an operator's priority request is never shed behind ordinary ones).
+        if !priority, let queue = services[service], queue.waiting.count >= broker.configuration.maxQueue {
             complete(completion, with: .failure(.overloaded(service: service, limit: broker.configuration.maxQueue)))
             return
         }
         let now = monotonicMilliseconds()
         let pending = Pending(
             key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
-            noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: completion)
+            noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: completion, priority: priority)
         nextKey &+= 1
-        queue(service).waiting.append(pending)
+        let waiting = queue(service)
+        if priority {
+            // Behind the priority requests already waiting, ahead of every ordinary one.
+            let position = waiting.waiting.firstIndex { !$0.priority } ?? waiting.waiting.count
+            waiting.waiting.insert(pending, at: position)
+        } else {
+            waiting.waiting.append(pending)
+        }
         pendingDispatch.insert(service)
     }
 
@@ -375,13 +390,14 @@ final class BrokerLoop {
         while let service = pendingDispatch.popFirst() { dispatch(service) }
     }
 
-    /// Hands waiting requests of `service` to idle workers. An idempotent service's waiting
-    /// requests are shared out among its idle workers, several to a REQUEST (one body frame
-    /// each, up to `maxBatch`); the worker answers one frame per request, in order. Others go
-    /// one at a time.
+    /// Hands waiting requests of `service` to idle workers. A packing service's waiting requests
+    /// (`ServiceName.packsRequests`: the read-only ones, and `risk`, which commits a REQUEST in
+    /// one transaction) are shared out among its idle workers, several to a REQUEST (one body
+    /// frame each, up to `maxBatch`); the worker answers one frame per request, in order. Others
+    /// go one at a time.
     private func dispatch(_ service: String) {
         guard let queue = services[service] else { return }
-        let batches = ServiceName.isIdempotent(service)
+        let batches = ServiceName.packsRequests(service)
         while !queue.waiting.isEmpty, !queue.idle.isEmpty {
             let identity = queue.idle.removeFirst()
             guard let worker = workers[identity] else { continue }
@@ -509,7 +525,18 @@ final class BrokerLoop {
     private func handleSubscription(_ frames: ZMQMessage) {
         // XPUB delivers [0x01 topic...] for a subscription, [0x00 topic...] for an unsubscription.
         guard let first = frames.first, first.first == 1 else { return }
+        if first.dropFirst().elementsEqual(MarketUpdate.topic) {
+            // A feature worker joined: every symbol's window, so that it answers like the others.
+            for body in market.values { publishMarket(body) }
+            return
+        }
         publishControl()
+    }
+
+    /// A dropped update is made good by the next one (each carries the whole window), and a
+    /// feature worker without it refuses `features_not_current`, answered from the candles.
+    private func publishMarket(_ body: [UInt8]) {
+        _ = try? publisher.send([MarketUpdate.topic, body], wait: false)
     }
 
     private func publishControl() {

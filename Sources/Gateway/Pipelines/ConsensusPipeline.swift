@@ -98,25 +98,18 @@ struct ConsensusPipeline: Sendable {
         if let candles = input.candles { try InputValidation.candles(candles, limit: configuration.candleWindow) }
         let given = input.features ?? [:]
         let needsCandles = FeatureVector.names.contains { given[$0] == nil }
-        let candles = input.candles ?? (needsCandles ? market.candles(for: symbol) : nil)
-
-        // Feature worker, then every model id at once: the broker turns the feature reply into
-        // the model batch on its own thread, so the request crosses threads once, not twice.
-        let featureBody: [UInt8]
-        do {
-            featureBody = try WireCodec.encode(
-                Operations.Feature.features.request(FeatureRequest(symbol: symbol, features: input.features, candles: candles), requestID: requestID))
-        } catch {
-            throw APIError(.internalServerError, "internal_error", "the feature request could not be encoded")
-        }
-        let plan = VotePlan(directory: models)
-        let (featureOutcome, voteOutcomes) = await broker.request(
-            Broker.BatchItem(service: ServiceName.feature, body: featureBody, timeoutMilliseconds: configuration.broker.requestTimeoutMilliseconds)
-        ) { [broker, configuration] outcome in
-            guard case .success(let bytes) = outcome, let reply = try? WireCodec.decode(WireReply<FeatureResult>.self, from: bytes),
-                let result = reply.result
-            else { return [] }
-            return plan.prepare(features: result, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
+        // Features from the feed's candles: the feature worker computed them when the newest
+        // candle reached it; the request only names that candle (`asOf`). A worker that has not
+        // heard it yet says so, and is then handed the candles.
+        let asOf = input.candles == nil && needsCandles ? market.newestOpenTime(for: symbol) : nil
+        var (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
+            FeatureRequest(symbol: symbol, features: input.features, candles: asOf == nil ? input.candles ?? (needsCandles ? [] : nil) : nil, asOf: asOf),
+            requestID: requestID)
+        if asOf != nil, plan.featureResult == nil, case .success(let bytes) = featureOutcome,
+            (try? WireCodec.decode(WireReply<Empty>.self, from: bytes))?.error?.code == "features_not_current"
+        {
+            (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
+                FeatureRequest(symbol: symbol, features: input.features, candles: market.candles(for: symbol)), requestID: requestID)
         }
         // The broker thread already read the feature reply when it was good; only a failed one
         // is read again here, to say why.
@@ -159,6 +152,29 @@ struct ConsensusPipeline: Sendable {
             side: signal.side, probabilityUp: signal.probabilityUp, agreement: signal.agreement,
             threshold: control.riskStatus?.status.limits.confidenceThreshold, votes: votes, excluded: excluded, reasons: reasons,
             features: featureResult.features, featureSource: featureResult.source, price: featureResult.price)
+    }
+
+    /// Feature worker, then every model id at once: the broker turns the feature reply into the
+    /// model batch on its own thread, so the request crosses threads once, not twice.
+    private func featuresThenVotes(
+        _ request: FeatureRequest, requestID: String
+    ) async throws(APIError) -> (VotePlan, Result<[UInt8], BrokerError>, [Result<[UInt8], BrokerError>]) {
+        let featureBody: [UInt8]
+        do {
+            featureBody = try WireCodec.encode(Operations.Feature.features.request(request, requestID: requestID))
+        } catch {
+            throw APIError(.internalServerError, "internal_error", "the feature request could not be encoded")
+        }
+        let plan = VotePlan(directory: models)
+        let (featureOutcome, voteOutcomes) = await broker.request(
+            Broker.BatchItem(service: ServiceName.feature, body: featureBody, timeoutMilliseconds: configuration.broker.requestTimeoutMilliseconds)
+        ) { [broker, configuration] outcome in
+            guard case .success(let bytes) = outcome, let reply = try? WireCodec.decode(WireReply<FeatureResult>.self, from: bytes),
+                let result = reply.result
+            else { return [] }
+            return plan.prepare(features: result, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
+        }
+        return (plan, featureOutcome, voteOutcomes)
     }
 
 }
