@@ -77,9 +77,8 @@ public struct Portfolio: Sendable, Equatable {
         var position = positions[symbol] ?? Position()
         let old = position.quantity
         let new = old + signed
-        if new == 0 {
-            // Only a zero fill gets here (Fill refuses those); nothing to blend.
-            position.averagePrice = 0
+        if signed == 0 {
+            // A zero fill (Fill refuses those): nothing to blend or realise.
         } else if old == 0 || (old > 0) == (signed > 0) {
             // Opening or adding: blend the average price.
             position.averagePrice = ((old * position.averagePrice + signed * price) / new).rounded(scale: 8)

@@ -38,6 +38,20 @@ struct PortfolioTests {
         #expect(snapshot.positions.first?.unrealizedPnl == -60)
     }
 
+    @Test("closing a position entirely realises its PnL (it used to realise nothing)")
+    func fullClose() {
+        var portfolio = Portfolio(startingCash: 10_000)
+        portfolio.apply(symbol: "X", side: .buy, quantity: 10, price: 100, fee: 1)
+        portfolio.apply(symbol: "X", side: .sell, quantity: 10, price: 110, fee: 1)
+        #expect(portfolio.positions["X"]?.quantity == 0)
+        #expect(portfolio.positions["X"]?.realizedPnl == 98)  // 10 × (110 − 100) − 2 fees
+        #expect(portfolio.cash == 10_098)
+        var short = Portfolio(startingCash: 10_000)
+        short.apply(symbol: "X", side: .sell, quantity: 5, price: 100, fee: 0)
+        short.apply(symbol: "X", side: .buy, quantity: 5, price: 90, fee: 0)
+        #expect(short.positions["X"]?.realizedPnl == 50)
+    }
+
     @Test("adding blends the average price; flipping opens at the fill price")
     func averages() {
         var portfolio = Portfolio(startingCash: 0)
