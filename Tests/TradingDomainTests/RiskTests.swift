@@ -174,7 +174,7 @@ struct RiskEngineTests {
             #expect(error.code == "risk_locked")
             #expect(error.status == 423)
         }
-        #expect(!engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.99)).allow)
+        #expect(!engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.99), now: 0).allow)
         engine.resetLock()
         #expect(!engine.flags.riskLocked)
         #expect(engine.portfolio.drawdown == 0)
@@ -184,9 +184,9 @@ struct RiskEngineTests {
     @Test("the gate explains every reason it refuses")
     func gate() {
         var engine = engineWithPrice()
-        #expect(engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.7)).allow)
+        #expect(engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.7), now: 0).allow)
         engine.halt(reason: "maintenance")
-        let refused = engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.5))
+        let refused = engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.5), now: 0)
         #expect(!refused.allow)
         #expect(refused.reasons.count == 2)
     }
@@ -245,7 +245,7 @@ struct MoreRiskRuleTests {
         var engine = engine { $0.symbolAllowlist = ["BTCUSDT"] }
         #expect(trade(&engine, intent("a", "ETHUSDT")) == "symbol_not_allowed")
         #expect(trade(&engine, intent("b")) == nil)
-        #expect(!engine.gate(GateRequest(symbol: "ETHUSDT", side: .buy, confidence: 0.9)).allow)
+        #expect(!engine.gate(GateRequest(symbol: "ETHUSDT", side: .buy, confidence: 0.9), now: 0).allow)
     }
 
     @Test("the order rate limit counts the last minute only: 429")
