@@ -51,7 +51,9 @@ public struct Portfolio: Sendable, Equatable {
 
     /// Fraction of equity below its peak, 0...1.
     public var drawdown: Double {
-        guard peakEquity > 0 else { return 0 }
+        let equity = self.equity
+        // At or above the peak there is no drawdown: no division needed.
+        guard peakEquity > 0, equity < peakEquity else { return 0 }
         let fraction = ((peakEquity - equity) / peakEquity).doubleValue
         return max(0, fraction)
     }

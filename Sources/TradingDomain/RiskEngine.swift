@@ -17,6 +17,8 @@ public struct RiskEngine: Sendable {
     public private(set) var protections: Protections
     /// Per symbol, the newest candle and its interval (the stale-data guard).
     public private(set) var candleClocks: [String: CandleClock]
+    /// The day number (Unix ms / 86,400,000) `day` was last checked against.
+    private var dayNumber: Int64?
 
     /// The UTC day and its starting equity.
     public struct TradingDay: Sendable, Equatable {
@@ -350,8 +352,12 @@ public struct RiskEngine: Sendable {
         flags.haltReason = nil
     }
 
-    /// Starts a new trading day at the first activity after UTC midnight.
+    /// Starts a new trading day at the first activity after UTC midnight. The day's number is
+    /// compared first, so that the date is formatted once a day, not on every mark.
     private mutating func rollDay(now: Int64) {
+        let number = now >= 0 ? now / 86_400_000 : (now - 86_399_999) / 86_400_000
+        guard number != dayNumber else { return }
+        dayNumber = number
         let date = Self.utcDate(now)
         if date != day.date { day = TradingDay(date: date, startEquity: portfolio.equity) }
     }
@@ -399,10 +405,19 @@ public struct RiskEngine: Sendable {
         return String(format: "%04d-%02d-%02d", y, m, d)
     }
 
+    /// Four decimal places, as `%.4f` writes them, without a formatter (the gate words a refusal
+    /// for most signals, and the backtest asks it for every candle).
     static func format(_ value: Double) -> String {
-        String(format: "%.4f", value)
+        guard value.isFinite, abs(value) < 1e12 else { return String(format: "%.4f", value) }
+        let scaled = Int64((abs(value) * 10_000).rounded())
+        let fraction = String(scaled % 10_000)
+        let sign = value < 0 && scaled > 0 ? "-" : ""
+        return "\(sign)\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 
     /// Restores the day (from the ledger).
-    public mutating func restoreDay(_ day: TradingDay) { self.day = day }
+    public mutating func restoreDay(_ day: TradingDay) {
+        self.day = day
+        dayNumber = nil
+    }
 }

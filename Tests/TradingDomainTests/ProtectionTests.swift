@@ -237,3 +237,16 @@ struct StaleDataTests {
         #expect(trade(&risk, "off", .buy, 100, at: t0 + 100 * interval) == nil)
     }
 }
+
+@Suite("refusal wording")
+struct RefusalWordingTests {
+    @Test("the gate writes confidence with four decimals, exactly as %.4f does")
+    func fourDecimals() {
+        let risk = engine()
+        for confidence in [0, 0.5, 0.512_34, 0.123_456, 0.599_99, 0.000_04, 0.000_06] {
+            let reasons = risk.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: confidence), now: t0).reasons
+            #expect(reasons.contains("confidence \(String(format: "%.4f", confidence)) is below the threshold 0.6"), "\(reasons)")
+        }
+    }
+}
+
