@@ -55,6 +55,14 @@ struct ProtectionsStackTests {
         try await waitUntil("the risk worker is back") { try await stack.get("/health").json["ok"] as? Bool == true }
         #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#).json["error"] as? String == "reducing_only")
 
+        // The same through tradectl.
+        let tradectl = Stack.binaryDirectory.appendingPathComponent("tradectl").path
+        let url = ["--url", "http://127.0.0.1:\(stack.httpPort)", "--token", Self.token]
+        let viaCLI = try runTool(tradectl, ["risk", "state", "active", "--reason", "cli"] + url, environment: [:])
+        #expect(viaCLI.status == 0 && viaCLI.output.contains("ACTIVE"), "\(viaCLI.output)")
+        let locks = try runTool(tradectl, ["risk", "locks"] + url, environment: [:])
+        #expect(locks.status == 0 && locks.output.contains("locks"), "\(locks.output)")
+
         let active = try await stack.post("/api/risk/state", #"{"state": "active"}"#)
         #expect(active.json["tradingState"] as? String == "ACTIVE")
         #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#).status == 200)
