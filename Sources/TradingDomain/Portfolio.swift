@@ -20,10 +20,15 @@ public struct Portfolio: Sendable, Equatable {
     public private(set) var positions: [String: Position] = [:]
     public private(set) var marks: [String: Decimal] = [:]
     public private(set) var peakEquity: Decimal
+    /// Cash plus every position at its mark (at its average price while no mark is known). Kept
+    /// by every change (the only ones are `mark` and `apply`), so reading it costs nothing: the
+    /// risk engine reads it for the peak, the drawdown and the daily loss on every mark.
+    public private(set) var equity: Decimal
 
     public init(startingCash: Decimal) {
         cash = startingCash
         peakEquity = startingCash
+        equity = startingCash
     }
 
     /// Restores a saved state.
@@ -32,10 +37,10 @@ public struct Portfolio: Sendable, Equatable {
         self.positions = positions
         self.marks = marks
         self.peakEquity = peakEquity
+        equity = Self.equity(cash: cash, positions: positions, marks: marks)
     }
 
-    /// Cash plus every position at its mark (at its average price while no mark is known).
-    public var equity: Decimal {
+    static func equity(cash: Decimal, positions: [String: Position], marks: [String: Decimal]) -> Decimal {
         positions.reduce(cash) { sum, entry in
             sum + entry.value.quantity * (marks[entry.key] ?? entry.value.averagePrice)
         }
@@ -51,7 +56,6 @@ public struct Portfolio: Sendable, Equatable {
 
     /// Fraction of equity below its peak, 0...1.
     public var drawdown: Double {
-        let equity = self.equity
         // At or above the peak there is no drawdown: no division needed.
         guard peakEquity > 0, equity < peakEquity else { return 0 }
         let fraction = ((peakEquity - equity) / peakEquity).doubleValue
@@ -67,6 +71,7 @@ public struct Portfolio: Sendable, Equatable {
     /// A new price for a symbol; raises the peak if equity reached a new high.
     public mutating func mark(_ symbol: String, price: Decimal) {
         marks[symbol] = price
+        equity = Self.equity(cash: cash, positions: positions, marks: marks)
         peakEquity = max(peakEquity, equity)
     }
 
@@ -99,6 +104,7 @@ public struct Portfolio: Sendable, Equatable {
         position.quantity = new
         positions[symbol] = position
         if marks[symbol] == nil { marks[symbol] = price }
+        equity = Self.equity(cash: cash, positions: positions, marks: marks)
         peakEquity = max(peakEquity, equity)
     }
 

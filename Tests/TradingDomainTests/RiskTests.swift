@@ -38,6 +38,22 @@ struct PortfolioTests {
         #expect(snapshot.positions.first?.unrealizedPnl == -60)
     }
 
+    @Test("a price read digit by digit is the decimal Foundation's parser reads, in value and in text")
+    func fastDecimal() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.1, 0.00162008, 0.09946999000000001, 120, 1e-5, 1.5e-7, 123_456_789.123, 9e11, 1e16, 1e300, -42.5]
+        for _ in 0..<2_000 {
+            values.append(Double.random(in: 0.000_01...100_000, using: &generator))
+            values.append((Double.random(in: 0...1_000, using: &generator) * 100).rounded() / 100)
+        }
+        for value in values {
+            let fast = Decimal(exactly: value, scale: 8)
+            let reference = Decimal(string: "\(value)")?.rounded(scale: 8)
+            #expect(fast == reference, "\(value)")
+            #expect(fast.map { "\($0)" } == reference.map { "\($0)" }, "\(value)")
+        }
+    }
+
     @Test("closing a position entirely realises its PnL (it used to realise nothing)")
     func fullClose() {
         var portfolio = Portfolio(startingCash: 10_000)
