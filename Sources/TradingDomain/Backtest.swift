@@ -58,8 +58,8 @@ public struct EquitySample: Sendable, Equatable {
     public var openTime: Int64
     public var close: Double
     public var equity: Double
-    /// Position quantity (0: out of the market).
-    public var position: Double
+    /// Position quantity (0: out of the market), converted only when written out.
+    public var position: Decimal
 }
 
 /// A backtest's result: the report and the equity curve it was computed from.
@@ -193,7 +193,7 @@ public enum Backtester {
             curve.append(
                 EquitySample(
                     openTime: candle.openTime, close: candle.close, equity: engine.portfolio.equity.doubleValue,
-                    position: (engine.portfolio.positions[symbol]?.quantity ?? 0).doubleValue))
+                    position: engine.portfolio.positions[symbol]?.quantity ?? 0))
         }
         let report = BacktestMetrics.report(
             symbol: symbol, curve: curve, intervalMs: interval, startingEquity: startingEquity, finalEquity: engine.portfolio.equity,
