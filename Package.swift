@@ -122,7 +122,10 @@ let package = Package(
         .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "trading-stack",
-            dependencies: ["ServiceSupport", "ZeroMQ", "TradingWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ServiceSupport", "ZeroMQ", "TradingWire", "TradingDomain", "RiskWorker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings),
         // The operator's CLI: the runbook as commands.
         .executableTarget(

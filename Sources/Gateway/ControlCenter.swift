@@ -120,13 +120,15 @@ public final class ControlCenter: Sendable {
             body(&state)
             guard let flags = Self.effective(state) else { return (state.control, nil) }
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
-                current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason
+                current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason,
+                current.tradingState == flags.tradingState, current.stateReason == flags.stateReason
             {
                 return (current, nil)
             }
             let next = ControlState(
                 seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq, halted: flags.halted, haltReason: flags.haltReason,
-                riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds())
+                riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds(),
+                tradingState: flags.tradingState, stateReason: flags.stateReason)
             let previous = state.control
             state.control = next
             return (previous, next)
@@ -137,6 +139,7 @@ public final class ControlCenter: Sendable {
                 "control state changed",
                 metadata: [
                     "seq": "\(changed.seq)", "halted": "\(changed.halted)", "riskLocked": "\(changed.riskLocked)",
+                    "tradingState": "\(changed.tradingState?.rawValue ?? "")",
                     "reason": "\(changed.lockReason ?? changed.haltReason ?? "")",
                 ])
             if let notifier { ControlNotifications.announce(from: previous, to: changed, notifier: notifier) }

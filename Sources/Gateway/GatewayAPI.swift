@@ -131,6 +131,7 @@ struct GatewayAPI: Sendable {
         router.post("api/resume") { request, _ in
             try await operatorAction(request, Operations.Risk.resume, message: "resume requested")
         }
+        registerProtectionRoutes(on: router)
     }
 
     /// One call to the risk worker, its failure as the HTTP error to answer. These are the
@@ -206,7 +207,8 @@ struct GatewayAPI: Sendable {
                 requestTimeoutMs: configuration.broker.requestTimeoutMilliseconds,
                 heartbeatIntervalMs: configuration.broker.heartbeatIntervalMilliseconds,
                 heartbeatLiveness: configuration.broker.heartbeatLiveness, authRequired: configuration.apiToken != nil,
-                allowRequestPrice: configuration.allowRequestPrice),
+                allowRequestPrice: configuration.allowRequestPrice, drawdownAction: limits?.drawdownAction,
+                maxCandleAge: limits?.maxCandleAge, protections: limits?.protections),
             risk: HealthRisk(
                 known: risk != nil, drawdown: risk?.status.account.drawdown, equity: risk?.status.account.equity,
                 peakEquity: risk?.status.account.peakEquity, cash: risk?.status.account.cash,
@@ -214,7 +216,8 @@ struct GatewayAPI: Sendable {
                 realizedPnl: risk?.status.account.realizedPnl, unrealizedPnl: risk?.status.account.unrealizedPnl,
                 pendingOrders: risk?.status.account.pendingOrders, locked: risk?.status.flags.riskLocked,
                 lockReason: risk?.status.flags.lockReason, halted: risk?.status.flags.halted, haltReason: risk?.status.flags.haltReason,
-                statusAgeMs: risk.map { now - $0.at }),
+                statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
+                stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
             control: control.control, workers: snapshot.workers, models: modelIDs,
             modelVersions: self.models.entries(live: snapshot.workers))
     }
@@ -246,7 +249,8 @@ struct GatewayAPI: Sendable {
         guard let latest = input.candles.max(by: { $0.openTime < $1.openTime }), let price = Decimal(exactly: latest.close, scale: 8) else {
             throw APIError(.unprocessableContent, "invalid_candle", "the latest close is not a usable price")
         }
-        let status: RiskStatus = try await risk(Operations.Risk.mark, MarkRequest(symbol: symbol, price: price, ts: latest.openTime), requestID: requestID)
+        let mark = MarkRequest(symbol: symbol, price: price, ts: latest.openTime, intervalMs: market.clock(for: symbol)?.intervalMilliseconds)
+        let status: RiskStatus = try await risk(Operations.Risk.mark, mark, requestID: requestID)
         control.update(status: status)
         if status.flags.riskLocked {
             logger.warning("risk_locked: trading is locked", metadata: ["request.id": "\(requestID)", "reason": "\(status.flags.lockReason ?? "")"])
@@ -264,21 +268,37 @@ struct GatewayAPI: Sendable {
         let requestID = InputValidation.requestID(request.headers[.requestID])
         try authorize(request)
         let input = try await request.decodeJSON(OperatorInput.self, limit: configuration.maxBodyBytes, allowEmpty: true)
+        let requestedBy = try operatorName(input, request)
+        return try await perform(op, isHalt: isHalt, reason: input.reason, requestedBy: requestedBy, message: message, requestID: requestID) {
+            (requestID: String) async throws(APIError) -> RiskStatus in
+            try await risk(operation, OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID)
+        }
+    }
+
+    /// Who asks (printable ASCII only, at most 80: no raw header bytes reach a log line or the
+    /// audit trail); refuses a reason over 500 characters.
+    func operatorName(_ input: OperatorInput, _ request: Request) throws(APIError) -> String {
         if let reason = input.reason, reason.count > 500 {
             throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
         }
-        // Printable ASCII only, at most 80: no raw header bytes reach a log line or the audit trail.
-        let requestedBy = String(String(decoding: (input.requestedBy ?? request.headers[.operatorName] ?? "api").utf8.filter { (0x20...0x7E).contains($0) }, as: UTF8.self).prefix(80))
+        return String(String(decoding: (input.requestedBy ?? request.headers[.operatorName] ?? "api").utf8.filter { (0x20...0x7E).contains($0) }, as: UTF8.self).prefix(80))
+    }
+
+    /// Carries out an operator action through the risk worker and answers with the flags.
+    func perform(
+        _ op: String, isHalt: Bool, reason: String?, requestedBy: String, message: String, requestID: String,
+        call: (String) async throws(APIError) -> RiskStatus
+    ) async throws -> Response {
         GatewayCounters.operatorAction(op)
         logger.warning(
-            "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(input.reason ?? "")"])
+            "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(reason ?? "")"])
         // Halt: stop first, write later. Every worker holds as soon as the broadcast lands; the
         // halt stays in force even if the risk worker cannot record it now.
-        if isHalt { control.haltNow(reason: input.reason ?? "halted by \(requestedBy)") }
+        if isHalt { control.haltNow(reason: reason ?? "halted by \(requestedBy)") }
         // Resume and reset: written first, broadcast after (the risk worker's answer is the change).
         let outcome: Result<RiskStatus, APIError>
         do {
-            outcome = .success(try await risk(operation, OperatorAction(requestedBy: requestedBy, reason: input.reason), requestID: requestID))
+            outcome = .success(try await call(requestID))
         } catch {
             outcome = .failure(error)
         }
@@ -290,7 +310,7 @@ struct GatewayAPI: Sendable {
             return try jsonResponse(
                 OperatorOutput(
                     requestId: requestID, ok: true, action: op, halted: true, haltReason: state?.haltReason, riskLocked: state?.riskLocked ?? false,
-                    lockReason: state?.lockReason, drawdown: nil, persisted: false),
+                    lockReason: state?.lockReason, drawdown: nil, persisted: false, tradingState: .halted, stateReason: state?.haltReason),
                 status: .accepted, requestID: requestID)
         }
         let status = try outcome.get()
@@ -298,7 +318,8 @@ struct GatewayAPI: Sendable {
         return try jsonResponse(
             OperatorOutput(
                 requestId: requestID, ok: true, action: op, halted: status.flags.halted, haltReason: status.flags.haltReason,
-                riskLocked: status.flags.riskLocked, lockReason: status.flags.lockReason, drawdown: status.account.drawdown),
+                riskLocked: status.flags.riskLocked, lockReason: status.flags.lockReason, drawdown: status.account.drawdown,
+                tradingState: status.flags.tradingState, stateReason: status.flags.stateReason),
             requestID: requestID)
     }
 }

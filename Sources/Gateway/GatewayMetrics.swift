@@ -77,6 +77,11 @@ enum GatewayCounters {
 
     static let riskLockedRefusals = Counter(label: "risk_locked_refusals_total")
 
+    /// A consensus or an order refused by the stale-data guard (`where`: consensus or order).
+    static func staleData(_ where: String) {
+        counter("stale_data_refusals_total", [("where", `where`)]).increment()
+    }
+
     static func operatorAction(_ action: String) {
         counter("operator_actions_total", [("action", action)]).increment()
     }

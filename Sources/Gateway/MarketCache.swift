@@ -68,6 +68,17 @@ public final class MarketCache: Sendable {
         }
     }
 
+    /// The symbol's newest candle and its interval (the smallest gap among the newest candles,
+    /// the default interval with fewer than two), or nil when none is held.
+    public func clock(for symbol: String) -> CandleClock? {
+        candles.withLock { all in
+            guard let series = all[symbol], let newest = series.last else { return nil }
+            let held = series.suffix(4)
+            let gaps = zip(held, held.dropFirst()).map { $1.openTime - $0.openTime }.filter { $0 > 0 }
+            return CandleClock(newestOpenTime: newest.openTime, intervalMilliseconds: gaps.min() ?? defaultIntervalMilliseconds)
+        }
+    }
+
     public func candles(for symbol: String) -> [Candle] {
         candles.withLock { $0[symbol] ?? [] }
     }

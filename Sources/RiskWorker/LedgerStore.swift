@@ -70,6 +70,17 @@ final class LedgerStore: Sendable {
             // Commissions in assets without a USD mark yet: a JSON object of decimal strings by asset.
             try db.execute(sql: "ALTER TABLE account ADD COLUMN fees_owed TEXT NOT NULL DEFAULT '{}'")
         }
+        migrator.registerMigration("v3-protections") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE account ADD COLUMN reducing INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE account ADD COLUMN reducing_reason TEXT;
+                    CREATE TABLE protection_locks (id TEXT PRIMARY KEY, until INTEGER NOT NULL, body TEXT NOT NULL);
+                    CREATE TABLE closed_trades (order_id TEXT PRIMARY KEY, closed_at INTEGER NOT NULL, body TEXT NOT NULL);
+                    CREATE INDEX closed_trades_by_time ON closed_trades(closed_at);
+                    CREATE TABLE candle_clocks (symbol TEXT PRIMARY KEY, newest_open_time INTEGER NOT NULL, interval_ms INTEGER NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -97,10 +108,12 @@ final class LedgerStore: Sendable {
                     cash: try Self.decimal(row["cash"]), positions: positions, marks: marks, peakEquity: try Self.decimal(row["peak_equity"]),
                     feesOwed: feesOwed)
                 let flags = RiskFlags(
-                    halted: row["halted"], haltReason: row["halt_reason"], riskLocked: row["risk_locked"], lockReason: row["lock_reason"])
+                    halted: row["halted"], haltReason: row["halt_reason"], riskLocked: row["risk_locked"], lockReason: row["lock_reason"],
+                    reducing: row["reducing"], reducingReason: row["reducing_reason"])
                 engine = RiskEngine(
                     limits: limits, flags: flags, portfolio: portfolio,
-                    day: RiskEngine.TradingDay(date: row["day"], startEquity: try Self.decimal(row["day_start_equity"])))
+                    day: RiskEngine.TradingDay(date: row["day"], startEquity: try Self.decimal(row["day_start_equity"])),
+                    protections: try Self.loadProtections(db), candleClocks: try Self.loadClocks(db))
             } else {
                 engine = RiskEngine(limits: limits)
             }
@@ -116,6 +129,56 @@ final class LedgerStore: Sendable {
                 engine.remember(try decoder.decode(Order.self, from: Data(body.utf8)))
             }
             return engine
+        }
+    }
+
+    /// The protection locks and the newest 10,000 closed trades (the engine prunes what is older
+    /// than its longest lookback).
+    private static func loadProtections(_ db: Database) throws -> Protections {
+        let decoder = JSONDecoder()
+        let locks = try String.fetchAll(db, sql: "SELECT body FROM protection_locks ORDER BY until").map {
+            try decoder.decode(ProtectionLock.self, from: Data($0.utf8))
+        }
+        let trades = try String.fetchAll(db, sql: "SELECT body FROM (SELECT body, closed_at FROM closed_trades ORDER BY closed_at DESC LIMIT 10000) ORDER BY closed_at")
+            .map { try decoder.decode(ClosedTrade.self, from: Data($0.utf8)) }
+        return Protections(locks: locks, trades: trades)
+    }
+
+    private static func loadClocks(_ db: Database) throws -> [String: CandleClock] {
+        var clocks: [String: CandleClock] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM candle_clocks") {
+            clocks[row["symbol"]] = CandleClock(newestOpenTime: row["newest_open_time"], intervalMilliseconds: row["interval_ms"])
+        }
+        return clocks
+    }
+
+    /// The locks as the engine holds them, its closed trades of the given orders, and the
+    /// candle clocks of the given symbols.
+    private static func saveProtections(_ db: Database, _ engine: RiskEngine, orders: [Order], symbols: Set<String>, encoder: JSONEncoder) throws {
+        let locks = engine.protections.locks
+        let stored = try String.fetchAll(db, sql: "SELECT id FROM protection_locks")
+        // A lock never changes once set: comparing ids finds every addition and removal.
+        if Set(stored) != Set(locks.map(\.id)) {
+            try db.execute(sql: "DELETE FROM protection_locks")
+            for lock in locks {
+                try db.execute(
+                    sql: "INSERT INTO protection_locks (id, until, body) VALUES (?, ?, ?)",
+                    arguments: [lock.id, lock.until, String(decoding: try encoder.encode(lock), as: UTF8.self)])
+            }
+        }
+        let closing = Set(orders.map(\.intent.clientOrderId))
+        if !closing.isEmpty {
+            for trade in engine.protections.trades where closing.contains(trade.orderId) {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO closed_trades (order_id, closed_at, body) VALUES (?, ?, ?)",
+                    arguments: [trade.orderId, trade.closedAt, String(decoding: try encoder.encode(trade), as: UTF8.self)])
+            }
+        }
+        for symbol in symbols {
+            guard let clock = engine.candleClocks[symbol] else { continue }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO candle_clocks (symbol, newest_open_time, interval_ms) VALUES (?, ?, ?)",
+                arguments: [symbol, clock.newestOpenTime, clock.intervalMilliseconds])
         }
     }
 
@@ -146,17 +209,20 @@ final class LedgerStore: Sendable {
             try db.execute(
                 sql: """
                     INSERT INTO account (
-                        id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, fees_owed, updated_at)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, fees_owed, updated_at,
+                        reducing, reducing_reason)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET cash = excluded.cash, peak_equity = excluded.peak_equity, halted = excluded.halted,
                         halt_reason = excluded.halt_reason, risk_locked = excluded.risk_locked, lock_reason = excluded.lock_reason,
                         day = excluded.day, day_start_equity = excluded.day_start_equity, fees_owed = excluded.fees_owed,
-                        updated_at = excluded.updated_at
+                        updated_at = excluded.updated_at, reducing = excluded.reducing, reducing_reason = excluded.reducing_reason
                     """,
                 arguments: [
                     "\(portfolio.cash)", "\(portfolio.peakEquity)", engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
-                    engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", feesOwedText, now,
+                    engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", feesOwedText, now, engine.flags.reducing,
+                    engine.flags.reducingReason,
                 ])
+            try Self.saveProtections(db, engine, orders: orders, symbols: Set(symbols), encoder: encoder)
             for symbol in symbols.sorted() {
                 if let position = portfolio.positions[symbol] {
                     try db.execute(

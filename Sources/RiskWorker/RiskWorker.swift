@@ -148,7 +148,7 @@ public final class RiskWorker: Sendable {
             }
         }
         handler.on(Operations.Risk.gate) { [self] (request: WireRequest<GateRequest>) throws(WireError) -> GateResult in
-            engine.withLock { $0.gate(request.payload) }
+            engine.withLock { $0.gate(request.payload, now: unixMilliseconds()) }
         }
         handler.on(Operations.Risk.reserve) { [self] (request: WireRequest<ReserveRequest>) throws(WireError) -> ReserveResult in
             let id = request.payload.intent.clientOrderId
@@ -172,8 +172,9 @@ public final class RiskWorker: Sendable {
         }
         handler.on(Operations.Risk.mark) { [self] (request: WireRequest<MarkRequest>) throws(WireError) -> RiskStatus in
             guard request.payload.price > 0 else { throw WireError(code: "invalid_price", detail: "price must be positive", status: 422) }
+            let clock = request.payload.intervalMs.flatMap { $0 > 0 ? CandleClock(newestOpenTime: request.payload.ts, intervalMilliseconds: $0) : nil }
             return try mutate { engine in
-                if engine.mark(symbol: request.payload.symbol, price: request.payload.price, now: unixMilliseconds()) {
+                if engine.mark(symbol: request.payload.symbol, price: request.payload.price, now: unixMilliseconds(), clock: clock) {
                     logTrip(engine.flags, requestID: request.requestId)
                 }
                 return (engine.status, [], [request.payload.symbol], nil)
@@ -220,6 +221,7 @@ public final class RiskWorker: Sendable {
             }
             return order
         }
+        registerProtections(on: &handler)
         equity.register(on: &handler)
         return handler
     }
@@ -238,7 +240,44 @@ public final class RiskWorker: Sendable {
     }
 
     private func logTrip(_ flags: RiskFlags, requestID: String) {
-        logger.warning("risk_locked: drawdown brake tripped", metadata: ["request.id": "\(requestID)", "reason": "\(flags.lockReason ?? "")"])
+        if flags.riskLocked {
+            logger.warning("risk_locked: drawdown brake tripped", metadata: ["request.id": "\(requestID)", "reason": "\(flags.lockReason ?? "")"])
+        } else {
+            logger.warning("drawdown brake tripped: REDUCING", metadata: ["request.id": "\(requestID)", "reason": "\(flags.reducingReason ?? "")"])
+        }
+    }
+
+    /// The trading state and the protection locks.
+    private func registerProtections(on handler: inout OperationHandler) {
+        handler.on(Operations.Risk.setState) { [self] (request: WireRequest<StateChange>) throws(WireError) -> RiskStatus in
+            try mutate { engine in
+                let change = request.payload
+                logger.warning(
+                    "trading state set",
+                    metadata: [
+                        "request.id": "\(request.requestId)", "requestedBy": "\(change.requestedBy)", "state": "\(change.state.rawValue)",
+                        "was": "\(engine.flags.tradingState.rawValue)", "reason": "\(change.reason ?? "")",
+                    ])
+                engine.setState(change.state, reason: change.reason)
+                return (engine.status, [], [], ("state \(change.state.rawValue)", change.requestedBy, change.reason))
+            }
+        }
+        handler.on(Operations.Risk.locks) { [self] (_: WireRequest<Empty>) throws(WireError) -> LockList in
+            LockList(locks: engine.withLock { $0.protections.active(at: unixMilliseconds()) })
+        }
+        handler.on(Operations.Risk.unlock) { [self] (request: WireRequest<UnlockRequest>) throws(WireError) -> UnlockResult in
+            try mutate { (engine: inout RiskEngine) throws(WireError) in
+                let now = unixMilliseconds()
+                guard let removed = engine.removeLock(id: request.payload.id), removed.until > now else {
+                    throw WireError(code: "unknown_lock", detail: "no lock \(request.payload.id) is in force", status: 404)
+                }
+                logger.warning(
+                    "protection lock deleted",
+                    metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "lock": "\(removed.id)"])
+                let result = UnlockResult(removed: removed, locks: engine.protections.active(at: now))
+                return (result, [], [], ("unlock \(removed.id)", request.payload.requestedBy, removed.reason))
+            }
+        }
     }
 
     public static func run(reader: EnvironmentReader = EnvironmentReader(), metrics: ProcessMetrics? = nil) throws -> Never {

@@ -13,8 +13,38 @@ extension Decimal {
     /// A finite binary float as a decimal rounded to `scale` places, via its shortest decimal text,
     /// so that 0.1 becomes exactly 0.1.
     public init?(exactly double: Double, scale: Int) {
-        guard double.isFinite, let parsed = Decimal(string: "\(double)") else { return nil }
+        guard double.isFinite else { return nil }
+        let text = "\(double)"
+        guard let parsed = Self.plainDecimal(text) ?? Decimal(string: text) else { return nil }
         self = parsed.rounded(scale: scale)
+    }
+
+    /// `-123.456` written without an exponent and with at most 19 digits, read digit by digit
+    /// (Foundation's parser is the slow part of marking a price); nil for anything else, which
+    /// `Decimal(string:)` reads instead.
+    static func plainDecimal(_ text: String) -> Decimal? {
+        var significand: UInt64 = 0
+        var digits = 0
+        var fractionDigits = 0
+        var point = false
+        var negative = false
+        for (index, byte) in text.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "-") where index == 0:
+                negative = true
+            case UInt8(ascii: ".") where !point:
+                point = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                guard digits <= 19 else { return nil }
+                significand = significand * 10 + UInt64(byte - UInt8(ascii: "0"))
+                if point { fractionDigits += 1 }
+            default:
+                return nil
+            }
+        }
+        guard digits > 0 else { return nil }
+        return Decimal(sign: negative ? .minus : .plus, exponent: -fractionDigits, significand: Decimal(significand))
     }
 
     /// For ratios and logs only, never for sums of money.

@@ -23,10 +23,15 @@ public struct Portfolio: Sendable, Equatable {
     /// Commissions in assets with no USD mark yet, by asset: taken from cash (at that asset's
     /// mark) as soon as a `<ASSET>USDT`-like price arrives.
     public private(set) var feesOwed: [String: Decimal] = [:]
+    /// Cash plus every position at its mark (at its average price while no mark is known). Kept
+    /// by every change (the only ones are `mark` and `apply`), so reading it costs nothing: the
+    /// risk engine reads it for the peak, the drawdown and the daily loss on every mark.
+    public private(set) var equity: Decimal
 
     public init(startingCash: Decimal) {
         cash = startingCash
         peakEquity = startingCash
+        equity = startingCash
     }
 
     /// Restores a saved state.
@@ -38,10 +43,10 @@ public struct Portfolio: Sendable, Equatable {
         self.marks = marks
         self.peakEquity = peakEquity
         self.feesOwed = feesOwed
+        equity = Self.equity(cash: cash, positions: positions, marks: marks)
     }
 
-    /// Cash plus every position at its mark (at its average price while no mark is known).
-    public var equity: Decimal {
+    static func equity(cash: Decimal, positions: [String: Position], marks: [String: Decimal]) -> Decimal {
         positions.reduce(cash) { sum, entry in
             sum + entry.value.quantity * (marks[entry.key] ?? entry.value.averagePrice)
         }
@@ -57,7 +62,8 @@ public struct Portfolio: Sendable, Equatable {
 
     /// Fraction of equity below its peak, 0...1.
     public var drawdown: Double {
-        guard peakEquity > 0 else { return 0 }
+        // At or above the peak there is no drawdown: no division needed.
+        guard peakEquity > 0, equity < peakEquity else { return 0 }
         let fraction = ((peakEquity - equity) / peakEquity).doubleValue
         return max(0, fraction)
     }
@@ -74,6 +80,7 @@ public struct Portfolio: Sendable, Equatable {
         if let pair = TradingPair(symbol: symbol), let owed = feesOwed.removeValue(forKey: pair.base) {
             cash -= (owed * price).rounded(scale: 8)
         }
+        equity = Self.equity(cash: cash, positions: positions, marks: marks)
         peakEquity = max(peakEquity, equity)
     }
 
@@ -112,9 +119,8 @@ public struct Portfolio: Sendable, Equatable {
         var position = positions[symbol] ?? Position()
         let old = position.quantity
         let new = old + signed
-        if new == 0 {
-            // Only a zero fill gets here (Fill refuses those); nothing to blend.
-            position.averagePrice = 0
+        if signed == 0 {
+            // A zero fill (Fill refuses those): nothing to blend or realise.
         } else if old == 0 || (old > 0) == (signed > 0) {
             // Opening or adding: blend the average price.
             position.averagePrice = ((old * position.averagePrice + signed * price) / new).rounded(scale: 8)
@@ -133,6 +139,7 @@ public struct Portfolio: Sendable, Equatable {
         position.quantity = new
         positions[symbol] = position
         if marks[symbol] == nil { marks[symbol] = price }
+        equity = Self.equity(cash: cash, positions: positions, marks: marks)
         peakEquity = max(peakEquity, equity)
     }
 

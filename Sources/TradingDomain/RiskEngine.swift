@@ -13,6 +13,12 @@ public struct RiskEngine: Sendable {
     public private(set) var day: TradingDay
     /// Reservation times (Unix ms) within the last minute, for the rate limit.
     private var recentReservations: [Int64] = []
+    /// Closed trades and the locks the protections set.
+    public private(set) var protections: Protections
+    /// Per symbol, the newest candle and its interval (the stale-data guard).
+    public private(set) var candleClocks: [String: CandleClock]
+    /// The day number (Unix ms / 86,400,000) `day` was last checked against.
+    private var dayNumber: Int64?
 
     /// The UTC day and its starting equity.
     public struct TradingDay: Sendable, Equatable {
@@ -26,10 +32,15 @@ public struct RiskEngine: Sendable {
     }
 
     public init(
-        limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil
+        limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil,
+        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:]
     ) {
         self.limits = limits
-        self.flags = flags ?? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
+        var flags = flags ?? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
+        flags.locks = protections.locks
+        self.flags = flags
+        self.protections = protections
+        self.candleClocks = candleClocks
         let portfolio = portfolio ?? Portfolio(startingCash: limits.startingEquityUsd)
         self.portfolio = portfolio
         self.orders = orders
@@ -43,17 +54,46 @@ public struct RiskEngine: Sendable {
         return RiskStatus(flags: flags, account: account, limits: limits)
     }
 
-    /// The consensus gate: threshold, halt and lock.
-    public func gate(_ request: GateRequest) -> GateResult {
-        Self.gate(request, flags: flags, limits: limits)
+    /// What the gate knows beyond flags and limits: the time, the symbol's position (signed,
+    /// quantity or value) and its newest candle.
+    public struct GateContext: Sendable {
+        public var now: Int64
+        public var position: Decimal
+        public var clock: CandleClock?
+
+        public init(now: Int64, position: Decimal, clock: CandleClock?) {
+            self.now = now
+            self.position = position
+            self.clock = clock
+        }
+    }
+
+    /// The consensus gate: threshold, halt, lock, trading state, protection locks, stale data.
+    public func gate(_ request: GateRequest, now: Int64) -> GateResult {
+        let position = portfolio.positions[request.symbol]?.quantity ?? 0
+        return Self.gate(
+            request, flags: flags, limits: limits, context: GateContext(now: now, position: position, clock: candleClocks[request.symbol]))
     }
 
     /// The gate as a pure function of the flags and limits, so that whoever holds the risk
-    /// worker's latest status (the gateway) decides exactly as the risk worker would.
-    public static func gate(_ request: GateRequest, flags: RiskFlags, limits: RiskLimits) -> GateResult {
+    /// worker's latest status (the gateway) decides exactly as the risk worker would. Without a
+    /// context, the trading state, locks and stale-data guard are not judged.
+    public static func gate(_ request: GateRequest, flags: RiskFlags, limits: RiskLimits, context: GateContext? = nil) -> GateResult {
         var reasons: [String] = []
         if flags.halted { reasons.append("trading halted: \(flags.haltReason ?? "no reason given")") }
         if flags.riskLocked { reasons.append("risk_locked: \(flags.lockReason ?? "no reason given")") }
+        if let context {
+            let reduces = Self.reduces(side: request.side, position: context.position)
+            if flags.reducing && !flags.halted && !reduces {
+                reasons.append("reducing_only: \(flags.reducingReason ?? "trading state is REDUCING")")
+            }
+            if !reduces, let lock = Protections.lock(on: request.symbol, at: context.now, in: flags.locks) {
+                reasons.append("symbol_locked: \(lock.refusal)")
+            }
+            if let stale = StaleDataGuard.problem(symbol: request.symbol, clock: context.clock, maxAge: limits.maxCandleAge, now: context.now) {
+                reasons.append("stale_market_data: \(stale)")
+            }
+        }
         if request.confidence < limits.confidenceThreshold {
             reasons.append("confidence \(format(request.confidence)) is below the threshold \(limits.confidenceThreshold)")
         }
@@ -95,6 +135,21 @@ public struct RiskEngine: Sendable {
         }
         if flags.riskLocked {
             throw WireError(code: "risk_locked", detail: flags.lockReason ?? "risk is locked", status: 423)
+        }
+        if let stale = StaleDataGuard.problem(symbol: intent.symbol, clock: candleClocks[intent.symbol], maxAge: limits.maxCandleAge, now: now) {
+            throw WireError(code: "stale_market_data", detail: "no new order: \(stale)", status: 409)
+        }
+        // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
+        let held = portfolio.positionValue(intent.symbol) + (reservedNotional()[intent.symbol] ?? 0)
+        let shrinks = Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
+        if flags.reducing && !shrinks {
+            throw WireError(
+                code: "reducing_only",
+                detail: "trading state is REDUCING (\(flags.reducingReason ?? "no reason given")): only orders that reduce an open position are accepted",
+                status: 423)
+        }
+        if !shrinks, let lock = protections.lock(on: intent.symbol, at: now) {
+            throw WireError(code: "symbol_locked", detail: lock.refusal, status: 423)
         }
         if !limits.symbolAllowlist.isEmpty && !limits.symbolAllowlist.contains(intent.symbol) {
             throw WireError(
@@ -204,9 +259,19 @@ public struct RiskEngine: Sendable {
             break
         }
         if let fill = request.fill {
-            portfolio.apply(symbol: order.intent.symbol, side: order.intent.side, fill: fill)
+            let symbol = order.intent.symbol
+            let before = portfolio.positions[symbol] ?? Portfolio.Position()
+            portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
             order.status = .filled
             order.fill = fill
+            // A fill that reduced or closed a position closed (that part of) a trade.
+            if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
+                let realised = (portfolio.positions[symbol]?.realizedPnl ?? 0) - before.realizedPnl
+                protections.record(
+                    ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
+                    settings: limits.protections)
+                flags.locks = protections.locks
+            }
             checkDrawdown()
         } else {
             order.status = .rejected
@@ -223,12 +288,50 @@ public struct RiskEngine: Sendable {
             feeBps: terms.feeBps, at: order.createdAt)
     }
 
-    /// A new price: marks the account and may trip the drawdown brake. Returns true if it tripped now.
+    /// A new price: marks the account and may trip the drawdown brake. Returns true if it tripped
+    /// now. `clock` is the symbol's newest candle, for the stale-data guard.
     @discardableResult
-    public mutating func mark(symbol: String, price: Decimal, now: Int64 = 0) -> Bool {
-        if now > 0 { rollDay(now: now) }
+    public mutating func mark(symbol: String, price: Decimal, now: Int64 = 0, clock: CandleClock? = nil) -> Bool {
+        if now > 0 {
+            rollDay(now: now)
+            if !protections.locks.isEmpty || !protections.trades.isEmpty {
+                protections.prune(now: now, settings: limits.protections)
+                if flags.locks != protections.locks { flags.locks = protections.locks }
+            }
+        }
+        if let clock, clock.newestOpenTime >= (candleClocks[symbol]?.newestOpenTime ?? Int64.min) { candleClocks[symbol] = clock }
         portfolio.mark(symbol, price: price)
         return checkDrawdown()
+    }
+
+    /// Sets the trading state. Leaving REDUCING restarts the peak at the current equity, so a
+    /// drawdown brake set to `reduce` does not trip again on the same loss.
+    public mutating func setState(_ state: TradingState, reason: String?) {
+        switch state {
+        case .halted:
+            halt(reason: reason ?? "halted")
+        case .reducing:
+            flags.halted = false
+            flags.haltReason = nil
+            flags.reducing = true
+            flags.reducingReason = reason ?? "set by an operator"
+        case .active:
+            let wasReducing = flags.reducing
+            flags.halted = false
+            flags.haltReason = nil
+            flags.reducing = false
+            flags.reducingReason = nil
+            if wasReducing {
+                portfolio = Portfolio(cash: portfolio.cash, positions: portfolio.positions, marks: portfolio.marks, peakEquity: portfolio.equity)
+            }
+        }
+    }
+
+    /// Deletes a protection lock; nil when none has that id.
+    public mutating func removeLock(id: String) -> ProtectionLock? {
+        let removed = protections.remove(id: id)
+        flags.locks = protections.locks
+        return removed
     }
 
     /// Clears the drawdown lock; the peak restarts at the current equity so the brake does not
@@ -249,8 +352,12 @@ public struct RiskEngine: Sendable {
         flags.haltReason = nil
     }
 
-    /// Starts a new trading day at the first activity after UTC midnight.
+    /// Starts a new trading day at the first activity after UTC midnight. The day's number is
+    /// compared first, so that the date is formatted once a day, not on every mark.
     private mutating func rollDay(now: Int64) {
+        let number = now >= 0 ? now / 86_400_000 : (now - 86_399_999) / 86_400_000
+        guard number != dayNumber else { return }
+        dayNumber = number
         let date = Self.utcDate(now)
         if date != day.date { day = TradingDay(date: date, startEquity: portfolio.equity) }
     }
@@ -259,9 +366,27 @@ public struct RiskEngine: Sendable {
     private mutating func checkDrawdown() -> Bool {
         let drawdown = portfolio.drawdown
         guard !flags.riskLocked, drawdown >= limits.maxDrawdown else { return false }
-        flags.riskLocked = true
-        flags.lockReason = "risk_locked: drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown)"
+        switch limits.drawdownAction {
+        case .lock:
+            flags.riskLocked = true
+            flags.lockReason = "risk_locked: drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown)"
+        case .reduce:
+            guard !flags.reducing else { return false }
+            flags.reducing = true
+            flags.reducingReason = "drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
+        }
         return true
+    }
+
+    /// Whether an order on `side` moves a position (signed) toward zero, whatever its size.
+    public static func reduces(side: Side, position: Decimal) -> Bool {
+        (position > 0 && side == .sell) || (position < 0 && side == .buy)
+    }
+
+    /// Whether an order of `notional` on `side` shrinks a position of signed value `position`
+    /// without flipping it.
+    static func shrinks(side: Side, notional: Decimal, position: Decimal) -> Bool {
+        reduces(side: side, position: position) && notional <= magnitude(position)
     }
 
     static func sameOutcome(_ a: Fill?, _ b: Fill?) -> Bool {
@@ -276,24 +401,23 @@ public struct RiskEngine: Sendable {
 
     /// `yyyy-MM-dd` of a Unix millisecond time, in UTC.
     public static func utcDate(_ milliseconds: Int64) -> String {
-        let days = Int(floor(Double(milliseconds) / 86_400_000))
-        // Civil-from-days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, m, d) = ISO8601Millis.civil(days: Int(floor(Double(milliseconds) / 86_400_000)))
         return String(format: "%04d-%02d-%02d", y, m, d)
     }
 
+    /// Four decimal places, as `%.4f` writes them, without a formatter (the gate words a refusal
+    /// for most signals, and the backtest asks it for every candle).
     static func format(_ value: Double) -> String {
-        String(format: "%.4f", value)
+        guard value.isFinite, abs(value) < 1e12 else { return String(format: "%.4f", value) }
+        let scaled = Int64((abs(value) * 10_000).rounded())
+        let fraction = String(scaled % 10_000)
+        let sign = value < 0 && scaled > 0 ? "-" : ""
+        return "\(sign)\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 
     /// Restores the day (from the ledger).
-    public mutating func restoreDay(_ day: TradingDay) { self.day = day }
+    public mutating func restoreDay(_ day: TradingDay) {
+        self.day = day
+        dayNumber = nil
+    }
 }

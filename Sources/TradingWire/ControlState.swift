@@ -16,10 +16,14 @@ public struct ControlState: Codable, Sendable, Equatable {
     public var tradingMode: TradingMode
     /// Publish time, Unix milliseconds.
     public var ts: Int64
+    /// ACTIVE, REDUCING or HALTED (absent from publishers that predate trading states).
+    public var tradingState: TradingState?
+    /// Why the state is not ACTIVE.
+    public var stateReason: String?
 
     public init(
         seq: UInt64, halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?,
-        tradingMode: TradingMode, ts: Int64
+        tradingMode: TradingMode, ts: Int64, tradingState: TradingState? = nil, stateReason: String? = nil
     ) {
         self.seq = seq
         self.halted = halted
@@ -28,6 +32,8 @@ public struct ControlState: Codable, Sendable, Equatable {
         self.lockReason = lockReason
         self.tradingMode = tradingMode
         self.ts = ts
+        self.tradingState = tradingState ?? (halted ? .halted : .active)
+        self.stateReason = stateReason
     }
 
     /// Whether an order may be filled under this state.
@@ -37,17 +43,65 @@ public struct ControlState: Codable, Sendable, Equatable {
     public static let topic: [UInt8] = Array("control".utf8)
 }
 
-/// The halt and lock flags as the risk worker, their source of truth, reports them.
+/// The halt and lock flags, the trading state and the protection locks, as the risk worker,
+/// their source of truth, reports them.
 public struct RiskFlags: Codable, Sendable, Equatable {
     public var halted: Bool
     public var haltReason: String?
     public var riskLocked: Bool
     public var lockReason: String?
+    /// REDUCING (unless halted): only orders that shrink a position are accepted.
+    public var reducing: Bool
+    public var reducingReason: String?
+    /// Protection locks, possibly including some that ended since (compare `until` with now).
+    public var locks: [ProtectionLock]
 
-    public init(halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?) {
+    public init(
+        halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?, reducing: Bool = false, reducingReason: String? = nil,
+        locks: [ProtectionLock] = []
+    ) {
         self.halted = halted
         self.haltReason = haltReason
         self.riskLocked = riskLocked
         self.lockReason = lockReason
+        self.reducing = reducing
+        self.reducingReason = reducingReason
+        self.locks = locks
+    }
+
+    /// HALTED over REDUCING over ACTIVE.
+    public var tradingState: TradingState { halted ? .halted : (reducing ? .reducing : .active) }
+
+    /// Why the state is not ACTIVE.
+    public var stateReason: String? { halted ? haltReason : (reducing ? reducingReason : nil) }
+
+    /// The locks that hold at `now`.
+    public func activeLocks(at now: Int64) -> [ProtectionLock] { locks.filter { now < $0.until } }
+
+    private enum CodingKeys: String, CodingKey {
+        case halted, haltReason, riskLocked, lockReason, reducing, reducingReason, locks, tradingState
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        halted = try container.decode(Bool.self, forKey: .halted)
+        haltReason = try container.decodeIfPresent(String.self, forKey: .haltReason)
+        riskLocked = try container.decode(Bool.self, forKey: .riskLocked)
+        lockReason = try container.decodeIfPresent(String.self, forKey: .lockReason)
+        reducing = try container.decodeIfPresent(Bool.self, forKey: .reducing) ?? false
+        reducingReason = try container.decodeIfPresent(String.self, forKey: .reducingReason)
+        locks = try container.decodeIfPresent([ProtectionLock].self, forKey: .locks) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(halted, forKey: .halted)
+        try container.encodeIfPresent(haltReason, forKey: .haltReason)
+        try container.encode(riskLocked, forKey: .riskLocked)
+        try container.encodeIfPresent(lockReason, forKey: .lockReason)
+        try container.encode(reducing, forKey: .reducing)
+        try container.encodeIfPresent(reducingReason, forKey: .reducingReason)
+        try container.encode(locks, forKey: .locks)
+        try container.encode(tradingState, forKey: .tradingState)
     }
 }

@@ -338,12 +338,16 @@ public struct SettleResult: Codable, Sendable {
 public struct MarkRequest: Codable, Sendable {
     public var symbol: String
     public var price: Decimal
+    /// The newest candle's open time, Unix milliseconds.
     public var ts: Int64
+    /// The candle interval, for the stale-data guard (absent: the guard does not see this mark).
+    public var intervalMs: Int64?
 
-    public init(symbol: String, price: Decimal, ts: Int64) {
+    public init(symbol: String, price: Decimal, ts: Int64, intervalMs: Int64? = nil) {
         self.symbol = symbol
         self.price = price
         self.ts = ts
+        self.intervalMs = intervalMs
     }
 }
 
@@ -447,6 +451,13 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var liveMaxDailyUsd: Decimal = 1_000
     /// The smallest order notional (`order_too_small` below it).
     public var minOrderUsd: Decimal = 1
+    /// What the drawdown brake does (`DRAWDOWN_ACTION`).
+    public var drawdownAction: DrawdownAction = .lock
+    /// The protections' parameters.
+    public var protections = ProtectionSettings()
+    /// The stale-data guard: a symbol whose newest candle is older than this many candle
+    /// intervals takes no new order (`MAX_CANDLE_AGE`; 0 turns the guard off).
+    public var maxCandleAge: Double = 3
 
     public init(
         confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,

@@ -45,6 +45,12 @@ public enum Operations {
         public static let orders = WireOperation<OrdersQuery, OrderList>("orders")
         public static let order = WireOperation<OrderQuery, Order>("order")
         public static let equity = WireOperation<EquityQuery, EquityHistory>("equity")
+        /// Sets ACTIVE, REDUCING or HALTED.
+        public static let setState = WireOperation<StateChange, RiskStatus>("state")
+        /// The protection locks in force.
+        public static let locks = WireOperation<Empty, LockList>("locks")
+        /// Deletes one protection lock.
+        public static let unlock = WireOperation<UnlockRequest, UnlockResult>("unlock")
     }
 
     /// `execution`: places orders and says what became of them.

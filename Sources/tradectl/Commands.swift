@@ -122,7 +122,8 @@ struct Resume: AsyncParsableCommand {
 }
 
 struct Risk: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Risk status and reset.", subcommands: [Status.self, Reset.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Risk status, reset, the trading state and the protection locks.", subcommands: [Status.self, Reset.self, State.self, Locks.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drawdown, equity, lock and halt, as /health shows them.")
@@ -141,6 +142,28 @@ struct Risk: AsyncParsableCommand {
 
         func run() async throws {
             try await operatorAction(stack, "/api/risk/reset", ["reason": reason, "requestedBy": "tradectl"])
+        }
+    }
+
+    struct State: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the trading state: ACTIVE, REDUCING (only orders that reduce a position) or HALTED.")
+        @OptionGroup var stack: StackOptions
+        @Argument(help: "ACTIVE, REDUCING or HALTED.") var state: String
+        @Option(help: "Why.") var reason = "set with tradectl"
+
+        func run() async throws {
+            try await operatorAction(stack, "/api/risk/state", ["state": state, "reason": reason, "requestedBy": "tradectl"])
+        }
+    }
+
+    struct Locks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The protection locks in force (GET /api/locks).")
+        @OptionGroup var stack: StackOptions
+
+        func run() async throws {
+            let answer = try await stack.client.get("/api/locks")
+            print(answer.text)
+            if answer.status != 200 { throw ExitCode.failure }
         }
     }
 }

@@ -221,10 +221,10 @@ struct OperatorToolsTests {
         for path in ["/", "/openapi.json", "/livez", "/readyz", "/health", "/metrics", "/api/ai/consensus", "/api/trade/execute",
             "/api/market/candles", "/api/positions", "/api/orders", "/api/orders/{clientOrderId}", "/api/equity", "/api/preflight",
             "/api/models", "/api/models/{id}/canary", "/api/models/{id}/promote", "/api/models/{id}/rollback", "/api/halt",
-            "/api/resume", "/api/risk/reset"] {
+            "/api/resume", "/api/risk/reset", "/api/risk/state", "/api/locks", "/api/locks/{id}"] {
             #expect(paths.contains(path), "the document lacks \(path)")
         }
-        #expect(paths.count == 21, "a path the test does not know: \(paths.sorted())")
+        #expect(paths.count == 24, "a path the test does not know: \(paths.sorted())")
     }
 }
 
@@ -302,5 +302,35 @@ struct OperatorCLITests {
         #expect(replay.status == 0, "\(replay.output)")
         #expect(replay.output.contains("replay: 100/100 candles (100 %)"))
         #expect(replay.output.contains("replay summary: 100 of 100 candles sent as ETHBTC, 0 failed"))
+    }
+
+    @Test("trading-stack backtest writes the report, the equity CSV and the chart; bad arguments exit non-zero with the reason")
+    func backtest() throws {
+        let binary = Stack.binaryDirectory.appendingPathComponent("trading-stack").path
+        let file = Stack.repositoryRoot.appendingPathComponent("market-data/candles/ETH_BTC-5m.csv").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("backtest-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
+        let run = try runTool(
+            binary, ["backtest", file, "--symbol", "ETHBTC", "--from", "2018-01-12", "--to", "2018-01-20T00:00:00Z", "--out", out.path],
+            environment: environment)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("backtest ETHBTC:") && run.output.contains("candles/s (") && run.output.contains("3 models)"))
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
+        #expect(report?["candles"] as? Int == 8 * 288 + 1)  // --to is inclusive
+        for key in ["trades", "winRate", "realisedPnl", "maxDrawdown", "sharpe", "sortino", "timeInMarket", "buyAndHoldReturn"] {
+            #expect(report?[key] != nil, "report.json lacks \(key)")
+        }
+        let csv = try String(contentsOf: out.appendingPathComponent("equity.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("open_time,time,close,equity,drawdown,position\n"))
+        #expect(try String(contentsOf: out.appendingPathComponent("equity.svg"), encoding: .utf8).hasPrefix("<svg"))
+
+        let badSymbol = try runTool(binary, ["backtest", file, "--symbol", "eth/btc"], environment: environment)
+        #expect(badSymbol.status == 2 && badSymbol.output.contains("invalid_symbol"))
+        let badTime = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC", "--from", "yesterday"], environment: environment)
+        #expect(badTime.status == 2 && badTime.output.contains("invalid_time"))
+        let badConfig = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC"], environment: environment.merging(["FEE_BPS": "-1"]) { $1 })
+        #expect(badConfig.status != 0 && badConfig.output.contains("FEE_BPS"))
+        #expect(try runTool(binary, ["backtest", "/nonexistent.csv", "--symbol", "ETHBTC"], environment: environment).status != 0)
     }
 }

@@ -55,6 +55,8 @@ final class Stack: @unchecked Sendable {
             "DATA_DIR": directory.appendingPathComponent("data").path, "HEALTH_PORT": "0",
             "MODEL_PATH": Stack.repositoryRoot.appendingPathComponent("deploy/models/logit.json").path,
             "LOG_LEVEL": "info",
+            // The shared candles are from 2018: the stale-data guard is off unless a test turns it on.
+            "MAX_CANDLE_AGE": "0",
         ]
         environment.merge(overrides) { _, new in new }
         self.environment = environment

@@ -38,6 +38,36 @@ struct PortfolioTests {
         #expect(snapshot.positions.first?.unrealizedPnl == -60)
     }
 
+    @Test("a price read digit by digit is the decimal Foundation's parser reads, in value and in text")
+    func fastDecimal() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.1, 0.00162008, 0.09946999000000001, 120, 1e-5, 1.5e-7, 123_456_789.123, 9e11, 1e16, 1e300, -42.5]
+        for _ in 0..<2_000 {
+            values.append(Double.random(in: 0.000_01...100_000, using: &generator))
+            values.append((Double.random(in: 0...1_000, using: &generator) * 100).rounded() / 100)
+        }
+        for value in values {
+            let fast = Decimal(exactly: value, scale: 8)
+            let reference = Decimal(string: "\(value)")?.rounded(scale: 8)
+            #expect(fast == reference, "\(value)")
+            #expect(fast.map { "\($0)" } == reference.map { "\($0)" }, "\(value)")
+        }
+    }
+
+    @Test("closing a position entirely realises its PnL (it used to realise nothing)")
+    func fullClose() {
+        var portfolio = Portfolio(startingCash: 10_000)
+        portfolio.apply(symbol: "X", side: .buy, quantity: 10, price: 100, fee: 1)
+        portfolio.apply(symbol: "X", side: .sell, quantity: 10, price: 110, fee: 1)
+        #expect(portfolio.positions["X"]?.quantity == 0)
+        #expect(portfolio.positions["X"]?.realizedPnl == 98)  // 10 × (110 − 100) − 2 fees
+        #expect(portfolio.cash == 10_098)
+        var short = Portfolio(startingCash: 10_000)
+        short.apply(symbol: "X", side: .sell, quantity: 5, price: 100, fee: 0)
+        short.apply(symbol: "X", side: .buy, quantity: 5, price: 90, fee: 0)
+        #expect(short.positions["X"]?.realizedPnl == 50)
+    }
+
     @Test("adding blends the average price; flipping opens at the fill price")
     func averages() {
         var portfolio = Portfolio(startingCash: 0)
@@ -160,7 +190,7 @@ struct RiskEngineTests {
             #expect(error.code == "risk_locked")
             #expect(error.status == 423)
         }
-        #expect(!engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.99)).allow)
+        #expect(!engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.99), now: 0).allow)
         engine.resetLock()
         #expect(!engine.flags.riskLocked)
         #expect(engine.portfolio.drawdown == 0)
@@ -170,9 +200,9 @@ struct RiskEngineTests {
     @Test("the gate explains every reason it refuses")
     func gate() {
         var engine = engineWithPrice()
-        #expect(engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.7)).allow)
+        #expect(engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.7), now: 0).allow)
         engine.halt(reason: "maintenance")
-        let refused = engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.5))
+        let refused = engine.gate(GateRequest(symbol: "BTCUSDT", side: .buy, confidence: 0.5), now: 0)
         #expect(!refused.allow)
         #expect(refused.reasons.count == 2)
     }
@@ -231,7 +261,7 @@ struct MoreRiskRuleTests {
         var engine = engine { $0.symbolAllowlist = ["BTCUSDT"] }
         #expect(trade(&engine, intent("a", "ETHUSDT")) == "symbol_not_allowed")
         #expect(trade(&engine, intent("b")) == nil)
-        #expect(!engine.gate(GateRequest(symbol: "ETHUSDT", side: .buy, confidence: 0.9)).allow)
+        #expect(!engine.gate(GateRequest(symbol: "ETHUSDT", side: .buy, confidence: 0.9), now: 0).allow)
     }
 
     @Test("the order rate limit counts the last minute only: 429")

@@ -45,7 +45,9 @@ stack_start() {
   local common=(
     HTTP_HOST=127.0.0.1 "HTTP_PORT=$http" "BROKER_BIND=tcp://127.0.0.1:$broker" "CONTROL_BIND=tcp://127.0.0.1:$control"
     "BROKER_ENDPOINT=tcp://127.0.0.1:$broker" "CONTROL_ENDPOINT=tcp://127.0.0.1:$control" "DATA_DIR=$STACK_WORK/data"
-    "MODEL_PATH=$PWD/deploy/models/logit.json" HEALTH_PORT=0 LOG_LEVEL=info "$@"
+    "MODEL_PATH=$PWD/deploy/models/logit.json" HEALTH_PORT=0 LOG_LEVEL=info
+    # The candles fed are from 2018: the stale-data guard would refuse every order on them.
+    MAX_CANDLE_AGE=0 "$@"
   )
   local name
   for name in gateway risk-worker feature-worker execution-worker model-worker; do

@@ -48,6 +48,9 @@ struct HealthConfig: Encodable, Sendable {
     var heartbeatLiveness: Int
     var authRequired: Bool
     var allowRequestPrice: Bool
+    var drawdownAction: DrawdownAction?
+    var maxCandleAge: Double?
+    var protections: ProtectionSettings?
 }
 
 /// `/health` `risk`.
@@ -67,6 +70,10 @@ struct HealthRisk: Encodable, Sendable {
     var halted: Bool?
     var haltReason: String?
     var statusAgeMs: Int64?
+    var tradingState: TradingState?
+    var stateReason: String?
+    /// The protection locks in force.
+    var locks: [ProtectionLock]?
 }
 
 /// `POST /api/market/candles` body.
@@ -91,6 +98,15 @@ struct OperatorInput: Decodable, Sendable {
     var requestedBy: String?
 }
 
+/// `POST /api/risk/state` body.
+struct StateInput: Decodable, Sendable {
+    var state: String
+    var reason: String?
+    var requestedBy: String?
+
+    var operatorInput: OperatorInput { OperatorInput(reason: reason, requestedBy: requestedBy) }
+}
+
 struct OperatorOutput: Encodable, Sendable {
     var requestId: String
     var ok: Bool
@@ -103,4 +119,6 @@ struct OperatorOutput: Encodable, Sendable {
     /// False when a halt is in force on the control channel but the risk worker has not recorded
     /// it yet (answered 202); the gateway holds it until the risk worker does.
     var persisted: Bool = true
+    var tradingState: TradingState?
+    var stateReason: String?
 }

@@ -43,6 +43,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } else if error.code == "risk_locked" {
             GatewayCounters.riskLockedRefusals.increment()
             logger.warning("risk_locked: refused", metadata: metadata)
+        } else if error.code == "stale_market_data" {
+            GatewayCounters.staleData("order")
+            logger.warning("stale market data: order refused", metadata: metadata)
         } else {
             logger.info("request refused", metadata: metadata)
         }

@@ -386,6 +386,82 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/api/risk/state": {
+      "post": {
+        "operationId": "risk_state",
+        "summary": "Set the trading state: ACTIVE, REDUCING (only orders that reduce a position) or HALTED",
+        "description": "Persisted by the risk worker and broadcast on the control channel; HALTED is broadcast first, like /api/halt (202 with persisted false until the risk worker records it). Leaving REDUCING restarts the drawdown peak.",
+        "tags": ["operator"],
+        "security": [{}, {"bearer": []}],
+        "parameters": [{"$ref": "#/components/parameters/RequestId"}, {"$ref": "#/components/parameters/Operator"}],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StateInput"}}}
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperatorOutput"}}}
+          },
+          "202": {
+            "description": "Halted on the control channel; not yet recorded by the risk worker",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperatorOutput"}}}
+          },
+          "400": {"$ref": "#/components/responses/E400"},
+          "401": {"$ref": "#/components/responses/E401"},
+          "413": {"$ref": "#/components/responses/E413"},
+          "422": {"$ref": "#/components/responses/E422"},
+          "503": {"$ref": "#/components/responses/E503"},
+          "504": {"$ref": "#/components/responses/E504"}
+        }
+      }
+    },
+    "/api/locks": {
+      "get": {
+        "operationId": "locks",
+        "summary": "The protection locks in force (cooldown, stoploss guard, low profit)",
+        "tags": ["risk"],
+        "parameters": [{"$ref": "#/components/parameters/RequestId"}],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LockList"}}}
+          },
+          "503": {"$ref": "#/components/responses/E503"},
+          "504": {"$ref": "#/components/responses/E504"}
+        }
+      }
+    },
+    "/api/locks/{id}": {
+      "delete": {
+        "operationId": "unlock",
+        "summary": "Delete a protection lock before it ends",
+        "tags": ["operator"],
+        "security": [{}, {"bearer": []}],
+        "parameters": [
+          {"$ref": "#/components/parameters/RequestId"},
+          {"$ref": "#/components/parameters/Operator"},
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"},
+            "description": "A lock id from GET /api/locks"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Deleted; the locks still in force",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnlockResult"}}}
+          },
+          "401": {"$ref": "#/components/responses/E401"},
+          "404": {"$ref": "#/components/responses/E404"},
+          "422": {"$ref": "#/components/responses/E422"},
+          "503": {"$ref": "#/components/responses/E503"},
+          "504": {"$ref": "#/components/responses/E504"}
+        }
+      }
+    },
     "/api/risk/reset": {
       "post": {
         "operationId": "risk_reset",
@@ -698,9 +774,46 @@ enum OpenAPIDocument {
           "riskLocked": {"type": "boolean"},
           "lockReason": {"type": ["string", "null"]},
           "drawdown": {"type": ["number", "null"], "description": "absent while a halt is not yet recorded by the risk worker"},
-          "persisted": {"type": "boolean", "description": "false (with 202) when a halt is in force on the control channel but the risk worker has not recorded it yet"}
+          "persisted": {"type": "boolean", "description": "false (with 202) when a halt is in force on the control channel but the risk worker has not recorded it yet"},
+          "tradingState": {"$ref": "#/components/schemas/TradingState"},
+          "stateReason": {"type": ["string", "null"]}
         },
         "required": ["ok", "action", "halted", "riskLocked", "persisted"]
+      },
+      "TradingState": {"type": "string", "enum": ["ACTIVE", "REDUCING", "HALTED"]},
+      "StateInput": {
+        "type": "object",
+        "properties": {
+          "state": {"type": "string", "enum": ["ACTIVE", "REDUCING", "HALTED"], "description": "case-insensitive"},
+          "reason": {"type": ["string", "null"], "maxLength": 500},
+          "requestedBy": {"type": ["string", "null"], "maxLength": 80}
+        },
+        "required": ["state"]
+      },
+      "ProtectionLock": {
+        "type": "object",
+        "properties": {
+          "id": {"type": "string"},
+          "symbol": {"type": ["string", "null"], "description": "absent or null: every symbol"},
+          "rule": {"type": "string", "enum": ["cooldown", "stoploss_guard", "low_profit"]},
+          "reason": {"type": "string"},
+          "since": {"type": "integer", "description": "Unix milliseconds"},
+          "until": {"type": "integer", "description": "Unix milliseconds; the lock ends on its own then"}
+        },
+        "required": ["id", "rule", "reason", "since", "until"]
+      },
+      "LockList": {
+        "type": "object",
+        "properties": {"locks": {"type": "array", "items": {"$ref": "#/components/schemas/ProtectionLock"}}},
+        "required": ["locks"]
+      },
+      "UnlockResult": {
+        "type": "object",
+        "properties": {
+          "removed": {"$ref": "#/components/schemas/ProtectionLock"},
+          "locks": {"type": "array", "items": {"$ref": "#/components/schemas/ProtectionLock"}}
+        },
+        "required": ["removed", "locks"]
       },
       "CanaryRouting": {
         "type": "object",
@@ -745,7 +858,9 @@ enum OpenAPIDocument {
           "riskLocked": {"type": "boolean"},
           "lockReason": {"type": ["string", "null"]},
           "tradingMode": {"$ref": "#/components/schemas/TradingMode"},
-          "ts": {"type": "integer"}
+          "ts": {"type": "integer"},
+          "tradingState": {"$ref": "#/components/schemas/TradingState"},
+          "stateReason": {"type": ["string", "null"]}
         },
         "required": ["seq", "halted", "riskLocked", "tradingMode", "ts"]
       },
@@ -837,7 +952,7 @@ enum OpenAPIDocument {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
       },
       "E423": {
-        "description": "Risk locked, halted, or live preflight failed",
+        "description": "Risk locked, halted, reducing only, a protection lock (symbol_locked), or live preflight failed",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
       },
       "E429": {

@@ -137,10 +137,13 @@ struct ConsensusPipeline: Sendable {
         // change of halt and lock as it happens (it mediates them) and refreshes the rest by
         // polling. No known or fresh status: no trade.
         let gate: GateResult
-        if let risk = control.riskStatus, unixMilliseconds() - risk.at <= configuration.riskStaleMilliseconds {
+        let now = unixMilliseconds()
+        if let risk = control.riskStatus, now - risk.at <= configuration.riskStaleMilliseconds {
+            let position = risk.status.account.positions.first { $0.symbol == symbol }?.quantity ?? 0
             gate = RiskEngine.gate(
                 GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), flags: risk.status.flags,
-                limits: risk.status.limits)
+                limits: risk.status.limits, context: RiskEngine.GateContext(now: now, position: position, clock: market.clock(for: symbol)))
+            if gate.reasons.contains(where: { $0.hasPrefix("stale_market_data") }) { GatewayCounters.staleData("consensus") }
         } else {
             gate = GateResult(
                 allow: false, reasons: ["risk status unknown or stale: the risk worker has not answered recently"],

@@ -1,0 +1,118 @@
+import Foundation
+import TradingWire
+
+/// The backtest's outputs as text: the equity curve as CSV, the chart as SVG, the summary a
+/// terminal shows. Pure functions; the caller writes the files.
+public enum BacktestRendering {
+    /// `open_time,time,close,equity,drawdown,position`, one line per candle.
+    public static func csv(_ curve: [EquitySample]) -> String {
+        var lines = ["open_time,time,close,equity,drawdown,position"]
+        lines.reserveCapacity(curve.count + 1)
+        var peak = -Double.infinity
+        for sample in curve {
+            peak = max(peak, sample.equity)
+            let drawdown = peak > 0 ? (peak - sample.equity) / peak : 0
+            lines.append(
+                "\(sample.openTime),\(ISO8601Millis.format(sample.openTime)),\(sample.close),\(fixed(sample.equity, 8)),\(fixed(drawdown, 6)),\(sample.position)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The equity curve against buy-and-hold (both from the starting equity), the drawdown below,
+    /// and every fill as a marker: an SVG a browser opens.
+    public static func svg(_ result: BacktestResult, width: Int = 1_000, height: Int = 560) -> String {
+        let curve = result.curve
+        let report = result.report
+        guard let first = curve.first, let last = curve.last, last.openTime > first.openTime else {
+            return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"80\"><text x=\"10\" y=\"40\">no candles</text></svg>\n"
+        }
+        let start = report.startingEquity.doubleValue
+        let hold = curve.map { start * $0.close / first.close }
+        let step = max(1, curve.count / 1_500)
+        let indices = Array(stride(from: 0, to: curve.count, by: step)) + (curve.count % step == 1 || step == 1 ? [] : [curve.count - 1])
+        let values = indices.flatMap { [curve[$0].equity, hold[$0]] }
+        let low = (values.min() ?? start) * 0.995
+        let high = (values.max() ?? start) * 1.005
+        let left = 90.0
+        let right = Double(width) - 20
+        let top = 50.0
+        let bottom = Double(height) - 170
+        let ddTop = bottom + 40
+        let ddBottom = Double(height) - 40
+        let span = Double(last.openTime - first.openTime)
+        func x(_ time: Int64) -> Double { left + (right - left) * Double(time - first.openTime) / span }
+        func y(_ value: Double) -> Double { high > low ? bottom - (bottom - top) * (value - low) / (high - low) : (top + bottom) / 2 }
+        func path(_ series: (Int) -> Double) -> String {
+            indices.map { "\(fixed(x(curve[$0].openTime), 1)),\(fixed(y(series($0)), 1))" }.joined(separator: " ")
+        }
+        var peak = -Double.infinity
+        var drawdowns: [Double] = []
+        drawdowns.reserveCapacity(curve.count)
+        for sample in curve {
+            peak = max(peak, sample.equity)
+            drawdowns.append(peak > 0 ? (peak - sample.equity) / peak : 0)
+        }
+        let worst = max(drawdowns.max() ?? 0, 0.0001)
+        let ddPoints = indices.map { "\(fixed(x(curve[$0].openTime), 1)),\(fixed(ddTop + (ddBottom - ddTop) * drawdowns[$0] / worst, 1))" }
+        let area = "\(fixed(left, 1)),\(fixed(ddTop, 1)) " + ddPoints.joined(separator: " ") + " \(fixed(right, 1)),\(fixed(ddTop, 1))"
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(left)" y="22" font-size="16" font-weight="bold">\(escape(report.symbol)) backtest: \(percent(report.totalReturn)) vs buy and hold \(percent(report.buyAndHoldReturn))</text>
+            <text x="\(left)" y="40" fill="#555">\(report.trades) trades, win rate \(report.winRate.map(percent) ?? "n/a"), max drawdown \(percent(report.maxDrawdown)), Sharpe \(report.sharpe.map { fixed($0, 2) } ?? "n/a"), Sortino \(report.sortino.map { fixed($0, 2) } ?? "n/a"), in market \(percent(report.timeInMarket))</text>
+            <line x1="\(left)" y1="\(bottom)" x2="\(right)" y2="\(bottom)" stroke="#999"/>
+            <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(bottom)" stroke="#999"/>
+            <text x="\(left - 6)" y="\(top + 4)" text-anchor="end">\(fixed(high, 2))</text>
+            <text x="\(left - 6)" y="\(bottom)" text-anchor="end">\(fixed(low, 2))</text>
+            <text x="\(left)" y="\(bottom + 16)">\(ISO8601Millis.format(first.openTime).prefix(16))</text>
+            <text x="\(right)" y="\(bottom + 16)" text-anchor="end">\(ISO8601Millis.format(last.openTime).prefix(16))</text>
+            <line x1="\(left)" y1="\(fixed(y(start), 1))" x2="\(right)" y2="\(fixed(y(start), 1))" stroke="#ccc" stroke-dasharray="4 4"/>
+            <polyline fill="none" stroke="#999" stroke-width="1.2" points="\(path { hold[$0] })"/>
+            <polyline fill="none" stroke="#1565c0" stroke-width="1.8" points="\(path { curve[$0].equity })"/>
+
+            """
+        for fill in result.fills.prefix(2_000) {
+            let index = min(curve.count - 1, max(0, curve.firstIndex { $0.openTime + report.intervalMs >= fill.time } ?? 0))
+            let px = x(curve[index].openTime)
+            let py = y(curve[index].equity)
+            let shape =
+                fill.side == .buy
+                ? "\(fixed(px, 1)),\(fixed(py + 9, 1)) \(fixed(px - 5, 1)),\(fixed(py + 17, 1)) \(fixed(px + 5, 1)),\(fixed(py + 17, 1))"
+                : "\(fixed(px, 1)),\(fixed(py - 9, 1)) \(fixed(px - 5, 1)),\(fixed(py - 17, 1)) \(fixed(px + 5, 1)),\(fixed(py - 17, 1))"
+            svg += "<polygon points=\"\(shape)\" fill=\"\(fill.side == .buy ? "#2e7d32" : "#c62828")\"/>\n"
+        }
+        svg += """
+            <polygon fill="#ef9a9a" stroke="#c62828" stroke-width="0.8" points="\(area)"/>
+            <text x="\(left)" y="\(ddTop - 8)">drawdown (deepest \(percent(report.maxDrawdown)))</text>
+            <rect x="\(right - 250)" y="\(top)" width="12" height="3" fill="#1565c0"/><text x="\(right - 232)" y="\(top + 5)">strategy equity</text>
+            <rect x="\(right - 130)" y="\(top)" width="12" height="3" fill="#999"/><text x="\(right - 112)" y="\(top + 5)">buy and hold</text>
+            </svg>
+
+            """
+        return svg
+    }
+
+    /// The lines a terminal shows.
+    public static func summary(_ report: BacktestReport) -> String {
+        let refusals = report.refusals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let blocked = report.blockedSignals.sorted { $0.value > $1.value }.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return """
+            backtest \(report.symbol): \(report.candles) candles \(ISO8601Millis.format(report.firstCandle)) .. \(ISO8601Millis.format(report.lastCandle)), interval \(report.intervalMs / 1_000) s
+              equity       \(report.startingEquity) -> \(report.finalEquity) (\(percent(report.totalReturn))); buy and hold \(percent(report.buyAndHoldReturn))
+              realised PnL \(report.realisedPnl), fees \(report.fees)
+              trades       \(report.trades) (\(report.wins) won, \(report.losses) lost), win rate \(report.winRate.map(percent) ?? "n/a")
+              risk         max drawdown \(percent(report.maxDrawdown)), Sharpe \(report.sharpe.map { fixed($0, 3) } ?? "n/a"), Sortino \(report.sortino.map { fixed($0, 3) } ?? "n/a") (annualised)
+              market       \(percent(report.timeInMarket)) of candles in a position; \(report.orders) orders, \(report.locksSet) protection locks set
+              refused      \(refusals.isEmpty ? "none" : refusals)
+              no signal    \(blocked.isEmpty ? "none" : blocked)
+            """
+    }
+
+    static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 2) + " %" }
+
+    static func fixed(_ value: Double, _ places: Int) -> String { String(format: "%.\(places)f", value) }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
