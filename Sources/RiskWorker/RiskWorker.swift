@@ -62,14 +62,34 @@ public final class RiskWorker: Sendable {
         }
     }
 
-    /// Applies `change` to the engine and writes what it touched before answering.
+    /// Applies `change` to the engine and writes what it touched before answering. The change
+    /// may touch the orders `touching` and no other; if it throws, or its write is refused, the
+    /// engine is put back as it was (from a checkpoint, not a copy of the whole order book).
     private func mutate<Result>(
+        touching ids: [String] = [],
         _ change: (inout RiskEngine) throws(WireError) -> (Result, orders: [Order], symbols: [String], audit: (String, String, String?)?)
     ) throws(WireError) -> Result {
         try engine.withLock { (engine: inout RiskEngine) throws(WireError) -> Result in
-            var changed = engine
-            let (result, orders, symbols, audit) = try change(&changed)
-            if let bad = changed.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
+            let checkpoint = engine.checkpoint(touching: ids)
+            /// Undoes the change; one that wrote an order the checkpoint cannot restore stops the
+            /// process rather than leave memory ahead of the ledger.
+            func undo(_ written: [Order]) {
+                guard written.allSatisfy({ checkpoint.orderIDs.contains($0.intent.clientOrderId) }) else {
+                    logger.critical("a refused change touched an order it did not declare: stopping so that memory never runs ahead of disk")
+                    exit(3)
+                }
+                engine.restore(checkpoint)
+            }
+            let outcome: (Result, orders: [Order], symbols: [String], audit: (String, String, String?)?)
+            do throws(WireError) {
+                outcome = try change(&engine)
+            } catch {
+                engine.restore(checkpoint)
+                throw error
+            }
+            let (result, orders, symbols, audit) = outcome
+            if let bad = engine.portfolio.nonFiniteAmount ?? orders.lazy.compactMap(\.nonFiniteAmount).first {
+                undo(orders)
                 logger.warning("refused a change that would write a non-number to the ledger", metadata: ["amount": "\(bad)"])
                 throw WireError(code: "non_finite_amount", detail: "\(bad) would not be a number; nothing was written", status: 422)
             }
@@ -80,18 +100,16 @@ public final class RiskWorker: Sendable {
                 writes = collected
                 return true
             }
-            if grouped {
-                engine = changed
-                return result
-            }
+            if grouped { return result }
             do {
-                try store.save(changed, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
-                engine = changed
+                try store.save(engine, orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                // Nothing was written and memory did not move: the caller may retry.
+                // Nothing was written and memory is put back: the caller may retry.
+                undo(orders)
                 logger.warning("ledger write waited out its busy timeout: refused", metadata: ["error": "\(error)"])
                 throw WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503)
             } catch let refusal as LedgerRefusal {
+                undo(orders)
                 logger.warning("ledger refused a write", metadata: ["detail": "\(refusal.detail)"])
                 throw WireError(code: "non_finite_amount", detail: refusal.detail, status: 422)
             } catch {
@@ -153,7 +171,7 @@ public final class RiskWorker: Sendable {
         handler.on(Operations.Risk.reserve) { [self] (request: WireRequest<ReserveRequest>) throws(WireError) -> ReserveResult in
             let id = request.payload.intent.clientOrderId
             let stored = try lookUp(id, known: engine.withLock { $0.orders[id] != nil })
-            return try mutate { (engine: inout RiskEngine) throws(WireError) in
+            return try mutate(touching: [id]) { (engine: inout RiskEngine) throws(WireError) in
                 if let stored { engine.remember(stored) }
                 let result = try engine.reserve(request.payload, now: unixMilliseconds())
                 return (result, result.duplicate ? [] : [result.order], [], nil)
@@ -162,7 +180,7 @@ public final class RiskWorker: Sendable {
         handler.on(Operations.Risk.settle) { [self] (request: WireRequest<SettleRequest>) throws(WireError) -> SettleResult in
             let id = request.payload.clientOrderId
             let stored = try lookUp(id, known: engine.withLock { $0.orders[id] != nil })
-            return try mutate { (engine: inout RiskEngine) throws(WireError) in
+            return try mutate(touching: [id]) { (engine: inout RiskEngine) throws(WireError) in
                 if let stored { engine.remember(stored) }
                 let wasLocked = engine.flags.riskLocked
                 let result = try engine.settle(request.payload)

@@ -123,6 +123,33 @@ struct RiskEngineTests {
         }
     }
 
+    @Test("a checkpoint puts back a reserve and a settle: the order, the reserved amount, cash and the position")
+    func checkpointRestores() throws {
+        var engine = engineWithPrice()
+        _ = try engine.reserve(ReserveRequest(intent: intent("kept", qty: 500), mode: .paper), now: 0)
+        let status = engine.status
+        let orders = engine.orders
+        let reserved = engine.reservedNotional()
+
+        let beforeReserve = engine.checkpoint(touching: ["new"])
+        _ = try engine.reserve(ReserveRequest(intent: intent("new", qty: 1_000), mode: .paper), now: 0)
+        #expect(engine.orders["new"] != nil)
+        engine.restore(beforeReserve)
+        #expect(engine.orders == orders)
+        #expect(engine.status.account == status.account)
+        #expect(engine.reservedNotional() == reserved)
+
+        let beforeSettle = engine.checkpoint(touching: ["kept"])
+        let order = try #require(engine.orders["kept"])
+        let fill = try Fill(price: 100, quantity: 5, notional: 500, fee: 1, dryRun: true, filledAt: 1)
+        _ = try engine.settle(SettleRequest(clientOrderId: "kept", fill: fill, rejectReason: nil))
+        #expect(engine.portfolio.positions["BTCUSDT"]?.quantity == 5)
+        engine.restore(beforeSettle)
+        #expect(engine.orders["kept"] == order)
+        #expect(engine.portfolio.positions["BTCUSDT"] == nil)
+        #expect(engine.status.account == status.account)
+    }
+
     @Test("each rule refuses with its own reason")
     func rules() {
         var engine = RiskEngine(limits: limits)
