@@ -161,7 +161,7 @@ final class LedgerStore: Sendable {
         if Set(stored) != Set(locks.map(\.id)) {
             try db.execute(sql: "DELETE FROM protection_locks")
             for lock in locks {
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT INTO protection_locks (id, until, body) VALUES (?, ?, ?)",
                     arguments: [lock.id, lock.until, String(decoding: try encoder.encode(lock), as: UTF8.self)])
             }
@@ -169,14 +169,14 @@ final class LedgerStore: Sendable {
         let closing = Set(orders.map(\.intent.clientOrderId))
         if !closing.isEmpty {
             for trade in engine.protections.trades where closing.contains(trade.orderId) {
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT OR IGNORE INTO closed_trades (order_id, closed_at, body) VALUES (?, ?, ?)",
                     arguments: [trade.orderId, trade.closedAt, String(decoding: try encoder.encode(trade), as: UTF8.self)])
             }
         }
         for symbol in symbols {
             guard let clock = engine.candleClocks[symbol] else { continue }
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT OR REPLACE INTO candle_clocks (symbol, newest_open_time, interval_ms) VALUES (?, ?, ?)",
                 arguments: [symbol, clock.newestOpenTime, clock.intervalMilliseconds])
         }
@@ -206,7 +206,7 @@ final class LedgerStore: Sendable {
             decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues { "\($0)" }), as: UTF8.self)
         try database.write { db in
             let portfolio = engine.portfolio
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO account (
                         id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, fees_owed, updated_at,
@@ -225,17 +225,17 @@ final class LedgerStore: Sendable {
             try Self.saveProtections(db, engine, orders: orders, symbols: Set(symbols), encoder: encoder)
             for symbol in symbols.sorted() {
                 if let position = portfolio.positions[symbol] {
-                    try db.execute(
+                    try db.executeCached(
                         sql: "INSERT OR REPLACE INTO positions (symbol, quantity, average_price, realized_pnl) VALUES (?, ?, ?, ?)",
                         arguments: [symbol, "\(position.quantity)", "\(position.averagePrice)", "\(position.realizedPnl)"])
                 }
                 if let mark = portfolio.marks[symbol] {
-                    try db.execute(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, "\(mark)", now])
+                    try db.executeCached(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, "\(mark)", now])
                 }
             }
             for order in orders {
-                let body = String(decoding: try encoder.encode(order), as: UTF8.self)
-                try db.execute(
+                let body = String(decoding: try WireCodec.encode(order), as: UTF8.self)
+                try db.executeCached(
                     sql: """
                         INSERT INTO orders (client_order_id, created_at, status, mode, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at
@@ -243,12 +243,12 @@ final class LedgerStore: Sendable {
                     arguments: [order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now])
             }
             for audit in writes.audits {
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT INTO audit (ts, action, requested_by, reason) VALUES (?, ?, ?, ?)",
                     arguments: [now, audit.action, audit.by, audit.reason])
             }
             if let equity {
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT INTO equity_points (ts, equity, cash, peak_equity, drawdown) VALUES (?, ?, ?, ?, ?)",
                     arguments: [equity.ts, "\(equity.equity)", "\(equity.cash)", "\(equity.peakEquity)", equity.drawdown])
             }
@@ -336,5 +336,13 @@ struct LedgerWrites: Sendable {
         }
         symbols.formUnion(newSymbols)
         if let audit { audits.append(audit) }
+    }
+}
+
+extension Database {
+    /// Executes `sql` through the connection's statement cache: a statement run on every commit
+    /// is compiled once, not once per commit.
+    func executeCached(sql: String, arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }

@@ -18,7 +18,7 @@ public final class RiskWorker: Sendable {
     private let engine: Mutex<RiskEngine>
     /// Open while the requests of one REQUEST are applied: their changes wait here for one commit.
     /// Taken inside `engine`'s lock when both are needed.
-    private let group = Mutex<LedgerWrites?>(nil)
+    private let group = Mutex<OpenGroup?>(nil)
     private let store: LedgerStore
     private let configuration: RiskConfiguration
     private let logger: Logger
@@ -94,10 +94,11 @@ public final class RiskWorker: Sendable {
                 throw WireError(code: "non_finite_amount", detail: "\(bad) would not be a number; nothing was written", status: 422)
             }
             // In a group: the change waits for the group's commit, and so does its reply.
-            let grouped = group.withLock { (writes: inout LedgerWrites?) -> Bool in
-                guard var collected = writes else { return false }
-                collected.add(orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
-                writes = collected
+            let grouped = group.withLock { (open: inout OpenGroup?) -> Bool in
+                guard var collected = open.take() else { return false }
+                collected.writes.add(orders: orders, symbols: symbols, audit: audit.map { (action: $0.0, by: $0.1, reason: $0.2) })
+                collected.undo.keepEarliest(of: checkpoint)
+                open = collected
                 return true
             }
             if grouped { return result }
@@ -127,20 +128,20 @@ public final class RiskWorker: Sendable {
     /// every request of it 503 `ledger_busy` (nothing was written: each may be retried); any
     /// other write failure stops the process before a reply leaves.
     func handle(bodies: [[UInt8]], with handler: OperationHandler) -> [[UInt8]] {
-        let before = engine.withLock { engine in
-            group.withLock { $0 = LedgerWrites() }
-            return engine
+        engine.withLock { engine in
+            let undo = engine.checkpoint(touching: [])
+            group.withLock { $0 = OpenGroup(writes: LedgerWrites(), undo: undo) }
         }
         let replies = bodies.map { handler.handle(body: $0) }
-        let (after, writes) = engine.withLock { engine in (engine, group.withLock { $0 }) }
-        defer { group.withLock { $0 = nil } }
-        guard let writes, !writes.isEmpty else { return replies }
+        let (after, closed) = engine.withLock { engine in (engine, group.withLock { $0.take() }) }
+        guard let closed, !closed.writes.isEmpty else { return replies }
+        let writes = closed.writes
         let point = equity.due(after, orders: writes.orders)
         do {
             try store.save(after, writes: writes, equity: point)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             logger.warning("ledger group write waited out its busy timeout: refused", metadata: ["error": "\(error)", "requests": "\(bodies.count)"])
-            engine.withLock { $0 = before }
+            engine.withLock { $0.restore(closed.undo) }
             let refusal = WireReply<Empty>(error: WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503))
             let body = (try? WireCodec.encode(refusal)) ?? []
             return bodies.map { _ in body }
@@ -249,7 +250,7 @@ public final class RiskWorker: Sendable {
     /// that version yet.
     private func lookUp(_ clientOrderID: String, known: Bool) throws(WireError) -> Order? {
         if known { return engine.withLock { $0.orders[clientOrderID] } }
-        if let grouped = group.withLock({ $0?.order(clientOrderID) }) { return grouped }
+        if let grouped = group.withLock({ $0?.writes.order(clientOrderID) }) { return grouped }
         do {
             return try store.order(clientOrderID)
         } catch {
@@ -306,6 +307,14 @@ public final class RiskWorker: Sendable {
         try WorkerProcess.run(
             service: ServiceName.risk, configuration: configuration, handler: worker.requestHandler(), control: control, metrics: metrics, logger: logger)
     }
+}
+
+/// The requests of one REQUEST while they are applied: the ledger writes waiting for their one
+/// commit, and how to put memory back if that commit is refused (the engine as the group found
+/// it, without its book, and the first prior state of every order the group touched).
+struct OpenGroup: Sendable {
+    var writes: LedgerWrites
+    var undo: RiskEngine.Checkpoint
 }
 
 /// Serves the risk worker's operations, a REQUEST's bodies as one group commit.

@@ -11,8 +11,11 @@ public struct RiskEngine: Sendable {
     public private(set) var orders: [String: Order]
     /// The UTC day (`yyyy-MM-dd`) the daily loss counts from, and the equity it started with.
     public private(set) var day: TradingDay
+    /// The pending orders' count and signed notional per symbol, kept as `orders` changes (by
+    /// `put`) so that neither a reservation nor the status scans the book.
+    private var pending: PendingTotals
     /// Reservation times (Unix ms) within the last minute, for the rate limit.
-    private var recentReservations: [Int64] = []
+    private var recentReservations = RecentTimes()
     /// Closed trades and the locks the protections set.
     public private(set) var protections: Protections
     /// Per symbol, the newest candle and its interval (the stale-data guard).
@@ -44,13 +47,14 @@ public struct RiskEngine: Sendable {
         let portfolio = portfolio ?? Portfolio(startingCash: limits.startingEquityUsd)
         self.portfolio = portfolio
         self.orders = orders
+        self.pending = PendingTotals(orders.values)
         self.day = day ?? TradingDay(date: "", startEquity: portfolio.equity)
     }
 
     public var status: RiskStatus {
         var account = portfolio.snapshot
         account.dailyLoss = max(0, day.startEquity - portfolio.equity).rounded(scale: 8)
-        account.pendingOrders = orders.values.filter { $0.status == .pending }.count
+        account.pendingOrders = pending.count
         return RiskStatus(flags: flags, account: account, limits: limits)
     }
 
@@ -109,10 +113,19 @@ public struct RiskEngine: Sendable {
     /// write (copy on write), which was half of the risk worker's time per request.
     public struct Checkpoint: Sendable {
         fileprivate let engine: RiskEngine
-        fileprivate let orders: [String: Order?]
+        fileprivate var orders: [String: Order?]
 
         /// The orders this checkpoint can put back.
         public var orderIDs: Set<String> { Set(orders.keys) }
+
+        /// Adds the orders `later` can put back that this one cannot: for a checkpoint taken
+        /// before a run of changes, each taken before one of them, the state before the first
+        /// change that touched each order.
+        public mutating func keepEarliest(of later: Checkpoint) {
+            for (id, order) in later.orders where orders.index(forKey: id) == nil {
+                orders.updateValue(order, forKey: id)
+            }
+        }
     }
 
     /// A checkpoint for a change that touches at most the orders `ids`.
@@ -136,7 +149,13 @@ public struct RiskEngine: Sendable {
 
     /// Makes an order loaded from the ledger known, so that a repeated client order id finds it.
     public mutating func remember(_ order: Order) {
-        orders[order.intent.clientOrderId] = order
+        put(order)
+    }
+
+    /// The one way an order enters or changes in the book: the pending totals follow it.
+    private mutating func put(_ order: Order) {
+        if let old = orders.updateValue(order, forKey: order.intent.clientOrderId) { pending.remove(old) }
+        pending.add(order)
     }
 
     /// Forgets settled orders beyond the newest `keep`, so memory stays bounded (the ledger keeps all).
@@ -144,7 +163,7 @@ public struct RiskEngine: Sendable {
         let settled = orders.values.filter { $0.status != .pending }
         guard settled.count > keep else { return }
         for order in settled.sorted(by: { $0.createdAt < $1.createdAt }).prefix(settled.count - keep) {
-            orders.removeValue(forKey: order.intent.clientOrderId)
+            if let removed = orders.removeValue(forKey: order.intent.clientOrderId) { pending.remove(removed) }
         }
     }
 
@@ -171,7 +190,7 @@ public struct RiskEngine: Sendable {
             throw WireError(code: "stale_market_data", detail: "no new order: \(stale)", status: 409)
         }
         // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
-        let held = portfolio.positionValue(intent.symbol) + (reservedNotional()[intent.symbol] ?? 0)
+        let held = portfolio.positionValue(intent.symbol) + pending.notional(intent.symbol)
         let shrinks = Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
         if flags.reducing && !shrinks {
             throw WireError(
@@ -201,7 +220,7 @@ public struct RiskEngine: Sendable {
                 code: "max_order_notional",
                 detail: "order notional \(intent.qtyUsd) exceeds the limit \(limits.maxOrderNotionalUsd)", status: 422)
         }
-        recentReservations.removeAll { $0 <= now - 60_000 }
+        recentReservations.forget(upTo: now - 60_000)
         if recentReservations.count >= limits.maxOrdersPerMinute {
             throw WireError(
                 code: "rate_limited", detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later", status: 429)
@@ -240,7 +259,7 @@ public struct RiskEngine: Sendable {
             feeBps: terms.feeBps, at: now)
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
         // Reserved-but-unsettled orders count as if filled at their notional.
-        let reserved = reservedNotional()
+        let reserved = pending.notionalBySymbol
         var projected: [String: Decimal] = [:]
         for symbol in Set(portfolio.positions.keys).union(reserved.keys) {
             projected[symbol] = portfolio.positionValue(symbol) + (reserved[symbol] ?? 0)
@@ -261,17 +280,13 @@ public struct RiskEngine: Sendable {
         }
         recentReservations.append(now)
         let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
-        orders[intent.clientOrderId] = order
+        put(order)
         return ReserveResult(order: order, duplicate: false, flags: flags)
     }
 
     /// The signed notional (buy +, sell −) of the pending orders, per symbol.
     public func reservedNotional() -> [String: Decimal] {
-        var reserved: [String: Decimal] = [:]
-        for order in orders.values where order.status == .pending {
-            reserved[order.intent.symbol, default: 0] += order.intent.side == .buy ? order.intent.qtyUsd : -order.intent.qtyUsd
-        }
-        return reserved
+        pending.notionalBySymbol
     }
 
     /// Records the outcome of execution. Settling again with the same fill (price, quantity, fee)
@@ -308,7 +323,7 @@ public struct RiskEngine: Sendable {
             order.status = .rejected
             order.rejectReason = request.rejectReason ?? "rejected by execution"
         }
-        orders[request.clientOrderId] = order
+        put(order)
         return SettleResult(order: order, account: status.account, flags: flags)
     }
 

@@ -109,9 +109,12 @@ public struct ProtectionSettings: Codable, Sendable, Equatable {
         self.lowProfitMinUsd = lowProfitMinUsd
     }
 
-    /// The longest lookback, in milliseconds: older closed trades are no longer needed.
+    /// The longest lookback of the protections that are on, in milliseconds: older closed trades
+    /// are no longer needed (with every protection off, none is kept beyond the latest).
     public var longestLookbackMilliseconds: Int64 {
-        Int64(max(stoplossGuardLookbackMinutes, lowProfitLookbackMinutes, cooldownMinutes)) * 60_000
+        let stoplossGuard = stoplossGuardTrades > 0 ? stoplossGuardLookbackMinutes : 0
+        let lowProfit = lowProfitTrades > 0 ? lowProfitLookbackMinutes : 0
+        return Int64(max(stoplossGuard, lowProfit, cooldownMinutes)) * 60_000
     }
 }
 
@@ -177,10 +180,15 @@ public enum ISO8601Millis {
         let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
         let rest = milliseconds - days * 86_400_000
         let (y, m, d) = civil(days: Int(days))
-        let seconds = rest / 1_000
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, Int(seconds / 3_600), Int(seconds / 60 % 60), Int(seconds % 60),
-            Int(rest % 1_000))
+        let seconds = Int(rest / 1_000)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(seconds / 3_600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))."
+            + "\(pad(Int(rest % 1_000), 3))Z"
+    }
+
+    /// `value` in decimal with leading zeros to `width` digits.
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's civil-from-days).

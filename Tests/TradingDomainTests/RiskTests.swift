@@ -150,6 +150,49 @@ struct RiskEngineTests {
         #expect(engine.status.account == status.account)
     }
 
+    @Test("the pending totals kept as orders change equal a scan of the book, through reserves, settles, prunes and undos")
+    func pendingTotalsMatchTheBook() throws {
+        var limits = self.limits
+        limits.maxOrderNotionalUsd = 1_000_000
+        limits.maxPositionUsd = 1_000_000_000
+        limits.maxGrossExposureUsd = 1_000_000_000
+        limits.maxOrdersPerMinute = 1_000_000
+        var engine = RiskEngine(limits: limits)
+        for symbol in ["BTCUSDT", "ETHUSDT", "SOLUSDT"] { engine.mark(symbol: symbol, price: 100) }
+        var generator = SystemRandomNumberGenerator()
+        func scan(_ engine: RiskEngine) -> [String: Decimal] {
+            var reserved: [String: Decimal] = [:]
+            for order in engine.orders.values where order.status == .pending {
+                reserved[order.intent.symbol, default: 0] += order.intent.side == .buy ? order.intent.qtyUsd : -order.intent.qtyUsd
+            }
+            return reserved
+        }
+        for step in 0..<2_000 {
+            let id = "o-\(Int.random(in: 0..<300, using: &generator))"
+            let symbol = ["BTCUSDT", "ETHUSDT", "SOLUSDT"].randomElement(using: &generator) ?? "BTCUSDT"
+            let side: Side = Bool.random(using: &generator) ? .buy : .sell
+            let checkpoint = engine.checkpoint(touching: [id])
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0..<4:
+                let intent = OrderIntent(clientOrderId: id, symbol: symbol, side: side, qtyUsd: Decimal(Int.random(in: 1...500, using: &generator)), confidence: 0.9)
+                _ = try? engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: Int64(step))
+            case 4..<7:
+                let fill = try Fill(price: 100, quantity: 1, notional: 100, fee: 0, dryRun: true, filledAt: Int64(step))
+                _ = try? engine.settle(SettleRequest(clientOrderId: id, fill: Bool.random(using: &generator) ? fill : nil, rejectReason: "no"))
+            case 7:
+                engine.pruneSettled(keep: Int.random(in: 0..<50, using: &generator))
+            default:
+                let intent = OrderIntent(clientOrderId: id, symbol: symbol, side: side, qtyUsd: 7, confidence: 0.9)
+                _ = try? engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: Int64(step))
+                engine.restore(checkpoint)
+            }
+            let book = engine.orders.values.filter { $0.status == .pending }.count
+            #expect(engine.status.account.pendingOrders == book)
+            #expect(engine.reservedNotional() == scan(engine))
+            if engine.status.account.pendingOrders != book { break }
+        }
+    }
+
     @Test("each rule refuses with its own reason")
     func rules() {
         var engine = RiskEngine(limits: limits)
