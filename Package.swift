@@ -48,6 +48,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
+                "TradingWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

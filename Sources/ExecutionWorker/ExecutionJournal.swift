@@ -129,7 +129,6 @@ public final class ExecutionJournal: Sendable {
             return try immediate { db in
                 var changed: [Int: Result<Fill, WireError>] = [:]
                 var conflicted: Set<String> = []
-                let encoder = JSONEncoder()
                 let now = unixMilliseconds()
                 for entry in open.fills {
                     switch try Self.entry(db, entry.clientOrderID) {
@@ -140,9 +139,8 @@ public final class ExecutionJournal: Sendable {
                         changed[entry.request] = .failure(Self.expired(entry.clientOrderID))
                         conflicted.insert(entry.clientOrderID)
                     case nil:
-                        try db.execute(
-                            sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'executed', ?, ?)",
-                            arguments: [entry.clientOrderID, String(decoding: try encoder.encode(entry.fill), as: UTF8.self), now])
+                        try db.cachedStatement(sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'executed', ?, ?)")
+                            .execute(arguments: [entry.clientOrderID, String(decoding: try WireCodec.encode(entry.fill), as: UTF8.self), now])
                     }
                 }
                 // A repeat answered from a fill that did not stand: asked again, it reads the journal.
@@ -191,13 +189,14 @@ public final class ExecutionJournal: Sendable {
     }
 
     private static func entry(_ db: Database, _ clientOrderID: String) throws -> Entry? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT state, fill FROM journal WHERE client_order_id = ?", arguments: [clientOrderID]) else {
+        let select = try db.cachedStatement(sql: "SELECT state, fill FROM journal WHERE client_order_id = ?")
+        guard let row = try Row.fetchOne(select, arguments: [clientOrderID]) else {
             return nil
         }
         let state: String = row["state"]
         if state == "expired" { return .expired }
         let text: String = row["fill"] ?? ""
-        return .executed(try JSONDecoder().decode(Fill.self, from: Data(text.utf8)))
+        return .executed(try WireCodec.decode(Fill.self, from: Array(text.utf8)))
     }
 }
 

@@ -9,7 +9,9 @@ public enum FastJSON {
     public indirect enum Value: Equatable, Sendable {
         case null
         case bool(Bool)
-        case number(Double)
+        /// A number: its value as a Double, and its text as written (exact amounts are read from
+        /// the text, as Foundation reads a `Decimal`).
+        case number(Double, literal: String)
         case string(String)
         case array([Value])
         case object([String: Value])
@@ -20,7 +22,24 @@ public enum FastJSON {
         }
 
         public var double: Double? {
-            if case .number(let value) = self { return value }
+            if case .number(let value, _) = self { return value }
+            return nil
+        }
+
+        /// The number, read exactly from its text; nil when it is not a number `Decimal` reads.
+        public var decimal: Decimal? {
+            guard case .number(_, let literal) = self else { return nil }
+            return Decimal(string: literal)
+        }
+
+        /// A number written as a plain integer, read from its text.
+        public var int64: Int64? {
+            guard case .number(_, let literal) = self else { return nil }
+            return Int64(literal)
+        }
+
+        public var bool: Bool? {
+            if case .bool(let value) = self { return value }
             return nil
         }
 
@@ -30,7 +49,7 @@ public enum FastJSON {
         }
 
         public var int: Int? {
-            guard case .number(let value) = self, value.rounded() == value, abs(value) < 9e15 else { return nil }
+            guard case .number(let value, _) = self, value.rounded() == value, abs(value) < 9e15 else { return nil }
             return Int(value)
         }
     }
@@ -171,8 +190,9 @@ public enum FastJSON {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
                 guard digits() > 0 else { return nil }
             }
-            guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else { return nil }
-            return .number(value)
+            let literal = String(decoding: bytes[start..<index], as: UTF8.self)
+            guard let value = Double(literal), value.isFinite else { return nil }
+            return .number(value, literal: literal)
         }
     }
 
@@ -221,6 +241,39 @@ public enum FastJSON {
         /// Writes the field only when there is a value.
         public mutating func field(_ name: String, _ value: Double?) {
             if let value { field(name, value) }
+        }
+
+        public mutating func field(_ name: String, _ value: Int64) {
+            key(name)
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
+
+        /// An exact amount, written as Foundation writes a `Decimal` (its description); NaN is
+        /// not JSON, so the caller falls back.
+        public mutating func field(_ name: String, _ value: Decimal) {
+            key(name)
+            guard !value.isNaN else {
+                valid = false
+                return
+            }
+            bytes.append(contentsOf: value.description.utf8)
+        }
+
+        /// Writes the field only when there is a value.
+        public mutating func field(_ name: String, _ value: Decimal?) {
+            if let value { field(name, value) }
+        }
+
+        /// Writes the field only when there is a value.
+        public mutating func field(_ name: String, _ value: String?) {
+            if let value { field(name, value) }
+        }
+
+        /// Amounts by name, as an object with its keys in order.
+        public mutating func field(_ name: String, decimals: [String: Decimal]) {
+            var inner = ObjectWriter()
+            for (key, value) in decimals.sorted(by: { $0.key < $1.key }) { inner.field(key, value) }
+            field(name, object: inner)
         }
 
         public mutating func field(_ name: String, strings: [String]) {
@@ -353,6 +406,8 @@ extension WireRequest: FastJSONEncodable {
             }
             if let asOf = feature.asOf { inner.field("asOf", Int(asOf)) }
             writer.field("payload", object: inner)
+        case let fast as any FastJSONObject:
+            writer.field("payload", object: fast.fastObject)
         default:
             return nil
         }
@@ -378,6 +433,8 @@ extension WireReply: FastJSONEncodable {
         switch result {
         case let vote as ModelVote:
             writer.field("result", object: vote.fastObject)
+        case let fast as any FastJSONObject:
+            writer.field("result", object: fast.fastObject)
         case let features as FeatureResult:
             var inner = FastJSON.ObjectWriter()
             inner.field("features", object: features.features.fastObject)
@@ -412,7 +469,7 @@ extension FeatureResult: FastJSONDecodable {
         let price: Double?
         switch value["price"] {
         case nil, .null?: price = nil
-        case .number(let number)?: price = number
+        case .number(let number, _)?: price = number
         default: return nil
         }
         return FeatureResult(features: features, price: price, source: source)

@@ -283,7 +283,7 @@ public struct Order: Codable, Sendable, Equatable {
 }
 
 /// `risk` / `reserve`: pre-trade check; writes the order as pending under its client order id.
-public struct ReserveRequest: Codable, Sendable {
+public struct ReserveRequest: Codable, Sendable, Equatable {
     public var intent: OrderIntent
     public var mode: TradingMode
     /// A price the caller gave and the operator allows (paper only): used when no mark is known.
@@ -296,7 +296,7 @@ public struct ReserveRequest: Codable, Sendable {
     }
 }
 
-public struct ReserveResult: Codable, Sendable {
+public struct ReserveResult: Codable, Sendable, Equatable {
     public var order: Order
     /// True when the client order id was already in the ledger: nothing new was reserved.
     public var duplicate: Bool
@@ -310,7 +310,7 @@ public struct ReserveResult: Codable, Sendable {
 }
 
 /// `risk` / `settle`: the outcome of execution for a pending order.
-public struct SettleRequest: Codable, Sendable {
+public struct SettleRequest: Codable, Sendable, Equatable {
     public var clientOrderId: String
     public var fill: Fill?
     public var rejectReason: String?
@@ -322,7 +322,7 @@ public struct SettleRequest: Codable, Sendable {
     }
 }
 
-public struct SettleResult: Codable, Sendable {
+public struct SettleResult: Codable, Sendable, Equatable {
     public var order: Order
     public var account: AccountSnapshot
     public var flags: RiskFlags
@@ -481,7 +481,7 @@ public struct RiskLimits: Codable, Sendable, Equatable {
 // MARK: execution service
 
 /// `execution` / `execute`: fill a pending order (paper) or place it (live).
-public struct ExecuteRequest: Codable, Sendable {
+public struct ExecuteRequest: Codable, Sendable, Equatable {
     public var order: Order
 
     public init(order: Order) {

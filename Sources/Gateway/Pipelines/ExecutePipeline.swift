@@ -192,3 +192,52 @@ struct ExecutePipeline: Sendable {
         throw APIError(.gatewayTimeout, "order_state_unknown", "order \(request.clientOrderId) executed but the ledger could not be updated; it will be reconciled")
     }
 }
+
+extension ExecuteInput: FastJSONDecodable {
+    /// The plain shape only; anything else (a string for a number, an escaped string) goes
+    /// through Foundation, which names the field that is wrong.
+    static func fromFastJSON(_ value: FastJSON.Value) -> ExecuteInput? {
+        guard case .object(let members) = value, let symbol = members["symbol"]?.string, let side = members["side"]?.string,
+            let qtyUsd = members["qtyUsd"]?.double, let confidence = members["confidence"]?.double
+        else { return nil }
+        var input = ExecuteInput(symbol: symbol, side: side, qtyUsd: qtyUsd, confidence: confidence)
+        switch members["clientOrderId"] {
+        case nil, .null?: break
+        case .string(let id)?: input.clientOrderId = id
+        default: return nil
+        }
+        switch members["price"] {
+        case nil, .null?: break
+        case .number(let price, _)?: input.price = price
+        default: return nil
+        }
+        return input
+    }
+}
+
+extension ExecuteOutput: FastJSONEncodable {
+    func fastJSON() -> [UInt8]? {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("requestId", requestId)
+        writer.field("dryRun", dryRun)
+        writer.field("orderId", orderId)
+        writer.field("clientOrderId", clientOrderId)
+        writer.field("status", status.rawValue)
+        writer.field("duplicate", duplicate)
+        writer.field("mode", mode.rawValue)
+        writer.field("symbol", symbol)
+        writer.field("side", side.rawValue)
+        writer.field("qtyUsd", qtyUsd)
+        writer.field("confidence", confidence)
+        if let fill { writer.field("fill", object: fill.fastObject) }
+        writer.field("rejectReason", rejectReason)
+        if let account {
+            var summary = FastJSON.ObjectWriter()
+            summary.field("equity", account.equity)
+            summary.field("cash", account.cash)
+            summary.field("drawdown", account.drawdown)
+            writer.field("account", object: summary)
+        }
+        return writer.valid ? writer.finished : nil
+    }
+}
