@@ -289,12 +289,12 @@ struct GatewayAPI: Sendable {
         _ op: String, isHalt: Bool, reason: String?, requestedBy: String, message: String, requestID: String,
         call: (String) async throws(APIError) -> RiskStatus
     ) async throws -> Response {
+        // Halt: stop first, write later (and log after). Every worker holds as soon as the
+        // broadcast lands; the halt stays in force even if the risk worker cannot record it now.
+        if isHalt { control.haltNow(reason: reason ?? "halted by \(requestedBy)") }
         GatewayCounters.operatorAction(op)
         logger.warning(
             "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(reason ?? "")"])
-        // Halt: stop first, write later. Every worker holds as soon as the broadcast lands; the
-        // halt stays in force even if the risk worker cannot record it now.
-        if isHalt { control.haltNow(reason: reason ?? "halted by \(requestedBy)") }
         // Resume and reset: written first, broadcast after (the risk worker's answer is the change).
         let outcome: Result<RiskStatus, APIError>
         do {
