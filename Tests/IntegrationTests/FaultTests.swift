@@ -9,6 +9,38 @@ import ZeroMQ
 struct FaultTests {
     static let consensusBody = #"{"symbol": "BTCUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#
 
+    @Test("a gateway whose broker port is taken exits non-zero within seconds and says why, instead of hanging without a listener")
+    func brokerBindFailureExits() async throws {
+        let stack = try Stack()
+        try stack.start("gateway")
+        defer { stack.stopAll() }
+        try await waitUntil("the first gateway answers") { (try? await stack.get("/livez").status) == 200 }
+        // A second gateway on the same broker and control ports (its own HTTP port).
+        let second = Process()
+        second.executableURL = Stack.binaryDirectory.appendingPathComponent("gateway")
+        second.environment = stack.environment.merging(stack.keyEnvironment("gateway")) { _, new in new }.merging(["HTTP_PORT": "\(freePort())"]) { _, new in new }
+        let output = stack.directory.appendingPathComponent("second-gateway.log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        second.standardOutput = handle
+        second.standardError = handle
+        try second.run()
+        let deadline = ContinuousClock.now + .seconds(15)
+        while second.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        let hung = second.isRunning
+        if hung {
+            // A hung gateway may not end on SIGTERM either (its graceful shutdown waits on the same broker).
+            kill(second.processIdentifier, SIGKILL)
+        }
+        second.waitUntilExit()
+        let log = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        #expect(!hung, "the gateway was still running 15 s after its broker bind failed: \(log)")
+        #expect(second.terminationStatus != 0)
+        #expect(log.contains("Address already in use"), "\(log)")
+        // The first gateway is untouched.
+        #expect(try await stack.get("/livez").status == 200)
+    }
+
     @Test("a worker killed with SIGKILL under traffic is dropped; requests answer again once a replica is back")
     func killWorkerUnderTraffic() async throws {
         let stack = try Stack()

@@ -41,6 +41,9 @@ public final class Broker: Sendable {
     struct Inbox {
         var commands: [Command] = []
         var signalled = false
+        /// Set when the socket thread failed to start or has ended: nothing would read the
+        /// inbox again, so a request is answered `.stopped` at once instead of waiting forever.
+        var closed = false
     }
 
     /// What the socket thread reports about itself, for `/health` and metrics.
@@ -78,14 +81,36 @@ public final class Broker: Sendable {
                 loop = try BrokerLoop(broker: self)
             } catch {
                 failure.withLock { $0 = error }
+                close()
                 started.signal()
                 return
             }
             started.signal()
             loop.run()
+            close()
         }
         started.wait()
         if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// No socket thread will read the inbox any more: every request waiting in it, and every
+    /// later one, is answered `.stopped` (a caller never waits on a broker that is not there).
+    func close() {
+        let left = inbox.withLock { inbox in
+            inbox.closed = true
+            defer { inbox.commands.removeAll() }
+            return inbox.commands
+        }
+        for command in left { Self.refuse(command) }
+    }
+
+    /// Answers a command no socket thread will carry out: a request or chain with `.stopped`.
+    static func refuse(_ command: Command) {
+        switch command {
+        case .request(_, _, _, _, let reply): reply.resume(returning: .failure(.stopped))
+        case .chain(_, _, let reply): reply.resume(returning: (.failure(.stopped), []))
+        case .publish, .publishMarket, .stop: break
+        }
     }
 
     /// The endpoints actually bound (useful with port 0).
@@ -133,11 +158,13 @@ public final class Broker: Sendable {
     public var snapshot: Snapshot { snapshotState.withLock { $0 } }
 
     private func send(_ command: Command) {
-        let mustSignal = inbox.withLock { inbox in
+        let (accepted, mustSignal) = inbox.withLock { inbox -> (Bool, Bool) in
+            guard !inbox.closed else { return (false, false) }
             inbox.commands.append(command)
             defer { inbox.signalled = true }
-            return !inbox.signalled
+            return (true, !inbox.signalled)
         }
+        guard accepted else { return Self.refuse(command) }
         if mustSignal { wake.signal() }
     }
 

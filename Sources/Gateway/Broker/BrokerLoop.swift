@@ -209,6 +209,7 @@ final class BrokerLoop {
             // so that the supervisor restarts the gateway instead of leaving requests hanging.
             logger.critical("broker socket loop failed: exiting", metadata: ["error": "\(error)"])
             failEverything(with: .stopped)
+            broker.close()
             exit(70)
         }
     }
@@ -217,7 +218,8 @@ final class BrokerLoop {
 
     /// Returns false when told to stop.
     private func handleCommands() -> Bool {
-        for command in broker.takeCommands() {
+        let commands = broker.takeCommands()
+        for (index, command) in commands.enumerated() {
             switch command {
             case .request(let service, let body, let timeout, let priority, let reply):
                 enqueue(service: service, body: body, timeout: timeout, completion: .single(reply), priority: priority)
@@ -234,6 +236,7 @@ final class BrokerLoop {
                     _ = try? router.send([worker.identity] + MDP.Message.disconnect.frames, wait: false)
                 }
                 failEverything(with: .stopped)
+                for later in commands[(index + 1)...] { Broker.refuse(later) }
                 logger.info("broker stopped")
                 return false
             }
