@@ -189,21 +189,31 @@ struct OperatorToolsTests {
         #expect(try await stack.get("/health", port: stack.modelHealthPort).json["model_loaded"] as? Bool == true)
     }
 
-    @Test("the dashboard in headless Chromium: no console error, the API's figures, and a halt clicked with the token")
+    @Test("the dashboard in headless Chromium: no console error, the API's figures, the trading state, a protection lock, and a halt clicked with the token")
     func dashboardInChromium() async throws {
         let chromium = try runTool("/bin/sh", ["-c", "command -v chromium || command -v chromium-browser"])
         try #require(chromium.status == 0, "chromium is missing (scripts/install-deps installs Debian's chromium)")
-        let stack = try Stack(["API_TOKEN": "dashboard-secret-42"])
+        let stack = try Stack(["API_TOKEN": "dashboard-secret-42", "COOLDOWN_MINUTES": "30"])
         stack.token = "dashboard-secret-42"
         try await stack.startAll()
         #expect(try await stack.feedCandles().status == 200)
         #expect(try await stack.post("/api/trade/execute", Self.executeBody).status == 200)
+        // A sale at a lower close loses: the cooldown locks the symbol, for the page to show.
+        let last = try Stack.sharedCandles()[59]
+        let lower = (last["close"] as? Double ?? 1) * 0.98
+        let drop: [String: Any] = [
+            "symbol": "BTCUSDT",
+            "candles": [["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": lower, "high": lower, "low": lower, "close": lower, "volume": 1.0]],
+        ]
+        #expect(try await stack.post("/api/market/candles", json: drop).status == 200)
+        #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 500, "confidence": 0.9}"#).status == 200)
+        #expect((try await stack.get("/api/locks").json["locks"] as? [Any])?.count == 1)
         stack.token = nil
         let page = try await stack.get("/")
         #expect(page.status == 200 && page.text.contains("<canvas id=\"equityChart\""))
         #expect(!page.text.contains("http://") && !page.text.contains("https://"), "the page fetches nothing from elsewhere")
         let script = Stack.repositoryRoot.appendingPathComponent("Tests/Browser/dashboard_check.py").path
-        let run = try runTool("python3", [script, "--url", "http://127.0.0.1:\(stack.httpPort)", "--token", "dashboard-secret-42"])
+        let run = try runTool("python3", [script, "--url", "http://127.0.0.1:\(stack.httpPort)", "--token", "dashboard-secret-42", "--expect-lock"])
         #expect(run.status == 0, "\(run.output)")
         let risk = try await stack.get("/health").json["risk"] as? [String: Any]
         #expect(risk?["halted"] as? Bool == true)
