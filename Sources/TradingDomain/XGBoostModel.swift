@@ -227,6 +227,9 @@ public enum ModelArtifact: Sendable, Equatable {
 
     /// Recognises the kind by its content: `{"kind": "logistic", ...}` or XGBoost's `{"learner": ...}`.
     public static func load(from data: Data) throws -> ModelArtifact {
+        // An XGBoost model is read by its own decoder, which needs a top-level "learner": when that
+        // succeeds, the generic parse below would have chosen it too (and costs as much again).
+        if data.range(of: Data(#""learner""#.utf8)) != nil, let model = try? XGBoostModel.load(from: data) { return .xgboost(model) }
         let object: [String: Any]
         do {
             guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
