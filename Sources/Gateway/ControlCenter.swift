@@ -22,6 +22,10 @@ public final class ControlCenter: Sendable {
         /// Set while the risk worker has been silent beyond the stale limit.
         var riskSilence: String?
         var control: ControlState?
+        /// The protection locks already announced, with their ends; nil until the first flags are
+        /// heard (the locks held then are the baseline, not news). A lock is forgotten only once
+        /// it has ended, so a late reply that predates a lock cannot make it news twice.
+        var announcedLocks: [String: Int64]?
     }
 
     private let state = Mutex(State())
@@ -114,16 +118,30 @@ public final class ControlCenter: Sendable {
         return flags
     }
 
-    /// Applies `body`, then publishes the new control state when the effective flags changed.
+    /// The locks in `state.riskFlags` not announced before (none the first time flags are heard),
+    /// and every lock held from now on counted as announced.
+    private static func newLocks(in state: inout State, now: Int64) -> [ProtectionLock] {
+        guard let locks = state.riskFlags?.locks else { return [] }
+        var announced = state.announcedLocks?.filter { $0.value > now }
+        let fresh = announced.map { known in locks.filter { known[$0.id] == nil && $0.until > now } } ?? []
+        if announced == nil { announced = [:] }
+        for lock in locks { announced?[lock.id] = lock.until }
+        state.announcedLocks = announced
+        return fresh
+    }
+
+    /// Applies `body`, then publishes the new control state when the effective flags changed, and
+    /// announces protection locks not seen before.
     private func change(_ body: (inout State) -> Void) {
-        let (previous, changed): (ControlState?, ControlState?) = state.withLock { state in
+        let (previous, changed, locks): (ControlState?, ControlState?, [ProtectionLock]) = state.withLock { state in
             body(&state)
-            guard let flags = Self.effective(state) else { return (state.control, nil) }
+            let locks = Self.newLocks(in: &state, now: unixMilliseconds())
+            guard let flags = Self.effective(state) else { return (state.control, nil, locks) }
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
                 current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason,
                 current.tradingState == flags.tradingState, current.stateReason == flags.stateReason
             {
-                return (current, nil)
+                return (current, nil, locks)
             }
             let next = ControlState(
                 seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq, halted: flags.halted, haltReason: flags.haltReason,
@@ -131,7 +149,13 @@ public final class ControlCenter: Sendable {
                 tradingState: flags.tradingState, stateReason: flags.stateReason)
             let previous = state.control
             state.control = next
-            return (previous, next)
+            return (previous, next, locks)
+        }
+        for lock in locks {
+            logger.info(
+                "protection lock set",
+                metadata: ["lock": "\(lock.id)", "rule": "\(lock.rule)", "symbol": "\(lock.symbol ?? "ALL")", "until": "\(ISO8601Millis.format(lock.until))"])
+            if let notifier { ControlNotifications.announce(lock: lock, notifier: notifier) }
         }
         if let changed {
             broker.publish(changed)

@@ -4,17 +4,30 @@ import ServiceLifecycle
 import ServiceSupport
 import TradingWire
 
-/// Turns control-state changes into notifications: halt, resume, lock, reset.
-/// The first state heard is the baseline, not news.
+/// Turns control-state changes into notifications: halt, resume, trading_state, lock, reset; and
+/// protection locks into `protection_lock`. The first state heard is the baseline, not news.
+///
+/// A change of trading state is one notification: `halt` when HALTED is entered, `resume` when it
+/// is left (both name the state before and after), `trading_state` between ACTIVE and REDUCING.
 enum ControlNotifications {
     static func announce(from previous: ControlState?, to next: ControlState, notifier: Notifier) {
         guard let previous else { return }
+        let before = state(of: previous)
+        let after = state(of: next)
+        let states = ["state": after.rawValue, "previousState": before.rawValue, "tradingMode": next.tradingMode.rawValue]
         if !previous.halted && next.halted {
             notifier.notify(
                 event: "halt", severity: "critical", text: "Trading halted: \(next.haltReason ?? "no reason given")",
-                details: ["reason": next.haltReason ?? "", "tradingMode": next.tradingMode.rawValue])
+                details: states.merging(["reason": next.haltReason ?? ""]) { $1 })
         } else if previous.halted && !next.halted {
-            notifier.notify(event: "resume", severity: "info", text: "Trading resumed", details: ["tradingMode": next.tradingMode.rawValue])
+            let reducing = after == .reducing ? " (state REDUCING: \(next.stateReason ?? "no reason given"))" : ""
+            notifier.notify(
+                event: "resume", severity: "info", text: "Trading resumed\(reducing)", details: states.merging(["reason": next.stateReason ?? ""]) { $1 })
+        } else if before != after {
+            let text = after == .reducing ? "Trading state REDUCING: \(next.stateReason ?? "no reason given")" : "Trading state ACTIVE again"
+            notifier.notify(
+                event: "trading_state", severity: after == .reducing ? "warning" : "info", text: text,
+                details: states.merging(["reason": next.stateReason ?? ""]) { $1 })
         }
         if !previous.riskLocked && next.riskLocked {
             notifier.notify(
@@ -23,6 +36,24 @@ enum ControlNotifications {
         } else if previous.riskLocked && !next.riskLocked {
             notifier.notify(event: "reset", severity: "warning", text: "Risk lock reset", details: ["tradingMode": next.tradingMode.rawValue])
         }
+    }
+
+    /// A publisher that predates trading states sends none: HALTED when halted, else ACTIVE.
+    static func state(of control: ControlState) -> TradingState {
+        control.tradingState ?? (control.halted ? .halted : .active)
+    }
+
+    /// A protection lock set by the risk worker: which symbol (or every one), the rule, why, and
+    /// until when.
+    static func announce(lock: ProtectionLock, notifier: Notifier) {
+        let until = ISO8601Millis.format(lock.until)
+        notifier.notify(
+            event: "protection_lock", severity: "warning",
+            text: "\(lock.symbol ?? "Every symbol") locked by \(lock.rule) until \(until): \(lock.reason) (lock \(lock.id))",
+            details: [
+                "id": lock.id, "symbol": lock.symbol ?? "ALL", "rule": lock.rule, "reason": lock.reason, "until": until,
+                "since": ISO8601Millis.format(lock.since),
+            ])
     }
 }
 

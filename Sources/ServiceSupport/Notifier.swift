@@ -61,7 +61,8 @@ public struct NotifierConfiguration: Sendable {
 
 /// One event for the operators.
 public struct Notification: Codable, Sendable, Equatable {
-    /// `halt`, `resume`, `lock`, `reset`, `live_fill`, `no_live_worker`, `model_reload_failed`.
+    /// `halt`, `resume`, `trading_state`, `protection_lock`, `lock`, `reset`, `live_fill`,
+    /// `no_live_worker`, `worker_back`, `model_reload_failed`.
     public var event: String
     /// `info`, `warning` or `critical`.
     public var severity: String

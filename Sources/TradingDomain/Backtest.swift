@@ -137,12 +137,17 @@ public enum Backtester {
         var locksSet = 0
         var entry: (time: Int64, price: Decimal, realised: Decimal, fees: Decimal)?
         var fees: Decimal = 0
-        let signals = Self.signals(candles: candles, range: start..<candles.count, models: models, settings: settings)
+        // The signals depend on the candles alone: computed on every core, chunk by chunk, while
+        // this thread runs the account through the chunks already done.
+        let signals = SignalStream(candles: candles, range: start..<candles.count, models: models, settings: settings)
+        var chunk: (number: Int, signals: [(Decimal, ConsensusSignal?)?]) = (-1, [])
 
         for index in start..<candles.count {
             let candle = candles[index]
             let now = candle.openTime + interval
-            guard let (price, signal) = signals[index - start] else { continue }
+            let (number, offset) = signals.position(of: index)
+            if number != chunk.number { chunk = (number, signals.chunk(number)) }
+            guard let (price, signal) = chunk.signals[offset] else { continue }
             engine.mark(symbol: symbol, price: price, now: now, clock: CandleClock(newestOpenTime: candle.openTime, intervalMilliseconds: interval))
             if let signal {
                 let gate = engine.gate(GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), now: now)
@@ -192,7 +197,7 @@ public enum Backtester {
             }
             curve.append(
                 EquitySample(
-                    openTime: candle.openTime, close: candle.close, equity: engine.portfolio.equity.doubleValue,
+                    openTime: candle.openTime, close: candle.close, equity: engine.portfolio.equityValue,
                     position: engine.portfolio.positions[symbol]?.quantity ?? 0))
         }
         let report = BacktestMetrics.report(
@@ -202,35 +207,32 @@ public enum Backtester {
         return BacktestResult(report: report, curve: curve, fills: fills)
     }
 
-    /// The price the gateway marks at each candle of `range` (its close as a decimal of 8 places;
+    /// The price the gateway marks at each candle of `indices` (its close as a decimal of 8 places;
     /// nil for a close that is not a usable price) and the consensus signal there (nil where the
     /// features cannot be computed): the features the feature worker would build from the window
-    /// the gateway holds, every model's vote, and their combination. They depend on the candles alone, so they are computed
-    /// on every core at once, in chunks, and put back in candle order: the result does not depend
-    /// on how the work was split.
-    static func signals(candles: [Candle], range: Range<Int>, models: [BacktestModel], settings: BacktestSettings) -> [(Decimal, ConsensusSignal?)?] {
-        let chunkSize = max(256, range.count / (ProcessInfo.processInfo.activeProcessorCount * 8) + 1)
-        let chunks = stride(from: range.lowerBound, to: range.upperBound, by: chunkSize).map { $0..<min($0 + chunkSize, range.upperBound) }
-        let results = Mutex<[Int: [(Decimal, ConsensusSignal?)?]]>([:])
-        DispatchQueue.concurrentPerform(iterations: chunks.count) { chunk in
-            var signals: [(Decimal, ConsensusSignal?)?] = []
-            signals.reserveCapacity(chunks[chunk].count)
-            for index in chunks[chunk] {
-                guard let price = Decimal(exactly: candles[index].close, scale: 8), price > 0 else {
-                    signals.append(nil)
-                    continue
-                }
-                let window = Array(candles[max(0, index - settings.window + 1)...index])
-                guard let features = try? FeatureBuilder.build(given: nil, candles: window) else {
-                    signals.append((price, nil))
-                    continue
-                }
-                let votes = models.map { ModelVote(modelId: $0.id, version: $0.version, probabilityUp: $0.artifact.probabilityUp(features.features)) }
-                signals.append((price, settings.consensus.combine(votes)))
+    /// the gateway holds, every model's vote, and their combination. The features are kept current
+    /// candle by candle (`IncrementalFeatures`, equal bit for bit to the batch computation over the
+    /// window, warmed up with the window before the first index), not recomputed over a copy of the
+    /// window: the result does not depend on where a chunk starts.
+    static func signals(candles: [Candle], indices: Range<Int>, models: [BacktestModel], settings: BacktestSettings) -> [(Decimal, ConsensusSignal?)?] {
+        var signals: [(Decimal, ConsensusSignal?)?] = []
+        signals.reserveCapacity(indices.count)
+        var indicators = IncrementalFeatures(window: settings.window)
+        for candle in candles[max(0, indices.lowerBound - settings.window + 1)..<indices.lowerBound] { indicators.append(candle) }
+        for index in indices {
+            indicators.append(candles[index])
+            guard let price = Decimal(exactly: candles[index].close, scale: 8), price > 0 else {
+                signals.append(nil)
+                continue
             }
-            results.withLock { $0[chunk] = signals }
+            guard let features = FeatureBuilder.computed(from: indicators) else {
+                signals.append((price, nil))
+                continue
+            }
+            let votes = models.map { ModelVote(modelId: $0.id, version: $0.version, probabilityUp: $0.artifact.probabilityUp(features)) }
+            signals.append((price, settings.consensus.combine(votes)))
         }
-        return results.withLock { done in (0..<chunks.count).flatMap { done[$0] ?? [] } }
+        return signals
     }
 
     /// `reducing_only: ...` → `reducing_only`; a sentence without a code → its first words.
@@ -244,6 +246,42 @@ public enum Backtester {
         if reason.hasPrefix("agreement") { return "agreement_below_minimum" }
         if reason.hasPrefix("only") { return "no_quorum" }
         return String(reason.prefix(40))
+    }
+}
+
+/// A backtest's signals (`Backtester.signals`) computed in chunks on every core, in the background,
+/// in candle order as far as the cores allow; the reader takes each chunk when it is done.
+final class SignalStream: Sendable {
+    typealias Signal = (Decimal, ConsensusSignal?)?
+    let range: Range<Int>
+    let chunkSize: Int
+    private let results = Mutex<[Int: [Signal]]>([:])
+    private let done: [DispatchSemaphore]
+
+    init(candles: [Candle], range: Range<Int>, models: [BacktestModel], settings: BacktestSettings) {
+        let chunkSize = max(256, range.count / (ProcessInfo.processInfo.activeProcessorCount * 8) + 1)
+        let chunks = stride(from: range.lowerBound, to: range.upperBound, by: chunkSize).map { $0..<min($0 + chunkSize, range.upperBound) }
+        self.range = range
+        self.chunkSize = chunkSize
+        done = chunks.map { _ in DispatchSemaphore(value: 0) }
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            DispatchQueue.concurrentPerform(iterations: chunks.count) { number in
+                let signals = Backtester.signals(candles: candles, indices: chunks[number], models: models, settings: settings)
+                results.withLock { $0[number] = signals }
+                done[number].signal()
+            }
+        }
+    }
+
+    /// The chunk and the offset in it of a candle's index.
+    func position(of index: Int) -> (chunk: Int, offset: Int) {
+        ((index - range.lowerBound) / chunkSize, (index - range.lowerBound) % chunkSize)
+    }
+
+    /// Chunk `number`'s signals, once computed (waits until then); taken once.
+    func chunk(_ number: Int) -> [Signal] {
+        done[number].wait()
+        return results.withLock { $0.removeValue(forKey: number) ?? [] }
     }
 }
 

@@ -6,16 +6,29 @@ import TradingWire
 public enum BacktestRendering {
     /// `open_time,time,close,equity,drawdown,position`, one line per candle.
     public static func csv(_ curve: [EquitySample]) -> String {
-        var lines = ["open_time,time,close,equity,drawdown,position"]
-        lines.reserveCapacity(curve.count + 1)
+        var text = TextBytes(capacity: 96 * (curve.count + 1))
+        text.append("open_time,time,close,equity,drawdown,position\n")
         var peak = -Double.infinity
+        // The position changes only with a fill: its text is made once per change.
+        var position: (value: Decimal, text: String) = (0, "\(Decimal(0))")
         for sample in curve {
             peak = max(peak, sample.equity)
             let drawdown = peak > 0 ? (peak - sample.equity) / peak : 0
-            lines.append(
-                "\(sample.openTime),\(ISO8601Millis.format(sample.openTime)),\(sample.close),\(fixed(sample.equity, 8)),\(fixed(drawdown, 6)),\(sample.position)")
+            if !sample.position.isIdentical(to: position.value) { position = (sample.position, "\(sample.position)") }
+            text.append(sample.openTime)
+            text.append(byte: UInt8(ascii: ","))
+            text.appendISO8601(sample.openTime)
+            text.append(byte: UInt8(ascii: ","))
+            text.append(sample.close.description)
+            text.append(byte: UInt8(ascii: ","))
+            text.appendFixed(sample.equity, places: 8)
+            text.append(byte: UInt8(ascii: ","))
+            text.appendFixed(drawdown, places: 6)
+            text.append(byte: UInt8(ascii: ","))
+            text.append(position.text)
+            text.append(byte: UInt8(ascii: "\n"))
         }
-        return lines.joined(separator: "\n") + "\n"
+        return text.string
     }
 
     /// The equity curve against buy-and-hold (both from the starting equity), the drawdown below,
@@ -72,7 +85,7 @@ public enum BacktestRendering {
 
             """
         for fill in result.fills.prefix(2_000) {
-            let index = min(curve.count - 1, max(0, curve.firstIndex { $0.openTime + report.intervalMs >= fill.time } ?? 0))
+            let index = min(curve.count - 1, max(0, firstSample(in: curve) { $0.openTime + report.intervalMs >= fill.time } ?? 0))
             let px = x(curve[index].openTime)
             let py = y(curve[index].equity)
             let shape =
@@ -110,7 +123,24 @@ public enum BacktestRendering {
 
     static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 2) + " %" }
 
-    static func fixed(_ value: Double, _ places: Int) -> String { String(format: "%.\(places)f", value) }
+    /// `String(format: "%.<places>f", value)`, without the formatter.
+    static func fixed(_ value: Double, _ places: Int) -> String {
+        var text = TextBytes(capacity: 24)
+        text.appendFixed(value, places: places)
+        return text.string
+    }
+
+    /// `curve.firstIndex(where: predicate)` for a predicate that, once true, stays true along the
+    /// curve (a time bound): a binary search.
+    static func firstSample(in curve: [EquitySample], where predicate: (EquitySample) -> Bool) -> Int? {
+        var low = 0
+        var high = curve.count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(curve[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low < curve.count ? low : nil
+    }
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")

@@ -49,6 +49,20 @@ public enum FeatureBuilder {
         return try complete(given: given, computed: computed, price: indicators.lastClose, candleCount: indicators.count)
     }
 
+    /// The features computed from `indicators` alone, as `try? build(given: nil, indicators:)`
+    /// gives them, without its dictionaries (the backtest asks once per candle): nil when that
+    /// throws (no candles, a close that is not finite and positive, a feature missing, not finite or
+    /// out of its range).
+    public static func computed(from indicators: IncrementalFeatures) -> FeatureVector? {
+        guard indicators.count > 0, indicators.closesAreValid, let mom = indicators.momentum, let rv = indicators.realizedVolatility,
+            let rsi = indicators.rsi
+        else { return nil }
+        for (name, value) in [("mom_20", mom), ("rv_5", rv), ("rsi_14", rsi)] {
+            guard value.isFinite, ranges[name]?.contains(value) ?? false else { return nil }
+        }
+        return FeatureVector(mom20: mom, rv5: rv, rsi14: rsi)
+    }
+
     private static func validate(_ given: [String: Double]) throws(WireError) {
         for (name, value) in given {
             guard let range = ranges[name] else {

@@ -47,6 +47,12 @@ extension Decimal {
         return Decimal(sign: negative ? .minus : .plus, exponent: -fractionDigits, significand: Decimal(significand))
     }
 
+    /// The same bytes: a decimal that did not change at all (not merely equal in value; a
+    /// numerically equal one may be written otherwise).
+    func isIdentical(to other: Decimal) -> Bool {
+        withUnsafeBytes(of: self) { left in withUnsafeBytes(of: other) { right in left.elementsEqual(right) } }
+    }
+
     /// For ratios and logs only, never for sums of money.
     public var doubleValue: Double { NSDecimalNumber(decimal: self).doubleValue }
 }

@@ -19,19 +19,29 @@ public struct Portfolio: Sendable, Equatable {
     public private(set) var cash: Decimal
     public private(set) var positions: [String: Position] = [:]
     public private(set) var marks: [String: Decimal] = [:]
-    public private(set) var peakEquity: Decimal
+    public private(set) var peakEquity: Decimal {
+        didSet { if !oldValue.isIdentical(to: peakEquity) { peakEquityValue = peakEquity.doubleValue } }
+    }
     /// Commissions in assets with no USD mark yet, by asset: taken from cash (at that asset's
     /// mark) as soon as a `<ASSET>USDT`-like price arrives.
     public private(set) var feesOwed: [String: Decimal] = [:]
     /// Cash plus every position at its mark (at its average price while no mark is known). Kept
     /// by every change (the only ones are `mark` and `apply`), so reading it costs nothing: the
     /// risk engine reads it for the peak, the drawdown and the daily loss on every mark.
-    public private(set) var equity: Decimal
+    public private(set) var equity: Decimal {
+        didSet { if !oldValue.isIdentical(to: equity) { equityValue = equity.doubleValue } }
+    }
+    /// `equity.doubleValue`, converted once per change (for ratios and charts, never for sums).
+    public private(set) var equityValue: Double
+    /// `peakEquity.doubleValue`, converted once per change.
+    private var peakEquityValue: Double
 
     public init(startingCash: Decimal) {
         cash = startingCash
         peakEquity = startingCash
         equity = startingCash
+        equityValue = startingCash.doubleValue
+        peakEquityValue = equityValue
     }
 
     /// Restores a saved state.
@@ -44,6 +54,14 @@ public struct Portfolio: Sendable, Equatable {
         self.peakEquity = peakEquity
         self.feesOwed = feesOwed
         equity = Self.equity(cash: cash, positions: positions, marks: marks)
+        equityValue = equity.doubleValue
+        peakEquityValue = peakEquity.doubleValue
+    }
+
+    /// Equal accounts: the amounts, positions, marks and fees owed (the drawdown follows from them).
+    public static func == (lhs: Portfolio, rhs: Portfolio) -> Bool {
+        lhs.cash == rhs.cash && lhs.positions == rhs.positions && lhs.marks == rhs.marks && lhs.peakEquity == rhs.peakEquity
+            && lhs.feesOwed == rhs.feesOwed && lhs.equity == rhs.equity
     }
 
     static func equity(cash: Decimal, positions: [String: Position], marks: [String: Decimal]) -> Decimal {
@@ -68,6 +86,14 @@ public struct Portfolio: Sendable, Equatable {
         return max(0, fraction)
     }
 
+    /// `drawdown >= limit`, without the decimal division while the drawdown, estimated from the
+    /// equity and its peak as doubles (an error below 1e-15), is clearly below the limit: the risk
+    /// engine asks on every mark.
+    public func drawdownReaches(_ limit: Double) -> Bool {
+        if peakEquityValue > 0, (peakEquityValue - equityValue) / peakEquityValue < limit - 1e-9 { return false }
+        return drawdown >= limit
+    }
+
     /// The value of the position in `symbol` at its mark.
     public func positionValue(_ symbol: String) -> Decimal {
         guard let position = positions[symbol] else { return 0 }
@@ -77,7 +103,7 @@ public struct Portfolio: Sendable, Equatable {
     /// A new price for a symbol; raises the peak if equity reached a new high.
     public mutating func mark(_ symbol: String, price: Decimal) {
         marks[symbol] = price
-        if let pair = TradingPair(symbol: symbol), let owed = feesOwed.removeValue(forKey: pair.base) {
+        if !feesOwed.isEmpty, let pair = TradingPair(symbol: symbol), let owed = feesOwed.removeValue(forKey: pair.base) {
             cash -= (owed * price).rounded(scale: 8)
         }
         equity = Self.equity(cash: cash, positions: positions, marks: marks)

@@ -410,8 +410,8 @@ public struct RiskEngine: Sendable {
 
     @discardableResult
     private mutating func checkDrawdown() -> Bool {
+        guard !flags.riskLocked, portfolio.drawdownReaches(limits.maxDrawdown) else { return false }
         let drawdown = portfolio.drawdown
-        guard !flags.riskLocked, drawdown >= limits.maxDrawdown else { return false }
         switch limits.drawdownAction {
         case .lock:
             flags.riskLocked = true

@@ -39,6 +39,51 @@ public struct XGBoostModel: Sendable, Equatable {
     public let features: [String]
     public let baseMargin: Float
     public let trees: [Tree]
+    /// Every tree's nodes in one array, children as indexes into it, and each tree's root: the
+    /// same walk as `Tree.leaf` without an array per tree and without bounds checks, once every
+    /// index is known to be in range (`load` checks them; nil when they are not).
+    private let flat: (nodes: [Node], roots: [Int])?
+    /// Each feature's position in `FeatureVector` (nil for a name it does not have).
+    private let slots: [Int?]
+
+    struct Node: Sendable, Equatable {
+        var left: Int
+        var right: Int
+        var feature: Int
+        var condition: Float
+        var defaultLeft: Bool
+    }
+
+    init(features: [String], baseMargin: Float, trees: [Tree]) {
+        self.features = features
+        self.baseMargin = baseMargin
+        self.trees = trees
+        slots = features.map { FeatureVector.names.firstIndex(of: $0) }
+        var nodes: [Node] = []
+        var roots: [Int] = []
+        var valid = true
+        for tree in trees {
+            let base = nodes.count
+            let count = tree.left.count
+            roots.append(base)
+            valid = valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
+            guard valid else { break }
+            for node in 0..<count {
+                let leaf = tree.left[node] == -1
+                valid = valid && (leaf || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
+                    && (0..<features.count).contains(Int(tree.feature[node]))))
+                nodes.append(
+                    Node(
+                        left: leaf ? -1 : base + Int(tree.left[node]), right: leaf ? -1 : base + Int(tree.right[node]), feature: Int(tree.feature[node]),
+                        condition: tree.condition[node], defaultLeft: tree.defaultLeft[node]))
+            }
+        }
+        flat = valid && !trees.isEmpty ? (nodes, roots) : nil
+    }
+
+    public static func == (lhs: XGBoostModel, rhs: XGBoostModel) -> Bool {
+        lhs.features == rhs.features && lhs.baseMargin == rhs.baseMargin && lhs.trees == rhs.trees
+    }
 
     /// Reads and checks an artifact: the objective, the feature names this pipeline computes,
     /// well-formed trees whose indexes stay in range.
@@ -91,9 +136,34 @@ public struct XGBoostModel: Sendable, Equatable {
 
     /// Probability that the next period closes up.
     public func probabilityUp(_ vector: FeatureVector) -> Double {
-        let x = features.map { Float(vector.value(named: $0)) }
+        guard let flat else {
+            let x = features.map { Float(vector.value(named: $0)) }
+            var margin = baseMargin
+            for tree in trees { margin += tree.leaf(x) }
+            return Double(1 / (Foundation.expf(min(-margin, 88.7)) + 1))
+        }
+        let values = (Float(vector.mom20), Float(vector.rv5), Float(vector.rsi14))
         var margin = baseMargin
-        for tree in trees { margin += tree.leaf(x) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: slots.count) { x in
+            for (index, slot) in slots.enumerated() {
+                x[index] = slot == 0 ? values.0 : slot == 1 ? values.1 : slot == 2 ? values.2 : .nan
+            }
+            flat.nodes.withUnsafeBufferPointer { nodes in
+                // Every index was checked when the nodes were laid out.
+                for root in flat.roots {
+                    var node = nodes[root]
+                    while node.left != -1 {
+                        let value = x[node.feature]
+                        if value.isNaN {
+                            node = nodes[node.defaultLeft ? node.left : node.right]
+                        } else {
+                            node = nodes[value < node.condition ? node.left : node.right]
+                        }
+                    }
+                    margin += node.condition
+                }
+            }
+        }
         return Double(1 / (Foundation.expf(min(-margin, 88.7)) + 1))
     }
 
@@ -157,6 +227,9 @@ public enum ModelArtifact: Sendable, Equatable {
 
     /// Recognises the kind by its content: `{"kind": "logistic", ...}` or XGBoost's `{"learner": ...}`.
     public static func load(from data: Data) throws -> ModelArtifact {
+        // An XGBoost model is read by its own decoder, which needs a top-level "learner": when that
+        // succeeds, the generic parse below would have chosen it too (and costs as much again).
+        if data.range(of: Data(#""learner""#.utf8)) != nil, let model = try? XGBoostModel.load(from: data) { return .xgboost(model) }
         let object: [String: Any]
         do {
             guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {

@@ -29,6 +29,10 @@ struct StackClient: Sendable {
         return try await send("POST", backend + path, body: data)
     }
 
+    func delete(_ path: String) async throws -> Answer {
+        try await send("DELETE", backend + path, body: nil)
+    }
+
     private func send(_ method: String, _ address: String, body: Data?) async throws -> Answer {
         guard let url = URL(string: address) else { throw Failure(description: "bad URL \(address)") }
         var request = URLRequest(url: url, timeoutInterval: 10)

@@ -123,7 +123,7 @@ struct Resume: AsyncParsableCommand {
 
 struct Risk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Risk status, reset, the trading state and the protection locks.", subcommands: [Status.self, Reset.self, State.self, Locks.self])
+        abstract: "Risk status, reset, the trading state and the protection locks.", subcommands: [Status.self, Reset.self, State.self, Locks.self, Unlock.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drawdown, equity, lock and halt, as /health shows them.")
@@ -164,6 +164,37 @@ struct Risk: AsyncParsableCommand {
             let answer = try await stack.client.get("/api/locks")
             print(answer.text)
             if answer.status != 200 { throw ExitCode.failure }
+        }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End a protection lock early (DELETE /api/locks/ID; needs the token).",
+            discussion: "Prints the lock removed and those still in force; an unknown id prints the API's error (404 unknown_lock) and exits 1.")
+        @OptionGroup var stack: StackOptions
+        @Argument(help: "The lock's id, as `tradectl risk locks` lists it.") var id: String
+
+        func run() async throws {
+            guard let path = id.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "/;%"))) else {
+                throw ValidationError("the lock id is not valid text")
+            }
+            let answer = try await stack.client.delete("/api/locks/" + path)
+            guard answer.status == 200 else {
+                if stack.json {
+                    print(answer.text)
+                } else {
+                    let error = answer.json
+                    print("unlock refused: HTTP \(answer.status) \(plain(error["error"])): \(plain(error["detail"]).isEmpty ? answer.text : plain(error["detail"]))")
+                }
+                throw ExitCode.failure
+            }
+            if stack.json {
+                print(answer.text)
+            } else {
+                let removed = answer.json["removed"] as? [String: Any] ?? [:]
+                print("lock \(plain(removed["id"])) deleted (\(plain(removed["rule"])) on \(plain(removed["symbol"]).isEmpty ? "every symbol" : plain(removed["symbol"])))")
+                print("\((answer.json["locks"] as? [Any])?.count ?? 0) lock(s) still in force")
+            }
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import TradingDomain
+import TradingWire
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -64,20 +66,19 @@ struct CandleFeed: Sendable {
     }
 
     static func read(_ path: String) throws -> [Candle] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        try readCandles(path).map { Candle(openTime: $0.openTime, open: $0.open, high: $0.high, low: $0.low, close: $0.close, volume: $0.volume) }
+    }
+
+    /// The file's candles, read from its bytes (`CandleCSV`).
+    static func readCandles(_ path: String) throws -> [TradingWire.Candle] {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw FeedError(description: "cannot read \(path)")
         }
-        var candles: [Candle] = []
-        for (index, line) in text.split(whereSeparator: \.isNewline).enumerated() where index > 0 {
-            let fields = line.split(separator: ",").map { String($0) }
-            guard fields.count >= 6, let time = Int64(fields[0]), let open = Double(fields[1]), let high = Double(fields[2]),
-                let low = Double(fields[3]), let close = Double(fields[4]), let volume = Double(fields[5])
-            else {
-                throw FeedError(description: "\(path):\(index + 1) is not open_time,open,high,low,close,volume")
-            }
-            candles.append(Candle(openTime: time, open: open, high: high, low: low, close: close, volume: volume))
+        do {
+            return try CandleCSV.parse(data)
+        } catch {
+            throw FeedError(description: "\(path):\(error.line) is not open_time,open,high,low,close,volume")
         }
-        return candles
     }
 
     private func waitForGateway(log: @Sendable (String) -> Void) throws {

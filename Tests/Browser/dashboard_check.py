@@ -3,15 +3,18 @@
 
 Checks, against a running gateway:
   1. the page loads with no console error, no uncaught exception and no failed resource;
-  2. it shows the figures the API gives (trading mode, halt and lock, equity, cash, drawdown,
-     positions, latest orders, workers, models);
-  3. with --token, a halt clicked without the token is refused by the page and not sent; with
+  2. it shows the figures the API gives (trading mode, trading state and its reason, halt and
+     lock, the protection locks of /api/locks, equity, cash, drawdown, positions, latest orders,
+     workers, models); with --expect-lock, at least one protection lock is in force and shown
+     with its symbol, kind, reason and end;
+  3. with --token, REDUCING set through the API (POST /api/risk/state) is shown with its reason;
+     a halt clicked without the token is refused by the page and not sent; with
      the token typed in, a click on Halt (a real mouse event) halts trading, as the API then says.
 
 Standard library only (the WebSocket client is below). Prints one JSON summary; exit status 0
 when every check passed.
 
-    dashboard_check.py --url http://127.0.0.1:8000 [--token T] [--chromium chromium]
+    dashboard_check.py --url http://127.0.0.1:8000 [--token T] [--expect-lock] [--chromium chromium]
 """
 import argparse
 import base64
@@ -185,6 +188,16 @@ def api(base, path):
     return json.load(urllib.request.urlopen(base + path, timeout=10))
 
 
+def api_post(base, path, body, token):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(request, timeout=10))
+
+
+def page_text(browser, element_id):
+    return browser.evaluate(f"document.getElementById({json.dumps(element_id)}).textContent")
+
+
 def money(value):
     return f"{float(value):.2f}"
 
@@ -193,6 +206,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True)
     parser.add_argument("--token")
+    parser.add_argument("--expect-lock", action="store_true", help="fail unless a protection lock is in force and shown")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
     args = parser.parse_args()
     failures, checks = [], []
@@ -211,15 +225,37 @@ def main():
               "document.body.dataset.loaded never became true")
         health, account = api(args.url, "/health"), api(args.url, "/api/positions")
         orders, models = api(args.url, "/api/orders?limit=20"), api(args.url, "/api/models")
+        locks = api(args.url, "/api/locks")["locks"]
         shown = browser.evaluate("""(() => {
             const text = (id) => document.getElementById(id).textContent;
             const cells = (id) => [...document.querySelectorAll('#' + id + ' tr')].map((tr) => [...tr.children].map((td) => td.textContent));
-            return {mode: text('mode'), halted: text('halted'), locked: text('locked'), equity: text('equity'), cash: text('cash'),
+            return {mode: text('mode'), state: text('tradingState'), stateReason: text('stateReason'), locks: cells('locks'),
+                    noLocksHidden: document.getElementById('noLocks').hidden, halted: text('halted'), locked: text('locked'), equity: text('equity'), cash: text('cash'),
                     drawdown: text('drawdown'), positions: cells('positions'), orders: cells('orders'), workers: cells('workers'),
                     models: cells('models'), tokenHidden: document.getElementById('tokenRow').hidden,
                     equityDrawn: document.getElementById('equityChart').toDataURL().length};
         })()""")
         check("trading mode", shown["mode"] == health["tradingMode"], f"page {shown['mode']!r}, API {health['tradingMode']!r}")
+        check("trading state", shown["state"] == health["risk"].get("tradingState"),
+              f"page {shown['state']!r}, API {health['risk'].get('tradingState')!r}")
+        expected_locks = [[lock.get("symbol") or "all symbols", lock["rule"], lock["reason"],
+                           time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(lock["until"] // 1000)), lock["id"]] for lock in locks]
+        check("protection locks (symbol, kind, reason, until, id)", shown["locks"] == expected_locks,
+              f"page {shown['locks']}, API {expected_locks}")
+        check("'none in force' only without locks", shown["noLocksHidden"] == bool(locks), shown["noLocksHidden"])
+        if args.expect_lock:
+            check("a protection lock is in force and shown", len(locks) >= 1 and len(shown["locks"]) == len(locks), locks)
+        halt_check_state = None
+        if args.token:
+            state_reason = "dashboard check: reducing"
+            answer = api_post(args.url, "/api/risk/state", {"state": "REDUCING", "reason": state_reason}, args.token)
+            check("REDUCING set through the API", answer.get("tradingState") == "REDUCING", answer)
+            shown_reducing = browser.wait_for(
+                "document.getElementById('tradingState').textContent === 'REDUCING'"
+                f" && document.getElementById('stateReason').textContent === {json.dumps(state_reason)}")
+            check("the page shows REDUCING and its reason", shown_reducing,
+                  f"{page_text(browser, 'tradingState')!r} {page_text(browser, 'stateReason')!r}")
+            halt_check_state = "HALTED"
         check("halt shown", (shown["halted"] == "HALTED") == bool(health["risk"].get("halted")), f"page {shown['halted']!r}")
         check("lock shown", (shown["locked"] == "LOCKED") == bool(health["risk"].get("locked")), f"page {shown['locked']!r}")
         check("equity", shown["equity"] == money(account["equity"]), f"page {shown['equity']!r}, API {account['equity']}")
@@ -253,6 +289,11 @@ def main():
             time.sleep(0.1)
         check("a halt clicked on the page is seen by the API", halted.get("halted") is True and halted.get("haltReason") == reason, halted)
         check("the page shows the halt", browser.wait_for("document.getElementById('halted').textContent === 'HALTED'"), "")
+        if halt_check_state:
+            check("the page shows the state HALTED and the halt's reason",
+                  browser.wait_for("document.getElementById('tradingState').textContent === 'HALTED'"
+                                   f" && document.getElementById('stateReason').textContent === {json.dumps(reason)}"),
+                  f"{page_text(browser, 'tradingState')!r} {page_text(browser, 'stateReason')!r}")
         errors = browser.errors()
         check("no console error", not errors, errors)
     finally:

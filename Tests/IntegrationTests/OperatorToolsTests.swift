@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)
@@ -188,21 +189,31 @@ struct OperatorToolsTests {
         #expect(try await stack.get("/health", port: stack.modelHealthPort).json["model_loaded"] as? Bool == true)
     }
 
-    @Test("the dashboard in headless Chromium: no console error, the API's figures, and a halt clicked with the token")
+    @Test("the dashboard in headless Chromium: no console error, the API's figures, the trading state, a protection lock, and a halt clicked with the token")
     func dashboardInChromium() async throws {
         let chromium = try runTool("/bin/sh", ["-c", "command -v chromium || command -v chromium-browser"])
         try #require(chromium.status == 0, "chromium is missing (scripts/install-deps installs Debian's chromium)")
-        let stack = try Stack(["API_TOKEN": "dashboard-secret-42"])
+        let stack = try Stack(["API_TOKEN": "dashboard-secret-42", "COOLDOWN_MINUTES": "30"])
         stack.token = "dashboard-secret-42"
         try await stack.startAll()
         #expect(try await stack.feedCandles().status == 200)
         #expect(try await stack.post("/api/trade/execute", Self.executeBody).status == 200)
+        // A sale at a lower close loses: the cooldown locks the symbol, for the page to show.
+        let last = try Stack.sharedCandles()[59]
+        let lower = (last["close"] as? Double ?? 1) * 0.98
+        let drop: [String: Any] = [
+            "symbol": "BTCUSDT",
+            "candles": [["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": lower, "high": lower, "low": lower, "close": lower, "volume": 1.0]],
+        ]
+        #expect(try await stack.post("/api/market/candles", json: drop).status == 200)
+        #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 500, "confidence": 0.9}"#).status == 200)
+        #expect((try await stack.get("/api/locks").json["locks"] as? [Any])?.count == 1)
         stack.token = nil
         let page = try await stack.get("/")
         #expect(page.status == 200 && page.text.contains("<canvas id=\"equityChart\""))
         #expect(!page.text.contains("http://") && !page.text.contains("https://"), "the page fetches nothing from elsewhere")
         let script = Stack.repositoryRoot.appendingPathComponent("Tests/Browser/dashboard_check.py").path
-        let run = try runTool("python3", [script, "--url", "http://127.0.0.1:\(stack.httpPort)", "--token", "dashboard-secret-42"])
+        let run = try runTool("python3", [script, "--url", "http://127.0.0.1:\(stack.httpPort)", "--token", "dashboard-secret-42", "--expect-lock"])
         #expect(run.status == 0, "\(run.output)")
         let risk = try await stack.get("/health").json["risk"] as? [String: Any]
         #expect(risk?["halted"] as? Bool == true)
@@ -302,6 +313,29 @@ struct OperatorCLITests {
         #expect(replay.status == 0, "\(replay.output)")
         #expect(replay.output.contains("replay: 100/100 candles (100 %)"))
         #expect(replay.output.contains("replay summary: 100 of 100 candles sent as ETHBTC, 0 failed"))
+    }
+
+    @Test("trading-stack backtest: the same files, byte for byte, as before the fast paths (incremental features, byte CSV reader, formatter)",
+          arguments: [
+            ("ETH_BTC-5m.csv", "b43e3217baf36f0b3638fe9ea7bd409a5221cd085f9f538925e42e6e0b35d9f2",
+             "d8a3c7e558d770a6518704fefebefe6c6bd5a284576ff1abc89bc5b05f23656a", "0595143627fb00141ca7b07226eded89e1ee631a5e08d1df748c58c64829d9cf"),
+            ("UNITTEST_BTC-1m.csv", "7d96ef4c32941af583eba22aea793579b743896bc3e4a7ccfb5008e8ae2c8dd2",
+             "110f3bc52dcd079c7e2d59a31d0a60dae4d5cb6ae0c530a10ca4eaac51c2cd32", "8bc15c49de1f575db4514be3f481e9e99882df984ac4572f54267f8bc315a0cf"),
+          ])
+    func backtestPinned(_ name: String, _ report: String, _ csv: String, _ svg: String) throws {
+        // The digests are those of the files written by the backtest before it used IncrementalFeatures
+        // (commit 06678be), with the default configuration and the three shipped models.
+        let binary = Stack.binaryDirectory.appendingPathComponent("trading-stack").path
+        let file = Stack.repositoryRoot.appendingPathComponent("market-data/candles/\(name)").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("backtest-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try runTool(
+            binary, ["backtest", file, "--symbol", "ETHBTC", "--out", out.path], environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"])
+        #expect(run.status == 0, "\(run.output)")
+        for (file, digest) in [("report.json", report), ("equity.csv", csv), ("equity.svg", svg)] {
+            let data = try Data(contentsOf: out.appendingPathComponent(file))
+            #expect(SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() == digest, "\(name): \(file) changed")
+        }
     }
 
     @Test("trading-stack backtest writes the report, the equity CSV and the chart; bad arguments exit non-zero with the reason")

@@ -113,6 +113,65 @@ struct ProtectionsStackTests {
         #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#).status == 200)
     }
 
+    @Test("a new protection lock and every trading-state change are posted once each; tradectl risk unlock ends the lock")
+    func lockNotificationsAndUnlock() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        let stack = try Stack([
+            "API_TOKEN": Self.token, "COOLDOWN_MINUTES": "30", "MAX_CANDLE_AGE": "3", "NOTIFY_WEBHOOK_URL": receiver.url("json"),
+            "NOTIFY_BACKOFF_MS": "20",
+        ])
+        stack.token = Self.token
+        try await stack.startAll()
+        let events: @Sendable (String) -> [[String: Any]] = { name in receiver.received("json").filter { $0["event"] as? String == name } }
+        let fed = Self.candles(Array(repeating: 100, count: 29) + [90], newestAgo: 0)
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "BTCUSDT", "candles": Array(fed.dropLast())]).status == 200)
+        #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 1000, "confidence": 0.9}"#).status == 200)
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "BTCUSDT", "candles": Array(fed.suffix(1))]).status == 200)
+        #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 800, "confidence": 0.9}"#).status == 200)
+        let lock = try #require((try await stack.get("/api/locks").json["locks"] as? [[String: Any]])?.first)
+        let id = try #require(lock["id"] as? String)
+        try await waitUntil("the lock is posted") { !events("protection_lock").isEmpty }
+        let posted = try #require(events("protection_lock").first)
+        let details = posted["details"] as? [String: String] ?? [:]
+        #expect(details["id"] == id && details["symbol"] == "BTCUSDT" && details["rule"] == "cooldown")
+        #expect(details["reason"] == lock["reason"] as? String)
+        #expect(details["until"]?.hasSuffix("Z") == true)
+        #expect((posted["text"] as? String)?.contains("BTCUSDT locked by cooldown until \(details["until"] ?? "?")") == true, "\(posted)")
+
+        #expect(try await stack.post("/api/risk/state", #"{"state": "REDUCING", "reason": "end of day"}"#).status == 200)
+        try await waitUntil("REDUCING is posted") { !events("trading_state").isEmpty }
+        let reducing = events("trading_state").first?["details"] as? [String: String] ?? [:]
+        #expect(reducing["state"] == "REDUCING" && reducing["previousState"] == "ACTIVE" && reducing["reason"] == "end of day")
+        #expect(try await stack.post("/api/risk/state", #"{"state": "ACTIVE"}"#).status == 200)
+        try await waitUntil("ACTIVE is posted") { events("trading_state").count == 2 }
+        #expect((events("trading_state").last?["details"] as? [String: String])?["state"] == "ACTIVE")
+        #expect(try await stack.post("/api/risk/state", #"{"state": "HALTED", "reason": "maintenance"}"#).status == 200)
+        try await waitUntil("HALTED is posted") { !events("halt").isEmpty }
+        let halt = events("halt").first?["details"] as? [String: String] ?? [:]
+        #expect(halt["state"] == "HALTED" && halt["previousState"] == "ACTIVE" && halt["reason"] == "maintenance")
+
+        // Through tradectl: an unknown id is the API's error and exit 1; the token is needed.
+        let tradectl = Stack.binaryDirectory.appendingPathComponent("tradectl").path
+        let url = ["--url", "http://127.0.0.1:\(stack.httpPort)"]
+        let unknown = try runTool(tradectl, ["risk", "unlock", "no-such-lock", "--token", Self.token] + url, environment: [:])
+        #expect(unknown.status == 1 && unknown.output.contains("HTTP 404 unknown_lock"), "\(unknown.output)")
+        let unknownJSON = try runTool(tradectl, ["risk", "unlock", "no-such-lock", "--json", "--token", Self.token] + url, environment: [:])
+        #expect(unknownJSON.status == 1 && unknownJSON.output.contains(#""error":"unknown_lock""#), "\(unknownJSON.output)")
+        let noToken = try runTool(tradectl, ["risk", "unlock", id] + url, environment: [:])
+        #expect(noToken.status == 1 && noToken.output.contains("HTTP 401"), "\(noToken.output)")
+        let unlocked = try runTool(tradectl, ["risk", "unlock", id, "--token", Self.token] + url, environment: [:])
+        #expect(unlocked.status == 0 && unlocked.output.contains("lock \(id) deleted (cooldown on BTCUSDT)"), "\(unlocked.output)")
+        #expect((try await stack.get("/api/locks").json["locks"] as? [Any])?.isEmpty == true)
+
+        // Status polls (every 200 ms) and further replies repeat nothing.
+        try await Task.sleep(for: .seconds(1))
+        #expect(events("protection_lock").count == 1)
+        #expect(events("trading_state").count == 2)
+        #expect(events("halt").count == 1)
+    }
+
     @Test("stale data: no order (409 stale_market_data) and allow false for a symbol whose newest candle is too old, counted")
     func staleData() async throws {
         let stack = try Stack(["MAX_CANDLE_AGE": "3"])

@@ -1,7 +1,8 @@
 /// The operator's dashboard, served at `GET /`: one HTML page with its own script and styles,
 /// nothing fetched from elsewhere, no build step. It reads the public API every two seconds
-/// (`/health`, `/api/positions`, `/api/orders`, `/api/models`, `/api/equity`) and draws equity
-/// and drawdown on canvases. Halt, resume and reset post to the API; when the gateway requires
+/// (`/health`, `/api/locks`, `/api/positions`, `/api/orders`, `/api/models`, `/api/equity`),
+/// shows the trading state (ACTIVE, REDUCING, HALTED, with its reason) and the protection locks in
+/// force, and draws equity and drawdown on canvases. Halt, resume and reset post to the API; when the gateway requires
 /// `API_TOKEN`, the page asks for it (kept in the tab's sessionStorage only).
 enum DashboardPage {
     static let html = #"""
@@ -35,6 +36,7 @@ enum DashboardPage {
 <header>
   <h1>Trading pipeline</h1>
   <span>mode <span class="badge" id="mode">…</span></span>
+  <span>state <span class="badge" id="tradingState">…</span> <span id="stateReason"></span></span>
   <span>halt <span class="badge" id="halted">…</span> <span id="haltReason"></span></span>
   <span>lock <span class="badge" id="locked">…</span> <span id="lockReason"></span></span>
   <span>health <span class="badge" id="ok">…</span></span>
@@ -72,6 +74,9 @@ enum DashboardPage {
     <table><thead><tr><th>model</th><th>incumbent</th><th>canary</th><th>routing</th><th>agreement</th></tr></thead><tbody id="models"></tbody></table>
   </section>
   <section>
+    <h2>Protection locks <span id="lockCount"></span></h2>
+    <table><thead><tr><th>symbol</th><th>kind</th><th>reason</th><th>until (UTC)</th><th>id</th></tr></thead><tbody id="locks"></tbody></table>
+    <p id="noLocks">none in force</p>
     <h2>Positions</h2>
     <table><thead><tr><th>symbol</th><th>quantity</th><th>avg price</th><th>mark</th><th>unrealized</th><th>realized</th></tr></thead><tbody id="positions"></tbody></table>
   </section>
@@ -123,8 +128,8 @@ function chart(canvas, points, value, color, format) {
 async function refresh() {
   try {
     const since = Date.now() - 24 * 3600 * 1000;
-    const [health, account, orders, models, equity] = await Promise.all([
-      getJSON("/health"), getJSON("/api/positions"), getJSON("/api/orders?limit=20"), getJSON("/api/models"),
+    const [health, locks, account, orders, models, equity] = await Promise.all([
+      getJSON("/health"), getJSON("/api/locks"), getJSON("/api/positions"), getJSON("/api/orders?limit=20"), getJSON("/api/models"),
       getJSON("/api/equity?since=" + since),
     ]);
     authRequired = !!(health.config && health.config.authRequired);
@@ -132,6 +137,14 @@ async function refresh() {
     $("mode").textContent = health.tradingMode;
     $("mode").className = "badge " + (health.tradingMode === "live" ? "warn" : "ok");
     const risk = health.risk || {};
+    const state = risk.tradingState || (health.control || {}).tradingState || "unknown";
+    $("tradingState").textContent = state;
+    $("tradingState").className = "badge " + ({ ACTIVE: "ok", REDUCING: "warn", HALTED: "bad" }[state] || "");
+    $("stateReason").textContent = state === "ACTIVE" ? "" : (risk.stateReason || "");
+    const held = locks.locks || [];
+    rows("locks", held, (l) => [l.symbol || "all symbols", l.rule, l.reason, new Date(l.until).toISOString().slice(0, 19).replace("T", " "), l.id]);
+    $("noLocks").hidden = held.length > 0;
+    $("lockCount").textContent = held.length > 0 ? "(" + held.length + ")" : "";
     badge("halted", risk.halted === true, "HALTED", "running", "bad");
     $("haltReason").textContent = risk.halted ? (risk.haltReason || "") : "";
     badge("locked", risk.locked === true, "LOCKED", "unlocked", "bad");

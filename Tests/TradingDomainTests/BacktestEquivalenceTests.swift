@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import TradingDomain
+import TradingWire
+
+/// The backtest's fast paths give what the slow ones gave: the incremental features, the byte
+/// CSV reader, the formatter, the drawdown check.
+@Suite("backtest fast paths, equal to the slow ones")
+struct BacktestEquivalenceTests {
+    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    static func bytes(_ name: String) throws -> Data {
+        try Data(contentsOf: root.appendingPathComponent("market-data/candles/\(name)"))
+    }
+
+    @Test("signals from IncrementalFeatures equal the batch features over a copied window, votes and consensus included, wherever a chunk starts",
+          arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"])
+    func incrementalSignals(_ name: String) throws {
+        let candles = try BacktestFileTests.load(name)
+        let models = try BacktestFileTests.shippedModels()
+        let settings = BacktestSettings(
+            symbol: "TEST",
+            limits: RiskLimits(
+                confidenceThreshold: 0.6, maxOrderNotionalUsd: 1_000, maxPositionUsd: 5_000, maxDrawdown: 0.5, startingEquityUsd: 100_000, slippageBps: 0,
+                feeBps: 0), consensus: ConsensusPolicy(), stakeUsd: 1_000, window: 200)
+        // The computation before IncrementalFeatures: the window copied, every feature recomputed.
+        func reference(_ index: Int) -> (Decimal, ConsensusSignal?)? {
+            guard let price = Decimal(exactly: candles[index].close, scale: 8), price > 0 else { return nil }
+            let window = Array(candles[max(0, index - settings.window + 1)...index])
+            guard let features = try? FeatureBuilder.build(given: nil, candles: window) else { return (price, nil) }
+            let votes = models.map { ModelVote(modelId: $0.id, version: $0.version, probabilityUp: $0.artifact.probabilityUp(features.features)) }
+            return (price, settings.consensus.combine(votes))
+        }
+        var mismatches = 0
+        var computed = 0
+        for start in [0, 1, 19, 20, 199, 200, 1_000, candles.count - 300] {
+            let indices = start..<min(candles.count, start + 300)
+            let fast = Backtester.signals(candles: candles, indices: indices, models: models, settings: settings)
+            for (offset, index) in indices.enumerated() {
+                let slow = reference(index)
+                let same = fast[offset]?.0 == slow?.0 && fast[offset]?.1 == slow?.1 && (fast[offset] == nil) == (slow == nil)
+                if !same { mismatches += 1 }
+                if slow?.1 != nil { computed += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(computed > 2_000, "most candles have features")
+    }
+
+    @Test("CandleCSV reads the repository's files exactly as Double(String) and Int64(String) do", arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"])
+    func csvBytes(_ name: String) throws {
+        let fast = try CandleCSV.parse(try Self.bytes(name))
+        let slow = try BacktestFileTests.load(name)
+        #expect(fast.count == slow.count)
+        #expect(fast == slow)
+        #expect(zip(fast, slow).allSatisfy { $0.close.bitPattern == $1.close.bitPattern && $0.volume.bitPattern == $1.volume.bitPattern })
+    }
+
+    @Test("CandleCSV: CRLF and empty lines, extra fields; a bad line is named by its number")
+    func csvEdges() throws {
+        let text = "open_time,open,high,low,close,volume\r\n\r\n1,1.5,2,1e-3,0.1,7,extra\r\n2,-0,3,1,2.25,0\n"
+        let candles = try CandleCSV.parse(Data(text.utf8))
+        #expect(candles == [
+            Candle(openTime: 1, open: 1.5, high: 2, low: 0.001, close: 0.1, volume: 7),
+            Candle(openTime: 2, open: -0.0, high: 3, low: 1, close: 2.25, volume: 0),
+        ])
+        for bad in ["1,2,3,4,5", "x,1,1,1,1,1", "1,1,1,1,1,nan", "1,1,1,1,1, 2", "1,1,1,1,,1", "99999999999999999999,1,1,1,1,1", "1,1,1,1,1e,1"] {
+            #expect(throws: CandleCSV.ParseError(line: 3)) { try CandleCSV.parse(Data("h\n1,1,1,1,1,1\n\(bad)\n".utf8)) }
+        }
+        #expect(try CandleCSV.parse(Data()).isEmpty)
+    }
+
+    @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
+    func formatting() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.0000000049, 0.000000005, 100_833.333333333, 1e15, 1e18, 1e-300, -1e-9,
+            .leastNonzeroMagnitude, 0x1p59, 12_345.678_9, 99.999_999_995, 0.049_999_999_999_999_996]
+        for _ in 0..<20_000 {
+            let magnitude = Double.random(in: -12...16, using: &generator)
+            values.append((Bool.random(using: &generator) ? -1 : 1) * Foundation.pow(10, magnitude) * Double.random(in: 1...10, using: &generator))
+            values.append(Double(Int.random(in: -1_000_000...1_000_000, using: &generator)) / 8)  // exact ties at 1 and 2 places
+        }
+        var mismatches: [String] = []
+        for value in values {
+            for places in [0, 1, 2, 6, 8] {
+                var text = TextBytes()
+                text.appendFixed(value, places: places)
+                let expected = String(format: "%.\(places)f", value)
+                if text.string != expected && mismatches.count < 5 { mismatches.append("\(value) at \(places): \(text.string) vs \(expected)") }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        for milliseconds: Int64 in [0, 1, 999, 1_515_110_400_000, 1_767_225_599_999, 253_402_300_799_999, -1, -86_400_001] {
+            var text = TextBytes()
+            text.appendISO8601(milliseconds)
+            #expect(text.string == ISO8601Millis.format(milliseconds))
+        }
+    }
+
+    @Test("Portfolio.drawdownReaches is drawdown >= limit, marked down and up through a limit")
+    func drawdownCheck() throws {
+        var portfolio = Portfolio(startingCash: 100_000)
+        portfolio.apply(symbol: "BTCUSDT", side: .buy, fill: try Fill(price: 100, quantity: 500, notional: 50_000, fee: 0, dryRun: true, filledAt: 0))
+        var price = Decimal(100)
+        for step in 0..<2_000 {
+            price += Decimal(step % 7 == 0 ? 3 : -1) / 100
+            portfolio.mark("BTCUSDT", price: price)
+            for limit in [0, 0.0001, 0.001, portfolio.drawdown, portfolio.drawdown.nextUp, portfolio.drawdown.nextDown, 0.5] {
+                #expect(portfolio.drawdownReaches(limit) == (portfolio.drawdown >= limit))
+            }
+        }
+        #expect(portfolio.drawdown > 0.001)
+    }
+}
