@@ -9,6 +9,14 @@ public struct Protections: Sendable, Equatable {
     public private(set) var locks: [ProtectionLock]
     /// Closed trades within the longest lookback, oldest first.
     public private(set) var trades: [ClosedTrade]
+    /// How many trades `record` has added since this value was made: a checkpoint compares it to
+    /// know how many of the newest trades came after it.
+    public private(set) var recorded = 0
+
+    /// Equal locks and trades (`recorded` is a checkpoint's bookkeeping, not state).
+    public static func == (lhs: Protections, rhs: Protections) -> Bool {
+        lhs.locks == rhs.locks && lhs.trades == rhs.trades
+    }
 
     public init(locks: [ProtectionLock] = [], trades: [ClosedTrade] = []) {
         self.locks = locks
@@ -37,6 +45,30 @@ public struct Protections: Sendable, Equatable {
         if let first = trades.first, first.closedAt < horizon { trades.removeAll { $0.closedAt < horizon } }
     }
 
+    /// Takes the closed trades out (leaving none), so that a checkpoint of the rest does not
+    /// share their storage: the next trade recorded then appends in place instead of copying.
+    mutating func takeTrades() -> [ClosedTrade] {
+        var taken: [ClosedTrade] = []
+        swap(&taken, &trades)
+        return taken
+    }
+
+    /// Puts back trades `takeTrades` took when `recorded` was `recordedWhenTaken`. When undoing
+    /// to an earlier state whose count was `since` (now restored), the trades recorded after it
+    /// are dropped from the newest, as long as their order is in `undone` (the orders whose
+    /// changes are undone); a trade of any other order stops it.
+    mutating func putBack(_ taken: [ClosedTrade], recordedWhenTaken: Int, undoingSince since: Int? = nil, of undone: Set<String> = []) {
+        var kept = taken
+        if let since {
+            var toDrop = recordedWhenTaken - since
+            while toDrop > 0, let last = kept.last, undone.contains(last.orderId) {
+                kept.removeLast()
+                toDrop -= 1
+            }
+        }
+        trades = kept
+    }
+
     /// An operator deletes a lock; nil when no lock has that id.
     public mutating func remove(id: String) -> ProtectionLock? {
         guard let index = locks.firstIndex(where: { $0.id == id }) else { return nil }
@@ -50,6 +82,7 @@ public struct Protections: Sendable, Equatable {
         let now = trade.closedAt
         prune(now: now, settings: settings)
         trades.append(trade)
+        recorded += 1
         var added: [ProtectionLock] = []
         let symbol = trade.symbol
         // CooldownPeriod: a losing trade locks its symbol.

@@ -129,20 +129,30 @@ public struct RiskEngine: Sendable {
     }
 
     /// A checkpoint for a change that touches at most the orders `ids`.
+    /// The closed trades are left out too: the changes in between only add trades of the orders
+    /// they touch (at the end), and prune ones older than every lookback.
     public mutating func checkpoint(touching ids: [String]) -> Checkpoint {
         var book: [String: Order] = [:]
         swap(&book, &orders)
+        let trades = protections.takeTrades()
         let rest = self
+        protections.putBack(trades, recordedWhenTaken: protections.recorded)
         swap(&book, &orders)
         return Checkpoint(engine: rest, orders: Dictionary(ids.map { ($0, orders[$0]) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// Puts the engine back as it was at `checkpoint`; the change in between must have touched
-    /// no order outside `checkpoint.orderIDs`.
+    /// no order outside `checkpoint.orderIDs`. The trades those orders closed since are dropped;
+    /// trades pruned since stay pruned (older than every lookback, they decide nothing).
     public mutating func restore(_ checkpoint: Checkpoint) {
         var book: [String: Order] = [:]
         swap(&book, &orders)
+        let trades = protections.takeTrades()
+        let recordedSince = protections.recorded
         self = checkpoint.engine
+        // Orders that were filled before the checkpoint closed their trades before it too.
+        let undone = Set(checkpoint.orders.compactMap { id, order in order?.status == .filled ? nil : id })
+        protections.putBack(trades, recordedWhenTaken: recordedSince, undoingSince: checkpoint.engine.protections.recorded, of: undone)
         for (id, order) in checkpoint.orders { book[id] = order }
         swap(&book, &orders)
     }

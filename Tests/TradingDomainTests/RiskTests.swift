@@ -193,6 +193,47 @@ struct RiskEngineTests {
         }
     }
 
+    @Test("with the protections on, a change undone from a checkpoint leaves the closed trades and locks as a copy of the engine had them")
+    func checkpointUndoesTrades() throws {
+        var limits = self.limits
+        limits.maxOrderNotionalUsd = 1_000_000
+        limits.maxPositionUsd = 1_000_000_000
+        limits.maxGrossExposureUsd = 1_000_000_000
+        limits.maxOrdersPerMinute = 1_000_000
+        limits.maxDrawdown = 1
+        limits.protections = ProtectionSettings(
+            cooldownMinutes: 1, stoplossGuardTrades: 3, stoplossGuardLookbackMinutes: 60, stoplossGuardLockMinutes: 1,
+            lowProfitTrades: 4, lowProfitLookbackMinutes: 60, lowProfitLockMinutes: 1)
+        var engine = RiskEngine(limits: limits)
+        var generator = SystemRandomNumberGenerator()
+        var undone = 0
+        for step in 0..<1_500 {
+            let now = Int64(step) * 1_000
+            let price = Decimal(Int.random(in: 90...110, using: &generator))
+            engine.mark(symbol: "BTCUSDT", price: price, now: now)
+            let id = "o-\(step)"
+            let side: Side = Bool.random(using: &generator) ? .buy : .sell
+            let intent = OrderIntent(clientOrderId: id, symbol: "BTCUSDT", side: side, qtyUsd: 100, confidence: 0.9)
+            guard (try? engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: now)) != nil else { continue }
+            // The oracle: a copy of the whole engine, as the risk worker used to keep.
+            let oracle = engine
+            let checkpoint = engine.checkpoint(touching: [id])
+            let fill = try Fill(price: price, quantity: 100 / price, notional: 100, fee: 0, dryRun: true, filledAt: now)
+            _ = try engine.settle(SettleRequest(clientOrderId: id, fill: fill, rejectReason: nil))
+            if Int.random(in: 0..<3, using: &generator) == 0 {
+                engine.restore(checkpoint)
+                undone += 1
+                #expect(engine.protections == oracle.protections)
+                #expect(engine.flags == oracle.flags)
+                #expect(engine.orders == oracle.orders)
+                #expect(engine.status.account == oracle.status.account)
+                if engine.protections != oracle.protections { break }
+            }
+        }
+        #expect(undone > 20)
+        #expect(!engine.protections.trades.isEmpty, "the series closed trades")
+    }
+
     @Test("each rule refuses with its own reason")
     func rules() {
         var engine = RiskEngine(limits: limits)
