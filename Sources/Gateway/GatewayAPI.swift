@@ -29,7 +29,10 @@ struct GatewayAPI: Sendable {
         ExecutePipeline(workers: workers, configuration: configuration, control: control, logger: logger)
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    /// Read-only routes on `router`; state-changing ones on a group that needs the bearer token
+    /// when `API_TOKEN` is set (the OpenAPI document marks the same ones `security: bearer`).
+    func register(on router: Router<GatewayRequestContext>) {
+        let guarded = router.group().add(middleware: BearerTokenMiddleware(token: configuration.apiToken))
         router.get("health") { _, _ in try jsonResponse(health()) }
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
@@ -37,14 +40,12 @@ struct GatewayAPI: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
-        router.post("api/ai/consensus") { request, _ in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
+        router.post("api/ai/consensus") { request, context in
             let input = try await request.decodeJSON(ConsensusInput.self, limit: configuration.maxBodyBytes)
-            return try jsonResponse(try await consensus.run(input, requestID: requestID), requestID: requestID)
+            return try jsonResponse(try await consensus.run(input, requestID: context.requestID), requestID: context.requestID)
         }
-        router.post("api/trade/execute") { request, _ in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
-            try authorize(request)
+        guarded.post("api/trade/execute") { request, context in
+            let requestID = context.requestID
             let input = try await request.decodeJSON(ExecuteInput.self, limit: configuration.maxBodyBytes)
             if configuration.tradingMode == .live {
                 let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
@@ -59,23 +60,19 @@ struct GatewayAPI: Sendable {
                 metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])
             return try jsonResponse(output, requestID: requestID)
         }
-        router.post("api/market/candles") { request, _ in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
-            try authorize(request)
+        guarded.post("api/market/candles") { request, context in
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
-            return try jsonResponse(try await ingest(input, requestID: requestID), requestID: requestID)
+            return try jsonResponse(try await ingest(input, requestID: context.requestID), requestID: context.requestID)
         }
         router.get("api/preflight") { _, _ in
             try jsonResponse(PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control))
         }
-        router.get("api/positions") { request, _ in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
-            let status: RiskStatus = try await risk(Operations.Risk.status, Empty(), requestID: requestID)
+        router.get("api/positions") { _, context in
+            let status: RiskStatus = try await risk(Operations.Risk.status, Empty(), requestID: context.requestID)
             control.update(status: status)
-            return try jsonResponse(status.account, requestID: requestID)
+            return try jsonResponse(status.account, requestID: context.requestID)
         }
-        router.get("api/orders") { request, _ in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
+        router.get("api/orders") { request, context in
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             guard (1...1_000).contains(limit) else { throw APIError(.unprocessableContent, "invalid_limit", "limit must be 1 to 1000") }
             var status: OrderStatus?
@@ -85,20 +82,18 @@ struct GatewayAPI: Sendable {
                 }
                 status = parsed
             }
-            let list: OrderList = try await risk(Operations.Risk.orders, OrdersQuery(limit: limit, status: status), requestID: requestID)
-            return try jsonResponse(list, requestID: requestID)
+            let list: OrderList = try await risk(Operations.Risk.orders, OrdersQuery(limit: limit, status: status), requestID: context.requestID)
+            return try jsonResponse(list, requestID: context.requestID)
         }
-        router.get("api/orders/:id") { request, context in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
+        router.get("api/orders/:id") { _, context in
             let id = try InputValidation.clientOrderID(context.parameters.get("id") ?? "")
-            let order: Order = try await risk(Operations.Risk.order, OrderQuery(clientOrderId: id), requestID: requestID)
-            return try jsonResponse(order, requestID: requestID)
+            let order: Order = try await risk(Operations.Risk.order, OrderQuery(clientOrderId: id), requestID: context.requestID)
+            return try jsonResponse(order, requestID: context.requestID)
         }
         router.get("api/models") { _, _ in
             try jsonResponse(ModelList(models: models.entries(live: broker.snapshot.workers)))
         }
-        router.post("api/models/:id/canary") { request, context in
-            try authorize(request)
+        guarded.post("api/models/:id/canary") { request, context in
             let id = try modelID(context)
             let input = try await request.decodeJSON(CanaryInput.self, limit: configuration.maxBodyBytes)
             guard let mode = CanaryMode(rawValue: input.mode), mode != .promoted else {
@@ -110,28 +105,26 @@ struct GatewayAPI: Sendable {
             }
             return try setCanary(id, CanaryRouting(mode: mode, share: share), action: "canary \(mode.rawValue)")
         }
-        router.post("api/models/:id/promote") { request, context in
-            try authorize(request)
+        guarded.post("api/models/:id/promote") { _, context in
             let id = try modelID(context)
             guard broker.snapshot.workers[ServiceName.canary(id)] != nil else {
                 throw APIError(.conflict, "no_canary", "no canary worker of model \(id) is live; start one with MODEL_ROLE=canary")
             }
             return try setCanary(id, CanaryRouting(mode: .promoted, share: 1), action: "promote")
         }
-        router.post("api/models/:id/rollback") { request, context in
-            try authorize(request)
-            return try setCanary(try modelID(context), CanaryRouting(mode: .off, share: 0), action: "rollback")
+        guarded.post("api/models/:id/rollback") { _, context in
+            try setCanary(try modelID(context), CanaryRouting(mode: .off, share: 0), action: "rollback")
         }
-        router.post("api/risk/reset") { request, _ in
-            try await operatorAction(request, Operations.Risk.reset, message: "risk reset requested")
+        guarded.post("api/risk/reset") { request, context in
+            try await operatorAction(request, context, Operations.Risk.reset, message: "risk reset requested")
         }
-        router.post("api/halt") { request, _ in
-            try await operatorAction(request, Operations.Risk.halt, message: "halt requested")
+        guarded.post("api/halt") { request, context in
+            try await operatorAction(request, context, Operations.Risk.halt, message: "halt requested")
         }
-        router.post("api/resume") { request, _ in
-            try await operatorAction(request, Operations.Risk.resume, message: "resume requested")
+        guarded.post("api/resume") { request, context in
+            try await operatorAction(request, context, Operations.Risk.resume, message: "resume requested")
         }
-        registerProtectionRoutes(on: router)
+        registerProtectionRoutes(on: router, guarded: guarded)
     }
 
     /// One call to the risk worker, its failure as the HTTP error to answer. These are the
@@ -147,7 +140,7 @@ struct GatewayAPI: Sendable {
         }
     }
 
-    func modelID(_ context: BasicRequestContext) throws(APIError) -> String {
+    func modelID(_ context: GatewayRequestContext) throws(APIError) -> String {
         let id = context.parameters.get("id") ?? ""
         guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ".") }) else {
             throw APIError(.unprocessableContent, "invalid_model_id", "a model id is 1 to 64 printable characters without dots")
@@ -161,18 +154,6 @@ struct GatewayAPI: Sendable {
         logger.warning("model routing changed", metadata: ["model.id": "\(id)", "mode": "\(routing.mode.rawValue)", "share": "\(routing.share)"])
         let entry = models.entries(live: broker.snapshot.workers).first { $0.modelId == id }
         return try jsonResponse(entry ?? ModelDirectory.Entry(modelId: id, canary: routing, shadowCompared: 0, shadowAgreed: 0))
-    }
-
-    // MARK: auth
-
-    /// With `API_TOKEN` set, state-changing calls need `Authorization: Bearer <token>`.
-    func authorize(_ request: Request) throws(APIError) {
-        guard let token = configuration.apiToken else { return }
-        let header = request.headers[.authorization] ?? ""
-        let prefix = "Bearer "
-        guard header.hasPrefix(prefix), constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
-            throw APIError(.unauthorized, "unauthorized", "this call needs Authorization: Bearer <API_TOKEN>")
-        }
     }
 
     // MARK: health
@@ -262,11 +243,12 @@ struct GatewayAPI: Sendable {
 
     // MARK: operator actions
 
-    func operatorAction(_ request: Request, _ operation: WireOperation<OperatorAction, RiskStatus>, message: String) async throws -> Response {
+    func operatorAction(
+        _ request: Request, _ context: GatewayRequestContext, _ operation: WireOperation<OperatorAction, RiskStatus>, message: String
+    ) async throws -> Response {
         let op = operation.name
         let isHalt = op == Operations.Risk.halt.name
-        let requestID = InputValidation.requestID(request.headers[.requestID])
-        try authorize(request)
+        let requestID = context.requestID
         let input = try await request.decodeJSON(OperatorInput.self, limit: configuration.maxBodyBytes, allowEmpty: true)
         let requestedBy = try operatorName(input, request)
         return try await perform(op, isHalt: isHalt, reason: input.reason, requestedBy: requestedBy, message: message, requestID: requestID) {
@@ -322,15 +304,4 @@ struct GatewayAPI: Sendable {
                 tradingState: status.flags.tradingState, stateReason: status.flags.stateReason),
             requestID: requestID)
     }
-}
-
-/// Compares secrets without an early exit on the first differing byte.
-func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-    var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
-    for index in 0..<max(lhs.count, rhs.count) {
-        let a = index < lhs.count ? lhs[index] : 0
-        let b = index < rhs.count ? rhs[index] : 0
-        difference |= a ^ b
-    }
-    return difference == 0
 }

@@ -30,7 +30,7 @@ public func buildGateway(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
         startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier)
 
-    let router = Router()
+    let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     router.add(middleware: HTTPMetricsMiddleware())

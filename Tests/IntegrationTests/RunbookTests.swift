@@ -166,6 +166,38 @@ struct RunbookTests {
         #expect(try await stack.get("/health").json["ok"] as? Bool == true)
         #expect(!stack.log("gateway").contains("s3cret-token"))
     }
+
+    @Test("with API_TOKEN set, exactly the operations the OpenAPI document marks bearer refuse a call without it")
+    func tokenGuardsWhatTheDocumentSays() async throws {
+        let stack = try Stack(["API_TOKEN": "s3cret-token"])
+        try await stack.startAll()
+        let document = try #require(try JSONSerialization.jsonObject(with: try await stack.get("/openapi.json").data) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var guarded = 0
+        for (template, operations) in paths.sorted(by: { $0.key < $1.key }) {
+            // Path parameters get values that pass validation, so that only the token decides.
+            let path = template.replacingOccurrences(of: "{clientOrderId}", with: "no-such-order").replacingOccurrences(of: "{id}", with: "logit")
+            for (method, spec) in operations {
+                guard let operation = spec as? [String: Any] else { continue }
+                let needsToken = (operation["security"] as? [[String: Any]])?.contains { $0["bearer"] != nil } ?? false
+                let body = method == "get" || method == "delete" ? nil : Data("{}".utf8)
+                let answer = try await stack.request(method.uppercased(), path, body: body, headers: ["Content-Type": "application/json"])
+                if needsToken {
+                    guarded += 1
+                    #expect(answer.status == 401, "\(method.uppercased()) \(path) answered \(answer.status) without the token")
+                    #expect(answer.json["error"] as? String == "unauthorized", "\(method.uppercased()) \(path): \(answer.text)")
+                } else {
+                    #expect(answer.status != 401, "\(method.uppercased()) \(path) wants a token the document does not ask for")
+                }
+            }
+        }
+        #expect(guarded == 10)
+        // The refused calls changed nothing: no order, no halt.
+        let health = try await stack.get("/health").json
+        #expect(health["ok"] as? Bool == true)
+        #expect((health["risk"] as? [String: Any])?["halted"] as? Bool == false)
+        #expect((try await stack.get("/api/orders").json["orders"] as? [Any])?.isEmpty == true)
+    }
 }
 
 /// Start-up refusals and the replay command, as an operator meets them.

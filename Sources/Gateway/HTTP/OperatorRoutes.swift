@@ -6,12 +6,11 @@ import TradingWire
 extension GatewayAPI {
     /// The operator's read-outs beside the API: the equity history, the OpenAPI document and the
     /// dashboard page.
-    func registerOperatorRoutes(on router: Router<BasicRequestContext>) {
-        router.get("api/equity") { request, _ in
-            let requestID = InputValidation.requestID(request.headers[.requestID])
+    func registerOperatorRoutes(on router: Router<GatewayRequestContext>) {
+        router.get("api/equity") { request, context in
             let query = try equityQuery(request.uri.queryParameters)
-            let history: EquityHistory = try await risk(Operations.Risk.equity, query, requestID: requestID)
-            return try jsonResponse(history, requestID: requestID)
+            let history: EquityHistory = try await risk(Operations.Risk.equity, query, requestID: context.requestID)
+            return try jsonResponse(history, requestID: context.requestID)
         }
         router.get("openapi.json") { _, _ in
             Response(

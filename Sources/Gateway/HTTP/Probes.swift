@@ -22,7 +22,7 @@ struct Probes: Sendable {
         return Readiness(ready: checks.values.allSatisfy { $0 }, checks: checks)
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         router.get("livez") { _, _ in try jsonResponse(["alive": true]) }
         router.get("readyz") { _, _ in
             let answer = readiness()

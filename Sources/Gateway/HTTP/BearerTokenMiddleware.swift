@@ -1,0 +1,36 @@
+import Hummingbird
+
+/// Guards the state-changing routes of its group: with `API_TOKEN` set, a request without
+/// `Authorization: Bearer <token>` is answered 401 `unauthorized` before its body is read.
+/// Without a token (a paper stack on loopback) it lets every request through.
+struct BearerTokenMiddleware: RouterMiddleware {
+    private let token: [UInt8]?
+
+    init(token: String?) {
+        self.token = token.map { Array($0.utf8) }
+    }
+
+    func handle(
+        _ request: Request, context: GatewayRequestContext, next: (Request, GatewayRequestContext) async throws -> Response
+    ) async throws -> Response {
+        if let token {
+            let header = request.headers[.authorization] ?? ""
+            let prefix = "Bearer "
+            guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), token) else {
+                throw APIError(.unauthorized, "unauthorized", "this call needs Authorization: Bearer <API_TOKEN>")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares secrets without an early exit on the first differing byte.
+    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
+        for index in 0..<max(lhs.count, rhs.count) {
+            let a = index < lhs.count ? lhs[index] : 0
+            let b = index < rhs.count ? rhs[index] : 0
+            difference |= a ^ b
+        }
+        return difference == 0
+    }
+}
