@@ -5,7 +5,7 @@ import Testing
 /// journal is the truth of what was executed, and a retry never makes a second fill.
 @Suite("recovery against the real stack", .serialized)
 struct RecoveryTests {
-    @Test("a stopped risk worker: 504 carries the order id; the retry with it fills once and answers duplicate: true")
+    @Test("a stopped risk worker: 504 carries the order id; the retry with it fills once (duplicate: true when the reserve had reached the worker)")
     func stoppedRiskWorkerRetry() async throws {
         let stack = try Stack(["PENDING_RECONCILE_MS": "1500", "REQUEST_TIMEOUT_MS": "1500"])
         try await stack.startAll()
@@ -21,7 +21,12 @@ struct RecoveryTests {
 
         let retry = try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 1000, "confidence": 0.9, "clientOrderId": "\#(id)"}"#)
         #expect(retry.status == 200, "\(retry.text)")
-        #expect(retry.json["duplicate"] as? Bool == true)
+        // The reserve either reached the stopped worker, which books it when it wakes, so the
+        // retry finds it (duplicate), or it was still waiting for the worker (a status poll in
+        // hand) when its deadline passed: then it never ran, the answer says so, and the retry
+        // places it (not a duplicate). One fill either way.
+        let neverRan = first.text.contains("no worker was free")
+        #expect(retry.json["duplicate"] as? Bool == !neverRan, "first: \(first.text); retry: \(retry.text)")
         #expect(retry.json["status"] as? String == "filled")
         try await Task.sleep(for: .seconds(3))  // past PENDING_RECONCILE_MS: reconciliation must not add a fill
         let filled = try await stack.get("/api/orders?status=filled").json["orders"] as? [[String: Any]] ?? []
