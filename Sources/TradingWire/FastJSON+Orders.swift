@@ -345,3 +345,38 @@ extension WireRequestHeader: FastJSONDecodable {
         return WireRequestHeader(v: v, op: op, requestId: requestId)
     }
 }
+
+extension ControlState: FastJSONObject {
+    /// Written by the broker on every publish (a halt goes out with it) and read by every worker.
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("seq", seq)
+        writer.field("halted", halted)
+        writer.field("haltReason", haltReason)
+        writer.field("riskLocked", riskLocked)
+        writer.field("lockReason", lockReason)
+        writer.field("tradingMode", tradingMode.rawValue)
+        writer.field("ts", ts)
+        writer.field("tradingState", tradingState?.rawValue)
+        writer.field("stateReason", stateReason)
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> ControlState? {
+        var readable = true
+        let haltReason = value.member("haltReason", &readable, \.string)
+        let lockReason = value.member("lockReason", &readable, \.string)
+        let tradingState = value.member("tradingState", &readable) { $0.string.flatMap(TradingState.init(rawValue:)) }
+        let stateReason = value.member("stateReason", &readable, \.string)
+        guard readable, let seq = value["seq"]?.uint64, let halted = value["halted"]?.bool,
+            let riskLocked = value["riskLocked"]?.bool, let tradingMode = value.raw("tradingMode", as: TradingMode.self),
+            let ts = value["ts"]?.int64
+        else { return nil }
+        var state = ControlState(
+            seq: seq, halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, tradingMode: tradingMode, ts: ts,
+            stateReason: stateReason)
+        // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
+        state.tradingState = tradingState
+        return state
+    }
+}

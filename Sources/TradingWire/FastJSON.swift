@@ -38,6 +38,12 @@ public enum FastJSON {
             return Int64(literal)
         }
 
+        /// A number written as a plain non-negative integer, read from its text.
+        public var uint64: UInt64? {
+            guard case .number(_, let literal) = self else { return nil }
+            return UInt64(literal)
+        }
+
         public var bool: Bool? {
             if case .bool(let value) = self { return value }
             return nil
@@ -244,6 +250,11 @@ public enum FastJSON {
         }
 
         public mutating func field(_ name: String, _ value: Int64) {
+            key(name)
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
+
+        public mutating func field(_ name: String, _ value: UInt64) {
             key(name)
             bytes.append(contentsOf: "\(value)".utf8)
         }

@@ -171,4 +171,44 @@ struct FastJSONTests {
         nan.qtyUsd = .nan
         #expect(nan.fastJSON() == nil)
     }
+
+    @Test("the control state: the broker's fast writer and every worker's fast reader agree with Foundation")
+    func controlStateAgrees() throws {
+        var states = [
+            ControlState(seq: 1_795_772_385_692, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 0),
+            ControlState(
+                seq: UInt64.max, halted: true, haltReason: "operator: stop now \u{1F6D1}", riskLocked: true, lockReason: "drawdown 21% ≥ 20%",
+                tradingMode: .live, ts: -1, stateReason: "halted by ops"),
+            ControlState(
+                seq: 7, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 1_700_000_000_000,
+                tradingState: .reducing, stateReason: "reduce only"),
+        ]
+        // From a publisher that predates trading states: no state at all, as Foundation reads it.
+        states[0].tradingState = nil
+        for state in states { try agree(state) }
+        // Through the codec, as the broker and the workers call it; a reason with escapes is
+        // written fast and read back by Foundation (the fast reader declines escaped strings).
+        var escaped = states[1]
+        escaped.haltReason = "operator: \"stop\" now\n"
+        #expect(try WireCodec.decode(ControlState.self, from: try WireCodec.encode(escaped)) == escaped)
+        #expect(try JSONDecoder().decode(ControlState.self, from: Data(try #require(escaped.fastJSON()))) == escaped)
+    }
+
+    @Test("a control state the fast reader cannot read is left to Foundation, which refuses it")
+    func controlStateDeclines() throws {
+        let text = String(decoding: try #require(ControlState(
+            seq: 5, halted: true, haltReason: "x", riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 9).fastJSON()), as: UTF8.self)
+        for bad in [
+            text.replacingOccurrences(of: #""seq":5"#, with: #""seq":-5"#),  // no negative sequence
+            text.replacingOccurrences(of: #""seq":5"#, with: #""seq":5.5"#),  // not an integer
+            text.replacingOccurrences(of: #""tradingState":"HALTED""#, with: #""tradingState":"PAUSED""#),  // no such state
+            text.replacingOccurrences(of: #""tradingMode":"paper""#, with: #""tradingMode":"demo""#),  // no such mode
+            text.replacingOccurrences(of: #""halted":true,"#, with: ""),  // a required member missing
+            text.replacingOccurrences(of: #""haltReason":"x""#, with: #""haltReason":5"#),  // a reason that is not text
+        ] {
+            #expect(bad != text, "\(bad)")
+            #expect(ControlState.fromFastJSON(try #require(FastJSON.parse(Array(bad.utf8)))) == nil, "\(bad)")
+            #expect(throws: (any Error).self) { try WireCodec.decode(ControlState.self, from: Array(bad.utf8)) }
+        }
+    }
 }
