@@ -1,98 +1,19 @@
-import DequeModule
 import Foundation
 import Logging
-import Metrics
-import Synchronization
 import ServiceSupport
 import TradingWire
 import ZeroMQ
 
-/// The broker's state and sockets. Lives and dies on the broker thread.
+/// The broker thread's loop, which lives and dies on that thread: the ROUTER side of MDP/0.1
+/// (workers' READY, REPLY, HEARTBEAT and DISCONNECT), the callers' requests (queued per service,
+/// packed, dispatched, retried once when idempotent, expired at their deadlines: see
+/// `BrokerQueues.swift`), heartbeats, and the timer of the control channel (`ControlChannel`).
+/// Bus admission is `BusAdmission`'s.
 final class BrokerLoop {
-    /// Collects the outcomes of a batch and hands them on once, when the last one is in.
-    final class Batch {
-        private var results: [Result<[UInt8], BrokerError>?]
-        private var remaining: Int
-        private let done: ([Result<[UInt8], BrokerError>]) -> Void
-
-        init(count: Int, done: @escaping ([Result<[UInt8], BrokerError>]) -> Void) {
-            results = Array(repeating: nil, count: count)
-            remaining = count
-            self.done = done
-        }
-
-        func complete(_ index: Int, with result: Result<[UInt8], BrokerError>) {
-            guard results[index] == nil else { return }
-            results[index] = result
-            remaining -= 1
-            if remaining == 0 { done(results.map { $0 ?? .failure(.stopped) }) }
-        }
-    }
-
-    /// A first request whose outcome becomes the next batch, on this thread.
-    final class Chain {
-        let next: @Sendable (Result<[UInt8], BrokerError>) -> [Broker.BatchItem]
-        let reply: Broker.ChainReply
-
-        init(next: @escaping @Sendable (Result<[UInt8], BrokerError>) -> [Broker.BatchItem], reply: Broker.ChainReply) {
-            self.next = next
-            self.reply = reply
-        }
-    }
-
-    /// Where a request's outcome goes.
-    enum Completion {
-        case single(Broker.Reply)
-        case batch(Batch, Int)
-        case chain(Chain)
-    }
-
-    struct Pending {
-        let key: UInt64
-        let service: String
-        let body: [UInt8]
-        let timeoutMilliseconds: Int
-        let deadline: Int
-        let noWorkerDeadline: Int
-        let reply: Completion
-        /// Goes ahead of the ordinary requests waiting for the service.
-        var priority = false
-        var retried = false
-    }
-
-    final class Worker {
-        let identity: [UInt8]
-        let service: String
-        var expiry: Int
-        /// The requests in hand, in the order of the body frames sent; empty when idle.
-        var holding: [UInt64] = []
-
-        init(identity: [UInt8], service: String, expiry: Int) {
-            self.identity = identity
-            self.service = service
-            self.expiry = expiry
-        }
-    }
-
-    /// Per service: idle workers, least recently used first, and requests waiting for one.
-    /// A class, so that the hot path mutates in place instead of copying the queues.
-    final class ServiceQueue {
-        var idle = Deque<[UInt8]>()
-        var waiting = Deque<Pending>()
-        var workerCount = 0
-        /// REQUESTs sent and the requests they carried: their ratio is the mean pack size.
-        let dispatches: Counter
-        let dispatchedRequests: Counter
-
-        init(service: String) {
-            dispatches = Counter(label: "broker_dispatches_total", dimensions: [("service", service)])
-            dispatchedRequests = Counter(label: "broker_dispatched_requests_total", dimensions: [("service", service)])
-        }
-    }
-
     private unowned let broker: Broker
     private let router: ZMQSocket
-    private let publisher: ZMQSocket
+    /// The XPUB side: control state and market updates.
+    private let channel: ControlChannel
     /// Admits CURVE clients by key when the bus is secured; nil in the clear.
     private let zap: ZAPHandler?
     private let maxWorkersPerService: Int
@@ -113,9 +34,6 @@ final class BrokerLoop {
     private var nextDeadlineCheck = 0
     private var inflight: [UInt64: Pending] = [:]
     private var nextKey: UInt64 = 1
-    private var control: ControlState?
-    /// The last market update of each symbol, for subscribers that join later.
-    private var market: [String: [UInt8]] = [:]
     private var nextHeartbeat: Int
     private var nextControl: Int
     private var snapshot = Broker.Snapshot() {
@@ -134,25 +52,7 @@ final class BrokerLoop {
         maxBatch = configuration.maxBatch
         maxWorkersPerService = configuration.maxWorkersPerService
         // The ZAP handler is bound before any CURVE server socket of the context.
-        if let curve = configuration.curve {
-            let keys = curve.authorizedKeys
-            let log = broker.logger
-            let refusals = Mutex(RefusalLog())
-            zap = try ZAPHandler(context: broker.context) { mechanism, publicKey, address in
-                guard mechanism == "CURVE", let publicKey else {
-                    return .refuse(reason: "CURVE is required")
-                }
-                guard let role = keys.roles[publicKey] else {
-                    if refusals.withLock({ $0.shouldLog(publicKey) }) {
-                        log.warning("refused a bus connection with an unknown key", metadata: ["key": "\(publicKey)", "peer": "\(address)"])
-                    }
-                    return .refuse(reason: "unknown key")
-                }
-                return .admit(userID: "\(role.rawValue) \(publicKey)")
-            }
-        } else {
-            zap = nil
-        }
+        zap = try configuration.curve.map { try BusAdmission.handler(context: broker.context, keys: $0.authorizedKeys, logger: broker.logger) }
         router = try broker.context.socket(.router)
         if let curve = configuration.curve { try router.makeCurveServer(secretKey: curve.secretKey, zapDomain: "trading") }
         try router.setMaximumMessageSize(Int64(configuration.maxMessageBytes))
@@ -161,14 +61,8 @@ final class BrokerLoop {
         try router.setOption(ZMQOption.receiveHighWaterMark, 10_000)
         try router.setOption(ZMQOption.tcpKeepalive, 1)
         try router.bind(configuration.routerEndpoint)
-        publisher = try broker.context.socket(.extendedPublisher)
-        if let curve = configuration.curve { try publisher.makeCurveServer(secretKey: curve.secretKey, zapDomain: "trading") }
-        // Subscribers send nothing but (un)subscriptions.
-        try publisher.setMaximumMessageSize(1_024)
-        try publisher.setOption(ZMQOption.xpubVerbose, 1)
-        try publisher.setOption(ZMQOption.sendHighWaterMark, 1_000)
-        try publisher.bind(configuration.controlEndpoint)
-        let endpoints = (try router.lastEndpoint(), try publisher.lastEndpoint())
+        channel = try ControlChannel(context: broker.context, endpoint: configuration.controlEndpoint, curve: configuration.curve)
+        let endpoints = (try router.lastEndpoint(), try channel.socket.lastEndpoint())
         broker.boundEndpoints.withLock { $0 = endpoints }
         let now = monotonicMilliseconds()
         nextHeartbeat = now + heartbeatInterval
@@ -179,13 +73,13 @@ final class BrokerLoop {
     func run() {
         defer {
             router.close()
-            publisher.close()
+            channel.socket.close()
             zap?.socket.close()
         }
         do {
             var poller = ZMQPoller()
             let routerIndex = poller.add(router)
-            let publisherIndex = poller.add(publisher)
+            let channelIndex = poller.add(channel.socket)
             let wakeIndex = poller.add(fileDescriptor: broker.wake.fileDescriptor)
             let zapIndex = zap.map { poller.add($0.socket) }
             while true {
@@ -197,9 +91,7 @@ final class BrokerLoop {
                 if readable.contains(routerIndex) {
                     while let (frames, userID) = try router.receiveWithUserID(wait: false) { handleWorkerMessage(frames, userID: userID) }
                 }
-                if readable.contains(publisherIndex) {
-                    while let frames = try publisher.receive(wait: false) { handleSubscription(frames) }
-                }
+                if readable.contains(channelIndex) { try channel.readSubscriptions() }
                 handleTimers(now: monotonicMilliseconds())
                 dispatchPending()
                 publishSnapshotIfChanged()
@@ -226,11 +118,9 @@ final class BrokerLoop {
             case .chain(let first, let next, let reply):
                 enqueue(service: first.service, body: first.body, timeout: first.timeoutMilliseconds, completion: .chain(Chain(next: next, reply: reply)))
             case .publish(let state):
-                control = state
-                publishControl()
+                channel.publish(state)
             case .publishMarket(let symbol, let body):
-                market[symbol] = body
-                publishMarket(body)
+                channel.publishMarket(symbol: symbol, body: body)
             case .stop:
                 for worker in workers.values {
                     _ = try? router.send([worker.identity] + MDP.Message.disconnect.frames, wait: false)
@@ -327,7 +217,7 @@ final class BrokerLoop {
                 return
             }
             if zap != nil {
-                let (role, key) = Self.roleAndKey(userID)
+                let (role, key) = BusAdmission.roleAndKey(userID)
                 guard let role, role.mayServe(service) else {
                     if refusals.shouldLog("\(key) \(service)") { logger.warning(
                         "READY refused: the key may not serve this service",
@@ -491,7 +381,7 @@ final class BrokerLoop {
         }
         if now >= nextControl {
             nextControl = now + controlInterval
-            publishControl()
+            channel.republish()
         }
         guard now >= nextDeadlineCheck else { return }
         nextDeadlineCheck = now + deadlineGranularity
@@ -500,17 +390,7 @@ final class BrokerLoop {
             complete(pending.reply, with: .failure(.timeout(service: pending.service, milliseconds: pending.timeoutMilliseconds, delivered: true)))
         }
         for (service, queue) in services where !queue.waiting.isEmpty {
-            var kept = Deque<Pending>()
-            for pending in queue.waiting {
-                if pending.deadline <= now {
-                    complete(pending.reply, with: .failure(.timeout(service: service, milliseconds: pending.timeoutMilliseconds, delivered: false)))
-                } else if queue.workerCount == 0 && pending.noWorkerDeadline <= now {
-                    complete(pending.reply, with: .failure(.noWorker(service: service)))
-                } else {
-                    kept.append(pending)
-                }
-            }
-            queue.waiting = kept
+            for (pending, error) in queue.expireWaiting(service: service, now: now) { complete(pending.reply, with: .failure(error)) }
         }
     }
 
@@ -523,34 +403,10 @@ final class BrokerLoop {
         }
     }
 
-    // MARK: control channel
-
-    private func handleSubscription(_ frames: ZMQMessage) {
-        // XPUB delivers [0x01 topic...] for a subscription, [0x00 topic...] for an unsubscription.
-        guard let first = frames.first, first.first == 1 else { return }
-        if first.dropFirst().elementsEqual(MarketUpdate.topic) {
-            // A feature worker joined: every symbol's window, so that it answers like the others.
-            for body in market.values { publishMarket(body) }
-            return
-        }
-        publishControl()
-    }
-
-    /// A dropped update is made good by the next one (each carries the whole window), and a
-    /// feature worker without it refuses `features_not_current`, answered from the candles.
-    private func publishMarket(_ body: [UInt8]) {
-        _ = try? publisher.send([MarketUpdate.topic, body], wait: false)
-    }
-
-    private func publishControl() {
-        guard var state = control else { return }
-        state.ts = unixMilliseconds()
-        guard let body = try? WireCodec.encode(state) else { return }
-        let sent = (try? publisher.send([ControlState.topic, body], wait: false)) ?? false
-        if !sent { snapshot.controlDrops += 1 }
-    }
+    // MARK: snapshot
 
     private func publishSnapshotIfChanged() {
+        if channel.drops != snapshot.controlDrops { snapshot.controlDrops = channel.drops }
         guard snapshotDirty else { return }
         snapshotDirty = false
         var counts: [String: Int] = [:]
@@ -565,26 +421,8 @@ final class BrokerLoop {
         return client.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    /// The role and key of a ZAP user id ("ROLE PUBLIC-KEY").
-    static func roleAndKey(_ userID: String?) -> (BusRole?, String) {
-        guard let userID, let space = userID.firstIndex(of: " ") else { return (nil, "none") }
-        return (BusRole(rawValue: String(userID[..<space])), String(userID[userID.index(after: space)...]))
-    }
-
     /// A peer's string as it may appear in a log line: printable ASCII only, 80 characters at most.
     static func printable(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.prefix(80).map { $0.isASCII && $0.value >= 32 && $0.value < 127 ? $0 : "?" }))
-    }
-}
-
-/// Says "refused" in the log once a minute per key, not once per reconnect attempt.
-struct RefusalLog {
-    private var lastLogged: [String: Int] = [:]
-
-    mutating func shouldLog(_ key: String, now: Int = monotonicMilliseconds()) -> Bool {
-        if let last = lastLogged[key], now - last < 60_000 { return false }
-        if lastLogged.count > 1_000 { lastLogged.removeAll() }
-        lastLogged[key] = now
-        return true
     }
 }
