@@ -203,7 +203,7 @@ final class LedgerStore: Sendable {
             throw LedgerRefusal(detail: "refused to write \(bad): not a number")
         }
         let feesOwedText = String(
-            decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues { "\($0)" }), as: UTF8.self)
+            decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues(\.plainText)), as: UTF8.self)
         try database.write { db in
             let portfolio = engine.portfolio
             try db.executeCached(
@@ -218,8 +218,8 @@ final class LedgerStore: Sendable {
                         updated_at = excluded.updated_at, reducing = excluded.reducing, reducing_reason = excluded.reducing_reason
                     """,
                 arguments: [
-                    "\(portfolio.cash)", "\(portfolio.peakEquity)", engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
-                    engine.flags.lockReason, engine.day.date, "\(engine.day.startEquity)", feesOwedText, now, engine.flags.reducing,
+                    portfolio.cash.plainText, portfolio.peakEquity.plainText, engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
+                    engine.flags.lockReason, engine.day.date, engine.day.startEquity.plainText, feesOwedText, now, engine.flags.reducing,
                     engine.flags.reducingReason,
                 ])
             try Self.saveProtections(db, engine, orders: orders, symbols: Set(symbols), encoder: encoder)
@@ -227,10 +227,10 @@ final class LedgerStore: Sendable {
                 if let position = portfolio.positions[symbol] {
                     try db.executeCached(
                         sql: "INSERT OR REPLACE INTO positions (symbol, quantity, average_price, realized_pnl) VALUES (?, ?, ?, ?)",
-                        arguments: [symbol, "\(position.quantity)", "\(position.averagePrice)", "\(position.realizedPnl)"])
+                        arguments: [symbol, position.quantity.plainText, position.averagePrice.plainText, position.realizedPnl.plainText])
                 }
                 if let mark = portfolio.marks[symbol] {
-                    try db.executeCached(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, "\(mark)", now])
+                    try db.executeCached(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, mark.plainText, now])
                 }
             }
             for order in orders {
@@ -250,7 +250,7 @@ final class LedgerStore: Sendable {
             if let equity {
                 try db.executeCached(
                     sql: "INSERT INTO equity_points (ts, equity, cash, peak_equity, drawdown) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [equity.ts, "\(equity.equity)", "\(equity.cash)", "\(equity.peakEquity)", equity.drawdown])
+                    arguments: [equity.ts, equity.equity.plainText, equity.cash.plainText, equity.peakEquity.plainText, equity.drawdown])
             }
         }
     }

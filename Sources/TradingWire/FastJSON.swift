@@ -267,7 +267,7 @@ public enum FastJSON {
                 valid = false
                 return
             }
-            bytes.append(contentsOf: value.description.utf8)
+            value.appendPlainText(to: &bytes)
         }
 
         /// Writes the field only when there is a value.
