@@ -54,6 +54,10 @@ struct RunbookTests {
         let fill = try #require(execute.json["fill"] as? [String: Any])
         #expect((fill["price"] as? Double ?? 0) > 0)
         #expect(execute.json["orderId"] is String)
+        // Without a clientOrderId the gateway makes one: "o-" and 30 lowercase hex digits, new each time.
+        let madeID = try #require(execute.json["clientOrderId"] as? String)
+        #expect(madeID.count == 32 && madeID.hasPrefix("o-") && madeID.dropFirst(2).allSatisfy { $0.isHexDigit && !$0.isUppercase }, "\(madeID)")
+        #expect(beforeFeed.json["clientOrderId"] as? String != madeID)
 
         // Consensus from fed candles alone (no features given).
         let fromCandles = try await stack.post("/api/ai/consensus", #"{"symbol": "BTCUSDT"}"#)
