@@ -70,6 +70,33 @@ struct BacktestEquivalenceTests {
         #expect(try CandleCSV.parse(Data()).isEmpty)
     }
 
+    @Test("the gate's refusals are its reasons, and the backtest's code for each is the one it read from the sentence")
+    func gateRefusalCodes() {
+        let lock = ProtectionLock(
+            id: "cooldown-ETHBTC-1", symbol: "ETHBTC", rule: "cooldown", reason: "a losing trade", since: 0, until: 60_000)
+        let refusals: [RiskEngine.GateRefusal] = [
+            .halted(reason: nil), .halted(reason: "operator"), .riskLocked(reason: nil), .riskLocked(reason: "drawdown"), .reducingOnly(reason: nil),
+            .reducingOnly(reason: "drawdown 0.2"), .symbolLocked(lock), .staleMarketData("the newest candle is old"),
+            .confidenceBelowThreshold(confidence: 0.5123, threshold: 0.55), .confidenceBelowThreshold(confidence: 0, threshold: 1),
+            .symbolNotAllowed("ETHBTC"),
+        ]
+        for refusal in refusals {
+            #expect(Backtester.code(of: refusal) == Backtester.code(of: refusal.reason), "\(refusal)")
+        }
+        #expect(Backtester.code(of: refusals[8]) == "confidence_below_threshold")
+        #expect(refusals[8].reason == "confidence 0.5123 is below the threshold 0.55")
+        let flags = RiskFlags(halted: true, haltReason: "maintenance", riskLocked: true, lockReason: nil, locks: [lock])
+        let limits = RiskLimits(
+            confidenceThreshold: 0.6, maxOrderNotionalUsd: 1_000, maxPositionUsd: 5_000, maxDrawdown: 0.5, symbolAllowlist: ["BTCUSDT"],
+            startingEquityUsd: 100_000, slippageBps: 0, feeBps: 0)
+        let request = GateRequest(symbol: "ETHBTC", side: .buy, confidence: 0.51)
+        let context = RiskEngine.GateContext(now: 30_000, position: 0, clock: CandleClock(newestOpenTime: 0, intervalMilliseconds: 1_000))
+        let gate = RiskEngine.gate(request, flags: flags, limits: limits, context: context)
+        #expect(gate.reasons == RiskEngine.gateRefusals(request, flags: flags, limits: limits, context: context).map(\.reason))
+        #expect(gate.reasons.count == 6 && !gate.allow)  // every rule but REDUCING
+        #expect(gate.reasons.first == "trading halted: maintenance")
+    }
+
     @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
     func formatting() {
         var generator = SystemRandomNumberGenerator()
