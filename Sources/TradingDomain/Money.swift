@@ -50,7 +50,12 @@ extension Decimal {
     /// The same bytes: a decimal that did not change at all (not merely equal in value; a
     /// numerically equal one may be written otherwise).
     func isIdentical(to other: Decimal) -> Bool {
-        withUnsafeBytes(of: self) { left in withUnsafeBytes(of: other) { right in left.elementsEqual(right) } }
+        withUnsafeBytes(of: self) { left in
+            withUnsafeBytes(of: other) { right in
+                guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return left.count == right.count }
+                return left.count == right.count && memcmp(leftBase, rightBase, left.count) == 0
+            }
+        }
     }
 
     /// For ratios and logs only, never for sums of money.

@@ -97,6 +97,29 @@ struct BacktestEquivalenceTests {
         #expect(gate.reasons.first == "trading halted: maintenance")
     }
 
+    @Test("Portfolio: a flat position adds exactly nothing to the equity, byte for byte, as the product and the sum did")
+    func flatPositionEquity() throws {
+        var generator = SystemRandomNumberGenerator()
+        var portfolio = Portfolio(startingCash: 100_000)
+        let fill = try Fill(price: Decimal(string: "0.05123")!, quantity: Decimal(string: "19.51981261")!, notional: 1_000, fee: 1, dryRun: true, filledAt: 0)
+        portfolio.apply(symbol: "ETHBTC", side: .buy, fill: fill)
+        portfolio.apply(symbol: "ETHBTC", side: .sell, fill: fill)
+        let flat = try #require(portfolio.positions["ETHBTC"])
+        #expect(flat.quantity.isZero)
+        var cashes: [Decimal] = [portfolio.cash, 0, 100_000, Decimal(string: "-12.5")!, Decimal(string: "100373.03221451")!]
+        var prices: [Decimal] = [Decimal(string: "0.05123")!, 1, Decimal(string: "123456.78901234")!]
+        for _ in 0..<2_000 {
+            cashes.append(Decimal(sign: .plus, exponent: -Int.random(in: 0...8, using: &generator), significand: Decimal(UInt64.random(in: 0...1 << 50, using: &generator))))
+            prices.append(Decimal(sign: .plus, exponent: -8, significand: Decimal(UInt64.random(in: 1...1 << 40, using: &generator))))
+        }
+        for (cash, price) in zip(cashes, prices.cycled(to: cashes.count)) {
+            let slow = cash + flat.quantity * price
+            let fast = Portfolio.equity(cash: cash, positions: ["ETHBTC": flat], marks: ["ETHBTC": price])
+            #expect(fast.isIdentical(to: slow), "\(cash) at \(price)")
+        }
+        #expect(Portfolio.equity(cash: 100, positions: ["ETHBTC": flat], marks: ["ETHBTC": .nan]).isNaN)
+    }
+
     @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
     func formatting() {
         var generator = SystemRandomNumberGenerator()
@@ -137,5 +160,12 @@ struct BacktestEquivalenceTests {
             }
         }
         #expect(portfolio.drawdown > 0.001)
+    }
+}
+
+extension Array {
+    /// The elements repeated until there are `count` of them.
+    fileprivate func cycled(to count: Int) -> [Element] {
+        isEmpty ? [] : (0..<count).map { self[$0 % self.count] }
     }
 }
