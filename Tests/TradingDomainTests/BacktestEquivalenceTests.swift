@@ -70,6 +70,60 @@ struct BacktestEquivalenceTests {
         #expect(try CandleCSV.parse(Data()).isEmpty)
     }
 
+    @Test("CandleCSV's plain-decimal path reads what strtod reads, bit for bit, and leaves it every other text")
+    func csvPlainDecimals() {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0", "-0", "+0", "0.0", "-0.0", "5", "+5", "0.1", "0.3", "1.5", "123456789012345", "1234567890123456", "0.0000000000000000000001",
+            "0.00000000000000000000001", "000000.1000000", "9007199254740993", "999999999999999", "0.999999999999999", "5.", ".5", "1.2.3", "1e5", "-.5"]
+        for _ in 0..<50_000 {
+            let integer = String(UInt64.random(in: 0...UInt64(Int.random(in: 0...15) == 0 ? 9 : 999_999_999), using: &generator))
+            let fraction = String((0..<Int.random(in: 0...16, using: &generator)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            let sign = ["", "-", "+"][Int.random(in: 0...2, using: &generator)]
+            texts.append(sign + integer + (fraction.isEmpty ? "" : "." + fraction))
+        }
+        var mismatches: [String] = []
+        var fast = 0
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let expected = strtod(text, nil)
+            bytes.withUnsafeBytes { buffer in
+                guard let value = CandleCSV.plainDecimal(buffer, 0, buffer.count) else { return }
+                fast += 1
+                if value.bitPattern != expected.bitPattern && mismatches.count < 5 { mismatches.append("\(text): \(value) vs \(expected)") }
+            }
+            let read = bytes.withUnsafeBytes { CandleCSV.double($0, 0, $0.count) }
+            if read?.bitPattern != Double(text)?.bitPattern && mismatches.count < 5 { mismatches.append("\(text): \(String(describing: read))") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        #expect(fast > texts.count / 4)
+        for text in ["5.", ".5", "1.2.3", "1e5", "-.5", "1234567890123456", "0.00000000000000000000001"] {
+            #expect(Array(text.utf8).withUnsafeBytes { CandleCSV.plainDecimal($0, 0, $0.count) } == nil, "\(text)")
+        }
+    }
+
+    @Test("Portfolio: a flat position adds exactly nothing to the equity, byte for byte, as the product and the sum did")
+    func flatPositionEquity() throws {
+        var generator = SystemRandomNumberGenerator()
+        var portfolio = Portfolio(startingCash: 100_000)
+        let fill = try Fill(price: Decimal(string: "0.05123")!, quantity: Decimal(string: "19.51981261")!, notional: 1_000, fee: 1, dryRun: true, filledAt: 0)
+        portfolio.apply(symbol: "ETHBTC", side: .buy, fill: fill)
+        portfolio.apply(symbol: "ETHBTC", side: .sell, fill: fill)
+        let flat = try #require(portfolio.positions["ETHBTC"])
+        #expect(flat.quantity.isZero)
+        var cashes: [Decimal] = [portfolio.cash, 0, 100_000, Decimal(string: "-12.5")!, Decimal(string: "100373.03221451")!]
+        var prices: [Decimal] = [Decimal(string: "0.05123")!, 1, Decimal(string: "123456.78901234")!]
+        for _ in 0..<2_000 {
+            cashes.append(Decimal(sign: .plus, exponent: -Int.random(in: 0...8, using: &generator), significand: Decimal(UInt64.random(in: 0...1 << 50, using: &generator))))
+            prices.append(Decimal(sign: .plus, exponent: -8, significand: Decimal(UInt64.random(in: 1...1 << 40, using: &generator))))
+        }
+        for (cash, price) in zip(cashes, prices.cycled(to: cashes.count)) {
+            let slow = cash + flat.quantity * price
+            let fast = Portfolio.equity(cash: cash, positions: ["ETHBTC": flat], marks: ["ETHBTC": price])
+            #expect(fast.isIdentical(to: slow), "\(cash) at \(price)")
+        }
+        #expect(Portfolio.equity(cash: 100, positions: ["ETHBTC": flat], marks: ["ETHBTC": .nan]).isNaN)
+    }
+
     @Test("the gate's refusals are its reasons, and the backtest's code for each is the one it read from the sentence")
     func gateRefusalCodes() {
         let lock = ProtectionLock(
@@ -95,29 +149,6 @@ struct BacktestEquivalenceTests {
         #expect(gate.reasons == RiskEngine.gateRefusals(request, flags: flags, limits: limits, context: context).map(\.reason))
         #expect(gate.reasons.count == 6 && !gate.allow)  // every rule but REDUCING
         #expect(gate.reasons.first == "trading halted: maintenance")
-    }
-
-    @Test("Portfolio: a flat position adds exactly nothing to the equity, byte for byte, as the product and the sum did")
-    func flatPositionEquity() throws {
-        var generator = SystemRandomNumberGenerator()
-        var portfolio = Portfolio(startingCash: 100_000)
-        let fill = try Fill(price: Decimal(string: "0.05123")!, quantity: Decimal(string: "19.51981261")!, notional: 1_000, fee: 1, dryRun: true, filledAt: 0)
-        portfolio.apply(symbol: "ETHBTC", side: .buy, fill: fill)
-        portfolio.apply(symbol: "ETHBTC", side: .sell, fill: fill)
-        let flat = try #require(portfolio.positions["ETHBTC"])
-        #expect(flat.quantity.isZero)
-        var cashes: [Decimal] = [portfolio.cash, 0, 100_000, Decimal(string: "-12.5")!, Decimal(string: "100373.03221451")!]
-        var prices: [Decimal] = [Decimal(string: "0.05123")!, 1, Decimal(string: "123456.78901234")!]
-        for _ in 0..<2_000 {
-            cashes.append(Decimal(sign: .plus, exponent: -Int.random(in: 0...8, using: &generator), significand: Decimal(UInt64.random(in: 0...1 << 50, using: &generator))))
-            prices.append(Decimal(sign: .plus, exponent: -8, significand: Decimal(UInt64.random(in: 1...1 << 40, using: &generator))))
-        }
-        for (cash, price) in zip(cashes, prices.cycled(to: cashes.count)) {
-            let slow = cash + flat.quantity * price
-            let fast = Portfolio.equity(cash: cash, positions: ["ETHBTC": flat], marks: ["ETHBTC": price])
-            #expect(fast.isIdentical(to: slow), "\(cash) at \(price)")
-        }
-        #expect(Portfolio.equity(cash: 100, positions: ["ETHBTC": flat], marks: ["ETHBTC": .nan]).isNaN)
     }
 
     @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
