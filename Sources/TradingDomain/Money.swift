@@ -16,7 +16,9 @@ extension Decimal {
         guard double.isFinite else { return nil }
         let text = "\(double)"
         guard let parsed = Self.plainDecimal(text) ?? Decimal(string: text) else { return nil }
-        self = parsed.rounded(scale: scale)
+        // With no more places than `scale`, rounding gives the number back as it is (the
+        // backtest converts every close): it is not asked then.
+        self = parsed.exponent >= -scale ? parsed : parsed.rounded(scale: scale)
     }
 
     /// `-123.456` written without an exponent and with at most 19 digits, read digit by digit

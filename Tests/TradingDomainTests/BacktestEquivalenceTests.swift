@@ -151,6 +151,32 @@ struct BacktestEquivalenceTests {
         #expect(gate.reasons.first == "trading halted: maintenance")
     }
 
+    @Test("Decimal(exactly:scale:) skips the rounding only where it gives the number back byte for byte")
+    func decimalFromDouble() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.1, 0.05123, 1e-5, 1.23456789e-9, 123_456.789_012_345, 1e20, 5e-324, 0.000_000_005, 0.000_000_015]
+        for candles in ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"] { values += try CandleCSV.parse(try Self.bytes(candles)).map(\.close) }
+        for _ in 0..<50_000 {
+            values.append(Double(Int.random(in: 1...10_000_000_000, using: &generator)) / Foundation.pow(10, Double(Int.random(in: 0...12, using: &generator))))
+            values.append(Foundation.pow(10, Double.random(in: -12...12, using: &generator)))
+        }
+        var mismatches: [String] = []
+        for value in values {
+            for scale in [2, 8] {
+                let text = "\(value)"
+                let slow = (Decimal.plainDecimal(text) ?? Decimal(string: text))?.rounded(scale: scale)
+                let fast = Decimal(exactly: value, scale: scale)
+                let same = switch (fast, slow) {
+                case (nil, nil): true
+                case (let fast?, let slow?): fast.isIdentical(to: slow)
+                default: false
+                }
+                if !same && mismatches.count < 5 { mismatches.append("\(value) at \(scale): \(String(describing: fast)) vs \(String(describing: slow))") }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
     func formatting() {
         var generator = SystemRandomNumberGenerator()
