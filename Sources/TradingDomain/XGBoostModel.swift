@@ -46,12 +46,15 @@ public struct XGBoostModel: Sendable, Equatable {
     /// Each feature's position in `FeatureVector` (nil for a name it does not have).
     private let slots: [Int?]
 
+    /// 20 bytes, where indexes as `Int` and a flag took 32: the walk reads hundreds a vote.
     struct Node: Sendable, Equatable {
-        var left: Int
-        var right: Int
-        var feature: Int
+        /// -1 for a leaf.
+        var left: Int32
+        var right: Int32
+        /// The child a missing (NaN) value goes to: `left` or `right` as `default_left` says.
+        var missing: Int32
+        var feature: Int32
         var condition: Float
-        var defaultLeft: Bool
     }
 
     init(features: [String], baseMargin: Float, trees: [Tree]) {
@@ -68,14 +71,20 @@ public struct XGBoostModel: Sendable, Equatable {
             roots.append(base)
             valid = valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
             guard valid else { break }
+            // Every index must fit an Int32 once offset by the nodes before this tree.
+            valid = valid && base + count <= Int(Int32.max)
+            guard valid else { break }
             for node in 0..<count {
                 let leaf = tree.left[node] == -1
                 valid = valid && (leaf || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
                     && (0..<features.count).contains(Int(tree.feature[node]))))
+                guard valid else { break }
+                let left = leaf ? -1 : Int32(base) + tree.left[node]
+                let right = leaf ? -1 : Int32(base) + tree.right[node]
                 nodes.append(
                     Node(
-                        left: leaf ? -1 : base + Int(tree.left[node]), right: leaf ? -1 : base + Int(tree.right[node]), feature: Int(tree.feature[node]),
-                        condition: tree.condition[node], defaultLeft: tree.defaultLeft[node]))
+                        left: left, right: right, missing: tree.defaultLeft[node] ? left : right, feature: tree.feature[node],
+                        condition: tree.condition[node]))
             }
         }
         flat = valid && !trees.isEmpty ? (nodes, roots) : nil
@@ -164,12 +173,8 @@ public struct XGBoostModel: Sendable, Equatable {
                 for root in flat.roots {
                     var node = nodes[root]
                     while node.left != -1 {
-                        let value = x[node.feature]
-                        if value.isNaN {
-                            node = nodes[node.defaultLeft ? node.left : node.right]
-                        } else {
-                            node = nodes[value < node.condition ? node.left : node.right]
-                        }
+                        let value = x[Int(node.feature)]
+                        node = nodes[Int(value.isNaN ? node.missing : value < node.condition ? node.left : node.right)]
                     }
                     margin += node.condition
                 }
