@@ -221,14 +221,23 @@ public enum Backtester {
         var signals: [(Decimal, ConsensusSignal?)?] = []
         signals.reserveCapacity(indices.count)
         var indicators = IncrementalFeatures(window: settings.window)
-        for candle in candles[max(0, indices.lowerBound - settings.window + 1)..<indices.lowerBound] { indicators.append(candle) }
+        let first = max(0, indices.lowerBound - settings.window + 1)
+        for candle in candles[first..<indices.lowerBound] { indicators.append(candle) }
+        // Once the window slides (from `first + window` on), the RSI is recomputed over the whole
+        // window for every candle: those windows are computed here four at a time.
+        let slidFrom = min(max(first + settings.window, indices.lowerBound), indices.upperBound)
+        let closes = candles[max(0, slidFrom - settings.window + 1)..<indices.upperBound].map(\.close)
+        let closesOffset = max(0, slidFrom - settings.window + 1)
+        let windowRSIs = Indicators.rsi(
+            windowsOf: settings.window, endingAt: (slidFrom - closesOffset)..<(indices.upperBound - closesOffset), in: closes,
+            period: IncrementalFeatures.rsiPeriod)
         // Each model's parts taken out once, not copied out of `models` for every candle.
         let artifacts = models.map(\.artifact)
         let names = models.map { (id: $0.id, version: $0.version) }
         var votes: [ModelVote] = []
         votes.reserveCapacity(models.count)
         for index in indices {
-            indicators.append(candles[index])
+            indicators.append(candles[index], windowRSI: index >= slidFrom ? windowRSIs[index - slidFrom] : nil)
             guard let price = Decimal(exactly: candles[index].close, scale: 8), price > 0 else {
                 signals.append(nil)
                 continue

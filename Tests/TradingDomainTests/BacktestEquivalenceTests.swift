@@ -177,6 +177,27 @@ struct BacktestEquivalenceTests {
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
 
+    @Test("Indicators.rsi(windowsOf:endingAt:in:) is rsi over each window, bit for bit, four lanes or one at a time", arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"])
+    func rsiWindows(_ name: String) throws {
+        var closes = try CandleCSV.parse(try Self.bytes(name)).map(\.close)
+        closes[700] = .nan  // a window with a close that is not a number
+        closes[900] = 0
+        closes.replaceSubrange(1_000..<1_030, with: Array(repeating: 0.05, count: 30))  // no movement at all
+        for length in [15, 16, 21, 200] {
+            let ends = (length - 1)..<min(closes.count, 3_000 + length)
+            let fast = Indicators.rsi(windowsOf: length, endingAt: ends, in: closes)
+            #expect(fast.count == ends.count)
+            var mismatches = 0
+            for (offset, end) in ends.enumerated() {
+                let slow = Indicators.rsi(Array(closes[(end - length + 1)...end]))
+                if fast[offset]?.bitPattern != slow?.bitPattern { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(name), windows of \(length)")
+        }
+        #expect(Indicators.rsi(windowsOf: 14, endingAt: 13..<20, in: closes) == Array(repeating: nil, count: 7))
+        #expect(Indicators.rsi(windowsOf: 200, endingAt: 199..<199, in: closes).isEmpty)
+    }
+
     @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
     func formatting() {
         var generator = SystemRandomNumberGenerator()
