@@ -223,6 +223,13 @@ struct BacktestEquivalenceTests {
             text.appendISO8601(milliseconds)
             #expect(text.string == ISO8601Millis.format(milliseconds))
         }
+        var days: [Int64] = [0, -1, 1, 59, 60, 365, 10_957, 11_016, 2_932_896, 2_932_897, -719_528, -719_529, -800_000]
+        for _ in 0..<5_000 { days.append(Int64.random(in: -800_000...3_000_000, using: &generator)) }
+        for day in days {
+            let milliseconds = day * 86_400_000 + Int64.random(in: 0..<86_400_000, using: &generator)
+            let (y, m, d) = ISO8601Millis.civil(days: Int(floor(Double(milliseconds) / 86_400_000)))
+            #expect(RiskEngine.utcDate(milliseconds) == String(format: "%04d-%02d-%02d", y, m, d), "\(milliseconds)")
+        }
     }
 
     @Test("Portfolio.drawdownReaches is drawdown >= limit, marked down and up through a limit")
