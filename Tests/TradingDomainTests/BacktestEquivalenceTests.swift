@@ -151,7 +151,7 @@ struct BacktestEquivalenceTests {
         #expect(gate.reasons.first == "trading halted: maintenance")
     }
 
-    @Test("Decimal(exactly:scale:) skips the rounding only where it gives the number back byte for byte")
+    @Test("Decimal(exactly:scale:) is the rounded decimal of the double's text, byte for byte: unrounded within the scale, rounded on its digits beyond")
     func decimalFromDouble() throws {
         var generator = SystemRandomNumberGenerator()
         var values: [Double] = [0, -0.0, 0.1, 0.05123, 1e-5, 1.23456789e-9, 123_456.789_012_345, 1e20, 5e-324, 0.000_000_005, 0.000_000_015]
@@ -159,7 +159,10 @@ struct BacktestEquivalenceTests {
         for _ in 0..<50_000 {
             values.append(Double(Int.random(in: 1...10_000_000_000, using: &generator)) / Foundation.pow(10, Double(Int.random(in: 0...12, using: &generator))))
             values.append(Foundation.pow(10, Double.random(in: -12...12, using: &generator)))
+            values.append(Double(Int.random(in: 0...100_000_000, using: &generator) * 2 + 1) / 2e8)  // halves at the 9th place
+            values.append(Double(Int.random(in: 0...100_000, using: &generator) * 2 + 1) / 2e2)  // halves at the 3rd place
         }
+        values += values.map { -$0 }
         var mismatches: [String] = []
         for value in values {
             for scale in [2, 8] {
