@@ -150,10 +150,13 @@ public enum Backtester {
             guard let (price, signal) = chunk.signals[offset] else { continue }
             engine.mark(symbol: symbol, price: price, now: now, clock: CandleClock(newestOpenTime: candle.openTime, intervalMilliseconds: interval))
             if let signal {
-                let gate = engine.gate(GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), now: now)
+                // The first reason not to trade: the signal's own, else the gate's (a pure
+                // function of the engine, asked only then, its refusal worded only if needed).
                 let held = engine.portfolio.positions[symbol]?.quantity ?? 0
-                if let reason = (signal.blockers + gate.reasons).first {
-                    blocked[code(of: reason), default: 0] += 1
+                if let blocker = signal.blockers.first {
+                    blocked[code(of: blocker), default: 0] += 1
+                } else if let refusal = engine.gateRefusals(GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), now: now).first {
+                    blocked[code(of: refusal), default: 0] += 1
                 } else if signal.side == .buy ? held == 0 : held > 0 {
                     let notional: Decimal
                     if signal.side == .buy {
@@ -218,9 +221,23 @@ public enum Backtester {
         var signals: [(Decimal, ConsensusSignal?)?] = []
         signals.reserveCapacity(indices.count)
         var indicators = IncrementalFeatures(window: settings.window)
-        for candle in candles[max(0, indices.lowerBound - settings.window + 1)..<indices.lowerBound] { indicators.append(candle) }
+        let first = max(0, indices.lowerBound - settings.window + 1)
+        for candle in candles[first..<indices.lowerBound] { indicators.append(candle) }
+        // Once the window slides (from `first + window` on), the RSI is recomputed over the whole
+        // window for every candle: those windows are computed here four at a time.
+        let slidFrom = min(max(first + settings.window, indices.lowerBound), indices.upperBound)
+        let closes = candles[max(0, slidFrom - settings.window + 1)..<indices.upperBound].map(\.close)
+        let closesOffset = max(0, slidFrom - settings.window + 1)
+        let windowRSIs = Indicators.rsi(
+            windowsOf: settings.window, endingAt: (slidFrom - closesOffset)..<(indices.upperBound - closesOffset), in: closes,
+            period: IncrementalFeatures.rsiPeriod)
+        // Each model's parts taken out once, not copied out of `models` for every candle.
+        let artifacts = models.map(\.artifact)
+        let names = models.map { (id: $0.id, version: $0.version) }
+        var votes: [ModelVote] = []
+        votes.reserveCapacity(models.count)
         for index in indices {
-            indicators.append(candles[index])
+            indicators.append(candles[index], windowRSI: index >= slidFrom ? windowRSIs[index - slidFrom] : nil)
             guard let price = Decimal(exactly: candles[index].close, scale: 8), price > 0 else {
                 signals.append(nil)
                 continue
@@ -229,10 +246,21 @@ public enum Backtester {
                 signals.append((price, nil))
                 continue
             }
-            let votes = models.map { ModelVote(modelId: $0.id, version: $0.version, probabilityUp: $0.artifact.probabilityUp(features)) }
+            votes.removeAll(keepingCapacity: true)
+            for (artifact, name) in zip(artifacts, names) {
+                votes.append(ModelVote(modelId: name.id, version: name.version, probabilityUp: artifact.probabilityUp(features)))
+            }
             signals.append((price, settings.consensus.combine(votes)))
         }
         return signals
+    }
+
+    /// `code(of: refusal.reason)`, without wording the refusal a signal most often meets.
+    static func code(of refusal: RiskEngine.GateRefusal) -> String {
+        switch refusal {
+        case .confidenceBelowThreshold: "confidence_below_threshold"
+        default: code(of: refusal.reason)
+        }
     }
 
     /// `reducing_only: ...` → `reducing_only`; a sentence without a code → its first words.

@@ -53,12 +53,16 @@ public enum FeatureBuilder {
     /// gives them, without its dictionaries (the backtest asks once per candle): nil when that
     /// throws (no candles, a close that is not finite and positive, a feature missing, not finite or
     /// out of its range).
+    /// `ranges` of `mom_20`, `rv_5` and `rsi_14`, looked up once rather than per candle.
+    private static let computedRanges = (ranges["mom_20"], ranges["rv_5"], ranges["rsi_14"])
+
     public static func computed(from indicators: IncrementalFeatures) -> FeatureVector? {
         guard indicators.count > 0, indicators.closesAreValid, let mom = indicators.momentum, let rv = indicators.realizedVolatility,
             let rsi = indicators.rsi
         else { return nil }
-        for (name, value) in [("mom_20", mom), ("rv_5", rv), ("rsi_14", rsi)] {
-            guard value.isFinite, ranges[name]?.contains(value) ?? false else { return nil }
+        let (momRange, rvRange, rsiRange) = computedRanges
+        for (value, range) in [(mom, momRange), (rv, rvRange), (rsi, rsiRange)] {
+            guard value.isFinite, range?.contains(value) ?? false else { return nil }
         }
         return FeatureVector(mom20: mom, rv5: rv, rsi14: rsi)
     }

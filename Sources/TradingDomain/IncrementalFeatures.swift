@@ -44,6 +44,13 @@ public struct IncrementalFeatures: Sendable {
 
     /// Adds the newest candle and brings every indicator up to date.
     public mutating func append(_ candle: Candle) {
+        append(candle, windowRSI: nil)
+    }
+
+    /// `append(candle)` for a caller that already has `Indicators.rsi` over the window this
+    /// candle completes (the backtest computes four windows at once): once the window slides,
+    /// that value is taken instead of recomputing it; before, the O(1) recurrence runs as ever.
+    mutating func append(_ candle: Candle, windowRSI: Double?) {
         if closes.count == window {
             let dropped = closes.removeFirst()
             candles.removeFirst()
@@ -55,7 +62,7 @@ public struct IncrementalFeatures: Sendable {
         if !(candle.close.isFinite && candle.close > 0) { invalidCloses += 1 }
         momentum = Indicators.momentum(closes, period: 20)
         realizedVolatility = Indicators.realizedVolatility(closes, period: 5)
-        updateRSI()
+        updateRSI(windowRSI: windowRSI)
     }
 
     /// Replaces everything held with `candles` (oldest first; the newest `window` are kept).
@@ -64,10 +71,10 @@ public struct IncrementalFeatures: Sendable {
         for candle in candles.suffix(window) { append(candle) }
     }
 
-    private mutating func updateRSI() {
+    private mutating func updateRSI(windowRSI: Double?) {
         let period = Self.rsiPeriod
         if slid {
-            rsi = Indicators.rsi(closes, period: period)
+            rsi = windowRSI ?? Indicators.rsi(closes, period: period)
             return
         }
         // The same operations in the same order as `Indicators.rsi` over the closes held.

@@ -50,4 +50,61 @@ public enum Indicators {
         let relativeStrength = averageGain / averageLoss
         return 100 - 100 / (1 + relativeStrength)
     }
+
+    /// `rsi(Array(closes[(end - length + 1)...end]), period:)` for every `end` of `ends`, bit for
+    /// bit: four consecutive windows at a time, each lane of a `SIMD4` doing one window's
+    /// operations in the same order (no fused or reordered arithmetic), so that four division
+    /// chains overlap instead of waiting on one another; the ends left over go through `rsi`.
+    /// Every window must lie inside `closes`.
+    public static func rsi(windowsOf length: Int, endingAt ends: Range<Int>, in closes: [Double], period: Int = 14) -> [Double?] {
+        precondition(ends.isEmpty || (ends.lowerBound - length + 1 >= 0 && ends.upperBound <= closes.count), "a window outside the closes")
+        var results: [Double?] = []
+        results.reserveCapacity(ends.count)
+        guard period > 0, length > period else { return Array(repeating: nil, count: ends.count) }
+        var end = ends.lowerBound
+        closes.withUnsafeBufferPointer { closes in
+            /// The changes `closes[start + index] - closes[start + index - 1]` of the four windows.
+            func changes(_ start: Int, _ index: Int) -> SIMD4<Double> {
+                let at = start + index
+                return SIMD4(closes[at], closes[at + 1], closes[at + 2], closes[at + 3])
+                    - SIMD4(closes[at - 1], closes[at], closes[at + 1], closes[at + 2])
+            }
+            let p = Double(period)
+            while end + 4 <= ends.upperBound {
+                let start = end - length + 1
+                var gain = SIMD4<Double>(repeating: 0)
+                var loss = SIMD4<Double>(repeating: 0)
+                for index in 1...period {
+                    // `if change > 0 { gain += change } else { loss -= change }`: adding or
+                    // subtracting +0 leaves a sum of non-negative terms as it is.
+                    let change = changes(start, index)
+                    let rising = change .> 0
+                    gain += change.replacing(with: 0, where: .!rising)
+                    loss -= change.replacing(with: 0, where: rising)
+                }
+                var averageGain = gain / p
+                var averageLoss = loss / p
+                for index in (period + 1)..<max(period + 1, length) {
+                    // `max(x, 0)` is `0 >= x ? 0 : x`.
+                    let change = changes(start, index)
+                    let fall = -change
+                    averageGain = (averageGain * (p - 1) + change.replacing(with: 0, where: change .<= 0)) / p
+                    averageLoss = (averageLoss * (p - 1) + fall.replacing(with: 0, where: fall .<= 0)) / p
+                }
+                for lane in 0..<4 {
+                    if averageLoss[lane] == 0 {
+                        results.append(averageGain[lane] == 0 ? 50 : 100)
+                    } else {
+                        results.append(100 - 100 / (1 + averageGain[lane] / averageLoss[lane]))
+                    }
+                }
+                end += 4
+            }
+        }
+        while end < ends.upperBound {
+            results.append(rsi(Array(closes[(end - length + 1)...end]), period: period))
+            end += 1
+        }
+        return results
+    }
 }

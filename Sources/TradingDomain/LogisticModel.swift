@@ -27,14 +27,27 @@ public struct LogisticModel: Codable, Sendable, Equatable {
     /// Reads and checks an artifact: right kind, the feature names this pipeline computes, arrays
     /// of matching length, finite numbers, non-zero scales.
     public static func load(from data: Data) throws -> LogisticModel {
-        let model: LogisticModel
-        do {
-            model = try JSONDecoder().decode(LogisticModel.self, from: data)
-        } catch {
-            throw ModelArtifactError.unreadable("\(error)")
-        }
+        try load(from: data, parsed: ArtifactJSON.parse(data))
+    }
+
+    /// `load(from:)` with the document already parsed by `FastJSON` (nil when it declined): read
+    /// from that tree when every field has the type declared, otherwise by `JSONDecoder`.
+    static func load(from data: Data, parsed: FastJSON.Value?) throws -> LogisticModel {
+        let model = try ArtifactJSON.decode(
+            LogisticModel.self, from: data, parsed: parsed, fast: LogisticModel.init(fastJSON:), unreadable: { .unreadable("\($0)") })
         try model.validate()
         return model
+    }
+
+    /// The fields `Codable` reads, from a `FastJSON` tree; nil unless each has exactly its type.
+    init?(fastJSON value: FastJSON.Value) {
+        guard let kind = value["kind"]?.string, let version = value["version"]?.string,
+            let features = value["features"].flatMap(ArtifactJSON.strings), let means = value["means"].flatMap(ArtifactJSON.doubles),
+            let scales = value["scales"].flatMap(ArtifactJSON.doubles), let weights = value["weights"].flatMap(ArtifactJSON.doubles),
+            case .number(let bias, _)? = value["bias"]
+        else { return nil }
+        self.init(version: version, features: features, means: means, scales: scales, weights: weights, bias: bias)
+        self.kind = kind
     }
 
     public func validate() throws {

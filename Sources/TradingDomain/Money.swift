@@ -16,13 +16,48 @@ extension Decimal {
         guard double.isFinite else { return nil }
         let text = "\(double)"
         guard let parsed = Self.plainDecimal(text) ?? Decimal(string: text) else { return nil }
-        self = parsed.rounded(scale: scale)
+        // With no more places than `scale`, rounding gives the number back as it is (the
+        // backtest converts every close): it is not asked then; with more, a plain decimal is
+        // rounded on its digits, as Foundation rounds and compacts it.
+        if parsed.exponent >= -scale {
+            self = parsed
+        } else {
+            self = Self.plainDecimal(text, roundedTo: scale) ?? parsed.rounded(scale: scale)
+        }
+    }
+
+    /// `plainDecimal(text)?.rounded(scale:)` for a text with more than `scale` decimals, byte
+    /// for byte: half up on the digits (the first dropped digit 5 or more rounds the magnitude
+    /// up), then the trailing zeros taken into the exponent, as `NSDecimalRound` compacts its
+    /// result. Nil for anything else (no more than `scale` decimals, over 19 digits, a result of
+    /// zero), which `rounded(scale:)` handles.
+    static func plainDecimal(_ text: String, roundedTo scale: Int) -> Decimal? {
+        guard let (negative, significand, fractionDigits) = plainDigits(text), scale >= 0, fractionDigits > scale else { return nil }
+        var divisor: UInt64 = 1
+        for _ in 0..<(fractionDigits - scale - 1) { divisor *= 10 }
+        let firstDropped = significand / divisor % 10
+        var kept = significand / divisor / 10
+        if firstDropped >= 5 { kept += 1 }
+        guard kept > 0 else { return nil }
+        var exponent = -scale
+        while kept % 10 == 0 {
+            kept /= 10
+            exponent += 1
+        }
+        return Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(kept))
     }
 
     /// `-123.456` written without an exponent and with at most 19 digits, read digit by digit
     /// (Foundation's parser is the slow part of marking a price); nil for anything else, which
     /// `Decimal(string:)` reads instead.
     static func plainDecimal(_ text: String) -> Decimal? {
+        guard let (negative, significand, fractionDigits) = plainDigits(text) else { return nil }
+        return Decimal(sign: negative ? .minus : .plus, exponent: -fractionDigits, significand: Decimal(significand))
+    }
+
+    /// The sign, the digits as an integer and the count of decimals of `-123.456` written
+    /// without an exponent, with 1 to 19 digits; nil for anything else.
+    private static func plainDigits(_ text: String) -> (negative: Bool, significand: UInt64, fractionDigits: Int)? {
         var significand: UInt64 = 0
         var digits = 0
         var fractionDigits = 0
@@ -44,13 +79,18 @@ extension Decimal {
             }
         }
         guard digits > 0 else { return nil }
-        return Decimal(sign: negative ? .minus : .plus, exponent: -fractionDigits, significand: Decimal(significand))
+        return (negative, significand, fractionDigits)
     }
 
     /// The same bytes: a decimal that did not change at all (not merely equal in value; a
     /// numerically equal one may be written otherwise).
     func isIdentical(to other: Decimal) -> Bool {
-        withUnsafeBytes(of: self) { left in withUnsafeBytes(of: other) { right in left.elementsEqual(right) } }
+        withUnsafeBytes(of: self) { left in
+            withUnsafeBytes(of: other) { right in
+                guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return left.count == right.count }
+                return left.count == right.count && memcmp(leftBase, rightBase, left.count) == 0
+            }
+        }
     }
 
     /// For ratios and logs only, never for sums of money.

@@ -66,8 +66,20 @@ public struct Portfolio: Sendable, Equatable {
 
     static func equity(cash: Decimal, positions: [String: Position], marks: [String: Decimal]) -> Decimal {
         positions.reduce(cash) { sum, entry in
-            sum + entry.value.quantity * (marks[entry.key] ?? entry.value.averagePrice)
+            let price = marks[entry.key] ?? entry.value.averagePrice
+            // A flat position adds nothing: Foundation's product with a zero is a zero, and a sum
+            // with a zero is the other operand unchanged, so `sum` itself is the result (a NaN
+            // price still goes through the arithmetic, which makes the sum NaN).
+            if entry.value.quantity.isZero && !price.isNaN { return sum }
+            return sum + entry.value.quantity * price
         }
+    }
+
+    /// `peakEquity = max(peakEquity, equity)`, without assigning the peak to itself.
+    private mutating func raisePeak() {
+        // `max(x, y)` is `y >= x ? y : x`: an equal equity replaces the peak (the same value,
+        // possibly written otherwise), as it did.
+        if !(equity < peakEquity) { peakEquity = equity }
     }
 
     /// Sum of absolute position values at their marks.
@@ -107,7 +119,7 @@ public struct Portfolio: Sendable, Equatable {
             cash -= (owed * price).rounded(scale: 8)
         }
         equity = Self.equity(cash: cash, positions: positions, marks: marks)
-        peakEquity = max(peakEquity, equity)
+        raisePeak()
     }
 
     /// The USD value of a commission charged in `asset` on a fill of `symbol` at `price`: the
@@ -166,7 +178,7 @@ public struct Portfolio: Sendable, Equatable {
         positions[symbol] = position
         if marks[symbol] == nil { marks[symbol] = price }
         equity = Self.equity(cash: cash, positions: positions, marks: marks)
-        peakEquity = max(peakEquity, equity)
+        raisePeak()
     }
 
     /// The first amount that is not a number (NaN), named, or nil when every amount is one:

@@ -74,37 +74,77 @@ public struct RiskEngine: Sendable {
 
     /// The consensus gate: threshold, halt, lock, trading state, protection locks, stale data.
     public func gate(_ request: GateRequest, now: Int64) -> GateResult {
-        let position = portfolio.positions[request.symbol]?.quantity ?? 0
-        return Self.gate(
-            request, flags: flags, limits: limits, context: GateContext(now: now, position: position, clock: candleClocks[request.symbol]))
+        Self.gate(request, flags: flags, limits: limits, context: gateContext(request, now: now))
+    }
+
+    /// The gate's refusals, in the order `gate` gives its reasons, not yet worded (`gate` words
+    /// every one; the backtest only needs the first one's code, for every candle).
+    public func gateRefusals(_ request: GateRequest, now: Int64) -> [GateRefusal] {
+        Self.gateRefusals(request, flags: flags, limits: limits, context: gateContext(request, now: now))
+    }
+
+    private func gateContext(_ request: GateRequest, now: Int64) -> GateContext {
+        GateContext(now: now, position: portfolio.positions[request.symbol]?.quantity ?? 0, clock: candleClocks[request.symbol])
     }
 
     /// The gate as a pure function of the flags and limits, so that whoever holds the risk
     /// worker's latest status (the gateway) decides exactly as the risk worker would. Without a
     /// context, the trading state, locks and stale-data guard are not judged.
     public static func gate(_ request: GateRequest, flags: RiskFlags, limits: RiskLimits, context: GateContext? = nil) -> GateResult {
-        var reasons: [String] = []
-        if flags.halted { reasons.append("trading halted: \(flags.haltReason ?? "no reason given")") }
-        if flags.riskLocked { reasons.append("risk_locked: \(flags.lockReason ?? "no reason given")") }
+        let reasons = gateRefusals(request, flags: flags, limits: limits, context: context).map(\.reason)
+        return GateResult(allow: reasons.isEmpty, reasons: reasons, flags: flags)
+    }
+
+    /// Why the gate refuses, one case per rule, worded only when asked (`reason`).
+    public enum GateRefusal: Sendable, Equatable {
+        case halted(reason: String?)
+        case riskLocked(reason: String?)
+        case reducingOnly(reason: String?)
+        case symbolLocked(ProtectionLock)
+        /// `StaleDataGuard`'s sentence.
+        case staleMarketData(String)
+        case confidenceBelowThreshold(confidence: Double, threshold: Double)
+        case symbolNotAllowed(String)
+
+        /// The sentence `GateResult.reasons` carries.
+        public var reason: String {
+            switch self {
+            case .halted(let reason): "trading halted: \(reason ?? "no reason given")"
+            case .riskLocked(let reason): "risk_locked: \(reason ?? "no reason given")"
+            case .reducingOnly(let reason): "reducing_only: \(reason ?? "trading state is REDUCING")"
+            case .symbolLocked(let lock): "symbol_locked: \(lock.refusal)"
+            case .staleMarketData(let problem): "stale_market_data: \(problem)"
+            case .confidenceBelowThreshold(let confidence, let threshold):
+                "confidence \(RiskEngine.format(confidence)) is below the threshold \(threshold)"
+            case .symbolNotAllowed(let symbol): "symbol \(symbol) is not on the allow-list"
+            }
+        }
+    }
+
+    /// The gate's rules in order; `gate` words what they refuse.
+    public static func gateRefusals(_ request: GateRequest, flags: RiskFlags, limits: RiskLimits, context: GateContext? = nil) -> [GateRefusal] {
+        var refusals: [GateRefusal] = []
+        if flags.halted { refusals.append(.halted(reason: flags.haltReason)) }
+        if flags.riskLocked { refusals.append(.riskLocked(reason: flags.lockReason)) }
         if let context {
             let reduces = Self.reduces(side: request.side, position: context.position)
             if flags.reducing && !flags.halted && !reduces {
-                reasons.append("reducing_only: \(flags.reducingReason ?? "trading state is REDUCING")")
+                refusals.append(.reducingOnly(reason: flags.reducingReason))
             }
             if !reduces, let lock = Protections.lock(on: request.symbol, at: context.now, in: flags.locks) {
-                reasons.append("symbol_locked: \(lock.refusal)")
+                refusals.append(.symbolLocked(lock))
             }
             if let stale = StaleDataGuard.problem(symbol: request.symbol, clock: context.clock, maxAge: limits.maxCandleAge, now: context.now) {
-                reasons.append("stale_market_data: \(stale)")
+                refusals.append(.staleMarketData(stale))
             }
         }
         if request.confidence < limits.confidenceThreshold {
-            reasons.append("confidence \(format(request.confidence)) is below the threshold \(limits.confidenceThreshold)")
+            refusals.append(.confidenceBelowThreshold(confidence: request.confidence, threshold: limits.confidenceThreshold))
         }
         if !limits.symbolAllowlist.isEmpty && !limits.symbolAllowlist.contains(request.symbol) {
-            reasons.append("symbol \(request.symbol) is not on the allow-list")
+            refusals.append(.symbolNotAllowed(request.symbol))
         }
-        return GateResult(allow: reasons.isEmpty, reasons: reasons, flags: flags)
+        return refusals
     }
 
     /// What a change needs to be undone without copying the order book: the engine with an empty
@@ -458,7 +498,16 @@ public struct RiskEngine: Sendable {
     /// `yyyy-MM-dd` of a Unix millisecond time, in UTC.
     public static func utcDate(_ milliseconds: Int64) -> String {
         let (y, m, d) = ISO8601Millis.civil(days: Int(floor(Double(milliseconds) / 86_400_000)))
-        return String(format: "%04d-%02d-%02d", y, m, d)
+        // `String(format:)`'s first call costs milliseconds (the backtest's first mark pays it):
+        // the same digits written directly for the years it pads to four.
+        guard (0...9_999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return String(format: "%04d-%02d-%02d", y, m, d) }
+        var text = TextBytes(capacity: 10)
+        text.append(UInt64(y), width: 4)
+        text.append(byte: UInt8(ascii: "-"))
+        text.append(UInt64(m), width: 2)
+        text.append(byte: UInt8(ascii: "-"))
+        text.append(UInt64(d), width: 2)
+        return text.string
     }
 
     /// Four decimal places, as `%.4f` writes them, without a formatter (the gate words a refusal

@@ -46,12 +46,15 @@ public struct XGBoostModel: Sendable, Equatable {
     /// Each feature's position in `FeatureVector` (nil for a name it does not have).
     private let slots: [Int?]
 
+    /// 20 bytes, where indexes as `Int` and a flag took 32: the walk reads hundreds a vote.
     struct Node: Sendable, Equatable {
-        var left: Int
-        var right: Int
-        var feature: Int
+        /// -1 for a leaf.
+        var left: Int32
+        var right: Int32
+        /// The child a missing (NaN) value goes to: `left` or `right` as `default_left` says.
+        var missing: Int32
+        var feature: Int32
         var condition: Float
-        var defaultLeft: Bool
     }
 
     init(features: [String], baseMargin: Float, trees: [Tree]) {
@@ -68,14 +71,20 @@ public struct XGBoostModel: Sendable, Equatable {
             roots.append(base)
             valid = valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
             guard valid else { break }
+            // Every index must fit an Int32 once offset by the nodes before this tree.
+            valid = valid && base + count <= Int(Int32.max)
+            guard valid else { break }
             for node in 0..<count {
                 let leaf = tree.left[node] == -1
                 valid = valid && (leaf || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
                     && (0..<features.count).contains(Int(tree.feature[node]))))
+                guard valid else { break }
+                let left = leaf ? -1 : Int32(base) + tree.left[node]
+                let right = leaf ? -1 : Int32(base) + tree.right[node]
                 nodes.append(
                     Node(
-                        left: leaf ? -1 : base + Int(tree.left[node]), right: leaf ? -1 : base + Int(tree.right[node]), feature: Int(tree.feature[node]),
-                        condition: tree.condition[node], defaultLeft: tree.defaultLeft[node]))
+                        left: left, right: right, missing: tree.defaultLeft[node] ? left : right, feature: tree.feature[node],
+                        condition: tree.condition[node]))
             }
         }
         flat = valid && !trees.isEmpty ? (nodes, roots) : nil
@@ -88,12 +97,15 @@ public struct XGBoostModel: Sendable, Equatable {
     /// Reads and checks an artifact: the objective, the feature names this pipeline computes,
     /// well-formed trees whose indexes stay in range.
     public static func load(from data: Data) throws -> XGBoostModel {
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: data)
-        } catch {
-            throw ModelArtifactError.unreadable("not an XGBoost JSON model: \(error)")
-        }
+        try load(from: data, parsed: ArtifactJSON.parse(data))
+    }
+
+    /// `load(from:)` with the document already parsed by `FastJSON` (nil when it declined): the
+    /// layout is read from that tree when it has every field with the type `File` declares,
+    /// otherwise by `JSONDecoder`, which then also words the error.
+    static func load(from data: Data, parsed: FastJSON.Value?) throws -> XGBoostModel {
+        let file = try ArtifactJSON.decode(
+            File.self, from: data, parsed: parsed, fast: File.init(fastJSON:), unreadable: { .unreadable("not an XGBoost JSON model: \($0)") })
         let learner = file.learner
         guard learner.objective.name == "binary:logistic" else {
             throw ModelArtifactError.unreadable("objective \(learner.objective.name) is not supported (expected binary:logistic)")
@@ -102,8 +114,7 @@ public struct XGBoostModel: Sendable, Equatable {
         guard !names.isEmpty, Set(names).isSubset(of: Set(FeatureVector.names)), Set(names).count == names.count else {
             throw ModelArtifactError.featureMismatch(names)
         }
-        let text = learner.learner_model_param.base_score.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
-        guard let baseScore = Double(text), baseScore > 0, baseScore < 1 else {
+        guard let baseScore = Double(Self.trimmingBrackets(learner.learner_model_param.base_score)), baseScore > 0, baseScore < 1 else {
             throw ModelArtifactError.unreadable("base_score \(learner.learner_model_param.base_score) is not a probability")
         }
         let model = learner.gradient_booster.model
@@ -134,6 +145,15 @@ public struct XGBoostModel: Sendable, Equatable {
         return XGBoostModel(features: names, baseMargin: -Foundation.logf(1 / score - 1), trees: trees)
     }
 
+    /// `text.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))` (scalar by scalar, from
+    /// both ends), without building a character set.
+    static func trimmingBrackets(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        let trimmed: (Unicode.Scalar) -> Bool = { $0 == "[" || $0 == "]" || $0 == " " }
+        guard let first = scalars.firstIndex(where: { !trimmed($0) }), let last = scalars.lastIndex(where: { !trimmed($0) }) else { return "" }
+        return String(scalars[first...last])
+    }
+
     /// Probability that the next period closes up.
     public func probabilityUp(_ vector: FeatureVector) -> Double {
         guard let flat else {
@@ -153,12 +173,8 @@ public struct XGBoostModel: Sendable, Equatable {
                 for root in flat.roots {
                     var node = nodes[root]
                     while node.left != -1 {
-                        let value = x[node.feature]
-                        if value.isNaN {
-                            node = nodes[node.defaultLeft ? node.left : node.right]
-                        } else {
-                            node = nodes[value < node.condition ? node.left : node.right]
-                        }
+                        let value = x[Int(node.feature)]
+                        node = nodes[Int(value.isNaN ? node.missing : value < node.condition ? node.left : node.right)]
                     }
                     margin += node.condition
                 }
@@ -167,46 +183,106 @@ public struct XGBoostModel: Sendable, Equatable {
         return Double(1 / (Foundation.expf(min(-margin, 88.7)) + 1))
     }
 
-    // The JSON layout, as much of it as is read.
-    struct File: Decodable {
+    // The JSON layout, as much of it as is read. Each part is read either by `JSONDecoder` or
+    // from a `FastJSON` tree (`init?(fastJSON:)`: nil unless every field has exactly the type
+    // declared, so that the fast reader accepts nothing the decoder refuses).
+    struct File: Decodable, Equatable {
         let learner: Learner
+
+        init?(fastJSON value: FastJSON.Value) {
+            guard let learner = value["learner"].flatMap(Learner.init(fastJSON:)) else { return nil }
+            self.learner = learner
+        }
     }
 
-    struct Learner: Decodable {
+    struct Learner: Decodable, Equatable {
         let feature_names: [String]?
         let objective: Objective
         let learner_model_param: ModelParam
         let gradient_booster: Booster
+
+        init?(fastJSON value: FastJSON.Value) {
+            var readable = true
+            let names = value.member("feature_names", &readable, ArtifactJSON.strings)
+            guard readable, let objective = value["objective"].flatMap(Objective.init(fastJSON:)),
+                let parameters = value["learner_model_param"].flatMap(ModelParam.init(fastJSON:)),
+                let booster = value["gradient_booster"].flatMap(Booster.init(fastJSON:))
+            else { return nil }
+            feature_names = names
+            self.objective = objective
+            learner_model_param = parameters
+            gradient_booster = booster
+        }
     }
 
-    struct Objective: Decodable {
+    struct Objective: Decodable, Equatable {
         let name: String
+
+        init?(fastJSON value: FastJSON.Value) {
+            guard let name = value["name"]?.string else { return nil }
+            self.name = name
+        }
     }
 
-    struct ModelParam: Decodable {
+    struct ModelParam: Decodable, Equatable {
         let base_score: String
+
+        init?(fastJSON value: FastJSON.Value) {
+            guard let score = value["base_score"]?.string else { return nil }
+            base_score = score
+        }
     }
 
-    struct Booster: Decodable {
+    struct Booster: Decodable, Equatable {
         let model: Model
+
+        init?(fastJSON value: FastJSON.Value) {
+            guard let model = value["model"].flatMap(Model.init(fastJSON:)) else { return nil }
+            self.model = model
+        }
     }
 
-    struct Model: Decodable {
+    struct Model: Decodable, Equatable {
         let trees: [RawTree]
         let tree_info: [Int]?
+
+        init?(fastJSON value: FastJSON.Value) {
+            var readable = true
+            let info = value.member("tree_info", &readable, ArtifactJSON.integers(Int.self))
+            guard readable, let trees = value.elements("trees", RawTree.init(fastJSON:)) else { return nil }
+            self.trees = trees
+            tree_info = info
+        }
     }
 
-    struct RawTree: Decodable {
+    struct RawTree: Decodable, Equatable {
         let left_children: [Int32]
         let right_children: [Int32]
         let split_indices: [Int32]
         let split_conditions: [Double]
         let default_left: Flags
         let split_type: [Int]?
+
+        init?(fastJSON value: FastJSON.Value) {
+            var readable = true
+            let types = value.member("split_type", &readable, ArtifactJSON.integers(Int.self))
+            guard readable, let left = value["left_children"].flatMap(ArtifactJSON.integers(Int32.self)),
+                let right = value["right_children"].flatMap(ArtifactJSON.integers(Int32.self)),
+                let indices = value["split_indices"].flatMap(ArtifactJSON.integers(Int32.self)),
+                let conditions = value["split_conditions"].flatMap(ArtifactJSON.doubles),
+                let flags = value["default_left"].flatMap(Flags.init(fastJSON:))
+            else { return nil }
+            left_children = left
+            right_children = right
+            split_indices = indices
+            split_conditions = conditions
+            default_left = flags
+            split_type = types
+        }
     }
 
     /// `default_left` is written as 0/1 integers by some versions and as booleans by others.
-    struct Flags: Decodable {
+    struct Flags: Decodable, Equatable {
         let values: [Bool]
 
         init(from decoder: any Decoder) throws {
@@ -215,6 +291,16 @@ public struct XGBoostModel: Sendable, Equatable {
                 values = booleans
             } else {
                 values = try container.decode([Int].self).map { $0 != 0 }
+            }
+        }
+
+        init?(fastJSON value: FastJSON.Value) {
+            if let booleans = ArtifactJSON.booleans(value) {
+                values = booleans
+            } else if let integers = ArtifactJSON.integers(Int.self)(value) {
+                values = integers.map { $0 != 0 }
+            } else {
+                return nil
             }
         }
     }
@@ -227,6 +313,15 @@ public enum ModelArtifact: Sendable, Equatable {
 
     /// Recognises the kind by its content: `{"kind": "logistic", ...}` or XGBoost's `{"learner": ...}`.
     public static func load(from data: Data) throws -> ModelArtifact {
+        // Parsed once by `FastJSON` (a plain JSON object of ASCII text, as both kinds are
+        // written), the top-level keys choose the kind as the generic parse below would.
+        if let parsed = ArtifactJSON.parse(data), case .object(let members) = parsed {
+            if members["learner"] != nil { return .xgboost(try XGBoostModel.load(from: data, parsed: parsed)) }
+            if let kind = members["kind"]?.string {
+                guard kind == "logistic" else { throw ModelArtifactError.wrongKind(kind) }
+                return .logistic(try LogisticModel.load(from: data, parsed: parsed))
+            }
+        }
         // An XGBoost model is read by its own decoder, which needs a top-level "learner": when that
         // succeeds, the generic parse below would have chosen it too (and costs as much again).
         if data.range(of: Data(#""learner""#.utf8)) != nil, let model = try? XGBoostModel.load(from: data) { return .xgboost(model) }
@@ -268,6 +363,49 @@ public enum ModelArtifact: Sendable, Equatable {
         switch self {
         case .logistic(let model): model.probabilityUp(vector)
         case .xgboost(let model): model.probabilityUp(vector)
+        }
+    }
+}
+
+/// Reading model artifacts with `FastJSON` instead of Foundation's decoders (the 100 kB XGBoost
+/// artifact costs milliseconds through `JSONDecoder`). Every reader here answers nil for anything
+/// but exactly the expected type, and the caller then falls back to Foundation: the fast path
+/// can only be faster, never more lenient.
+enum ArtifactJSON {
+    /// The document as a `FastJSON` tree; nil unless it is ASCII text (so that no string is
+    /// repaired where Foundation would refuse invalid UTF-8) that `FastJSON` parses whole.
+    static func parse(_ data: Data) -> FastJSON.Value? {
+        let bytes = [UInt8](data)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        return FastJSON.parse(bytes)
+    }
+
+    static func strings(_ value: FastJSON.Value) -> [String]? { value.elements { $0.string } }
+
+    static func doubles(_ value: FastJSON.Value) -> [Double]? { value.elements { $0.double } }
+
+    static func booleans(_ value: FastJSON.Value) -> [Bool]? { value.elements { $0.bool } }
+
+    /// Integers written as plain integers (`12`, `-1`; not `1.0` or `1e2`) that fit the type.
+    static func integers<T: FixedWidthInteger>(_ type: T.Type) -> (FastJSON.Value) -> [T]? {
+        { value in
+            value.elements { element in
+                guard case .number(_, let literal) = element else { return nil }
+                return T(literal)
+            }
+        }
+    }
+
+    /// `T` read from the `FastJSON` tree by `fast` when it can, otherwise decoded from the data
+    /// by `JSONDecoder`, whose error `unreadable` words.
+    static func decode<T: Decodable>(
+        _ type: T.Type, from data: Data, parsed: FastJSON.Value?, fast: (FastJSON.Value) -> T?, unreadable: (any Error) -> ModelArtifactError
+    ) throws -> T {
+        if let parsed, let value = fast(parsed) { return value }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw unreadable(error)
         }
     }
 }

@@ -19,7 +19,7 @@ extension FastJSONObject {
 extension FastJSON.Value {
     /// An optional member, as Foundation's `decodeIfPresent` reads it: absent or null is nil;
     /// a member that is present but not readable clears `readable`.
-    func member<T>(_ key: String, _ readable: inout Bool, _ read: (FastJSON.Value) -> T?) -> T? {
+    public func member<T>(_ key: String, _ readable: inout Bool, _ read: (FastJSON.Value) -> T?) -> T? {
         switch self[key] {
         case nil, .null?:
             return nil
@@ -31,8 +31,13 @@ extension FastJSON.Value {
     }
 
     /// An array member whose every element reads.
-    func elements<T>(_ key: String, _ read: (FastJSON.Value) -> T?) -> [T]? {
-        guard case .array(let values)? = self[key] else { return nil }
+    public func elements<T>(_ key: String, _ read: (FastJSON.Value) -> T?) -> [T]? {
+        self[key]?.elements(read)
+    }
+
+    /// This array's elements, when every one reads.
+    public func elements<T>(_ read: (FastJSON.Value) -> T?) -> [T]? {
+        guard case .array(let values) = self else { return nil }
         var result: [T] = []
         result.reserveCapacity(values.count)
         for value in values {

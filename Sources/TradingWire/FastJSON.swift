@@ -6,7 +6,7 @@ import Foundation
 /// precise error: it can only be faster, never more lenient.
 public enum FastJSON {
     /// A parsed JSON value.
-    public indirect enum Value: Equatable, Sendable {
+    public enum Value: Equatable, Sendable {
         case null
         case bool(Bool)
         /// A number: its value as a Double, and its text as written (exact amounts are read from

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RiskWorker
 import ServiceSupport
+import Synchronization
 import TradingDomain
 import TradingWire
 
@@ -62,17 +63,12 @@ struct Backtest: ParsableCommand {
         // End to end: the models and the CSV read, the run, the three files rendered (and written
         // unless --benchmark).
         let started = Clock()
-        let loaded = try loadModels()
-        let candles = try CandleFeed.readCandles(file)
+        // The models are read on another core while this one reads the candles.
+        let (loaded, candles) = try Self.concurrently({ [models] in try Self.loadModels(models) }, { try CandleFeed.readCandles(file) })
         let run = Clock()
         let result = try Backtester.run(candles: candles, models: loaded, settings: settings)
         let ran = run.elapsed
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let files = [
-            ("report.json", try encoder.encode(result.report)), ("equity.csv", Data(BacktestRendering.csv(result.curve).utf8)),
-            ("equity.svg", Data(BacktestRendering.svg(result).utf8)),
-        ]
+        let files = try Self.render(result)
         let directory = out ?? "backtest-\(symbol)"
         if !benchmark {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -109,7 +105,50 @@ struct Backtest: ParsableCommand {
         }
     }
 
-    private func loadModels() throws -> [BacktestModel] {
+    /// `report.json`, `equity.csv` and `equity.svg`, each rendered on a core of its own.
+    static func render(_ result: BacktestResult) throws -> [(name: String, data: Data)] {
+        let renderers: [@Sendable () throws -> Data] = [
+            {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                return try encoder.encode(result.report)
+            },
+            { Data(BacktestRendering.csv(result.curve).utf8) },
+            { Data(BacktestRendering.svg(result).utf8) },
+        ]
+        let rendered = Mutex<[Result<Data, any Error>?]>(Array(repeating: nil, count: renderers.count))
+        DispatchQueue.concurrentPerform(iterations: renderers.count) { index in
+            let data = Result { try renderers[index]() }
+            rendered.withLock { $0[index] = data }
+        }
+        let results = rendered.withLock { $0 }
+        return try zip(["report.json", "equity.csv", "equity.svg"], results).map { name, result in
+            guard let result else { throw WireError(code: "render_failed", detail: "\(name) was not rendered", status: 500) }
+            return (name, try result.get())
+        }
+    }
+
+    /// `background` on another thread while `foreground` runs on this one; both results, or the
+    /// background's error first (as if it had run first), then the foreground's.
+    static func concurrently<Background: Sendable, Foreground>(
+        _ background: @escaping @Sendable () throws -> Background, _ foreground: () throws -> Foreground
+    ) throws -> (Background, Foreground) {
+        let outcome = Mutex<Result<Background, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global(qos: .userInitiated).async {
+            let result = Result { try background() }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        let foregroundResult = Result { try foreground() }
+        done.wait()
+        guard let backgroundResult = outcome.withLock({ $0 }) else {
+            throw WireError(code: "internal", detail: "the background work gave no result", status: 500)
+        }
+        return (try backgroundResult.get(), try foregroundResult.get())
+    }
+
+    private static func loadModels(_ models: String) throws -> [BacktestModel] {
         var loaded: [BacktestModel] = []
         for entry in models.split(separator: ",") {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)

@@ -84,6 +84,9 @@ struct ModelTests {
         }
         #expect(try await stack.get("/health", port: stack.modelHealthPort).json["model_kind"] as? String == "xgboost")
         #expect(stack.log("model-worker").contains("model reload refused"))
+        // The reloads can take less time than a few consensus requests (the artifacts are read
+        // without JSONDecoder): the traffic runs on until it has seen some.
+        try await waitUntil("consensus traffic was answered") { statuses.withLock { $0.count } > 5 }
         stop.withLock { $0 = true }
         await traffic.value
         let seen = statuses.withLock { $0 }

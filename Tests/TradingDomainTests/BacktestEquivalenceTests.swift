@@ -70,6 +70,137 @@ struct BacktestEquivalenceTests {
         #expect(try CandleCSV.parse(Data()).isEmpty)
     }
 
+    @Test("CandleCSV's plain-decimal path reads what strtod reads, bit for bit, and leaves it every other text")
+    func csvPlainDecimals() {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0", "-0", "+0", "0.0", "-0.0", "5", "+5", "0.1", "0.3", "1.5", "123456789012345", "1234567890123456", "0.0000000000000000000001",
+            "0.00000000000000000000001", "000000.1000000", "9007199254740993", "999999999999999", "0.999999999999999", "5.", ".5", "1.2.3", "1e5", "-.5"]
+        for _ in 0..<50_000 {
+            let integer = String(UInt64.random(in: 0...UInt64(Int.random(in: 0...15) == 0 ? 9 : 999_999_999), using: &generator))
+            let fraction = String((0..<Int.random(in: 0...16, using: &generator)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            let sign = ["", "-", "+"][Int.random(in: 0...2, using: &generator)]
+            texts.append(sign + integer + (fraction.isEmpty ? "" : "." + fraction))
+        }
+        var mismatches: [String] = []
+        var fast = 0
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let expected = strtod(text, nil)
+            bytes.withUnsafeBytes { buffer in
+                guard let value = CandleCSV.plainDecimal(buffer, 0, buffer.count) else { return }
+                fast += 1
+                if value.bitPattern != expected.bitPattern && mismatches.count < 5 { mismatches.append("\(text): \(value) vs \(expected)") }
+            }
+            let read = bytes.withUnsafeBytes { CandleCSV.double($0, 0, $0.count) }
+            if read?.bitPattern != Double(text)?.bitPattern && mismatches.count < 5 { mismatches.append("\(text): \(String(describing: read))") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        #expect(fast > texts.count / 4)
+        for text in ["5.", ".5", "1.2.3", "1e5", "-.5", "1234567890123456", "0.00000000000000000000001"] {
+            #expect(Array(text.utf8).withUnsafeBytes { CandleCSV.plainDecimal($0, 0, $0.count) } == nil, "\(text)")
+        }
+    }
+
+    @Test("Portfolio: a flat position adds exactly nothing to the equity, byte for byte, as the product and the sum did")
+    func flatPositionEquity() throws {
+        var generator = SystemRandomNumberGenerator()
+        var portfolio = Portfolio(startingCash: 100_000)
+        let fill = try Fill(price: Decimal(string: "0.05123")!, quantity: Decimal(string: "19.51981261")!, notional: 1_000, fee: 1, dryRun: true, filledAt: 0)
+        portfolio.apply(symbol: "ETHBTC", side: .buy, fill: fill)
+        portfolio.apply(symbol: "ETHBTC", side: .sell, fill: fill)
+        let flat = try #require(portfolio.positions["ETHBTC"])
+        #expect(flat.quantity.isZero)
+        var cashes: [Decimal] = [portfolio.cash, 0, 100_000, Decimal(string: "-12.5")!, Decimal(string: "100373.03221451")!]
+        var prices: [Decimal] = [Decimal(string: "0.05123")!, 1, Decimal(string: "123456.78901234")!]
+        for _ in 0..<2_000 {
+            cashes.append(Decimal(sign: .plus, exponent: -Int.random(in: 0...8, using: &generator), significand: Decimal(UInt64.random(in: 0...1 << 50, using: &generator))))
+            prices.append(Decimal(sign: .plus, exponent: -8, significand: Decimal(UInt64.random(in: 1...1 << 40, using: &generator))))
+        }
+        for (cash, price) in zip(cashes, prices.cycled(to: cashes.count)) {
+            let slow = cash + flat.quantity * price
+            let fast = Portfolio.equity(cash: cash, positions: ["ETHBTC": flat], marks: ["ETHBTC": price])
+            #expect(fast.isIdentical(to: slow), "\(cash) at \(price)")
+        }
+        #expect(Portfolio.equity(cash: 100, positions: ["ETHBTC": flat], marks: ["ETHBTC": .nan]).isNaN)
+    }
+
+    @Test("the gate's refusals are its reasons, and the backtest's code for each is the one it read from the sentence")
+    func gateRefusalCodes() {
+        let lock = ProtectionLock(
+            id: "cooldown-ETHBTC-1", symbol: "ETHBTC", rule: "cooldown", reason: "a losing trade", since: 0, until: 60_000)
+        let refusals: [RiskEngine.GateRefusal] = [
+            .halted(reason: nil), .halted(reason: "operator"), .riskLocked(reason: nil), .riskLocked(reason: "drawdown"), .reducingOnly(reason: nil),
+            .reducingOnly(reason: "drawdown 0.2"), .symbolLocked(lock), .staleMarketData("the newest candle is old"),
+            .confidenceBelowThreshold(confidence: 0.5123, threshold: 0.55), .confidenceBelowThreshold(confidence: 0, threshold: 1),
+            .symbolNotAllowed("ETHBTC"),
+        ]
+        for refusal in refusals {
+            #expect(Backtester.code(of: refusal) == Backtester.code(of: refusal.reason), "\(refusal)")
+        }
+        #expect(Backtester.code(of: refusals[8]) == "confidence_below_threshold")
+        #expect(refusals[8].reason == "confidence 0.5123 is below the threshold 0.55")
+        let flags = RiskFlags(halted: true, haltReason: "maintenance", riskLocked: true, lockReason: nil, locks: [lock])
+        let limits = RiskLimits(
+            confidenceThreshold: 0.6, maxOrderNotionalUsd: 1_000, maxPositionUsd: 5_000, maxDrawdown: 0.5, symbolAllowlist: ["BTCUSDT"],
+            startingEquityUsd: 100_000, slippageBps: 0, feeBps: 0)
+        let request = GateRequest(symbol: "ETHBTC", side: .buy, confidence: 0.51)
+        let context = RiskEngine.GateContext(now: 30_000, position: 0, clock: CandleClock(newestOpenTime: 0, intervalMilliseconds: 1_000))
+        let gate = RiskEngine.gate(request, flags: flags, limits: limits, context: context)
+        #expect(gate.reasons == RiskEngine.gateRefusals(request, flags: flags, limits: limits, context: context).map(\.reason))
+        #expect(gate.reasons.count == 6 && !gate.allow)  // every rule but REDUCING
+        #expect(gate.reasons.first == "trading halted: maintenance")
+    }
+
+    @Test("Decimal(exactly:scale:) is the rounded decimal of the double's text, byte for byte: unrounded within the scale, rounded on its digits beyond")
+    func decimalFromDouble() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.1, 0.05123, 1e-5, 1.23456789e-9, 123_456.789_012_345, 1e20, 5e-324, 0.000_000_005, 0.000_000_015]
+        for candles in ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"] { values += try CandleCSV.parse(try Self.bytes(candles)).map(\.close) }
+        for _ in 0..<50_000 {
+            values.append(Double(Int.random(in: 1...10_000_000_000, using: &generator)) / Foundation.pow(10, Double(Int.random(in: 0...12, using: &generator))))
+            values.append(Foundation.pow(10, Double.random(in: -12...12, using: &generator)))
+            values.append(Double(Int.random(in: 0...100_000_000, using: &generator) * 2 + 1) / 2e8)  // halves at the 9th place
+            values.append(Double(Int.random(in: 0...100_000, using: &generator) * 2 + 1) / 2e2)  // halves at the 3rd place
+        }
+        values += values.map { -$0 }
+        var mismatches: [String] = []
+        for value in values {
+            for scale in [2, 8] {
+                let text = "\(value)"
+                let slow = (Decimal.plainDecimal(text) ?? Decimal(string: text))?.rounded(scale: scale)
+                let fast = Decimal(exactly: value, scale: scale)
+                let same = switch (fast, slow) {
+                case (nil, nil): true
+                case (let fast?, let slow?): fast.isIdentical(to: slow)
+                default: false
+                }
+                if !same && mismatches.count < 5 { mismatches.append("\(value) at \(scale): \(String(describing: fast)) vs \(String(describing: slow))") }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    @Test("Indicators.rsi(windowsOf:endingAt:in:) is rsi over each window, bit for bit, four lanes or one at a time", arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"])
+    func rsiWindows(_ name: String) throws {
+        var closes = try CandleCSV.parse(try Self.bytes(name)).map(\.close)
+        closes[700] = .nan  // a window with a close that is not a number
+        closes[900] = 0
+        closes.replaceSubrange(1_000..<1_030, with: Array(repeating: 0.05, count: 30))  // no movement at all
+        for length in [15, 16, 21, 200] {
+            let ends = (length - 1)..<min(closes.count, 3_000 + length)
+            let fast = Indicators.rsi(windowsOf: length, endingAt: ends, in: closes)
+            #expect(fast.count == ends.count)
+            var mismatches = 0
+            for (offset, end) in ends.enumerated() {
+                let slow = Indicators.rsi(Array(closes[(end - length + 1)...end]))
+                if fast[offset]?.bitPattern != slow?.bitPattern { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(name), windows of \(length)")
+        }
+        #expect(Indicators.rsi(windowsOf: 14, endingAt: 13..<20, in: closes) == Array(repeating: nil, count: 7))
+        #expect(Indicators.rsi(windowsOf: 200, endingAt: 199..<199, in: closes).isEmpty)
+    }
+
     @Test("TextBytes writes %.Nf and ISO 8601 as String(format:) and ISO8601Millis do")
     func formatting() {
         var generator = SystemRandomNumberGenerator()
@@ -95,6 +226,13 @@ struct BacktestEquivalenceTests {
             text.appendISO8601(milliseconds)
             #expect(text.string == ISO8601Millis.format(milliseconds))
         }
+        var days: [Int64] = [0, -1, 1, 59, 60, 365, 10_957, 11_016, 2_932_896, 2_932_897, -719_528, -719_529, -800_000]
+        for _ in 0..<5_000 { days.append(Int64.random(in: -800_000...3_000_000, using: &generator)) }
+        for day in days {
+            let milliseconds = day * 86_400_000 + Int64.random(in: 0..<86_400_000, using: &generator)
+            let (y, m, d) = ISO8601Millis.civil(days: Int(floor(Double(milliseconds) / 86_400_000)))
+            #expect(RiskEngine.utcDate(milliseconds) == String(format: "%04d-%02d-%02d", y, m, d), "\(milliseconds)")
+        }
     }
 
     @Test("Portfolio.drawdownReaches is drawdown >= limit, marked down and up through a limit")
@@ -110,5 +248,12 @@ struct BacktestEquivalenceTests {
             }
         }
         #expect(portfolio.drawdown > 0.001)
+    }
+}
+
+extension Array {
+    /// The elements repeated until there are `count` of them.
+    fileprivate func cycled(to count: Int) -> [Element] {
+        isEmpty ? [] : (0..<count).map { self[$0 % self.count] }
     }
 }
