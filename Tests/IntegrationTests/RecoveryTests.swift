@@ -22,10 +22,12 @@ struct RecoveryTests {
         let retry = try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 1000, "confidence": 0.9, "clientOrderId": "\#(id)"}"#)
         #expect(retry.status == 200, "\(retry.text)")
         // The reserve either reached the stopped worker, which books it when it wakes, so the
-        // retry finds it (duplicate), or it was still waiting for the worker (a status poll in
-        // hand) when its deadline passed: then it never ran, the answer says so, and the retry
-        // places it (not a duplicate). One fill either way.
-        let neverRan = first.text.contains("no worker was free")
+        // retry finds it (duplicate), or it provably never ran: still waiting for the worker (a
+        // status poll in hand) when its deadline passed ("no worker was free"), or waiting when
+        // the silent worker was dropped (503, no live worker). Then the retry places it (not a
+        // duplicate): the gateway's never-send-twice policy (`BrokerError.mayHaveRun`). One fill
+        // either way.
+        let neverRan = first.status == 503 || first.text.contains("no worker was free")
         #expect(retry.json["duplicate"] as? Bool == !neverRan, "first: \(first.text); retry: \(retry.text)")
         #expect(retry.json["status"] as? String == "filled")
         try await Task.sleep(for: .seconds(3))  // past PENDING_RECONCILE_MS: reconciliation must not add a fill
