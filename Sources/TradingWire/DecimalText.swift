@@ -18,8 +18,7 @@ extension Decimal {
 
     /// Appends `plainText` to `bytes`, without making a `String`.
     public func appendPlainText(to bytes: inout [UInt8]) {
-        let significand = self.significand
-        guard !isNaN, significand < Self.digitByDigitLimit else {
+        guard !isNaN, case let significand = self.significand, significand < Self.digitByDigitLimit else {
             bytes.append(contentsOf: description.utf8)
             return
         }

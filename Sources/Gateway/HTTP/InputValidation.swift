@@ -49,17 +49,18 @@ enum InputValidation {
         return value
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// A new client order id: "o-" and 30 random lowercase hex digits (120 bits from the system's
     /// random source), the shape the ids made from a UUID had, without a UUID's string work.
     static func newClientOrderID() -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var generator = SystemRandomNumberGenerator()
         var text: [UInt8] = [UInt8(ascii: "o"), UInt8(ascii: "-")]
         text.reserveCapacity(32)
         for count in [16, 14] {
             var word = generator.next()
             for _ in 0..<count {
-                text.append(digits[Int(word & 0xF)])
+                text.append(hexDigits[Int(word & 0xF)])
                 word >>= 4
             }
         }
