@@ -8,6 +8,8 @@ import ZeroMQ
 @Suite("faults and protocol", .serialized)
 struct FaultTests {
     static let consensusBody = #"{"symbol": "BTCUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#
+    /// A consensus whose features the feature worker must compute (candles given, no features).
+    static let computedBody = #"{"symbol": "BTCUSDT", "candles": [\#(OverloadTests.candles)]}"#
 
     @Test("a gateway whose broker port is taken exits non-zero within seconds and says why, instead of hanging without a listener")
     func brokerBindFailureExits() async throws {
@@ -49,7 +51,7 @@ struct FaultTests {
         let stop = Mutex(false)
         let traffic = Task {
             while !stop.withLock({ $0 }) {
-                let status = (try? await stack.post("/api/ai/consensus", Self.consensusBody).status) ?? -1
+                let status = (try? await stack.post("/api/ai/consensus", Self.computedBody).status) ?? -1
                 statuses.withLock { $0.append(status) }
             }
         }
@@ -64,13 +66,18 @@ struct FaultTests {
         // Liveness is 3 heartbeats of 200 ms: dropped after about 0.6 s, one more interval of slack.
         #expect(dropped < .milliseconds(1_500), "dropped after \(dropped)")
         #expect(try await stack.get("/health").json["ok"] as? Bool == false)
-        let whileDown = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        let whileDown = try await stack.post("/api/ai/consensus", Self.computedBody)
         #expect(whileDown.status == 503)
         #expect(whileDown.json["error"] as? String == "service_unavailable")
+        // Every feature given: nothing to compute, so the consensus does not need the feature worker.
+        let given = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(given.status == 200, "\(given.text)")
+        #expect(given.json["featureSource"] as? String == "given")
+        #expect((given.json["votes"] as? [Any])?.isEmpty == false)
 
         try stack.start("feature-worker#2")
         try await waitUntil("requests are answered again") {
-            try await stack.post("/api/ai/consensus", Self.consensusBody).status == 200
+            try await stack.post("/api/ai/consensus", Self.computedBody).status == 200
         }
         stop.withLock { $0 = true }
         await traffic.value
@@ -92,7 +99,7 @@ struct FaultTests {
         // worst, wait for the retry on the survivor (never 5xx from a lost idempotent request).
         async let burst: [Int] = withTaskGroup(of: Int.self) { group in
             for _ in 0..<200 {
-                group.addTask { (try? await stack.post("/api/ai/consensus", Self.consensusBody).status) ?? -1 }
+                group.addTask { (try? await stack.post("/api/ai/consensus", Self.computedBody).status) ?? -1 }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
@@ -249,7 +256,7 @@ struct ObservabilityTests {
         try stack.start("execution-worker", ["HEALTH_PORT": "\(executionPort)"])
         try stack.start("model-worker", ["HEALTH_PORT": "\(stack.modelHealthPort)"])
         try await waitUntil("the stack is healthy") { try await stack.get("/health").json["ok"] as? Bool == true }
-        #expect(try await stack.post("/api/ai/consensus", FaultTests.consensusBody).status == 200)
+        #expect(try await stack.post("/api/ai/consensus", FaultTests.computedBody).status == 200)
 
         let gateway = try await stack.get("/metrics").text
         for name in ["broker_requests_total{service=\"feature\",outcome=\"ok\"} 1", "broker_live_workers{service=\"execution\"} 1",

@@ -16,6 +16,7 @@ import ZeroMQ
 public final class Broker: Sendable {
     typealias Reply = CheckedContinuation<Result<[UInt8], BrokerError>, Never>
     typealias ChainReply = CheckedContinuation<(Result<[UInt8], BrokerError>, [Result<[UInt8], BrokerError>]), Never>
+    typealias BatchReply = CheckedContinuation<[Result<[UInt8], BrokerError>], Never>
 
     /// One request of a batch: to which service, what body, how long it may take.
     public struct BatchItem: Sendable {
@@ -33,6 +34,7 @@ public final class Broker: Sendable {
     enum Command: Sendable {
         case request(service: String, body: [UInt8], timeoutMilliseconds: Int, priority: Bool, reply: Reply)
         case chain(first: BatchItem, next: @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem], reply: ChainReply)
+        case batch(items: [BatchItem], reply: BatchReply)
         case publish(ControlState)
         case publishMarket(symbol: String, body: [UInt8])
         case stop
@@ -109,6 +111,7 @@ public final class Broker: Sendable {
         switch command {
         case .request(_, _, _, _, let reply): reply.resume(returning: .failure(.stopped))
         case .chain(_, _, let reply): reply.resume(returning: (.failure(.stopped), []))
+        case .batch(let items, let reply): reply.resume(returning: items.map { _ in .failure(.stopped) })
         case .publish, .publishMarket, .stop: break
         }
     }
@@ -135,6 +138,15 @@ public final class Broker: Sendable {
     ) async -> (first: Result<[UInt8], BrokerError>, then: [Result<[UInt8], BrokerError>]) {
         await withCheckedContinuation { (continuation: ChainReply) in
             send(.chain(first: first, next: next, reply: continuation))
+        }
+    }
+
+    /// Sends every item at once (each to its own service, with its own deadline) and awaits all
+    /// their outcomes, in the order of `items`.
+    public func request(batch items: [BatchItem]) async -> [Result<[UInt8], BrokerError>] {
+        guard !items.isEmpty else { return [] }
+        return await withCheckedContinuation { (continuation: BatchReply) in
+            send(.batch(items: items, reply: continuation))
         }
     }
 

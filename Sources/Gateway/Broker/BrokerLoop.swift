@@ -117,6 +117,8 @@ final class BrokerLoop {
                 enqueue(service: service, body: body, timeout: timeout, completion: .single(reply), priority: priority)
             case .chain(let first, let next, let reply):
                 enqueue(service: first.service, body: first.body, timeout: first.timeoutMilliseconds, completion: .chain(Chain(next: next, reply: reply)))
+            case .batch(let items, let reply):
+                enqueue(batch: items) { reply.resume(returning: $0) }
             case .publish(let state):
                 channel.publish(state)
             case .publishMarket(let symbol, let body):

@@ -98,33 +98,11 @@ struct ConsensusPipeline: Sendable {
         if let candles = input.candles { try InputValidation.candles(candles, limit: configuration.candleWindow) }
         let given = input.features ?? [:]
         let needsCandles = FeatureVector.names.contains { given[$0] == nil }
-        // Features from the feed's candles: the feature worker computed them when the newest
-        // candle reached it; the request only names that candle (`asOf`). A worker that has not
-        // heard it yet says so, and is then handed the candles.
-        let asOf = input.candles == nil && needsCandles ? market.newestOpenTime(for: symbol) : nil
-        var (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
-            FeatureRequest(symbol: symbol, features: input.features, candles: asOf == nil ? input.candles ?? (needsCandles ? [] : nil) : nil, asOf: asOf),
-            requestID: requestID)
-        if asOf != nil, plan.featureResult == nil, case .success(let bytes) = featureOutcome,
-            (try? WireCodec.decode(WireReply<Empty>.self, from: bytes))?.error?.code == "features_not_current"
-        {
-            (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
-                FeatureRequest(symbol: symbol, features: input.features, candles: market.candles(for: symbol)), requestID: requestID)
-        }
-        // The broker thread already read the feature reply when it was good; only a failed one
-        // is read again here, to say why.
-        let featureResult: FeatureResult
-        if let decoded = plan.featureResult {
-            featureResult = decoded
-            GatewayCounters.call(ServiceName.feature, outcome: "ok")
+        let (featureResult, plan, voteOutcomes): (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>])
+        if input.candles == nil, !needsCandles {
+            (featureResult, plan, voteOutcomes) = try await givenThenVotes(given, requestID: requestID)
         } else {
-            do throws(WorkerCallError) {
-                featureResult = try WorkerClient.decode(FeatureResult.self, from: featureOutcome, service: ServiceName.feature)
-                GatewayCounters.call(ServiceName.feature, outcome: "ok")
-            } catch {
-                GatewayCounters.call(ServiceName.feature, outcome: error.outcome)
-                throw error.apiError
-            }
+            (featureResult, plan, voteOutcomes) = try await computedThenVotes(input, symbol: symbol, needsCandles: needsCandles, requestID: requestID)
         }
         let (votes, excluded) = plan.collect(voteOutcomes)
         guard !votes.isEmpty else {
@@ -155,6 +133,55 @@ struct ConsensusPipeline: Sendable {
             side: signal.side, probabilityUp: signal.probabilityUp, agreement: signal.agreement,
             threshold: control.riskStatus?.status.limits.confidenceThreshold, votes: votes, excluded: excluded, reasons: reasons,
             features: featureResult.features, featureSource: featureResult.source, price: featureResult.price)
+    }
+
+    /// Every feature given: nothing to compute, so the feature worker is not asked. The vector is
+    /// built here by the same `FeatureBuilder` (the same checks, errors and answer), and the model
+    /// ids are asked at once.
+    private func givenThenVotes(
+        _ given: [String: Double], requestID: String
+    ) async throws(APIError) -> (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>]) {
+        let featureResult: FeatureResult
+        do throws(WireError) {
+            featureResult = try FeatureBuilder.build(given: given, candles: nil)
+        } catch {
+            throw WorkerCallError.worker(error).apiError
+        }
+        let plan = VotePlan(directory: models)
+        let asks = plan.prepare(features: featureResult, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
+        return (featureResult, plan, await broker.request(batch: asks))
+    }
+
+    /// Features to compute: from the feed's candles (the feature worker computed them when the
+    /// newest candle reached it; the request only names that candle, `asOf`, and a worker that
+    /// has not heard it yet says so and is then handed the candles) or from the candles given.
+    private func computedThenVotes(
+        _ input: ConsensusInput, symbol: String, needsCandles: Bool, requestID: String
+    ) async throws(APIError) -> (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>]) {
+        let asOf = input.candles == nil && needsCandles ? market.newestOpenTime(for: symbol) : nil
+        var (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
+            FeatureRequest(symbol: symbol, features: input.features, candles: asOf == nil ? input.candles ?? (needsCandles ? [] : nil) : nil, asOf: asOf),
+            requestID: requestID)
+        if asOf != nil, plan.featureResult == nil, case .success(let bytes) = featureOutcome,
+            (try? WireCodec.decode(WireReply<Empty>.self, from: bytes))?.error?.code == "features_not_current"
+        {
+            (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
+                FeatureRequest(symbol: symbol, features: input.features, candles: market.candles(for: symbol)), requestID: requestID)
+        }
+        // The broker thread already read the feature reply when it was good; only a failed one
+        // is read again here, to say why.
+        if let decoded = plan.featureResult {
+            GatewayCounters.call(ServiceName.feature, outcome: "ok")
+            return (decoded, plan, voteOutcomes)
+        }
+        do throws(WorkerCallError) {
+            let featureResult = try WorkerClient.decode(FeatureResult.self, from: featureOutcome, service: ServiceName.feature)
+            GatewayCounters.call(ServiceName.feature, outcome: "ok")
+            return (featureResult, plan, voteOutcomes)
+        } catch {
+            GatewayCounters.call(ServiceName.feature, outcome: error.outcome)
+            throw error.apiError
+        }
     }
 
     /// Feature worker, then every model id at once: the broker turns the feature reply into the
