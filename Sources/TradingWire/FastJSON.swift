@@ -14,7 +14,7 @@ public enum FastJSON {
         case number(Double, literal: String)
         case string(String)
         case array([Value])
-        case object([String: Value])
+        case object(Members)
 
         public subscript(key: String) -> Value? {
             if case .object(let members) = self { return members[key] }
@@ -60,6 +60,38 @@ public enum FastJSON {
         }
     }
 
+    /// An object's members in the order written. The wire's objects have a handful of members,
+    /// so a member is found by comparing keys in place, without hashing every key into a
+    /// dictionary first. Equal when they hold the same keys with equal values, in any order.
+    public struct Members: Equatable, Sendable, Sequence {
+        private var keys: [String] = []
+        private var values: [Value] = []
+
+        public init() {}
+
+        public init(_ dictionary: [String: Value]) {
+            for (key, value) in dictionary { append(key, value) }
+        }
+
+        public var count: Int { keys.count }
+
+        public subscript(key: String) -> Value? {
+            guard let position = keys.firstIndex(of: key) else { return nil }
+            return values[position]
+        }
+
+        mutating func append(_ key: String, _ value: Value) {
+            keys.append(key)
+            values.append(value)
+        }
+
+        public func makeIterator() -> Zip2Sequence<[String], [Value]>.Iterator { zip(keys, values).makeIterator() }
+
+        public static func == (lhs: Members, rhs: Members) -> Bool {
+            lhs.count == rhs.count && zip(lhs.keys, lhs.values).allSatisfy { rhs[$0] == $1 }
+        }
+    }
+
     // MARK: reading
 
     /// Parses a whole document; nil when it is not plain JSON this reader handles.
@@ -95,16 +127,20 @@ public enum FastJSON {
             }
         }
 
-        mutating func literal(_ word: String, _ value: Value) -> Value? {
-            let utf8 = Array(word.utf8)
-            guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else { return nil }
-            index += utf8.count
+        mutating func literal(_ word: StaticString, _ value: Value) -> Value? {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count else { return nil }
+            for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return nil }
+            index += count
             return value
         }
 
         mutating func object(depth: Int) -> Value? {
             index += 1
-            var members: [String: Value] = [:]
+            var members = Members()
+            /// Keys already seen, kept only once an object is larger than the wire's: a repeated
+            /// key declines, and a large object must not cost a comparison per pair of keys.
+            var seen: Set<String>?
             skipSpace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -116,8 +152,14 @@ public enum FastJSON {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
-                guard let member = value(depth: depth + 1), members[key] == nil else { return nil }
-                members[key] = member
+                guard let member = value(depth: depth + 1) else { return nil }
+                if members.count < 16 {
+                    guard members[key] == nil else { return nil }
+                } else {
+                    if seen == nil { seen = Set(members.map(\.0)) }
+                    guard seen?.insert(key).inserted == true else { return nil }
+                }
+                members.append(key, member)
                 skipSpace()
                 guard index < bytes.count else { return nil }
                 if bytes[index] == UInt8(ascii: ",") {

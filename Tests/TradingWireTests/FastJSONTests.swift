@@ -46,6 +46,31 @@ struct FastJSONTests {
         #expect(FastJSON.parse(Array(text.utf8)) == nil)
     }
 
+    @Test("objects keep their members in order; a key repeated anywhere, in a small or a large object, is declined")
+    func objectMembers() throws {
+        let parsed = try #require(FastJSON.parse(Array(#"{"b": 1, "a": [true, false, null], "c": {"d": "e"}}"#.utf8)))
+        guard case .object(let members) = parsed else { Issue.record("not an object"); return }
+        #expect(members.map(\.0) == ["b", "a", "c"])
+        #expect(parsed["a"] == .array([.bool(true), .bool(false), .null]))
+        #expect(parsed["c"]?["d"]?.string == "e")
+        #expect(parsed["z"] == nil)
+        // Equal whatever the order the members were written in.
+        #expect(FastJSON.parse(Array(#"{"c": {"d": "e"}, "a": [true, false, null], "b": 1}"#.utf8)) == parsed)
+        #expect(FastJSON.parse(Array(#"{"c": {"d": "f"}, "a": [true, false, null], "b": 1}"#.utf8)) != parsed)
+        for size in [2, 16, 17, 40, 2_000] {
+            let keys = (0..<size).map { "\"k\($0)\": \($0)" }
+            let large = try #require(FastJSON.parse(Array("{\(keys.joined(separator: ","))}".utf8)), "\(size) members")
+            #expect(large["k\(size - 1)"]?.int == size - 1)
+            for repeated in [0, size / 2, size - 1] {
+                let text = "{\(keys.joined(separator: ",")), \"k\(repeated)\": 0}"
+                #expect(FastJSON.parse(Array(text.utf8)) == nil, "k\(repeated) repeated in \(size) members")
+            }
+        }
+        #expect(FastJSON.parse(Array("[true, false, null, tru]".utf8)) == nil)
+        #expect(FastJSON.parse(Array("nulls".utf8)) == nil)
+        #expect(FastJSON.parse(Array("false".utf8)) == .bool(false))
+    }
+
     @Test("valid numbers parse as JSON defines them", arguments: [("0", 0.0), ("-0.5", -0.5), ("12e3", 12000.0), ("1E-2", 0.01), ("-10.25e+1", -102.5)])
     func numbers(text: String, expected: Double) {
         #expect(FastJSON.parse(Array(text.utf8))?.double == expected)
