@@ -99,8 +99,11 @@ public final class ExecutionJournal: Sendable {
         }
         if let pending { return .executed(pending) }
         do {
-            // A lookup alone reads the last commit, without a write transaction.
-            if !expireIfAbsent { return try database.read { db in try Self.entry(db, clientOrderID) } }
+            // A lookup alone reads the last commit, without a write transaction, and without a
+            // read transaction either: it is one SELECT, which SQLite runs on one snapshot.
+            // GRDB's isolated read (query_only on, BEGIN, COMMIT, query_only off) cost more than
+            // the lookup, on every order.
+            if !expireIfAbsent { return try database.unsafeRead { db in try Self.entry(db, clientOrderID) } }
             return try immediate { db -> Entry? in
                 if let entry = try Self.entry(db, clientOrderID) { return entry }
                 guard expireIfAbsent else { return nil }

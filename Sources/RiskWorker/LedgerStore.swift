@@ -262,8 +262,10 @@ final class LedgerStore: Sendable {
 
     /// One order by client order id.
     func order(_ clientOrderID: String) throws -> Order? {
-        try database.read { db in
-            guard let body = try String.fetchOne(db, sql: "SELECT body FROM orders WHERE client_order_id = ?", arguments: [clientOrderID]) else {
+        // One SELECT, which SQLite runs on one snapshot: no read transaction around it (GRDB's
+        // isolated read cost more than the lookup, and every new order is looked up).
+        try database.unsafeRead { db in
+            guard let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM orders WHERE client_order_id = ?"), arguments: [clientOrderID]) else {
                 return nil
             }
             return try JSONDecoder().decode(Order.self, from: Data(body.utf8))
