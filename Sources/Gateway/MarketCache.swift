@@ -9,6 +9,10 @@ import TradingWire
 /// interval into the future; at most `maxSymbols` symbols are held.
 public final class MarketCache: Sendable {
     private let candles = Mutex<[String: [Candle]]>([:])
+    /// Per symbol, a feature worker's answer for the newest candle (its open time, `asOf`).
+    /// Open times only increase, so that candle names the whole window: until the next one
+    /// arrives, every consensus on the symbol has exactly these features.
+    private let features = Mutex<[String: (asOf: Int64, result: FeatureResult)]>([:])
     private let window: Int
     private let maxSymbols: Int
     private let defaultIntervalMilliseconds: Int64
@@ -86,6 +90,22 @@ public final class MarketCache: Sendable {
     /// The open time of the newest candle held for `symbol`.
     public func newestOpenTime(for symbol: String) -> Int64? {
         candles.withLock { $0[symbol]?.last?.openTime }
+    }
+
+    /// The features a feature worker computed for `symbol` as of the candle that opened at
+    /// `asOf`, when that is still the newest candle held.
+    public func features(for symbol: String, asOf: Int64) -> FeatureResult? {
+        features.withLock { known in
+            guard let entry = known[symbol], entry.asOf == asOf else { return nil }
+            return entry.result
+        }
+    }
+
+    /// Keeps a feature worker's answer for `symbol` as of `asOf`, while that is the newest
+    /// candle held (one entry per symbol held: bounded as the candles are).
+    public func remember(_ result: FeatureResult, for symbol: String, asOf: Int64) {
+        guard newestOpenTime(for: symbol) == asOf else { return }
+        features.withLock { $0[symbol] = (asOf, result) }
     }
 
     /// The most candles held per symbol.

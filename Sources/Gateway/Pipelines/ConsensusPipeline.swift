@@ -147,6 +147,11 @@ struct ConsensusPipeline: Sendable {
         } catch {
             throw WorkerCallError.worker(error).apiError
         }
+        return await votes(on: featureResult, requestID: requestID)
+    }
+
+    /// Every model id asked at once about features already known.
+    private func votes(on featureResult: FeatureResult, requestID: String) async -> (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>]) {
         let plan = VotePlan(directory: models)
         let asks = plan.prepare(features: featureResult, requestID: requestID, live: broker.snapshot.workers, configuration: configuration)
         return (featureResult, plan, await broker.request(batch: asks))
@@ -159,6 +164,12 @@ struct ConsensusPipeline: Sendable {
         _ input: ConsensusInput, symbol: String, needsCandles: Bool, requestID: String
     ) async throws(APIError) -> (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>]) {
         let asOf = input.candles == nil && needsCandles ? market.newestOpenTime(for: symbol) : nil
+        // Nothing given: the features are the symbol's as of its newest candle. A feature worker
+        // computed them once for that candle; every later consensus on it reuses its answer.
+        let fromFeed = asOf != nil && (input.features?.isEmpty ?? true)
+        if fromFeed, let asOf, let known = market.features(for: symbol, asOf: asOf) {
+            return await votes(on: known, requestID: requestID)
+        }
         var (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
             FeatureRequest(symbol: symbol, features: input.features, candles: asOf == nil ? input.candles ?? (needsCandles ? [] : nil) : nil, asOf: asOf),
             requestID: requestID)
@@ -172,6 +183,7 @@ struct ConsensusPipeline: Sendable {
         // is read again here, to say why.
         if let decoded = plan.featureResult {
             GatewayCounters.call(ServiceName.feature, outcome: "ok")
+            if fromFeed, let asOf, decoded.source == "candles" { market.remember(decoded, for: symbol, asOf: asOf) }
             return (decoded, plan, voteOutcomes)
         }
         do throws(WorkerCallError) {
