@@ -167,6 +167,13 @@ struct RunbookTests {
         #expect(wrong.status == 401)
         let right = try await stack.post("/api/risk/reset", nil, headers: ["Authorization": "Bearer s3cret-token"])
         #expect(right.status == 200)
+        // The scheme's name is case-insensitive (RFC 9110 11.1); the token is not.
+        for scheme in ["bearer", "BEARER", "beARer"] {
+            #expect(try await stack.post("/api/risk/reset", nil, headers: ["Authorization": "\(scheme) s3cret-token"]).status == 200, "\(scheme)")
+        }
+        for header in ["Bearer S3CRET-TOKEN", "Bearer  s3cret-token", "Bearers3cret-token", "Basic s3cret-token", "Bearer"] {
+            #expect(try await stack.post("/api/risk/reset", nil, headers: ["Authorization": header]).status == 401, "\(header)")
+        }
         #expect(try await stack.get("/health").json["ok"] as? Bool == true)
         #expect(!stack.log("gateway").contains("s3cret-token"))
     }

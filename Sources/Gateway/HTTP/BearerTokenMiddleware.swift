@@ -14,13 +14,24 @@ struct BearerTokenMiddleware: RouterMiddleware {
         _ request: Request, context: GatewayRequestContext, next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
         if let token {
-            let header = request.headers[.authorization] ?? ""
-            let prefix = "Bearer "
-            guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), token) else {
+            guard let given = Self.bearerToken(request.headers[.authorization] ?? ""), Self.constantTimeEqual(given, token) else {
                 throw APIError(.unauthorized, "unauthorized", "this call needs Authorization: Bearer <API_TOKEN>")
             }
         }
         return try await next(request, context)
+    }
+
+    /// The credentials of `Bearer <token>`, the scheme's name in any case (RFC 9110 11.1), one
+    /// space after it; nil for any other scheme.
+    static func bearerToken(_ header: String) -> [UInt8]? {
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count + 1, bytes[scheme.count] == UInt8(ascii: " ") else { return nil }
+        // Setting bit 5 lower-cases an ASCII letter, and makes no other byte a letter of "bearer".
+        for (byte, expected) in zip(bytes, scheme) where byte | 0x20 != expected {
+            return nil
+        }
+        return Array(bytes[(scheme.count + 1)...])
     }
 
     /// Compares secrets without an early exit on the first differing byte.
