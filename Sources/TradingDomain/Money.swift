@@ -55,33 +55,6 @@ extension Decimal {
         return Decimal(sign: negative ? .minus : .plus, exponent: -fractionDigits, significand: Decimal(significand))
     }
 
-    /// The sign, the digits as an integer and the count of decimals of `-123.456` written
-    /// without an exponent, with 1 to 19 digits; nil for anything else.
-    private static func plainDigits(_ text: String) -> (negative: Bool, significand: UInt64, fractionDigits: Int)? {
-        var significand: UInt64 = 0
-        var digits = 0
-        var fractionDigits = 0
-        var point = false
-        var negative = false
-        for (index, byte) in text.utf8.enumerated() {
-            switch byte {
-            case UInt8(ascii: "-") where index == 0:
-                negative = true
-            case UInt8(ascii: ".") where !point:
-                point = true
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                digits += 1
-                guard digits <= 19 else { return nil }
-                significand = significand * 10 + UInt64(byte - UInt8(ascii: "0"))
-                if point { fractionDigits += 1 }
-            default:
-                return nil
-            }
-        }
-        guard digits > 0 else { return nil }
-        return (negative, significand, fractionDigits)
-    }
-
     /// The same bytes: a decimal that did not change at all (not merely equal in value; a
     /// numerically equal one may be written otherwise).
     func isIdentical(to other: Decimal) -> Bool {

@@ -29,7 +29,7 @@ public enum FastJSON {
         /// The number, read exactly from its text; nil when it is not a number `Decimal` reads.
         public var decimal: Decimal? {
             guard case .number(_, let literal) = self else { return nil }
-            return Decimal(string: literal)
+            return Decimal(plainLiteral: literal) ?? Decimal(string: literal)
         }
 
         /// A number written as a plain integer, read from its text.

@@ -35,4 +35,36 @@ struct DecimalTextTests {
             #expect(quotient.plainText == quotient.description)
         }
     }
+
+    /// The same bytes, not merely the same value.
+    static func bytes(_ amount: Decimal) -> [UInt8] { withUnsafeBytes(of: amount) { Array($0) } }
+
+    @Test("a plain literal reads as Decimal(string:) reads it, bit for bit; zeros, exponents and 20 digits are left to it")
+    func plainLiterals() throws {
+        let read = [
+            "1", "-1", "1.50", "0.0001", "-12.3400", "100", "123456789012345678", "1234567890123456789", "9999999999999999999",
+            "0.1", "1000000", "00012.5", "0.00000001", "-0.5", "91500.12345678",
+        ]
+        for text in read {
+            let fast = try #require(Decimal(plainLiteral: text), "\(text)")
+            #expect(Self.bytes(fast) == Self.bytes(try #require(Decimal(string: text))), "\(text)")
+        }
+        for text in ["0", "-0", "0.000", "-0.0", "00", "12345678901234567890", "1e5", "1E-2", "-", "", ".", "1.2.3", "--1", "1-", "+1", " 1", "NaN"] {
+            #expect(Decimal(plainLiteral: text) == nil, "\(text)")
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200_000 {
+            var text = (0..<Int.random(in: 1...19, using: &generator)).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+            if Bool.random(using: &generator) {
+                text.insert(".", at: text.index(text.startIndex, offsetBy: Int.random(in: 1...text.count, using: &generator)))
+                if text.hasSuffix(".") { text.append("0") }
+            }
+            if Bool.random(using: &generator) { text = "-" + text }
+            guard let fast = Decimal(plainLiteral: text) else {
+                #expect(Decimal(string: text) == 0 || text.filter(\.isNumber).count > 19, "\(text) declined, not zero, 19 digits or fewer")
+                continue
+            }
+            #expect(Self.bytes(fast) == Self.bytes(try #require(Decimal(string: text))), "\(text)")
+        }
+    }
 }
