@@ -69,10 +69,6 @@ public enum FastJSON {
 
         public init() {}
 
-        public init(_ dictionary: [String: Value]) {
-            for (key, value) in dictionary { append(key, value) }
-        }
-
         public var count: Int { keys.count }
 
         public subscript(key: String) -> Value? {
