@@ -120,6 +120,10 @@ let package = Package(
         .executableTarget(name: "feature-worker", dependencies: ["FeatureWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "model-worker", dependencies: ["ModelWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "risk-worker", dependencies: ["RiskWorker", "ServiceSupport"], swiftSettings: swiftSettings),
+        // scripts/bench's yardstick: a bare Hummingbird route, to compare runs on a machine whose speed moves.
+        .executableTarget(
+            name: "http-yardstick", dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings),
         .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "trading-stack",
