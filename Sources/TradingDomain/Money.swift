@@ -76,7 +76,7 @@ public enum PaperFill {
     /// the fee is `feeBps` of the filled notional. Price, quantity and money to 8 places.
     /// Throws `order_too_small` (422) when the price or the quantity rounds to zero.
     public static func fill(side: Side, notional: Decimal, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, at time: Int64) throws(WireError) -> Fill {
-        let slip = markPrice * slippageBps / 10_000
+        let slip = markPrice * slippageBps * .basisPoint
         let price = (side == .buy ? markPrice + slip : markPrice - slip).rounded(scale: 8)
         guard !price.isNaN, price > 0 else {
             throw WireError(code: "order_too_small", detail: "the price \(markPrice) rounds to zero at 8 decimal places", status: 422)
@@ -87,12 +87,17 @@ public enum PaperFill {
                 code: "order_too_small", detail: "\(notional) USD at \(price) is a quantity that rounds to zero at 8 decimal places", status: 422)
         }
         let filledNotional = (quantity * price).rounded(scale: 8)
-        let fee = (filledNotional * feeBps / 10_000).rounded(scale: 8)
+        let fee = (filledNotional * feeBps * .basisPoint).rounded(scale: 8)
         return try Fill(price: price, quantity: quantity, notional: filledNotional, fee: fee, dryRun: true, filledAt: time)
     }
 }
 
 extension Decimal {
+    /// One basis point, 0.0001. `x * .basisPoint` equals `x / 10_000` exactly (only the exponent
+    /// moves) and costs a fraction of it: Foundation divides at full precision, then strips the
+    /// quotient's trailing zeros one by one.
+    public static let basisPoint = Decimal(sign: .plus, exponent: -4, significand: 1)
+
     /// True when this is a number (Foundation's `Decimal` has NaN but no infinities).
     public var isUsable: Bool { !isNaN }
 }

@@ -31,7 +31,7 @@ public enum ReplyChecks {
         if fill.fee.isNaN || fill.fee < 0 { return "the fill's fee \(fill.fee) is negative" }
         let terms = order.terms
         let boundBps = max((terms?.slippageBps ?? 0) + (terms?.feeBps ?? 0), 10)
-        let bound = boundBps / 10_000
+        let bound = boundBps * .basisPoint
         let rounding = fill.price * Decimal(sign: .plus, exponent: -8, significand: 1) + Decimal(sign: .plus, exponent: -8, significand: 1)
         let product = fill.quantity * fill.price
         if abs(product - fill.notional) > fill.notional * bound + rounding {
@@ -41,7 +41,7 @@ public enum ReplyChecks {
             return "the fill's notional \(fill.notional) exceeds the order's \(order.intent.qtyUsd) beyond slippage and fees"
         }
         if order.mode == .paper, let terms, terms.markPrice > 0 {
-            let slip = terms.markPrice * (terms.slippageBps + 1) / 10_000
+            let slip = terms.markPrice * (terms.slippageBps + 1) * .basisPoint
             if abs(fill.price - terms.markPrice) > slip + rounding {
                 return "the paper fill price \(fill.price) is beyond the slippage from the mark \(terms.markPrice)"
             }
