@@ -1,6 +1,7 @@
 import Foundation
 import ServiceSupport
 import Synchronization
+import ZeroMQ
 
 /// One process the supervisor keeps running.
 struct ServiceSpec: Sendable {
@@ -43,10 +44,11 @@ final class Supervisor: Sendable {
     }
 
     private func write(prefix: String, line: Data) {
-        var out = Data("[\(prefix)] ".utf8)
-        out.append(line)
-        out.append(0x0A)
-        output.withLock { _ in FileHandle.standardOutput.write(out) }
+        writeOut(LogLines.prefixed(Array(line) + [0x0A], with: prefix))
+    }
+
+    private func writeOut(_ bytes: [UInt8]) {
+        output.withLock { _ in FileHandle.standardOutput.write(Data(bytes)) }
     }
 
     func start(_ spec: ServiceSpec) throws {
@@ -60,29 +62,9 @@ final class Supervisor: Sendable {
         process.standardError = pipe
         let logFile = try RotatingLogFile(
             url: logDirectory.appendingPathComponent("\(spec.name).log"), maxBytes: logMaxBytes, keptFiles: logFiles)
-        let pending = Mutex(Data())
-        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                // A last line without its newline is kept, not lost.
-                let rest = pending.withLock { buffer in defer { buffer.removeAll() }; return buffer }
-                if !rest.isEmpty { logFile.append(rest + Data([0x0A])) }
-                logFile.close()
-                return
-            }
-            let lines: [Data] = pending.withLock { buffer in
-                buffer.append(chunk)
-                var lines: [Data] = []
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    lines.append(buffer[buffer.startIndex..<newline])
-                    buffer.removeSubrange(buffer.startIndex...newline)
-                }
-                return lines
-            }
-            // Whole lines only, so rotation never splits one across two files.
-            logFile.append(lines.reduce(into: Data()) { $0.append($1); $0.append(0x0A) })
-            for line in lines { write(prefix: spec.name, line: line) }
+        let output = pipe.fileHandleForReading
+        SocketThread.start(name: "log \(spec.name)") { [self] in
+            copyLines(from: output, to: logFile, prefix: spec.name)
         }
         process.terminationHandler = { [self] finished in
             let stopping = state.withLock { $0.stopping }
@@ -106,6 +88,36 @@ final class Supervisor: Sendable {
         state.withLock { $0.processes[spec.name] = process }
         say("started \(spec.name) (pid \(process.processIdentifier))")
     }
+
+    /// Copies a service's output, as whole lines, to its log file and (prefixed) to stdout until
+    /// the service closes it. Reads block, so nothing runs while the service is quiet; after a
+    /// read it waits `batchMilliseconds` so that the lines written meanwhile are read together.
+    /// A service that logs every order thus wakes this thread at most a hundred times a second,
+    /// not once per line (the pipe holds 64 KiB meanwhile; past that the service waits).
+    private func copyLines(from output: FileHandle, to logFile: RotatingLogFile, prefix: String) {
+        let descriptor = output.fileDescriptor
+        var lines = LogLines()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            let complete = lines.complete(buffer[..<count])
+            if !complete.isEmpty {
+                // Whole lines only, so rotation never splits one across two files.
+                logFile.append(Data(complete))
+                writeOut(LogLines.prefixed(complete, with: prefix))
+            }
+            usleep(Self.batchMilliseconds * 1_000)
+        }
+        // A last line without its newline is kept, not lost.
+        let rest = lines.finish()
+        if !rest.isEmpty { logFile.append(Data(rest)) }
+        logFile.close()
+        try? output.close()
+    }
+
+    static let batchMilliseconds: UInt32 = 10
 
     /// SIGTERM to every process, SIGKILL to any still alive after `grace` seconds.
     func stopAll(grace: TimeInterval = 5) {
