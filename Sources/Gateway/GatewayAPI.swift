@@ -165,7 +165,7 @@ struct GatewayAPI: Sendable {
         for service in [ServiceName.feature, ServiceName.risk, ServiceName.execution] where (snapshot.workers[service] ?? 0) == 0 {
             problems.append("no live \(service) worker")
         }
-        let modelIDs = snapshot.workers.keys.compactMap(ServiceName.modelID(of:)).sorted()
+        let modelIDs = Set(snapshot.workers.keys.flatMap(ServiceName.incumbentModelIDs(of:))).sorted()
         if modelIDs.isEmpty { problems.append("no live model worker") }
         for expected in configuration.modelIDs where !modelIDs.contains(expected) { problems.append("model \(expected) has no live worker") }
         let now = unixMilliseconds()

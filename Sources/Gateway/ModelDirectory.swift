@@ -88,7 +88,7 @@ public final class ModelDirectory: Sendable {
 
     /// Every model id that is live or was heard, with its routing and figures.
     public func entries(live: [String: Int]) -> [Entry] {
-        let incumbentIDs = live.keys.compactMap(ServiceName.modelID(of:))
+        let incumbentIDs = live.keys.flatMap(ServiceName.incumbentModelIDs(of:))
         let canaryIDs = live.keys.compactMap(ServiceName.canaryModelID(of:))
         return state.withLock { state in
             let ids = Set(incumbentIDs).union(canaryIDs).union(state.incumbentVersions.keys).union(state.routing.keys)

@@ -33,7 +33,7 @@ struct PreflightReport: Encodable, Sendable {
                 check("live caps set", limits.liveMaxOrderUsd > 0 && limits.liveMaxDailyUsd > 0, "per order \(limits.liveMaxOrderUsd), per day \(limits.liveMaxDailyUsd)")
             }
         }
-        let models = broker.workers.keys.compactMap(ServiceName.modelID(of:))
+        let models = Array(Set(broker.workers.keys.flatMap(ServiceName.incumbentModelIDs(of:))))
         check("model loaded", !models.isEmpty, models.isEmpty ? "no model worker is live" : models.sorted().joined(separator: ", "))
         let missing = [ServiceName.feature, ServiceName.risk, ServiceName.execution].filter { (broker.workers[$0] ?? 0) == 0 }
         check("every service live", missing.isEmpty, missing.isEmpty ? "feature, risk, execution, \(models.count) model id(s)" : "missing: \(missing.joined(separator: ", "))")

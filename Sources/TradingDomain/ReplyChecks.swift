@@ -49,6 +49,18 @@ public enum ReplyChecks {
         return nil
     }
 
+    /// Why a bundle's answer cannot count, or nil if it can: exactly one vote per model id
+    /// asked, in the order asked, each one that `voteProblem` accepts.
+    public static func bundleProblem(_ votes: [ModelVote], askedModelIDs: [String]) -> String? {
+        guard votes.count == askedModelIDs.count else {
+            return "the bundle answered \(votes.count) votes for \(askedModelIDs.count) model ids asked"
+        }
+        for (vote, asked) in zip(votes, askedModelIDs) {
+            if let problem = voteProblem(vote, askedModelID: asked) { return problem }
+        }
+        return nil
+    }
+
     /// Why a model's vote cannot count, or nil if it can: it must come from the model asked and
     /// give a finite probability within [0, 1].
     public static func voteProblem(_ vote: ModelVote, askedModelID: String) -> String? {

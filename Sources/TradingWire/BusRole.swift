@@ -16,7 +16,9 @@ public enum BusRole: String, Sendable, CaseIterable, Codable {
         case .risk: return service == ServiceName.risk
         case .execution: return service == ServiceName.execution
         case .feature: return service == ServiceName.feature
-        case .model: return ServiceName.modelID(of: service) != nil || ServiceName.canaryModelID(of: service) != nil
+        case .model:
+            return ServiceName.modelID(of: service) != nil || ServiceName.canaryModelID(of: service) != nil
+                || ServiceName.bundledModelIDs(of: service) != nil
         case .observer: return false
         }
     }

@@ -406,6 +406,32 @@ extension PredictRequest: FastJSONDecodable {
     }
 }
 
+extension PredictModelsRequest: FastJSONObject {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("features", object: features.fastObject)
+        writer.field("modelIds", strings: modelIds)
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> PredictModelsRequest? {
+        guard let features = FeatureVector.fromFast(value["features"]), let ids = value.elements("modelIds", \.string) else { return nil }
+        return PredictModelsRequest(features: features, modelIds: ids)
+    }
+}
+
+extension ModelVotes: FastJSONObject {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("votes", objects: votes.map(\.fastObject))
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> ModelVotes? {
+        value.elements("votes", ModelVote.fromFastJSON).map(ModelVotes.init(votes:))
+    }
+}
+
 extension FeatureRequest: FastJSONDecodable {
     /// Only the common shape: given features, no candles (with candles, Foundation decodes).
     public static func fromFastJSON(_ value: FastJSON.Value) -> FeatureRequest? {

@@ -115,6 +115,24 @@ public struct PredictRequest: Codable, Sendable {
     public init(features: FeatureVector) { self.features = features }
 }
 
+/// A model bundle's predict: the same features for each of `modelIds`.
+public struct PredictModelsRequest: Codable, Sendable {
+    public var features: FeatureVector
+    public var modelIds: [String]
+
+    public init(features: FeatureVector, modelIds: [String]) {
+        self.features = features
+        self.modelIds = modelIds
+    }
+}
+
+/// A model bundle's answer: one vote per model id asked, in the order asked.
+public struct ModelVotes: Codable, Sendable, Equatable {
+    public var votes: [ModelVote]
+
+    public init(votes: [ModelVote]) { self.votes = votes }
+}
+
 /// One model's vote.
 public struct ModelVote: Codable, Sendable, Equatable {
     public var modelId: String

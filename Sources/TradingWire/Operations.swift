@@ -30,6 +30,8 @@ public enum Operations {
     /// `model.<id>` and `canary.<id>`: one vote.
     public enum Model {
         public static let predict = WireOperation<PredictRequest, ModelVote>("predict")
+        /// A bundle (`models.<id>...`): every model id asked, in one request.
+        public static let predictModels = WireOperation<PredictModelsRequest, ModelVotes>("predict_models")
     }
 
     /// `risk`: the ledger, the limits, halt and lock.

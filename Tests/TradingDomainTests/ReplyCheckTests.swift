@@ -56,4 +56,16 @@ struct ReplyCheckTests {
             #expect(ReplyChecks.voteProblem(ModelVote(modelId: "xgb", version: "1", probabilityUp: probability), askedModelID: "xgb") != nil)
         }
     }
+
+    @Test("a bundle's votes count only whole: one per model id asked, in the order asked")
+    func bundleVotes() {
+        func vote(_ id: String, _ probability: Double = 0.3) -> ModelVote { ModelVote(modelId: id, version: "1", probabilityUp: probability) }
+        #expect(ReplyChecks.bundleProblem([vote("a"), vote("b")], askedModelIDs: ["a", "b"]) == nil)
+        #expect(ReplyChecks.bundleProblem([vote("a")], askedModelIDs: ["a", "b"]) != nil)
+        #expect(ReplyChecks.bundleProblem([vote("a"), vote("b"), vote("c")], askedModelIDs: ["a", "b"]) != nil)
+        #expect(ReplyChecks.bundleProblem([vote("b"), vote("a")], askedModelIDs: ["a", "b"]) != nil)
+        #expect(ReplyChecks.bundleProblem([vote("a"), vote("a")], askedModelIDs: ["a", "b"]) != nil)
+        #expect(ReplyChecks.bundleProblem([vote("a"), vote("b", .nan)], askedModelIDs: ["a", "b"]) != nil)
+        #expect(ReplyChecks.bundleProblem([], askedModelIDs: ["a"]) != nil)
+    }
 }

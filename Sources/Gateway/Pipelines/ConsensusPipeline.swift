@@ -224,11 +224,18 @@ struct ConsensusPipeline: Sendable {
 /// Which model ids a consensus asks, decided on the broker thread when the features are in,
 /// and how their answers become votes. The lock makes the hand-over between threads explicit.
 final class VotePlan: Sendable {
-    /// One predict request: for which model id, to the incumbent or the canary, voting or shadow.
+    /// One request: to a model id's incumbent or canary (voting or shadow), or to a bundle for
+    /// several incumbent model ids at once.
     struct Ask: Sendable {
-        var modelID: String
+        var service: String
+        var modelIDs: [String]
         var canary: Bool
         var votes: Bool
+        var bundled: Bool
+
+        static func single(_ modelID: String, canary: Bool, votes: Bool) -> Ask {
+            Ask(service: canary ? ServiceName.canary(modelID) : ServiceName.model(modelID), modelIDs: [modelID], canary: canary, votes: votes, bundled: false)
+        }
     }
 
     private struct State {
@@ -244,65 +251,91 @@ final class VotePlan: Sendable {
         self.directory = directory
     }
 
-    /// One predict request per model id with a live worker (and its canary, as routed); the
-    /// others are left out, named.
     /// The feature worker's answer, once `prepare` has seen it.
     var featureResult: FeatureResult? { state.withLock { $0.featureResult } }
 
+    /// One predict request per model id with a live worker of its own (and its canary, as
+    /// routed), one per live bundle for the model ids only a bundle serves; the others are left
+    /// out, named.
     func prepare(features result: FeatureResult, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
         let features = result.features
-        let liveIDs = live.keys.compactMap(ServiceName.modelID(of:))
+        let incumbents = Set(live.keys.compactMap(ServiceName.modelID(of:)))
         let canaries = Set(live.keys.compactMap(ServiceName.canaryModelID(of:)))
-        let modelIDs = configuration.modelIDs.isEmpty ? liveIDs.sorted() : configuration.modelIDs
-        let liveSet = Set(liveIDs)
+        // For each model id that bundles serve, the first such bundle by name.
+        var bundleOf: [String: String] = [:]
+        for service in live.keys.sorted() {
+            for id in ServiceName.bundledModelIDs(of: service) ?? [] where bundleOf[id] == nil { bundleOf[id] = service }
+        }
+        let modelIDs = configuration.modelIDs.isEmpty ? incumbents.union(bundleOf.keys).sorted() : configuration.modelIDs
         var asks: [Ask] = []
+        var bundled: [String: [String]] = [:]
         var excluded: [ExcludedModel] = []
         for modelID in modelIDs {
             let routing = canaries.contains(modelID) ? directory.routing(modelID) : CanaryRouting(mode: .off, share: 0)
             let canaryVotes = routing.mode == .promoted || (routing.mode == .split && Double.random(in: 0..<1) < routing.share)
             if canaryVotes {
-                asks.append(Ask(modelID: modelID, canary: true, votes: true))
-            } else if liveSet.contains(modelID) {
-                asks.append(Ask(modelID: modelID, canary: false, votes: true))
-                if routing.mode == .shadow { asks.append(Ask(modelID: modelID, canary: true, votes: false)) }
+                asks.append(.single(modelID, canary: true, votes: true))
+                continue
+            }
+            if incumbents.contains(modelID) {
+                asks.append(.single(modelID, canary: false, votes: true))
+            } else if let bundle = bundleOf[modelID] {
+                bundled[bundle, default: []].append(modelID)
             } else {
                 excluded.append(ExcludedModel(modelId: modelID, reason: "no live worker"))
+                continue
             }
+            if routing.mode == .shadow { asks.append(.single(modelID, canary: true, votes: false)) }
+        }
+        for (service, ids) in bundled.sorted(by: { $0.key < $1.key }) {
+            asks.append(Ask(service: service, modelIDs: ids, canary: false, votes: true, bundled: true))
         }
         if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
-        guard let body = try? WireCodec.encode(Operations.Model.predict.request(PredictRequest(features: features), requestID: requestID)) else {
-            excluded += asks.filter(\.votes).map { ExcludedModel(modelId: $0.modelID, reason: "request could not be encoded") }
-            state.withLock { $0 = State(featureResult: result, asks: [], excluded: excluded) }
-            return []
+        var items: [Broker.BatchItem] = []
+        var sent: [Ask] = []
+        let single = try? WireCodec.encode(Operations.Model.predict.request(PredictRequest(features: features), requestID: requestID))
+        for ask in asks {
+            let body = ask.bundled
+                ? try? WireCodec.encode(Operations.Model.predictModels.request(PredictModelsRequest(features: features, modelIds: ask.modelIDs), requestID: requestID))
+                : single
+            guard let body else {
+                if ask.votes { excluded += ask.modelIDs.map { ExcludedModel(modelId: $0, reason: "request could not be encoded") } }
+                continue
+            }
+            sent.append(ask)
+            items.append(Broker.BatchItem(service: ask.service, body: body, timeoutMilliseconds: configuration.modelTimeoutMilliseconds))
         }
-        state.withLock { $0 = State(featureResult: result, asks: asks, excluded: excluded) }
-        return asks.map {
-            Broker.BatchItem(
-                service: $0.canary ? ServiceName.canary($0.modelID) : ServiceName.model($0.modelID), body: body,
-                timeoutMilliseconds: configuration.modelTimeoutMilliseconds)
-        }
+        state.withLock { $0 = State(featureResult: result, asks: sent, excluded: excluded) }
+        return items
     }
 
     /// The votes that came in, and every model id left out with the reason. Shadow answers are
-    /// compared with the incumbent's, never counted.
+    /// compared with the incumbent's, never counted. A bundle's answer counts only whole: one
+    /// vote per model id asked, in the order asked, each from the model named.
     func collect(_ outcomes: [Result<[UInt8], BrokerError>]) -> ([ModelVote], [ExcludedModel]) {
         let (asks, excludedBefore) = state.withLock { ($0.asks, $0.excluded) }
         var votes: [ModelVote] = []
         var shadows: [ModelVote] = []
         var excluded = excludedBefore
         for (ask, outcome) in zip(asks, outcomes) {
-            let service = ask.canary ? ServiceName.canary(ask.modelID) : ServiceName.model(ask.modelID)
             do throws(WorkerCallError) {
-                let vote = try WorkerClient.decode(ModelVote.self, from: outcome, service: service)
-                if let problem = ReplyChecks.voteProblem(vote, askedModelID: ask.modelID) {
-                    throw WorkerCallError.badReply(problem)
+                let answered: [ModelVote]
+                if ask.bundled {
+                    answered = try WorkerClient.decode(ModelVotes.self, from: outcome, service: ask.service).votes
+                    if let problem = ReplyChecks.bundleProblem(answered, askedModelIDs: ask.modelIDs) { throw WorkerCallError.badReply(problem) }
+                } else {
+                    let vote = try WorkerClient.decode(ModelVote.self, from: outcome, service: ask.service)
+                    if let problem = ReplyChecks.voteProblem(vote, askedModelID: ask.modelIDs[0]) { throw WorkerCallError.badReply(problem) }
+                    answered = [vote]
                 }
-                GatewayCounters.call(service, outcome: "ok")
-                directory.heard(vote, canary: ask.canary)
-                if ask.votes { votes.append(vote) } else { shadows.append(vote) }
+                GatewayCounters.call(ask.service, outcome: "ok")
+                for vote in answered {
+                    directory.heard(vote, canary: ask.canary)
+                    if ask.votes { votes.append(vote) } else { shadows.append(vote) }
+                }
             } catch {
-                GatewayCounters.call(service, outcome: error.outcome)
-                if ask.votes { excluded.append(ExcludedModel(modelId: ask.modelID, reason: error.apiError.detail)) }
+                GatewayCounters.call(ask.service, outcome: error.outcome)
+                if ask.votes { excluded += ask.modelIDs.map { ExcludedModel(modelId: $0, reason: error.apiError.detail) } }
             }
         }
         for shadow in shadows {

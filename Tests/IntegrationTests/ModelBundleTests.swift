@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import TradingWire
+
+/// One model-worker serving several model ids (`MODELS`) as the bundle `models.<id>...`: the
+/// gateway asks it for all of them in one request, and trusts its answer only whole.
+@Suite("model bundles")
+struct ModelBundleTests {
+    static let consensusBody = #"{"symbol": "BTCUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#
+
+    static func artifact(_ name: String) -> String { Stack.repositoryRoot.appendingPathComponent("deploy/models/\(name).json").path }
+    static let threeModels = "logit=\(artifact("logit")),xgb=\(artifact("xgb")),rsi=\(artifact("rsi"))"
+
+    /// The gateway, risk, feature and execution workers, without a model worker.
+    static func stackWithoutModels() async throws -> Stack {
+        let stack = try Stack()
+        try stack.start("gateway")
+        for worker in ["risk-worker", "feature-worker", "execution-worker"] { try stack.start(worker) }
+        return stack
+    }
+
+    static func votes(_ answer: Stack.Answer) -> [String: String] {
+        let votes = answer.json["votes"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: votes.compactMap { vote in (vote["modelId"] as? String).map { ($0, vote["version"] as? String ?? "") } })
+    }
+
+    @Test("a bundle votes for each of its models, as the workers of one model each did; /health and /metrics name every model")
+    func bundleVotes() async throws {
+        // The reference: three workers of one model each.
+        let single = try await Self.stackWithoutModels()
+        for (index, id) in ["logit", "xgb", "rsi"].enumerated() {
+            try single.start("model-worker#\(index)", ["MODEL_ID": id, "MODEL_PATH": Self.artifact(id)])
+        }
+        try await waitUntil("three model workers") { (try await single.get("/health").json["workers"] as? [String: Int] ?? [:]).keys.filter { $0.hasPrefix("model.") }.count == 3 }
+        let reference = try await single.post("/api/ai/consensus", Self.consensusBody)
+        single.stopAll()
+
+        let stack = try await Self.stackWithoutModels()
+        try stack.start("model-worker", ["MODELS": Self.threeModels, "HEALTH_PORT": "\(stack.modelHealthPort)"])
+        try await waitUntil("the bundle is live") { (try await stack.get("/health").json["workers"] as? [String: Int])?["models.logit.xgb.rsi"] == 1 }
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(consensus.status == 200, "\(consensus.text)")
+        #expect(Self.votes(consensus).keys.sorted() == ["logit", "rsi", "xgb"])
+        #expect((consensus.json["excluded"] as? [Any])?.isEmpty == true, "\(consensus.text)")
+        // The same votes, bit for bit, as the workers of one model each gave.
+        #expect(consensus.json["votes"] as? NSArray == reference.json["votes"] as? NSArray, "\(consensus.text)\n\(reference.text)")
+        #expect(consensus.json["probabilityUp"] as? Double == reference.json["probabilityUp"] as? Double)
+        // The operator's view: every model id, as with a worker per id.
+        let models = try await stack.get("/api/models").json["models"] as? [[String: Any]] ?? []
+        #expect(models.compactMap { $0["modelId"] as? String } == ["logit", "rsi", "xgb"])
+        let health = try await stack.get("/health", port: stack.modelHealthPort).json
+        #expect(health["bundle"] as? String == "models.logit.xgb.rsi")
+        #expect(health["model_loaded"] as? Bool == true)
+        #expect(health["model_version"] as? String == Self.votes(consensus)["logit"])
+        #expect((health["models"] as? [[String: Any]])?.compactMap { $0["model_id"] as? String } == ["logit", "xgb", "rsi"])
+        let metrics = try await stack.get("/metrics", port: stack.modelHealthPort).text
+        for id in ["logit", "xgb", "rsi"] { #expect(metrics.contains(#"model_id="\#(id)""#), "\(id) in /metrics") }
+    }
+
+    @Test("a model id with a worker of its own is asked there; the bundle is asked for the others, in one request")
+    func ownWorkerFirst() async throws {
+        let stack = try await Self.stackWithoutModels()
+        try stack.start("model-worker", ["MODELS": Self.threeModels])
+        try stack.start("model-worker#xgb", ["MODEL_ID": "xgb", "MODEL_PATH": Self.artifact("xgb"), "MODEL_VERSION": "xgb-of-its-own"])
+        try await waitUntil("the bundle and the xgb worker are live") {
+            let live = try await stack.get("/health").json["workers"] as? [String: Int] ?? [:]
+            return live["models.logit.xgb.rsi"] == 1 && live["model.xgb"] == 1
+        }
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(consensus.status == 200, "\(consensus.text)")
+        #expect(Self.votes(consensus)["xgb"] == "xgb-of-its-own", "\(consensus.text)")
+        #expect(Self.votes(consensus).keys.sorted() == ["logit", "rsi", "xgb"])
+        // The bundle is asked once per consensus (for logit and rsi), the xgb worker once.
+        let metrics = try await stack.get("/metrics").text
+        let bundleCalls = metrics.split(separator: "\n").first { $0.hasPrefix("broker_requests_total") && $0.contains("models.logit.xgb.rsi") && $0.contains(#"outcome="ok""#) }
+        #expect(bundleCalls?.hasSuffix(" 1") == true, "\(bundleCalls ?? "no bundle call counted")")
+    }
+
+    @Test("a bundle answering too few votes, or out of order, has every model id it was asked left out, named")
+    func forgedBundles() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let answers = [
+            // Two ids asked, one vote answered.
+            "models.short1.short2": #"{"v":1,"result":{"votes":[{"modelId":"short1","version":"x","probabilityUp":0.9}]}}"#,
+            // Both votes, in each other's places.
+            "models.swap1.swap2": #"{"v":1,"result":{"votes":[{"modelId":"swap2","version":"x","probabilityUp":0.9},{"modelId":"swap1","version":"x","probabilityUp":0.9}]}}"#,
+        ]
+        let workers = try answers.map { service, answer in
+            RawMDPWorker(endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: service, keys: try stack.keyPair(.model), serverKey: stack.serverKey) { frames in
+                guard frames.count >= 6, frames[2] == [0x02] else { return nil }
+                return Array(repeating: Array(answer.utf8), count: frames.count - 5)
+            }
+        }
+        defer { workers.forEach { $0.stop() } }
+        try await waitUntil("the forged bundles are registered") {
+            let live = try await stack.get("/health").json["workers"] as? [String: Int] ?? [:]
+            return answers.keys.allSatisfy { live[$0] == 1 }
+        }
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(consensus.status == 200, "\(consensus.text)")
+        #expect(Self.votes(consensus).keys.sorted() == ["logit"], "\(consensus.text)")
+        let excluded = consensus.json["excluded"] as? [[String: Any]] ?? []
+        let reasons = Dictionary(uniqueKeysWithValues: excluded.compactMap { entry in (entry["modelId"] as? String).map { ($0, entry["reason"] as? String ?? "") } })
+        #expect(reasons.keys.sorted() == ["short1", "short2", "swap1", "swap2"], "\(consensus.text)")
+        #expect(reasons["short2"]?.contains("1 votes for 2") == true, "\(reasons)")
+        #expect(reasons["swap1"]?.contains("swap2") == true, "\(reasons)")
+    }
+
+    @Test("MODELS that cannot make a bundle refuse to start, saying why")
+    func refusedBundles() throws {
+        let stack = try Stack()
+        let logit = Self.artifact("logit")
+        for (models, extra) in [
+            ("logit=\(logit),logit=\(logit)", [:]),
+            ("lo.git=\(logit)", [:]),
+            ("logit", [:]),
+            ((1...9).map { "m\($0)=\(logit)" }.joined(separator: ","), [:]),
+            ("logit=\(logit)", ["MODEL_ROLE": "canary"]),
+            ("logit=\(logit)", ["MODEL_VERSION": "v9"]),
+        ] as [(String, [String: String])] {
+            let (status, output) = try stack.runOnce("model-worker", extra.merging(["MODELS": models]) { $1 })
+            #expect(status != 0, "\(models) \(extra)")
+            #expect(output.contains("MODELS"), "\(models): \(output)")
+        }
+        let (status, output) = try stack.runOnce("model-worker", ["MODELS": "logit=\(logit),xgb=/nowhere/xgb.json"])
+        #expect(status == 2, "\(output)")
+        #expect(output.contains("/nowhere/xgb.json"))
+    }
+}
