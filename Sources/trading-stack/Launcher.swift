@@ -11,8 +11,9 @@ import TradingWire
 ///
 /// Environment: `STACK_LOG_DIR` (default `logs`; each file rotated past `STACK_LOG_MAX_BYTES`,
 /// default 50 MB, keeping `STACK_LOG_FILES` old ones, default 5), `STACK_DATA_DIR` (default `data`),
-/// `STACK_MODELS` (`id=path,...`, default the three shipped models logit, xgb and rsi; the first
-/// one's health is on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
+/// `STACK_MODELS` (`id=path,...`, default the three shipped models logit, xgb and rsi, served by one
+/// model-worker as a bundle, health on :9000), `STACK_MODEL_BUNDLE` (`off`: one model-worker per
+/// model id instead, the first one's health on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
 /// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
 /// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
 /// `FEED_INTERVAL_MS`, `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
@@ -42,7 +43,8 @@ func runStack() -> Never {
         exit(1)
     }
     func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
-    // Model ids and their artifacts: one model-worker per id (times MODEL_WORKERS replicas).
+    // Model ids and their artifacts: one model-worker serving them all as a bundle, or one per id
+    // (STACK_MODEL_BUNDLE=off), times MODEL_WORKERS replicas.
     let models: [(id: String, path: String)] = (environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,xgb=deploy/models/xgb.json,rsi=deploy/models/rsi.json")
         .split(separator: ",").compactMap { entry in
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -61,7 +63,19 @@ func runStack() -> Never {
         services.append(ServiceSpec(name: named("feature-worker", index), executable: binary("feature-worker"), environment: keys.client(.feature).merging(["HEALTH_PORT": "\(base + 1 + 10 * index)"]) { $1 }))
     }
     var modelPort = modelHealth
-    for (position, model) in models.enumerated() {
+    // A bundle answers every model id in one request: on few cores, a third of the messages and
+    // process wake-ups of a worker per id (README, "Performance").
+    if models.count > 1, environment["STACK_MODEL_BUNDLE"] != "off" {
+        let list = models.map { "\($0.id)=\($0.path)" }.joined(separator: ",")
+        for index in 0..<replicas("MODEL_WORKERS") {
+            services.append(
+                ServiceSpec(
+                    name: named("model-worker", index), executable: binary("model-worker"),
+                    environment: keys.client(.model).merging(["MODELS": list, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]) { $1 }))
+            modelPort += 1
+        }
+    }
+    for (position, model) in models.enumerated() where models.count == 1 || environment["STACK_MODEL_BUNDLE"] == "off" {
         for index in 0..<replicas("MODEL_WORKERS") {
             let name = named(position == 0 ? "model-worker" : "model-worker-\(model.id)", index)
             services.append(
