@@ -162,7 +162,8 @@ final class BrokerLoop {
 
     private func enqueue(service: String, body: [UInt8], timeout: Int, completion: Completion, priority: Bool = false) {
         // Only names of the grammar get a queue: nothing a caller passes creates arbitrary state.
-        guard ServiceName.isWellFormed(service) else {
+        // A service with a queue has passed already (a bundle's name is not checked in one look).
+        guard services[service] != nil || ServiceName.isWellFormed(service) else {
             complete(completion, with: .failure(.noWorker(service: String(service.prefix(80)))))
             return
         }

@@ -221,6 +221,38 @@ struct ConsensusPipeline: Sendable {
 
 }
 
+/// The model services live, by kind: read from the broker's list of live services once per
+/// change of it, not on every consensus.
+struct ModelRoutes: Sendable {
+    /// Model ids with a `model.<id>` worker of their own.
+    var incumbents: Set<String> = []
+    /// Model ids with a live canary.
+    var canaries: Set<String> = []
+    /// For each model id a bundle serves, the first such bundle by name.
+    var bundleOf: [String: String] = [:]
+    /// Every incumbent model id live, sorted.
+    var liveModelIDs: [String] = []
+
+    init(live: [String: Int]) {
+        incumbents = Set(live.keys.compactMap(ServiceName.modelID(of:)))
+        canaries = Set(live.keys.compactMap(ServiceName.canaryModelID(of:)))
+        for service in live.keys.sorted() {
+            for id in ServiceName.bundledModelIDs(of: service) ?? [] where bundleOf[id] == nil { bundleOf[id] = service }
+        }
+        liveModelIDs = incumbents.union(bundleOf.keys).sorted()
+    }
+
+    private static let last = Mutex<(live: [String: Int], routes: ModelRoutes)?>(nil)
+
+    /// The routes of `live`, reused while the live services stay the same.
+    static func of(_ live: [String: Int]) -> ModelRoutes {
+        if let last = last.withLock({ $0 }), last.live == live { return last.routes }
+        let routes = ModelRoutes(live: live)
+        last.withLock { $0 = (live, routes) }
+        return routes
+    }
+}
+
 /// Which model ids a consensus asks, decided on the broker thread when the features are in,
 /// and how their answers become votes. The lock makes the hand-over between threads explicit.
 final class VotePlan: Sendable {
@@ -259,14 +291,9 @@ final class VotePlan: Sendable {
     /// out, named.
     func prepare(features result: FeatureResult, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
         let features = result.features
-        let incumbents = Set(live.keys.compactMap(ServiceName.modelID(of:)))
-        let canaries = Set(live.keys.compactMap(ServiceName.canaryModelID(of:)))
-        // For each model id that bundles serve, the first such bundle by name.
-        var bundleOf: [String: String] = [:]
-        for service in live.keys.sorted() {
-            for id in ServiceName.bundledModelIDs(of: service) ?? [] where bundleOf[id] == nil { bundleOf[id] = service }
-        }
-        let modelIDs = configuration.modelIDs.isEmpty ? incumbents.union(bundleOf.keys).sorted() : configuration.modelIDs
+        let routes = ModelRoutes.of(live)
+        let (incumbents, canaries, bundleOf) = (routes.incumbents, routes.canaries, routes.bundleOf)
+        let modelIDs = configuration.modelIDs.isEmpty ? routes.liveModelIDs : configuration.modelIDs
         var asks: [Ask] = []
         var bundled: [String: [String]] = [:]
         var excluded: [ExcludedModel] = []
@@ -293,7 +320,8 @@ final class VotePlan: Sendable {
         if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
         var items: [Broker.BatchItem] = []
         var sent: [Ask] = []
-        let single = try? WireCodec.encode(Operations.Model.predict.request(PredictRequest(features: features), requestID: requestID))
+        let single = asks.contains { !$0.bundled }
+            ? try? WireCodec.encode(Operations.Model.predict.request(PredictRequest(features: features), requestID: requestID)) : nil
         for ask in asks {
             let body = ask.bundled
                 ? try? WireCodec.encode(Operations.Model.predictModels.request(PredictModelsRequest(features: features, modelIds: ask.modelIDs), requestID: requestID))
