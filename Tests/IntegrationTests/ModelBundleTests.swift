@@ -107,6 +107,47 @@ struct ModelBundleTests {
         #expect(reasons["swap1"]?.contains("swap2") == true, "\(reasons)")
     }
 
+    @Test("SIGHUP reloads each model of a bundle; a bad artifact is refused alone, the others take their new version")
+    func reloadEach() async throws {
+        let stack = try await Self.stackWithoutModels()
+        let first = stack.directory.appendingPathComponent("first.json")
+        let second = stack.directory.appendingPathComponent("second.json")
+        try FileManager.default.copyItem(atPath: Self.artifact("logit"), toPath: first.path)
+        try FileManager.default.copyItem(atPath: Self.artifact("logit"), toPath: second.path)
+        try stack.start("model-worker", ["MODELS": "one=\(first.path),two=\(second.path)", "HEALTH_PORT": "\(stack.modelHealthPort)"])
+        try await waitUntil("the bundle is live") { (try await stack.get("/health").json["workers"] as? [String: Int])?["models.one.two"] == 1 }
+        @Sendable func models() async throws -> [String: [String: Any]] {
+            let list = try await stack.get("/health", port: stack.modelHealthPort).json["models"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: list.compactMap { model in (model["model_id"] as? String).map { ($0, model) } })
+        }
+        // A new artifact for one, a broken one for two.
+        try Data(contentsOf: URL(fileURLWithPath: Self.artifact("xgb"))).write(to: first, options: .atomic)
+        try Data(#"{"kind": "logistic", "broken": true}"#.utf8).write(to: second, options: .atomic)
+        stack.signal("model-worker", SIGHUP)
+        try await waitUntil("both reloads are done") { try await models()["two"]?["last_reload_error"] is String }
+        let after = try await models()
+        #expect(after["one"]?["model_kind"] as? String == "xgboost" && after["one"]?["reloads"] as? Int == 1)
+        #expect(after["two"]?["model_kind"] as? String == "logistic" && after["two"]?["reloads"] as? Int == 0)
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(consensus.status == 200, "\(consensus.text)")
+        #expect(Self.votes(consensus).keys.sorted() == ["one", "two"], "\(consensus.text)")
+        #expect(stack.log("model-worker").contains("model reload refused"))
+    }
+
+    @Test("MODEL_IDS picks among a bundle's models; an id no worker serves is left out, named")
+    func chosenIDs() async throws {
+        let stack = try Stack(["MODEL_IDS": "xgb,logit,absent"])
+        try stack.start("gateway")
+        for worker in ["risk-worker", "feature-worker", "execution-worker"] { try stack.start(worker) }
+        try stack.start("model-worker", ["MODELS": Self.threeModels])
+        try await waitUntil("the bundle is live") { (try await stack.get("/health").json["workers"] as? [String: Int])?["models.logit.xgb.rsi"] == 1 }
+        let consensus = try await stack.post("/api/ai/consensus", Self.consensusBody)
+        #expect(consensus.status == 200, "\(consensus.text)")
+        #expect(Self.votes(consensus).keys.sorted() == ["logit", "xgb"], "\(consensus.text)")
+        let excluded = consensus.json["excluded"] as? [[String: Any]] ?? []
+        #expect(excluded.compactMap { $0["modelId"] as? String } == ["absent"], "\(consensus.text)")
+    }
+
     @Test("MODELS that cannot make a bundle refuse to start, saying why")
     func refusedBundles() throws {
         let stack = try Stack()
