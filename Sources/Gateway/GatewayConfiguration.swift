@@ -15,7 +15,7 @@ import TradingWire
 /// | `EXCHANGE_API_KEY`, `EXCHANGE_API_SECRET` | secret | unset | required in live mode |
 /// | `HTTP_IDLE_TIMEOUT_MS` | int | 30000 | an HTTP connection with nothing read for this long (no complete header, an idle keep-alive) is closed |
 /// | `MAX_BODY_BYTES` | int | 65536 | largest request body accepted (413 beyond) |
-/// | `MODEL_IDS` | comma list | unset (every `model.*` service that is live) | model ids expected to vote |
+/// | `MODEL_IDS` | comma list | unset (every model id live: `model.<id>` workers and bundles) | model ids expected to vote |
 /// | `MODEL_TIMEOUT_MS` | int | 500 | deadline of one model vote |
 /// | `CONSENSUS_QUORUM` | int | 1 | least votes for `allow` |
 /// | `CONSENSUS_MIN_AGREEMENT` | number | 0.5 | least share of votes agreeing with the side |
