@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TradingWire
+import ZeroMQ
 
 /// One model-worker serving several model ids (`MODELS`) as the bundle `models.<id>...`: the
 /// gateway asks it for all of them in one request, and trusts its answer only whole.
@@ -146,6 +147,46 @@ struct ModelBundleTests {
         #expect(Self.votes(consensus).keys.sorted() == ["logit", "xgb"], "\(consensus.text)")
         let excluded = consensus.json["excluded"] as? [[String: Any]] ?? []
         #expect(excluded.compactMap { $0["modelId"] as? String } == ["absent"], "\(consensus.text)")
+    }
+
+    @Test("a bundle refuses what it was not built to answer, request by request, and keeps serving")
+    func refusesBadRequests() async throws {
+        let stack = try Stack(curve: false)
+        let context = try ZMQContext()
+        let router = try stack.handHeldBroker(in: context)
+        defer { router.close() }
+        try stack.start("model-worker", ["MODELS": Self.threeModels])
+        let ready = try #require(try router.receive())
+        #expect(ready.count == 5 && ready[4] == Array("models.logit.xgb.rsi".utf8))
+        let features = #""features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}"#
+        func body(_ payload: String) -> [UInt8] { Array(#"{"v": 1, "op": "predict_models", "requestId": "r", "payload": {\#(payload)}}"#.utf8) }
+        let bad: [(String, [UInt8])] = [
+            ("unknown_model", body(#"\#(features), "modelIds": ["logit", "gpt"]"#)),
+            ("invalid_request", body(#"\#(features), "modelIds": ["logit", "logit"]"#)),
+            ("invalid_request", body(#"\#(features), "modelIds": []"#)),
+            ("invalid_request", body(features + #", "modelIds": [\#((1...9).map { "\"m\($0)\"" }.joined(separator: ", "))]"#)),
+            ("bad_request_body", body(#""features": {"mom_20": 1e999, "rv_5": 0.2, "rsi_14": 65.0}, "modelIds": ["logit"]"#)),
+            ("", body(features)),
+            ("", body(#""features": {"mom_20": "high", "rv_5": 0.2, "rsi_14": 65.0}, "modelIds": ["logit"]"#)),
+            ("", Array("{\"v\": 1, \"op\": \"predict_models\", \"payl".utf8)),
+            ("", body(#"\#(features), "modelIds": ["logit"]"#).map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }),
+        ]
+        let good = body(#"\#(features), "modelIds": ["rsi", "logit"]"#)
+        try router.send([ready[0], [], MDP.workerHeader, [0x02], [7], []] + bad.map(\.1) + [good])
+        var replies: [[UInt8]] = []
+        while replies.isEmpty {
+            let frames = try #require(try router.receive())
+            if frames.count >= 7, frames[3] == [0x03] { replies = Array(frames[6...]) }
+        }
+        try #require(replies.count == bad.count + 1)
+        for ((code, request), reply) in zip(bad, replies) {
+            let answer = try WireCodec.decode(WireReply<ModelVotes>.self, from: reply)
+            #expect(answer.result == nil && answer.error != nil, "\(String(decoding: request, as: UTF8.self)) answered \(String(decoding: reply, as: UTF8.self))")
+            if !code.isEmpty { #expect(answer.error?.code == code, "\(String(decoding: reply, as: UTF8.self))") }
+        }
+        let votes = try #require(try WireCodec.decode(WireReply<ModelVotes>.self, from: replies[bad.count]).result).votes
+        #expect(votes.map(\.modelId) == ["rsi", "logit"])
+        #expect(votes.allSatisfy { (0...1).contains($0.probabilityUp) })
     }
 
     @Test("MODELS that cannot make a bundle refuse to start, saying why")

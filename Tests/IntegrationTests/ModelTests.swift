@@ -130,13 +130,9 @@ struct ModelTests {
 
     @Test("a model worker answers a packed REQUEST frame by frame, in order, as it answers each alone")
     func packedRequestFrames() async throws {
-        // A hand-held ROUTER in the broker's place, so the test decides what a REQUEST carries
-        // (in the clear: the test plays the broker, not an attacker).
         let stack = try Stack(curve: false)
         let context = try ZMQContext()
-        let router = try context.socket(.router)
-        try router.setOption(ZMQOption.receiveTimeout, 5000)
-        try router.bind("tcp://127.0.0.1:\(stack.brokerPort)")
+        let router = try stack.handHeldBroker(in: context)
         defer { router.close() }
         try stack.start("model-worker", ["HEALTH_PORT": "\(stack.modelHealthPort)"])
         let ready = try #require(try router.receive())

@@ -72,6 +72,15 @@ final class Stack: @unchecked Sendable {
         try await waitUntil("the stack is healthy") { try await self.get("/health").json["ok"] as? Bool == true }
     }
 
+    /// A hand-held ROUTER in the broker's place, on this stack's broker port, so that a test
+    /// decides what a REQUEST carries (in the clear: the test plays the broker, not an attacker).
+    func handHeldBroker(in context: ZMQContext) throws -> ZMQSocket {
+        let router = try context.socket(.router)
+        try router.setOption(ZMQOption.receiveTimeout, 5000)
+        try router.bind("tcp://127.0.0.1:\(brokerPort)")
+        return router
+    }
+
     /// Starts one executable; `name` may carry a suffix (`feature-worker#2`) for replicas.
     func start(_ name: String, _ extra: [String: String] = [:]) throws {
         let executable = String(name.split(separator: "#").first ?? Substring(name))
