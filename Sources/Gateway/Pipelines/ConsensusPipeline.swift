@@ -292,21 +292,20 @@ final class VotePlan: Sendable {
     func prepare(features result: FeatureResult, requestID: String, live: [String: Int], configuration: GatewayConfiguration) -> [Broker.BatchItem] {
         let features = result.features
         let routes = ModelRoutes.of(live)
-        let (incumbents, canaries, bundleOf) = (routes.incumbents, routes.canaries, routes.bundleOf)
         let modelIDs = configuration.modelIDs.isEmpty ? routes.liveModelIDs : configuration.modelIDs
         var asks: [Ask] = []
         var bundled: [String: [String]] = [:]
         var excluded: [ExcludedModel] = []
         for modelID in modelIDs {
-            let routing = canaries.contains(modelID) ? directory.routing(modelID) : CanaryRouting(mode: .off, share: 0)
+            let routing = routes.canaries.contains(modelID) ? directory.routing(modelID) : CanaryRouting(mode: .off, share: 0)
             let canaryVotes = routing.mode == .promoted || (routing.mode == .split && Double.random(in: 0..<1) < routing.share)
             if canaryVotes {
                 asks.append(.single(modelID, canary: true, votes: true))
                 continue
             }
-            if incumbents.contains(modelID) {
+            if routes.incumbents.contains(modelID) {
                 asks.append(.single(modelID, canary: false, votes: true))
-            } else if let bundle = bundleOf[modelID] {
+            } else if let bundle = routes.bundleOf[modelID] {
                 bundled[bundle, default: []].append(modelID)
             } else {
                 excluded.append(ExcludedModel(modelId: modelID, reason: "no live worker"))
