@@ -90,6 +90,9 @@ public enum WireCodec {
         {
             return value
         }
+        if let key = FastJSON.repeatedKey(in: bytes) {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: FastJSON.repeatedKeyDetail(key)))
+        }
         return try JSONDecoder().decode(type, from: Data(bytes))
     }
 

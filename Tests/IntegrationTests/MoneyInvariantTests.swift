@@ -91,4 +91,33 @@ struct MoneyInvariantStackTests {
         #expect(beyond.status == 422, "\(beyond.text)")
         #expect(beyond.json["error"] as? String == "too_many_symbols")
     }
+
+    @Test("a key written twice in one object is 400 naming it, whichever way it is spelled; nothing is placed")
+    func repeatedKeys() async throws {
+        let stack = try Stack()
+        try await stack.startAll()
+        let t0 = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "DUPUSDT", "candles": [Self.candle(t0, 100)]]).status == 200)
+        // Which of two values counts is up to the reader: a proxy may see one order, the gateway another.
+        for body in [
+            #"{"symbol": "DUPUSDT", "side": "buy", "side": "sell", "qtyUsd": 10, "confidence": 0.9}"#,
+            #"{"symbol": "DUPUSDT", "side": "buy", "qtyUsd": 10, "qtyUsd": 5000, "confidence": 0.9}"#,
+            #"{"symbol": "DUPUSDT", "side": "buy", "\u0073ide": "sell", "qtyUsd": 10, "confidence": 0.9}"#,
+        ] {
+            let answer = try await stack.post("/api/trade/execute", body)
+            #expect(answer.status == 400, "\(body) -> \(answer.status) \(answer.text)")
+            #expect(answer.json["error"] as? String == "invalid_request")
+            #expect((answer.json["detail"] as? String ?? "").contains("twice"), "\(answer.text)")
+        }
+        let consensus = try await stack.post(
+            "/api/ai/consensus", #"{"symbol": "DUPUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0, "rsi_14": 5}}"#)
+        #expect(consensus.status == 400, "\(consensus.text)")
+        #expect((consensus.json["detail"] as? String ?? "").contains("rsi_14"), "\(consensus.text)")
+        // The same key in two objects is no repetition.
+        let nested = try await stack.post("/api/ai/consensus", #"{"symbol": "DUPUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#)
+        #expect(nested.status == 200, "\(nested.text)")
+        let positions = try await stack.get("/api/positions")
+        #expect(positions.json["cash"] as? Double == 100_000, "\(positions.text)")
+        #expect((positions.json["positions"] as? [Any])?.isEmpty == true, "\(positions.text)")
+    }
 }

@@ -46,6 +46,33 @@ struct FastJSONTests {
         #expect(FastJSON.parse(Array(text.utf8)) == nil)
     }
 
+    @Test("the first key written twice in one object is found, escapes read; keys of other objects and string values are not keys", arguments: [
+        (#"{"a":1,"a":2}"#, "a"),
+        (#"{"o":{"x":1,"y":[1,{"x":2}],"x":3}}"#, "x"),
+        (#"{"a":[1,2],"a":3}"#, "a"),
+        (#"{"side":"buy","\u0073ide":"sell"}"#, "side"),
+        (#"{"q\"k":1,"q\u0022k":2}"#, "q\"k"),
+        (#"{"\ud83d\ude00":1,"😀":2}"#, "😀"),
+        (#"[{"a":1},{"a":2}]"#, nil),
+        (#"{"a":{"a":{"a":1}}}"#, nil),
+        (#"{"a":"a","b":"a","c":["a","a"]}"#, nil),
+        (#"{"a":"x\",\"a\":\"","b":1}"#, nil),
+        (#"{"a":1,"b":2}"#, nil),
+        (#"{"a":1,"a""#, nil),
+        ("[1, 2", nil),
+    ] as [(String, String?)])
+    func repeatedKeys(text: String, repeated: String?) {
+        #expect(FastJSON.repeatedKey(in: Array(text.utf8)) == repeated)
+    }
+
+    @Test("a wire body with a key written twice is refused, not read either way")
+    func wireRefusesRepeatedKeys() throws {
+        let order = Array(#"{"v":1,"op":"reserve","requestId":"r","payload":{"intent":{"clientOrderId":"o-1","symbol":"ETHBTC","side":"buy","side":"sell","qtyUsd":10,"confidence":0.9},"mode":"paper"}}"#.utf8)
+        #expect(throws: DecodingError.self) { try WireCodec.decodeRequest(ReserveRequest.self, from: order) }
+        let vote = Array(#"{"v":1,"result":{"modelId":"logit","version":"1","probabilityUp":0.9,"probabilityUp":0.1}}"#.utf8)
+        #expect(throws: DecodingError.self) { try WireCodec.decode(WireReply<ModelVote>.self, from: vote) }
+    }
+
     @Test("objects keep their members in order; a key repeated anywhere, in a small or a large object, is declined")
     func objectMembers() throws {
         let parsed = try #require(FastJSON.parse(Array(#"{"b": 1, "a": [true, false, null], "c": {"d": "e"}}"#.utf8)))

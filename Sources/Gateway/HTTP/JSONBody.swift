@@ -19,6 +19,7 @@ extension Request {
         {
             return value
         }
+        if let key = FastJSON.repeatedKey(in: bytes) { throw APIError.invalid(FastJSON.repeatedKeyDetail(key)) }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
