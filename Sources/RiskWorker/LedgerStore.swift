@@ -264,9 +264,9 @@ final class LedgerStore: Sendable {
     func order(_ clientOrderID: String) throws -> Order? {
         // One SELECT, which SQLite runs on one snapshot: no read transaction around it (GRDB's
         // isolated read cost more than the lookup, and every new order is looked up). On the
-        // writer's connection: the risk worker's one thread also commits, so the writer is free,
-        // and the reader pool's hand-over (its own queue, a semaphore, then the reader's queue)
-        // cost more than the SELECT.
+        // writer's connection: the thread that looks up is the one that commits (only the equity
+        // timer writes besides, a point a minute), so the writer is free, and the reader pool's
+        // hand-over (its own queue, a semaphore, then the reader's queue) cost more than the SELECT.
         try database.unsafeReentrantWrite { db in
             guard let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM orders WHERE client_order_id = ?"), arguments: [clientOrderID]) else {
                 return nil
