@@ -55,35 +55,43 @@ enum GatewayGauges {
 /// What the gateway counts as it works. Counters are made once per label set and kept, so the
 /// hot path does not look them up in the metrics registry on every request.
 enum GatewayCounters {
-    private static let made = Mutex<[String: Counter]>([:])
+    /// A counter's label and the values of its dimensions (a label's dimension names are fixed),
+    /// hashed as they are: looking a counter up builds no string, on every call and order.
+    private struct Key: Hashable {
+        let label: String
+        let value: String
+        let secondValue: String?
+    }
 
-    private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+    private static let made = Mutex<[Key: Counter]>([:])
+
+    private static func counter(_ label: String, _ dimension: (String, String), _ second: (String, String)? = nil) -> Counter {
+        let key = Key(label: label, value: dimension.1, secondValue: second?.1)
         if let counter = made.withLock({ $0[key] }) { return counter }
-        let counter = Counter(label: label, dimensions: dimensions)
+        let counter = Counter(label: label, dimensions: [dimension] + (second.map { [$0] } ?? []))
         made.withLock { $0[key] = counter }
         return counter
     }
 
     /// One worker call's outcome, per service.
     static func call(_ service: String, outcome: String) {
-        counter("broker_requests_total", [("service", service), ("outcome", outcome)]).increment()
+        counter("broker_requests_total", ("service", service), ("outcome", outcome)).increment()
     }
 
     /// One execute's outcome: filled, rejected, duplicate, refused, unknown.
     static func order(_ outcome: String) {
-        counter("orders_total", [("outcome", outcome)]).increment()
+        counter("orders_total", ("outcome", outcome)).increment()
     }
 
     static let riskLockedRefusals = Counter(label: "risk_locked_refusals_total")
 
     /// A consensus or an order refused by the stale-data guard (`where`: consensus or order).
     static func staleData(_ where: String) {
-        counter("stale_data_refusals_total", [("where", `where`)]).increment()
+        counter("stale_data_refusals_total", ("where", `where`)).increment()
     }
 
     static func operatorAction(_ action: String) {
-        counter("operator_actions_total", [("action", action)]).increment()
+        counter("operator_actions_total", ("action", action)).increment()
     }
 }
 
