@@ -243,7 +243,8 @@ public enum FastJSON {
                 guard digits() > 0 else { return nil }
             }
             let literal = String(decoding: bytes[start..<index], as: UTF8.self)
-            guard let value = Double(literal), value.isFinite else { return nil }
+            let end = index
+            guard let value = bytes.withUnsafeBytes({ PlainDouble.read($0, start, end) }) ?? Double(literal), value.isFinite else { return nil }
             return .number(value, literal: literal)
         }
     }

@@ -87,7 +87,7 @@ struct BacktestEquivalenceTests {
             let bytes = Array(text.utf8)
             let expected = strtod(text, nil)
             bytes.withUnsafeBytes { buffer in
-                guard let value = CandleCSV.plainDecimal(buffer, 0, buffer.count) else { return }
+                guard let value = PlainDouble.read(buffer, 0, buffer.count) else { return }
                 fast += 1
                 if value.bitPattern != expected.bitPattern && mismatches.count < 5 { mismatches.append("\(text): \(value) vs \(expected)") }
             }
@@ -97,7 +97,7 @@ struct BacktestEquivalenceTests {
         #expect(mismatches.isEmpty, "\(mismatches)")
         #expect(fast > texts.count / 4)
         for text in ["5.", ".5", "1.2.3", "1e5", "-.5", "1234567890123456", "0.00000000000000000000001"] {
-            #expect(Array(text.utf8).withUnsafeBytes { CandleCSV.plainDecimal($0, 0, $0.count) } == nil, "\(text)")
+            #expect(Array(text.utf8).withUnsafeBytes { PlainDouble.read($0, 0, $0.count) } == nil, "\(text)")
         }
     }
 

@@ -65,6 +65,28 @@ struct FastJSONTests {
         #expect(FastJSON.repeatedKey(in: Array(text.utf8)) == repeated)
     }
 
+    @Test("a number's Double is Double(text)'s, bit for bit, whether the plain-decimal path or strtod reads it")
+    func numbersAsStrtod() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0", "-0", "0.1", "0.3", "-1.5", "123456789012345", "1234567890123456", "9007199254740993", "0.0000000000000000000001",
+            "0.00000000000000000000001", "999999999999999", "0.999999999999999", "1e5", "-2.5E-3", "91445.609955", "4.27e-07"]
+        for _ in 0..<20_000 {
+            let integer = Int.random(in: 0...3, using: &generator) == 0 ? "0" : String(UInt64.random(in: 1...999_999_999, using: &generator))
+            let fraction = String((0..<Int.random(in: 0...17, using: &generator)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            let exponent = Int.random(in: 0...4, using: &generator) == 0 ? "e\(Int.random(in: -30...30, using: &generator))" : ""
+            texts.append((Bool.random(using: &generator) ? "-" : "") + integer + (fraction.isEmpty ? "" : "." + fraction) + exponent)
+        }
+        var mismatches: [String] = []
+        for text in texts {
+            let read = FastJSON.parse(Array("[\(text)]".utf8)).flatMap { value -> Double? in
+                if case .array(let elements) = value { return elements.first?.double }
+                return nil
+            }
+            if read?.bitPattern != Double(text)?.bitPattern, mismatches.count < 5 { mismatches.append("\(text): \(String(describing: read))") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     @Test("a wire body with a key written twice is refused, not read either way")
     func wireRefusesRepeatedKeys() throws {
         let order = Array(#"{"v":1,"op":"reserve","requestId":"r","payload":{"intent":{"clientOrderId":"o-1","symbol":"ETHBTC","side":"buy","side":"sell","qtyUsd":10,"confidence":0.9},"mode":"paper"}}"#.utf8)
