@@ -54,10 +54,16 @@ struct RunbookTests {
         let fill = try #require(execute.json["fill"] as? [String: Any])
         #expect((fill["price"] as? Double ?? 0) > 0)
         #expect(execute.json["orderId"] is String)
-        // Without a clientOrderId the gateway makes one: "o-" and 30 lowercase hex digits, new each time.
+        // Without a clientOrderId the gateway makes one: "o-" and 30 lowercase hex digits, new each
+        // time, the first 12 the time in milliseconds: an id made later sorts after (the ledger's
+        // index on the id then grows at its end).
         let madeID = try #require(execute.json["clientOrderId"] as? String)
         #expect(madeID.count == 32 && madeID.hasPrefix("o-") && madeID.dropFirst(2).allSatisfy { $0.isHexDigit && !$0.isUppercase }, "\(madeID)")
-        #expect(beforeFeed.json["clientOrderId"] as? String != madeID)
+        let madeBefore = try #require(beforeFeed.json["clientOrderId"] as? String)
+        #expect(madeBefore != madeID)
+        #expect(madeBefore < madeID, "ids in the order they were made: \(madeBefore), \(madeID)")
+        let madeAt = try #require(Int64(madeID.dropFirst(2).prefix(12), radix: 16))
+        #expect(abs(madeAt - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000, "the time in the id: \(madeAt)")
 
         // Consensus from fed candles alone (no features given).
         let fromCandles = try await stack.post("/api/ai/consensus", #"{"symbol": "BTCUSDT"}"#)

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceSupport
 import Synchronization
 import TradingDomain
 import TradingWire
@@ -51,13 +52,21 @@ enum InputValidation {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// A new client order id: "o-" and 30 random lowercase hex digits (120 bits from the system's
-    /// random source), the shape the ids made from a UUID had, without a UUID's string work.
-    static func newClientOrderID() -> String {
+    /// A new client order id: "o-", the time in milliseconds as 12 hex digits, then 18 random
+    /// hex digits (72 bits from the system's random source). An id made later sorts after one
+    /// made earlier, so the ledger's and the execution journal's indexes on the id grow at their
+    /// end, instead of taking a random page per order into every commit. The random part keeps
+    /// ids made in the same millisecond (or by gateway replicas) apart; a clock that steps back
+    /// only makes them sort out of order.
+    static func newClientOrderID(now: Int64 = unixMilliseconds()) -> String {
         var generator = SystemRandomNumberGenerator()
         var text: [UInt8] = [UInt8(ascii: "o"), UInt8(ascii: "-")]
         text.reserveCapacity(32)
-        for count in [16, 14] {
+        let time = UInt64(clamping: max(0, now))
+        for shift in stride(from: 44, through: 0, by: -4) {
+            text.append(hexDigits[Int((time >> UInt64(shift)) & 0xF)])
+        }
+        for count in [16, 2] {
             var word = generator.next()
             for _ in 0..<count {
                 text.append(hexDigits[Int(word & 0xF)])
