@@ -58,21 +58,19 @@ enum InputValidation {
     /// end, instead of taking a random page per order into every commit. The random part keeps
     /// ids made in the same millisecond (or by gateway replicas) apart; a clock that steps back
     /// only makes them sort out of order.
-    static func newClientOrderID(now: Int64 = unixMilliseconds()) -> String {
+    static func newClientOrderID() -> String {
         var generator = SystemRandomNumberGenerator()
         var text: [UInt8] = [UInt8(ascii: "o"), UInt8(ascii: "-")]
         text.reserveCapacity(32)
-        let time = UInt64(clamping: max(0, now))
-        for shift in stride(from: 44, through: 0, by: -4) {
-            text.append(hexDigits[Int((time >> UInt64(shift)) & 0xF)])
-        }
-        for count in [16, 2] {
-            var word = generator.next()
-            for _ in 0..<count {
-                text.append(hexDigits[Int(word & 0xF)])
-                word >>= 4
+        /// The low `count` hex digits of `value`, most significant first.
+        func append(_ value: UInt64, digits count: Int) {
+            for shift in stride(from: 4 * (count - 1), through: 0, by: -4) {
+                text.append(hexDigits[Int((value >> UInt64(shift)) & 0xF)])
             }
         }
+        append(UInt64(clamping: max(0, unixMilliseconds())), digits: 12)
+        append(generator.next(), digits: 16)
+        append(generator.next(), digits: 2)
         return String(decoding: text, as: UTF8.self)
     }
 
