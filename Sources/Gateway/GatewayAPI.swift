@@ -142,8 +142,8 @@ struct GatewayAPI: Sendable {
 
     func modelID(_ context: GatewayRequestContext) throws(APIError) -> String {
         let id = context.parameters.get("id") ?? ""
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ".") }) else {
-            throw APIError(.unprocessableContent, "invalid_model_id", "a model id is 1 to 64 printable characters without dots")
+        guard Identifier.modelID.accepts(id) else {
+            throw APIError(.unprocessableContent, "invalid_model_id", "a model id is \(Identifier.modelID.grammar)")
         }
         return id
     }

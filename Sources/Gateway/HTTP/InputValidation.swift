@@ -11,9 +11,8 @@ enum InputValidation {
 
     /// `BTCUSDT`-style symbols: 2 to 20 upper-case letters or digits.
     static func symbol(_ value: String) throws(APIError) -> String {
-        let ok = (2...20).contains(value.utf8.count) && value.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
-        guard ok else {
-            throw APIError(.unprocessableContent, "invalid_symbol", "symbol must be 2 to 20 upper-case letters or digits, like BTCUSDT")
+        guard Identifier.symbol.accepts(value) else {
+            throw APIError(.unprocessableContent, "invalid_symbol", "symbol must be \(Identifier.symbol.grammar)")
         }
         return value
     }
@@ -42,10 +41,8 @@ enum InputValidation {
     /// Client order ids: 1 to 36 letters, digits, `-` or `_` (what exchanges accept).
     static func clientOrderID(_ value: String?) throws(APIError) -> String {
         guard let value else { return newClientOrderID() }
-        let ok = (1...36).contains(value.utf8.count)
-            && value.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F }
-        guard ok else {
-            throw APIError(.unprocessableContent, "invalid_client_order_id", "clientOrderId must be 1 to 36 letters, digits, - or _")
+        guard Identifier.clientOrderID.accepts(value) else {
+            throw APIError(.unprocessableContent, "invalid_client_order_id", "clientOrderId must be \(Identifier.clientOrderID.grammar)")
         }
         return value
     }

@@ -984,8 +984,8 @@ enum OpenAPIDocument {
         "name": "id",
         "in": "path",
         "required": true,
-        "schema": {"type": "string", "pattern": "^[!-~]{1,64}$"},
-        "description": "A model id (printable, no dots)"
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "description": "A model id: 1 to 64 letters, digits, _ or -"
       },
       "Operator": {
         "name": "X-Operator",
