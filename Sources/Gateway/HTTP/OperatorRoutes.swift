@@ -6,16 +6,15 @@ import TradingWire
 extension GatewayAPI {
     /// The operator's read-outs beside the API: the equity history, the OpenAPI document and the
     /// dashboard page.
-    func registerOperatorRoutes(on router: Router<GatewayRequestContext>) {
+    func registerOperatorRoutes(on router: Router<GatewayRequestContext>, document: OpenAPIDocument) {
         router.get("api/equity") { request, context in
             let query = try equityQuery(request.uri.queryParameters)
             let history: EquityHistory = try await risk(Operations.Risk.equity, query, requestID: context.requestID)
             return try jsonResponse(history, requestID: context.requestID)
         }
+        let documentBytes = ByteBuffer(string: document.json)
         router.get("openapi.json") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: documentBytes))
         }
         router.get("/") { _, _ in
             Response(
