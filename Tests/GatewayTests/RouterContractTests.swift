@@ -73,4 +73,36 @@ struct RouterContractTests {
         #expect(throws: OpenAPIDocumentError.self) { try OpenAPIDocument(data: Data("{\"paths\": [1]}".utf8)) }
         #expect(throws: OpenAPIDocumentError.self) { try OpenAPIDocument(data: Data("{\"openapi\"".utf8)) }
     }
+
+    @Test("what the document forbids is refused before any worker is asked: a repeated query parameter, an X-Operator over 80, a price under 1e-8")
+    func schemaViolationsRefused() async throws {
+        let app = try Self.gateway()
+        try await app.test(.router) { client in
+            for uri in ["/api/orders?limit=5&limit=500", "/api/orders?status=pending&status=filled", "/api/equity?since=1&since=2"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    #expect(String(buffer: response.body).contains("repeated_parameter"), "\(uri)")
+                }
+            }
+            try await client.execute(uri: "/api/orders?limit=null", method: .get) { response in
+                #expect(response.status == .unprocessableContent)
+            }
+            let longName = String(repeating: "o", count: 81)
+            for path in ["/api/halt", "/api/resume", "/api/risk/reset"] {
+                try await client.execute(
+                    uri: path, method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Operator")!: longName],
+                    body: ByteBuffer(string: #"{"reason": "test"}"#)
+                ) { response in
+                    #expect(response.status == .unprocessableContent, "\(path)")
+                    #expect(String(buffer: response.body).contains("invalid_operator"), "\(path)")
+                }
+            }
+            let tiny = #"{"symbol": "BTCUSDT", "candles": [{"openTime": 1, "open": 1e-9, "high": 1e-9, "low": 1e-9, "close": 1e-9, "volume": 0}]}"#
+            try await client.execute(uri: "/api/market/candles", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: tiny)) {
+                response in
+                #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("invalid_candle"))
+            }
+        }
+    }
 }

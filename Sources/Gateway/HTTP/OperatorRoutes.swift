@@ -30,19 +30,13 @@ extension GatewayAPI {
     /// `since` (Unix ms, default 0) and `limit` (1...10000, default 2000) of `GET /api/equity`.
     func equityQuery(_ parameters: Parameters) throws(APIError) -> EquityQuery {
         var since: Int64 = 0
-        if let text = parameters.get("since") {
+        if let text = try InputValidation.single(parameters, "since") {
             guard let value = Int64(String(text)), value >= 0 else {
                 throw APIError(.unprocessableContent, "invalid_since", "since must be Unix milliseconds (an integer from 0)")
             }
             since = value
         }
-        var limit = 2_000
-        if let text = parameters.get("limit") {
-            guard let value = Int(String(text)), (1...10_000).contains(value) else {
-                throw APIError(.unprocessableContent, "invalid_limit", "limit must be 1 to 10000")
-            }
-            limit = value
-        }
+        let limit = try InputValidation.integer(parameters, "limit", in: 1...10_000, default: 2_000)
         return EquityQuery(since: since, limit: limit)
     }
 }
