@@ -12,6 +12,8 @@ struct LiveTradingTests {
             "TRADING_MODE": "live", "API_TOKEN": Self.token, "EXCHANGE_API_KEY": exchange.apiKey, "EXCHANGE_API_SECRET": exchange.secret,
             "EXCHANGE_BASE_URL": "http://127.0.0.1:\(exchange.port)", "EXCHANGE_TIMEOUT_MS": "500", "REQUEST_TIMEOUT_MS": "4000",
             "LIVE_MAX_ORDER_USD": "500", "LIVE_MAX_DAILY_USD": "2000", "LIVE_RECONCILE_MS": "500",
+            // "Not found" is proof of absence only this long past the order's timestamp (and a clean sweep).
+            "LIVE_ABSENT_AFTER_MS": "6500",
         ]
         environment.merge(extra) { _, new in new }
         let stack = try Stack(environment)
