@@ -100,7 +100,7 @@ extension ExecutionWorker {
     /// Measures the exchange's clock now and every `EXCHANGE_TIME_SYNC_MS`, off the request path.
     /// The timer lives as long as the process (the worker's `run` never returns).
     static func startClockSync(_ exchange: BinanceSpotClient, settings: OrderTruthSettings, logger: Logger) -> any DispatchSourceTimer {
-        let offset = Gauge(label: "exchange_clock_offset_ms")
+        let offset = Gauge(label: "exchange_clock_offset_seconds")
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "exchange-clock"))
         timer.schedule(deadline: .now(), repeating: .milliseconds(settings.timeSyncMilliseconds))
         timer.setEventHandler {
@@ -109,7 +109,7 @@ extension ExecutionWorker {
                 logger.warning("the exchange's clock could not be measured", metadata: ["error": "\(exchange.clockReading.lastFailure ?? "")"])
                 return
             }
-            offset.record(reading.offsetMilliseconds)
+            offset.record(Double(reading.offsetMilliseconds) / 1000)
             if before == nil || abs(reading.offsetMilliseconds - (before?.offsetMilliseconds ?? 0)) > 250 {
                 logger.info(
                     "exchange clock measured",

@@ -137,11 +137,11 @@ final class LiveOrderWatch: Sendable {
         return (true, "offset \(offset) ms, measured \(age) ms ago")
     }
 
-    /// `exchange_clock_offset_ms`, `exchange_clock_age_ms` and `live_orders_unresolved` for `/metrics`.
+    /// `exchange_clock_offset_seconds`, `exchange_clock_age_seconds` and `live_orders_unresolved` for `/metrics`.
     func recordGauges() {
         let health = self.health
-        if let offset = health.exchangeClock.offsetMs { Gauge(label: "exchange_clock_offset_ms").record(offset) }
-        if let age = health.exchangeClock.ageMs { Gauge(label: "exchange_clock_age_ms").record(age) }
+        if let offset = health.exchangeClock.offsetMs { Gauge(label: "exchange_clock_offset_seconds").record(Double(offset) / 1000) }
+        if let age = health.exchangeClock.ageMs { Gauge(label: "exchange_clock_age_seconds").record(Double(age) / 1000) }
         Gauge(label: "live_orders_unresolved").record(health.unresolved.count)
     }
 }

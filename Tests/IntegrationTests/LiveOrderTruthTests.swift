@@ -69,7 +69,7 @@ struct LiveOrderTruthTests {
         let clock = try #require((try await stack.get("/health").json["liveOrders"] as? [String: Any])?["exchangeClock"] as? [String: Any])
         let offset = try #require(clock["offsetMs"] as? Int)
         #expect((-2_300 ... -1_700).contains(offset), "\(clock)")
-        #expect(try await stack.get("/metrics").text.contains("exchange_clock_offset_ms"))
+        #expect(try await stack.get("/metrics").text.contains("exchange_clock_offset_seconds"))
     }
 
     @Test("an offset beyond EXCHANGE_MAX_CLOCK_OFFSET_MS fails the preflight and refuses live orders")
