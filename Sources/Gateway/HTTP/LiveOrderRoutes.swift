@@ -33,14 +33,16 @@ extension GatewayAPI {
             let id = try InputValidation.clientOrderID(context.parameters.get("id") ?? "")
             let input = try await request.decodeJSON(ResolveInput.self, limit: configuration.maxBodyBytes)
             let requestedBy = try operatorName(OperatorInput(reason: input.reason, requestedBy: input.requestedBy), request)
-            let resolution = try resolution(of: input, id: id, requestedBy: requestedBy)
+            // The order first: an unknown one is 404 whatever the body says, a settled one 409.
             let order: Order = try await risk(Operations.Risk.order, OrderQuery(clientOrderId: id), requestID: context.requestID)
             guard order.mode == .live else {
                 throw APIError(.conflict, "not_live", "order \(id) is a \(order.mode.rawValue) order; only live orders are resolved here")
             }
             guard order.status == .pending else {
-                throw APIError(.conflict, "order_not_pending", "order \(id) is already \(order.status.rawValue); a late fill is booked by the reconciler")
+                throw APIError(
+                    .conflict, "order_not_pending", "order \(id) is already \(order.status.rawValue); a late fill is booked by the reconciler")
             }
+            let resolution = try resolution(of: input, id: id, requestedBy: requestedBy)
             let settled: SettleResult = try await risk(Operations.Risk.resolveOrder, resolution, requestID: context.requestID)
             control.update(flags: settled.flags)
             control.liveOrders.resolved(id)
