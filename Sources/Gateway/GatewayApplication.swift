@@ -96,6 +96,9 @@ struct Reconciler: Service {
     func run() async throws {
         let interval = configuration.tradingMode == .live
             ? configuration.liveReconcileMilliseconds : max(100, min(5_000, configuration.pendingReconcileMilliseconds / 2))
+        // Live: a first pass at once, so that the clock and the symbols unresolved orders halt are
+        // known before the preflight lets an order out.
+        if configuration.tradingMode == .live { await reconcileOnce() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(interval))
             await reconcileOnce()

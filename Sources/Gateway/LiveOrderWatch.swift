@@ -57,6 +57,9 @@ final class LiveOrderWatch: Sendable {
     private struct State {
         var clock: (status: ExchangeClockStatus, heardAt: Int64)?
         var unresolved: [String: UnresolvedLiveOrder] = [:]
+        /// Set by the first complete pass over the pending live orders: until then a symbol an
+        /// unresolved order halts (say, after a restart of the gateway) is not known to be halted.
+        var reconciledOnce = false
         var lastLateFillCheck: Int64 = 0
     }
 
@@ -71,6 +74,7 @@ final class LiveOrderWatch: Sendable {
         state.withLock { state in
             let fresh = orders.filter { state.unresolved[$0.clientOrderId] == nil }
             state.unresolved = Dictionary(orders.map { ($0.clientOrderId, $0) }) { first, _ in first }
+            state.reconciledOnce = true
             return fresh
         }
     }
@@ -78,6 +82,9 @@ final class LiveOrderWatch: Sendable {
     func resolved(_ clientOrderID: String) {
         _ = state.withLock { $0.unresolved.removeValue(forKey: clientOrderID) }
     }
+
+    /// Whether a pass over the pending live orders has completed since the gateway started.
+    var reconciledOnce: Bool { state.withLock { $0.reconciledOnce } }
 
     /// The unresolved order that halts `symbol`, if any.
     func halt(for symbol: String) -> UnresolvedLiveOrder? {

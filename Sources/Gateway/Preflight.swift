@@ -26,6 +26,10 @@ struct PreflightReport: Encodable, Sendable {
             check("exchange credentials set", configuration.exchangeCredentialsPresent, configuration.exchangeCredentialsPresent ? "set" : "EXCHANGE_API_KEY/SECRET missing")
             let clock = control.liveOrders.clockCheck(configuration.liveOrders)
             check("exchange clock", clock.ok, clock.detail)
+            let reconciled = control.liveOrders.reconciledOnce
+            check(
+                "pending live orders reconciled", reconciled,
+                reconciled ? "every LIVE_RECONCILE_MS" : "waiting for the first pass over pending live orders since the gateway started")
         }
         let risk = control.riskStatus
         let fresh = risk.map { unixMilliseconds() - $0.at <= configuration.riskStaleMilliseconds } ?? false

@@ -31,7 +31,9 @@ struct LiveOrderWatchTests {
     func halts() {
         let watch = LiveOrderWatch()
         let stuck = UnresolvedLiveOrder(clientOrderId: "a", symbol: "BTCUSDT", pendingMs: 400_000, detail: "HTTP 403")
+        #expect(!watch.reconciledOnce, "nothing is known of the pending orders before the first pass")
         #expect(watch.replaceUnresolved([stuck]) == [stuck])
+        #expect(watch.reconciledOnce)
         #expect(watch.replaceUnresolved([stuck]).isEmpty, "already announced")
         #expect(watch.halt(for: "BTCUSDT") == stuck)
         #expect(watch.halt(for: "ETHUSDT") == nil)

@@ -175,6 +175,12 @@ struct LiveOrderTruthTests {
             receiver.received("events").contains { $0["event"] as? String == "order_state_unresolved" }
         }
 
+        // A restarted gateway knows the halt again before it lets a live order out.
+        stack.kill("gateway")
+        try stack.start("gateway")
+        try await waitUntil("the restarted gateway's preflight passes") { try await stack.get("/api/preflight").json["ok"] as? Bool == true }
+        #expect(try await stack.post("/api/trade/execute", live.order("after-restart")).json["error"] as? String == "order_state_unresolved")
+
         // Bad resolutions: a clear 4xx each, nothing booked.
         let path = "/api/live/orders/stuck-1/resolve"
         let bad: [(String, Int, String)] = [
