@@ -69,7 +69,13 @@ struct LiveOrderTruthTests {
         let clock = try #require((try await stack.get("/health").json["liveOrders"] as? [String: Any])?["exchangeClock"] as? [String: Any])
         let offset = try #require(clock["offsetMs"] as? Int)
         #expect((-2_300 ... -1_700).contains(offset), "\(clock)")
-        #expect(try await stack.get("/metrics").text.contains("exchange_clock_offset_seconds"))
+        let metrics = try await stack.get("/metrics").text
+        #expect(metrics.contains("exchange_clock_offset_seconds"))
+        #expect(metrics.contains("live_orders_unresolved"))
+        let file = stack.directory.appendingPathComponent("gateway-live.metrics")
+        try metrics.write(to: file, atomically: true, encoding: .utf8)
+        let check = try runTool("/bin/sh", ["-c", "promtool check metrics < '\(file.path)'"])
+        #expect(check.status == 0, "promtool check metrics: \(check.output)")
     }
 
     @Test("an offset beyond EXCHANGE_MAX_CLOCK_OFFSET_MS fails the preflight and refuses live orders")
