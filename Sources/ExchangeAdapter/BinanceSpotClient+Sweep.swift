@@ -15,13 +15,18 @@ public enum SweepResult: Sendable, Equatable {
 extension BinanceSpotClient {
     /// The most rows one history page holds (`limit`); a full page may hide more.
     static let sweepPageLimit = 1_000
+    /// The most orders a sweep looks up by `orderId` (weight 4 each): those with trades in the
+    /// window that `allOrders` does not list because they were created before it (a resting
+    /// exit order, say).
+    static let sweepLookupLimit = 10
     /// Binance's longest `startTime`..`endTime` window for `allOrders` and `myTrades`.
     static let sweepLongestWindow: Int64 = 86_400_000
 
     /// `GET /api/v3/allOrders` and `GET /api/v3/myTrades` (weight 20 each) for `symbol` between
     /// host times `start` and `end` (put on the exchange's clock, at most 24 hours): proof that the
     /// exchange has nothing under `clientOrderID` only if both pages are read in full, neither
-    /// names the order, and every trade belongs to an order the list names.
+    /// names the order, and every trade belongs to an order that is listed or, looked up by its
+    /// `orderId` (at most `sweepLookupLimit` of them), has another client order id.
     public func sweep(symbol: String, clientOrderID: String, from start: Int64, to end: Int64) -> SweepResult {
         if let wait = remainingBackoff() { return .inconclusive("rate limited for \(wait) s more") }
         let startTime = exchangeTime(start)
@@ -43,10 +48,19 @@ extension BinanceSpotClient {
             return .inconclusive("myTrades could not be read")
         }
         if trades.count >= Self.sweepPageLimit { return .inconclusive("myTrades returned a full page of \(trades.count)") }
+        var unlisted: Set<Int> = []
         for trade in trades {
-            guard let orderID = trade["orderId"] as? Int, orderIDs.contains(orderID) else {
-                return .inconclusive("myTrades has a trade of an order allOrders does not list")
-            }
+            guard let orderID = trade["orderId"] as? Int else { return .inconclusive("myTrades lists a trade without an orderId") }
+            if !orderIDs.contains(orderID) { unlisted.insert(orderID) }
+        }
+        if unlisted.count > Self.sweepLookupLimit {
+            return .inconclusive("myTrades has trades of \(unlisted.count) orders allOrders does not list (more than \(Self.sweepLookupLimit) to look up)")
+        }
+        for orderID in unlisted.sorted() {
+            guard case .answer(200, let order, nil) = call("GET", "/api/v3/order", [("symbol", symbol), ("orderId", "\(orderID)")]),
+                let id = order["clientOrderId"] as? String
+            else { return .inconclusive("order \(orderID) of a trade in the window could not be read") }
+            if id == clientOrderID { return .found(outcomeWithTrades(symbol: symbol, order: order, clientOrderID: clientOrderID)) }
         }
         return .clean
     }

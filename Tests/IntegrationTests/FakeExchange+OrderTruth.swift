@@ -86,16 +86,30 @@ extension FakeExchange {
         return (start, end, limit)
     }
 
-    /// The orders of `symbol` the matching engine shows, oldest first, within the window.
-    private func visibleOrders(_ parameters: [String: String]) throws -> [(String, Placed)] {
+    /// `GET /api/v3/order` by `orderId` (Binance takes it or `origClientOrderId`); by client order id otherwise.
+    func queryOrderByEitherID(_ request: Request) throws -> Response {
+        let parameters: [String: String]
+        do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
+        guard let orderID = parameters["orderId"].flatMap(Int.init) else { return try queryOrder(request) }
+        if fault == .outage { return Response(status: .internalServerError) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        guard let (id, placed) = state.withLock({ $0.placed.first { $0.value.orderID == orderID && $0.value.hiddenUntil <= now } }) else {
+            return Refusal(status: 400, code: -2013, message: "Order does not exist.").response
+        }
+        return json(orderJSON(id, placed))
+    }
+
+    /// The orders of `symbol` the matching engine shows, oldest first, within the window (by
+    /// `time`, when the engine took them; `myTrades` windows by when they traded).
+    private func visibleOrders(_ parameters: [String: String], at time: (Placed) -> Int64 = { $0.time }) throws -> [(String, Placed)] {
         guard let symbol = parameters["symbol"] else { throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'symbol' was not sent.") }
         let (start, end, limit) = try window(parameters)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let fromID = parameters["orderId"].flatMap(Int.init)
         return state.withLock { $0.placed }
             .filter { _, placed in
-                placed.symbol == symbol && placed.hiddenUntil <= now && start.map { placed.time >= $0 } ?? true
-                    && end.map { placed.time <= $0 } ?? true && fromID.map { placed.orderID >= $0 } ?? true
+                placed.symbol == symbol && placed.hiddenUntil <= now && start.map { time(placed) >= $0 } ?? true
+                    && end.map { time(placed) <= $0 } ?? true && fromID.map { placed.orderID >= $0 } ?? true
             }
             .sorted { $0.value.orderID < $1.value.orderID }
             .prefix(limit).map { ($0.key, $0.value) }
@@ -122,11 +136,11 @@ extension FakeExchange {
             var parameters = try authenticate(request)
             if fault == .outage { return Response(status: .internalServerError) }
             let orderID = parameters.removeValue(forKey: "orderId").flatMap(Int.init)
-            let trades = try visibleOrders(parameters).filter { orderID == nil || $0.1.orderID == orderID }.map { _, placed in
+            let trades = try visibleOrders(parameters, at: { $0.tradeTime ?? $0.time }).filter { orderID == nil || $0.1.orderID == orderID }.map { _, placed in
                 var trade = tradeJSON(placed)
                 trade["symbol"] = placed.symbol
                 trade["id"] = placed.orderID * 10
-                trade["time"] = placed.time
+                trade["time"] = placed.tradeTime ?? placed.time
                 trade["quoteQty"] = "\(placed.quote)"
                 trade["isBuyer"] = placed.side == "BUY"
                 return trade

@@ -46,6 +46,8 @@ final class FakeExchange: Sendable {
         var expired = false
         /// When the matching engine took it (the stand-in's server time, Unix ms).
         var time: Int64 = 0
+        /// When it traded, if not when it was taken (a resting order filled later).
+        var tradeTime: Int64?
     }
 
     struct State: Sendable {
@@ -83,7 +85,7 @@ final class FakeExchange: Sendable {
     func start() async throws {
         let router = Router()
         router.post("/api/v3/order") { request, _ in try self.placeOrder(request) }
-        router.get("/api/v3/order") { request, _ in try self.faultedQuery(request) { try self.queryOrder($0) } }
+        router.get("/api/v3/order") { request, _ in try self.faultedQuery(request) { try self.queryOrderByEitherID($0) } }
         router.get("/api/v3/myTrades") { request, _ in try self.faultedQuery(request) { try self.myTrades($0) } }
         registerOrderTruthRoutes(router)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))

@@ -132,6 +132,29 @@ struct LiveOrderTruthTests {
         #expect(exchange.state.withLock { $0.orderCalls } == 1)
     }
 
+    @Test("a trade in the window of an order created before it (a resting exit) is looked up by orderId: the sweep is still proof of absence")
+    func sweepLooksUpUnlistedOrders() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await live.liveStack(exchange)
+        let now = exchange.serverNow()
+        exchange.state.withLock {
+            var exit = FakeExchange.Placed(orderID: 1, symbol: "BTCUSDT", side: "SELL", quote: 100, quantity: 1)
+            exit.time = now - 7_200_000
+            exit.tradeTime = now
+            $0.placed["exit-1"] = exit
+        }
+        exchange.fault = .failBeforePlacing
+        let answer = try await stack.post("/api/trade/execute", live.order("never-1"))
+        #expect(answer.status == 504, "\(answer.text)")
+        try await waitUntil("the order is settled", timeout: .seconds(20)) { try await live.status(stack, "never-1") != "pending" }
+        #expect(try await live.status(stack, "never-1") == "rejected")
+        #expect(exchange.placedCount("never-1") == 0)
+        let reason = try await stack.get("/api/orders/never-1").json["rejectReason"] as? String
+        #expect(reason?.contains("allOrders and myTrades show nothing") == true, "\(reason ?? "")")
+    }
+
     @Test("an order booked rejected that later turns up at the exchange is booked as its fill, with an ERROR and a notification")
     func lateFillOfRejected() async throws {
         let exchange = FakeExchange()
