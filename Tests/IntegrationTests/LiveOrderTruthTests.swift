@@ -32,6 +32,26 @@ struct LiveOrderTruthTests {
         #expect(exchange.state.withLock { $0.orderCalls } == 1, "the order was never sent twice")
         #expect(try await live.positionQuantity(stack) == 2)
         print("refused-queries fill booked after \(bookedAfter) ms, \(exchange.state.withLock { $0.queryCalls }) queries")
+        #expect(exchange.state.withLock { $0.timeCalls } >= 4, "measured at start and again after each -1021")
+    }
+
+    @Test("the clock is measured again every EXCHANGE_TIME_SYNC_MS: a drift between orders is followed, and orders still fill")
+    func clockFollowsDrift() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await live.liveStack(exchange, ["EXCHANGE_TIME_SYNC_MS": "1000", "EXCHANGE_MAX_CLOCK_OFFSET_MS": "3000"])
+        #expect(try await stack.post("/api/trade/execute", live.order("drift-1")).status == 200)
+        exchange.state.withLock { $0.clockSkewMilliseconds = -1_800 }
+        try await waitUntil("the new offset is measured") {
+            let clock = (try await stack.get("/health").json["liveOrders"] as? [String: Any])?["exchangeClock"] as? [String: Any]
+            return (clock?["offsetMs"] as? Int).map { (-2_100 ... -1_500).contains($0) } ?? false
+        }
+        let answer = try await stack.post("/api/trade/execute", live.order("drift-2"))
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(exchange.state.withLock { $0.staleTimestamps } == 0)
+        let clock = try #require((try await stack.get("/health").json["liveOrders"] as? [String: Any])?["exchangeClock"] as? [String: Any])
+        #expect((clock["ageMs"] as? Int ?? .max) < 3_000, "\(clock)")
     }
 
     @Test("an order visible only 11 s after it was sent is booked filled")
