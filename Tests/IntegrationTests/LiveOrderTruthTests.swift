@@ -14,6 +14,17 @@ struct LiveOrderTruthTests {
         return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
+    /// The ledger's audit trail, one `action | requested_by | reason` line a row (read with
+    /// Python's sqlite3, read-only, beside the running risk worker).
+    func audit(_ stack: Stack) throws -> String {
+        let ledger = stack.directory.appendingPathComponent("data/ledger.sqlite").path
+        let script = "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); "
+            + "print('\\n'.join(' | '.join(map(str, r)) for r in c.execute('SELECT action, requested_by, reason FROM audit')))"
+        let result = try runTool("/usr/bin/python3", ["-c", script, ledger])
+        #expect(result.status == 0, "\(result.output)")
+        return result.output
+    }
+
     @Test("a fill whose first queries are refused with -1021 is booked filled")
     func refusedQueriesThenFilled() async throws {
         let exchange = FakeExchange()
@@ -197,6 +208,8 @@ struct LiveOrderTruthTests {
         try await Task.sleep(for: .seconds(2))
         #expect(abs((try await stack.account()["cash"] as? Double ?? 0) - cash) < 1e-9, "and only once")
         #expect(stack.log("gateway").contains("booked rejected, found filled at the exchange"))
+        let trail = try audit(stack)
+        #expect(trail.contains("resolve ghost-1 rejected -> filled (late_fill) | reconciler | the exchange shows it FILLED"), "\(trail)")
         try await waitUntil("the late fill is posted") { receiver.received("events").contains { $0["event"] as? String == "late_fill" } }
     }
 
@@ -215,6 +228,10 @@ struct LiveOrderTruthTests {
             let unresolved = (try await stack.get("/health").json["liveOrders"] as? [String: Any])?["unresolved"] as? [[String: Any]] ?? []
             return unresolved.contains { $0["clientOrderId"] as? String == "stuck-1" }
         }
+        // Unknown is pending: it counts in exposure and caps while it lasts.
+        let risk = try #require(try await stack.get("/health").json["risk"] as? [String: Any])
+        #expect(risk["pendingOrders"] as? Int == 1, "\(risk)")
+        #expect(stack.log("gateway").contains("live order unresolved"))
         let halts = try await stack.get("/api/preflight").json["symbolHalts"] as? [String: String] ?? [:]
         #expect(halts["BTCUSDT"]?.contains("stuck-1") == true, "\(halts)")
         let refused = try await stack.post("/api/trade/execute", live.order("after-stuck"))
@@ -258,6 +275,8 @@ struct LiveOrderTruthTests {
         #expect(resolved.json["status"] as? String == "filled")
         #expect(try await live.positionQuantity(stack) == 2)
         #expect(try await stack.post(path, #"{"outcome": "rejected", "evidence": "x"}"#).status == 409, "a settled order is not resolved again")
+        let trail = try audit(stack)
+        #expect(trail.contains("resolve stuck-1 pending -> filled (operator) | ops | \(evidence)"), "\(trail)")
         try await waitUntil("the halt is lifted") {
             ((try await stack.get("/health").json["liveOrders"] as? [String: Any])?["unresolved"] as? [Any])?.isEmpty == true
         }
