@@ -66,6 +66,13 @@ final class FakeExchange: Sendable {
         var queryFault = QueryFault.none
         var timeCalls = 0
         var queryCalls = 0
+        /// The symbols exchangeInfo lists and the filters orders must pass (FakeExchange+ExchangeInfo.swift).
+        var symbols = FakeExchange.defaultSymbols
+        /// When set, exchangeInfo answers this body as it is (a malformed answer); its calls are counted.
+        var exchangeInfoBody: String?
+        var exchangeInfoCalls = 0
+        /// A symbol's fill price when not `price`.
+        var prices: [String: Decimal] = [:]
     }
 
     let apiKey = "fake-api-key-7f3a"
@@ -82,12 +89,15 @@ final class FakeExchange: Sendable {
 
     func placedCount(_ clientOrderID: String) -> Int { state.withLock { $0.placed[clientOrderID] == nil ? 0 : 1 } }
 
+    func price(of symbol: String) -> Decimal { state.withLock { $0.prices[symbol] } ?? price }
+
     func start() async throws {
         let router = Router()
         router.post("/api/v3/order") { request, _ in try self.placeOrder(request) }
         router.get("/api/v3/order") { request, _ in try self.faultedQuery(request) { try self.queryOrderByEitherID($0) } }
         router.get("/api/v3/myTrades") { request, _ in try self.faultedQuery(request) { try self.myTrades($0) } }
         registerOrderTruthRoutes(router)
+        router.get("/api/v3/exchangeInfo") { request, _ in self.exchangeInfo(request) }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
         for _ in 0..<100 {
@@ -153,6 +163,8 @@ final class FakeExchange: Sendable {
         else {
             return Refusal(status: 400, code: -1102, message: "A mandatory parameter was not sent.").response
         }
+        let price = price(of: symbol)
+        if let refusal = filterRefusal(symbol: symbol, quote: quote, quantity: nil, price: price) { return refusal.response }
         let placed: Placed? = state.withLock { state in
             if state.placed[clientOrderID] != nil { return nil }
             var order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: quote / price)
@@ -211,7 +223,7 @@ final class FakeExchange: Sendable {
             case placed.symbol.replacingOccurrences(of: "USDT", with: ""): placed.quantity / 1000
             default: Decimal(string: "0.0005")!
             }
-        return ["price": "\(price)", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset, "orderId": placed.orderID]
+        return ["price": "\(price(of: placed.symbol))", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset, "orderId": placed.orderID]
     }
 
     func json(_ object: [String: Any]) -> Response {
