@@ -61,7 +61,7 @@ public enum ExchangeOutcome: Sendable, Equatable {
 /// `.unknown`, to be settled by `queryOrder`; a query refused with -1021 is asked once more after
 /// the clock is measured again.
 public final class BinanceSpotClient: Sendable {
-    private let configuration: ExchangeConfiguration
+    let configuration: ExchangeConfiguration
     /// Until when (Unix ms) the exchange asked us to stay away.
     private let backoffUntil = Mutex<Int64>(0)
     /// The measured offset to the exchange's clock (`BinanceSpotClient+Clock.swift`).
@@ -241,6 +241,26 @@ public final class BinanceSpotClient: Sendable {
         var request = URLRequest(url: url, timeoutInterval: Double(configuration.timeoutMilliseconds) / 1000)
         request.httpMethod = method
         request.setValue(configuration.credentials.apiKey, forHTTPHeaderField: "X-MBX-APIKEY")
+        switch send(request) {
+        case .failed(let reason): return .failed(reason)
+        case .rateLimited(let seconds): return .rateLimited(seconds)
+        case .response(let status, let data):
+            let parsed = data.flatMap { try? JSONSerialization.jsonObject(with: $0) }
+            if let array = parsed as? [[String: Any]] { return .answer(status, [:], array) }
+            if let object = parsed as? [String: Any] { return .answer(status, object) }
+            if (500...599).contains(status) { return .answer(status, [:]) }
+            return .failed("unreadable answer (HTTP \(status))")
+        }
+    }
+
+    enum RawAnswer {
+        case response(Int, Data?)
+        case rateLimited(Int)
+        case failed(String)
+    }
+
+    /// One HTTP exchange within the timeout; 429/418 start the backoff that `Retry-After` asks for.
+    func send(_ request: URLRequest) -> RawAnswer {
         let done = DispatchSemaphore(value: 0)
         let box = ResponseBox()
         URLSession.shared.dataTask(with: request) { data, response, error in
@@ -258,11 +278,7 @@ public final class BinanceSpotClient: Sendable {
             backoffUntil.withLock { $0 = Int64(Date().timeIntervalSince1970 * 1000) + Int64(seconds) * 1000 }
             return .rateLimited(seconds)
         }
-        let parsed = data.flatMap { try? JSONSerialization.jsonObject(with: $0) }
-        if let array = parsed as? [[String: Any]] { return .answer(response.statusCode, [:], array) }
-        if let object = parsed as? [String: Any] { return .answer(response.statusCode, object) }
-        if (500...599).contains(response.statusCode) { return .answer(response.statusCode, [:]) }
-        return .failed("unreadable answer (HTTP \(response.statusCode))")
+        return .response(response.statusCode, data)
     }
 
     func remainingBackoff() -> Int? {
@@ -292,10 +308,5 @@ private final class ResponseBox: @unchecked Sendable {
 }
 
 extension Decimal {
-    var rounded8: Decimal {
-        var value = self
-        var result = Decimal()
-        NSDecimalRound(&result, &value, 8, .plain)
-        return result
-    }
+    var rounded8: Decimal { rounded(places: 8, .plain) }
 }

@@ -37,7 +37,8 @@ public enum ExchangeSettings {
 /// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
     public static func handler(
-        control: ControlView, exchange: BinanceSpotClient?, journal: ExecutionJournal, logger: Logger, truth: OrderTruthSettings = OrderTruthSettings()
+        control: ControlView, exchange: BinanceSpotClient?, rules: ExchangeRulesBook? = nil, journal: ExecutionJournal, logger: Logger,
+        truth: OrderTruthSettings = OrderTruthSettings()
     ) -> OperationHandler {
         var handler = OperationHandler()
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
@@ -74,7 +75,7 @@ public enum ExecutionWorker {
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
                 }
-                let fill = try placeLive(order, exchange: exchange, requestID: request.requestId, logger: logger)
+                let fill = try placeLive(order, exchange: exchange, rules: rules, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
             }
@@ -98,16 +99,22 @@ public enum ExecutionWorker {
         return handler
     }
 
-    /// The fill of a live order as the exchange reported it: a commission in the quote asset is
-    /// the USD fee; one in any other asset (BNB, the base asset) is kept in that asset for the
-    /// risk worker to convert at the mark.
+    /// The fill of a live order as the exchange reported it, in USD: a commission in the quote
+    /// asset is the USD fee; one in any other asset (BNB, the base asset) is kept in that asset for
+    /// the risk worker to convert at the mark. A quote that is not USD-like (`ETHBTC`) is booked
+    /// at the USD mark of the quote asset the order was sent at (`usdRate`).
     static func liveFill(
         _ order: Order, price: Decimal, quantity: Decimal, quote: Decimal, commissions: [String: Decimal]
     ) throws(WireError) -> Fill {
-        let quoteAsset = TradingPair(symbol: order.intent.symbol)?.quote
+        let quoteAsset = TradingPair(anyQuote: order.intent.symbol)?.quote
         var other = commissions
         // A trade that names no commission asset is taken to charge the quote asset.
-        let fee = (quoteAsset.flatMap { other.removeValue(forKey: $0) } ?? 0) + (other.removeValue(forKey: "") ?? 0)
+        var fee = (quoteAsset.flatMap { other.removeValue(forKey: $0) } ?? 0) + (other.removeValue(forKey: "") ?? 0)
+        var (price, quote) = (price, quote)
+        let rate = usdRate(order)
+        if rate != 1 {
+            (price, quote, fee) = ((price * rate).rounded(scale: 8), (quote * rate).rounded(scale: 8), (fee * rate).rounded(scale: 8))
+        }
         return try Fill(
             price: price, quantity: quantity, notional: quote, fee: fee, commissions: other.isEmpty ? nil : other, dryRun: false,
             filledAt: unixMilliseconds())
@@ -115,10 +122,14 @@ public enum ExecutionWorker {
 
     /// Places a live market order once; when the answer is unclear, asks the exchange what
     /// became of it instead of sending it again.
-    static func placeLive(_ order: Order, exchange: BinanceSpotClient, requestID: String, logger: Logger) throws(WireError) -> Fill {
+    static func placeLive(
+        _ order: Order, exchange: BinanceSpotClient, rules: ExchangeRulesBook?, requestID: String, logger: Logger
+    ) throws(WireError) -> Fill {
         let intent = order.intent
+        // The exchange's filters are checked before sending, not learned from its refusals.
+        let quoteAmount = try liveQuoteAmount(order, filters: try filters(for: order, rules: rules))
         var outcome = exchange.placeMarketOrder(
-            symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
+            symbol: intent.symbol, side: intent.side, quoteAmount: quoteAmount, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
@@ -156,10 +167,16 @@ public enum ExecutionWorker {
         let exchange = try ExchangeSettings.client(reader: reader)
         let truth = try OrderTruthSettings(reader: reader)
         let clockSync = exchange.map { startClockSync($0, settings: truth, logger: logger) }
+        let rules = try exchange.map { try ExchangeSettings.rules(reader: reader, client: $0) }
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
+        for (symbol, problem) in rules?.read(ExchangeSettings.tradedSymbols(reader: reader), now: unixMilliseconds()) ?? [:] {
+            logger.warning(
+                "exchange filters unknown: no live order for the symbol until they are read",
+                metadata: ["symbol": "\(symbol)", "reason": "\(problem)"])
+        }
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
-        let operations = handler(control: control, exchange: exchange, journal: journal, logger: logger, truth: truth)
+        let operations = handler(control: control, exchange: exchange, rules: rules, journal: journal, logger: logger, truth: truth)
         try withExtendedLifetime(clockSync) {
             try WorkerProcess.run(
                 service: ServiceName.execution, configuration: configuration, handler: GroupedExecutionHandler(operations: operations, journal: journal),

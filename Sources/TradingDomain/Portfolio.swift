@@ -126,10 +126,9 @@ public struct Portfolio: Sendable, Equatable {
     /// quote asset counts as dollars, the base asset at the fill's own price, any other asset at
     /// its latest USD mark; nil when no such mark is known.
     public func usdValue(ofCommission amount: Decimal, in asset: String, symbol: String, price: Decimal) -> Decimal? {
-        if let pair = TradingPair(symbol: symbol) {
-            if asset == pair.quote || TradingPair.usdQuotes.contains(asset) { return amount }
-            if asset == pair.base { return (amount * price).rounded(scale: 8) }
-        }
+        if TradingPair.usdQuotes.contains(asset) { return amount }
+        // The base asset at the fill's price (in USD: the account's prices are), a non-USD quote at its mark.
+        if let pair = TradingPair(anyQuote: symbol), asset == pair.base { return (amount * price).rounded(scale: 8) }
         guard let mark = TradingPair.usdSymbols(of: asset).lazy.compactMap({ self.marks[$0] }).first else { return nil }
         return (amount * mark).rounded(scale: 8)
     }
@@ -217,7 +216,9 @@ extension Order {
     /// The first amount of this order that is not a number, named, or nil.
     public var nonFiniteAmount: String? {
         if intent.qtyUsd.isNaN { return "order \(intent.clientOrderId) notional" }
-        if let terms, terms.markPrice.isNaN || terms.slippageBps.isNaN || terms.feeBps.isNaN { return "order \(intent.clientOrderId) terms" }
+        if let terms, terms.markPrice.isNaN || terms.slippageBps.isNaN || terms.feeBps.isNaN || terms.quoteMarkUsd?.isNaN == true {
+            return "order \(intent.clientOrderId) terms"
+        }
         if let fill, fill.price.isNaN || fill.quantity.isNaN || fill.notional.isNaN || fill.fee.isNaN { return "order \(intent.clientOrderId) fill" }
         return nil
     }

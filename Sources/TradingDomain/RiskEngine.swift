@@ -22,6 +22,9 @@ public struct RiskEngine: Sendable {
     public private(set) var candleClocks: [String: CandleClock]
     /// The day number (Unix ms / 86,400,000) `day` was last checked against.
     private var dayNumber: Int64?
+    /// The latest price of each symbol quoted in an asset that is not USD-like (`ETHBTC`), in
+    /// that asset: `portfolio.marks` holds it in USD, converted at the quote asset's USD mark.
+    public private(set) var quotedMarks: [String: Decimal] = [:]
 
     /// The UTC day and its starting equity.
     public struct TradingDay: Sendable, Equatable {
@@ -297,13 +300,29 @@ public struct RiskEngine: Sendable {
                     detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)", status: 422)
             }
         }
-        guard let markPrice = portfolio.marks[intent.symbol] ?? (request.mode == .paper ? request.requestPrice : nil) else {
+        var knownMark = portfolio.marks[intent.symbol]
+        var requestPrice = request.mode == .paper ? request.requestPrice : nil
+        var quoteMarkUsd: Decimal?
+        if let pair = TradingPair(anyQuote: intent.symbol), !pair.usdQuoted {
+            // qtyUsd is dollars: converted at the quote asset's fresh USD mark, or refused.
+            guard let rate = usdMark(of: pair.quote, now: now) else {
+                throw WireError(
+                    code: "no_quote_mark",
+                    detail: "\(intent.symbol) is quoted in \(pair.quote): no fresh USD mark of \(pair.quote) ("
+                        + TradingPair.usdSymbols(of: pair.quote).prefix(3).joined(separator: ", ") + ", ... within MAX_CANDLE_AGE) to convert qtyUsd",
+                    status: 422)
+            }
+            quoteMarkUsd = rate
+            if let raw = quotedMarks[intent.symbol] { knownMark = (raw * rate).rounded(scale: 8) }
+            requestPrice = requestPrice.map { ($0 * rate).rounded(scale: 8) }
+        }
+        guard let markPrice = knownMark ?? requestPrice else {
             throw WireError(
                 code: "no_price",
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
-        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd)
         _ = try PaperFill.fill(
             side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
             feeBps: terms.feeBps, at: now)
@@ -424,8 +443,29 @@ public struct RiskEngine: Sendable {
             }
         }
         if let clock, clock.newestOpenTime >= (candleClocks[symbol]?.newestOpenTime ?? Int64.min) { candleClocks[symbol] = clock }
+        var price = price
+        if let pair = TradingPair(anyQuote: symbol), !pair.usdQuoted {
+            // The account is in USD: a price in another asset is marked at that asset's USD mark,
+            // and not at all while none is known.
+            quotedMarks[symbol] = price
+            guard let rate = usdMark(of: pair.quote, now: now) else { return false }
+            price = (price * rate).rounded(scale: 8)
+        }
         portfolio.mark(symbol, price: price)
         return checkDrawdown()
+    }
+
+    /// The USD mark of `asset` (`BTCUSDT` for BTC, in `TradingPair.usdSymbols` order) that is
+    /// fresh at `now` by the stale-data guard (any known one while the guard is off), or nil.
+    public func usdMark(of asset: String, now: Int64) -> Decimal? {
+        for symbol in TradingPair.usdSymbols(of: asset) {
+            guard let price = portfolio.marks[symbol] else { continue }
+            if limits.maxCandleAge <= 0 { return price }
+            guard let clock = candleClocks[symbol], StaleDataGuard.problem(symbol: symbol, clock: clock, maxAge: limits.maxCandleAge, now: now) == nil
+            else { continue }
+            return price
+        }
+        return nil
     }
 
     /// Sets the trading state. Leaving REDUCING restarts the peak at the current equity, so a

@@ -88,13 +88,16 @@ extension ExecutionTerms: FastJSONObject {
         writer.field("markPrice", markPrice)
         writer.field("slippageBps", slippageBps)
         writer.field("feeBps", feeBps)
+        writer.field("quoteMarkUsd", quoteMarkUsd)
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> ExecutionTerms? {
-        guard let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
+        var readable = true
+        let quoteMark = value.member("quoteMarkUsd", &readable, \.decimal)
+        guard readable, let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
         else { return nil }
-        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee)
+        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee, quoteMarkUsd: quoteMark)
     }
 }
 

@@ -267,11 +267,16 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
     public var markPrice: Decimal
     public var slippageBps: Decimal
     public var feeBps: Decimal
+    /// For a symbol quoted in an asset that is not USD-like (`ETHBTC`): that asset's USD mark
+    /// (`BTCUSDT`) at reservation. `markPrice` is in USD at this rate, a live order's quote amount
+    /// is `qtyUsd` divided by it, and its fill is booked in USD at it. Nil for USD-like quotes.
+    public var quoteMarkUsd: Decimal?
 
-    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, quoteMarkUsd: Decimal? = nil) {
         self.markPrice = markPrice
         self.slippageBps = slippageBps
         self.feeBps = feeBps
+        self.quoteMarkUsd = quoteMarkUsd
     }
 }
 
