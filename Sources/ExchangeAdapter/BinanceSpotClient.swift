@@ -37,6 +37,14 @@ public struct ExchangeConfiguration: Sendable {
     }
 }
 
+/// How a MARKET order is sized.
+public enum MarketOrderSize: Sendable, Equatable {
+    /// `quoteOrderQty`: this amount of the quote asset.
+    case quote(Decimal)
+    /// `quantity`: this quantity of the base asset (a multiple of the symbol's step).
+    case base(Decimal)
+}
+
 /// What became of an order at the exchange.
 public enum ExchangeOutcome: Sendable, Equatable {
     /// Filled: the exchange's own figures (average price, quantity, quote amount, and the
@@ -77,9 +85,21 @@ public final class BinanceSpotClient: Sendable {
     /// the order once `timestamp + recvWindow` has passed, so it can exist there only if it was
     /// placed before then (see `provablyAbsent`).
     public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome {
+        placeMarketOrder(symbol: symbol, side: side, size: .quote(quoteAmount), clientOrderID: clientOrderID, timestamp: timestamp)
+    }
+
+    /// `POST /api/v3/order`: a MARKET order sized by quote amount or by base quantity.
+    public func placeMarketOrder(
+        symbol: String, side: Side, size: MarketOrderSize, clientOrderID: String, timestamp: Int64? = nil
+    ) -> ExchangeOutcome {
         if let wait = remainingBackoff() { return .rateLimited(retryAfter: wait) }
+        let sizing =
+            switch size {
+            case .quote(let amount): ("quoteOrderQty", "\(amount)")
+            case .base(let quantity): ("quantity", "\(quantity)")
+            }
         let parameters = [
-            ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "MARKET"), ("quoteOrderQty", "\(quoteAmount)"),
+            ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "MARKET"), sizing,
             ("newClientOrderId", clientOrderID), ("newOrderRespType", "FULL"),
         ]
         switch call("POST", "/api/v3/order", parameters, timestamp: timestamp) {

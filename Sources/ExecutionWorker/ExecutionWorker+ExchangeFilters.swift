@@ -28,11 +28,14 @@ extension ExecutionWorker {
         order.terms?.quoteMarkUsd ?? 1
     }
 
-    /// The `quoteOrderQty` of a live MARKET order, once the exchange's filters allow it: `qtyUsd`
-    /// for a USD-like quote; otherwise `qtyUsd` at the quote asset's USD mark (rounded down to the
-    /// quote precision), or 422 `no_quote_mark` when the order carries none. A filter the order
-    /// would fail is 422 `exchange_filter`, naming the filter and the allowed value.
-    static func liveQuoteAmount(_ order: Order, filters: ExchangeFilters) throws(WireError) -> Decimal {
+    /// The size of a live MARKET order, once the exchange's filters allow it. A sell that closes
+    /// the long position it carries (`heldQuantity`), or would leave less than the exchange can
+    /// trade, is the held quantity rounded down to the step (`quantity`); what is left is dust.
+    /// Anything else is `quoteOrderQty`: `qtyUsd` for a USD-like quote; otherwise `qtyUsd` at the
+    /// quote asset's USD mark (rounded down to the quote precision), or 422 `no_quote_mark` when
+    /// the order carries none. A filter the order would fail is 422 `exchange_filter`, naming the
+    /// filter and the allowed value.
+    static func liveSize(_ order: Order, filters: ExchangeFilters) throws(WireError) -> MarketOrderSize {
         let intent = order.intent
         guard let terms = order.terms, terms.markPrice > 0 else {
             throw WireError(code: "no_price", detail: "the order carries no usable mark price", status: 409)
@@ -56,10 +59,22 @@ extension ExecutionWorker {
             }
         }
         let markInQuote = terms.markPrice / usdRate(order)
+        if intent.side == .sell, let held = terms.heldQuantity, held > 0 {
+            let left = held - intent.qtyUsd / terms.markPrice
+            if left <= 0 || filters.isDust(left, markPrice: markInQuote) {
+                let quantity = filters.roundedDown(held)
+                if let refusal = filters.checkBaseOrder(quantity: quantity, markPrice: markInQuote) {
+                    throw WireError(
+                        code: "exchange_filter",
+                        detail: "\(refusal); the position's \(held) \(filters.baseAsset) is dust: the exchange cannot take it", status: 422)
+                }
+                return .base(quantity)
+            }
+        }
         if let refusal = filters.checkQuoteOrder(quoteAmount: quoteAmount, markPrice: markInQuote) {
             throw WireError(code: "exchange_filter", detail: refusal.description, status: 422)
         }
-        return quoteAmount
+        return .quote(quoteAmount)
     }
 
     /// The symbol's filters, or 503 `exchange_filters_unknown` saying why they are not known.

@@ -127,9 +127,9 @@ public enum ExecutionWorker {
     ) throws(WireError) -> Fill {
         let intent = order.intent
         // The exchange's filters are checked before sending, not learned from its refusals.
-        let quoteAmount = try liveQuoteAmount(order, filters: try filters(for: order, rules: rules))
+        let size = try liveSize(order, filters: try filters(for: order, rules: rules))
         var outcome = exchange.placeMarketOrder(
-            symbol: intent.symbol, side: intent.side, quoteAmount: quoteAmount, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
+            symbol: intent.symbol, side: intent.side, size: size, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
@@ -146,7 +146,10 @@ public enum ExecutionWorker {
         switch outcome {
         case .filled(let price, let quantity, let quote, let commissions):
             logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
-            return try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions)
+            var fill = try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions)
+            // A closing sell filled in full leaves what it could not sell as dust.
+            if case .base(let sent) = size, quantity == sent, let held = order.terms?.heldQuantity, held > sent { fill.dust = held - sent }
+            return fill
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):

@@ -8,11 +8,16 @@ public struct Portfolio: Sendable, Equatable {
         public var quantity: Decimal = 0
         public var averagePrice: Decimal = 0
         public var realizedPnl: Decimal = 0
+        /// The part of `quantity` the exchange cannot trade, left by a sell that closed the
+        /// position (below the step or a minimum): shown as dust, not as an open position; the
+        /// next fill in the symbol makes it part of the position again.
+        public var dust: Decimal = 0
 
-        public init(quantity: Decimal = 0, averagePrice: Decimal = 0, realizedPnl: Decimal = 0) {
+        public init(quantity: Decimal = 0, averagePrice: Decimal = 0, realizedPnl: Decimal = 0, dust: Decimal = 0) {
             self.quantity = quantity
             self.averagePrice = averagePrice
             self.realizedPnl = realizedPnl
+            self.dust = dust
         }
     }
 
@@ -145,6 +150,7 @@ public struct Portfolio: Sendable, Equatable {
             }
         }
         apply(symbol: symbol, side: side, quantity: fill.quantity, price: fill.price, fee: fee)
+        if fill.dust != nil, let left = positions[symbol]?.quantity, left > 0 { positions[symbol]?.dust = left }
     }
 
     /// Books a fill: cash moves by the notional and the fee; the position's average price and
@@ -174,6 +180,7 @@ public struct Portfolio: Sendable, Equatable {
         }
         position.realizedPnl -= fee
         position.quantity = new
+        position.dust = 0
         positions[symbol] = position
         if marks[symbol] == nil { marks[symbol] = price }
         equity = Self.equity(cash: cash, positions: positions, marks: marks)
@@ -185,7 +192,8 @@ public struct Portfolio: Sendable, Equatable {
     public var nonFiniteAmount: String? {
         if cash.isNaN { return "cash" }
         if peakEquity.isNaN { return "peak equity" }
-        for (symbol, position) in positions where position.quantity.isNaN || position.averagePrice.isNaN || position.realizedPnl.isNaN {
+        for (symbol, position) in positions
+        where position.quantity.isNaN || position.averagePrice.isNaN || position.realizedPnl.isNaN || position.dust.isNaN {
             return "the position in \(symbol)"
         }
         for (symbol, mark) in marks where mark.isNaN || mark <= 0 { return "the mark of \(symbol)" }
@@ -200,8 +208,8 @@ public struct Portfolio: Sendable, Equatable {
             let mark = marks[symbol]
             let unrealized = mark.map { (position.quantity * ($0 - position.averagePrice)).rounded(scale: 8) } ?? 0
             return PositionSnapshot(
-                symbol: symbol, quantity: position.quantity, averagePrice: position.averagePrice, markPrice: mark,
-                realizedPnl: position.realizedPnl, unrealizedPnl: unrealized)
+                symbol: symbol, quantity: position.quantity - position.dust, averagePrice: position.averagePrice, markPrice: mark,
+                realizedPnl: position.realizedPnl, unrealizedPnl: unrealized, dust: position.dust > 0 ? position.dust : nil)
         }
         return AccountSnapshot(
             cash: cash.rounded(scale: 8), equity: equity.rounded(scale: 8), peakEquity: peakEquity.rounded(scale: 8),

@@ -25,6 +25,10 @@ public struct RiskEngine: Sendable {
     /// The latest price of each symbol quoted in an asset that is not USD-like (`ETHBTC`), in
     /// that asset: `portfolio.marks` holds it in USD, converted at the quote asset's USD mark.
     public private(set) var quotedMarks: [String: Decimal] = [:]
+    /// Whether prices in a quote asset that is not USD-like are converted to USD (the risk worker:
+    /// the account is in USD). False keeps every price as given, the account in the traded
+    /// symbol's own quote: the backtest, one symbol at a time.
+    public var convertsQuotes = true
 
     /// The UTC day and its starting equity.
     public struct TradingDay: Sendable, Equatable {
@@ -303,7 +307,7 @@ public struct RiskEngine: Sendable {
         var knownMark = portfolio.marks[intent.symbol]
         var requestPrice = request.mode == .paper ? request.requestPrice : nil
         var quoteMarkUsd: Decimal?
-        if let pair = TradingPair(anyQuote: intent.symbol), !pair.usdQuoted {
+        if let pair = foreignQuote(intent.symbol) {
             // qtyUsd is dollars: converted at the quote asset's fresh USD mark, or refused.
             guard let rate = usdMark(of: pair.quote, now: now) else {
                 throw WireError(
@@ -322,7 +326,11 @@ public struct RiskEngine: Sendable {
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
-        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd)
+        // A live sell carries the long position it may close: the execution worker sends it by base quantity.
+        let heldQuantity = portfolio.positions[intent.symbol]?.quantity ?? 0
+        let terms = ExecutionTerms(
+            markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd,
+            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil)
         _ = try PaperFill.fill(
             side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
             feeBps: terms.feeBps, at: now)
@@ -444,7 +452,7 @@ public struct RiskEngine: Sendable {
         }
         if let clock, clock.newestOpenTime >= (candleClocks[symbol]?.newestOpenTime ?? Int64.min) { candleClocks[symbol] = clock }
         var price = price
-        if let pair = TradingPair(anyQuote: symbol), !pair.usdQuoted {
+        if let pair = foreignQuote(symbol) {
             // The account is in USD: a price in another asset is marked at that asset's USD mark,
             // and not at all while none is known.
             quotedMarks[symbol] = price
@@ -453,6 +461,12 @@ public struct RiskEngine: Sendable {
         }
         portfolio.mark(symbol, price: price)
         return checkDrawdown()
+    }
+
+    /// The pair of a symbol whose price is to be converted to USD: quoted in a known asset that is not USD-like.
+    private func foreignQuote(_ symbol: String) -> TradingPair? {
+        guard convertsQuotes, let pair = TradingPair(anyQuote: symbol), !pair.usdQuoted else { return nil }
+        return pair
     }
 
     /// The USD mark of `asset` (`BTCUSDT` for BTC, in `TradingPair.usdSymbols` order) that is

@@ -77,6 +77,45 @@ struct ExchangeFilterTests {
         #expect(positions.first { $0["symbol"] as? String == "ETHBTC" }?["quantity"] as? Double == 0.04)
     }
 
+    @Test("a sell that closes a position is sent as its base quantity rounded down to the step; the rest is shown as dust, not as a position")
+    func closingSellLeavesDust() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        exchange.state.withLock {
+            $0.symbols["BTCUSDT"]?.stepSize = Decimal(string: "0.001")!
+            $0.symbols["BTCUSDT"]?.minQty = Decimal(string: "0.001")!
+        }
+        let stack = try await live.liveStack(exchange)
+        try await feedRecent(stack, "BTCUSDT", close: 100)
+        func trade(_ id: String, _ side: String, _ usd: String) async throws -> Stack.Answer {
+            try await stack.post(
+                "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "\#(side)", "qtyUsd": \#(usd), "confidence": 0.9, "clientOrderId": "\#(id)"}"#)
+        }
+        func position() async throws -> [String: Any]? {
+            (try await stack.account()["positions"] as? [[String: Any]])?.first { $0["symbol"] as? String == "BTCUSDT" }
+        }
+        let buy = try await trade("open-1", "buy", "200.05")
+        #expect(buy.status == 200, "\(buy.text)")
+        #expect(try await position()?["quantity"] as? Double == 2.0005)
+
+        // 199.99 USD would leave 0.0006 BTC (6 cents): below the step and NOTIONAL, it could never be sold.
+        let sell = try await trade("close-1", "sell", "199.99")
+        #expect(sell.status == 200, "\(sell.text)")
+        #expect(exchange.state.withLock { $0.sizedBy["close-1"] } == "quantity")
+        #expect(exchange.state.withLock { $0.placed["close-1"]?.quantity } == 2, "2.0005 rounded down to the 0.001 step")
+        let left = try #require(try await position())
+        #expect(left["quantity"] as? Double == 0, "not an open position: \(left)")
+        #expect(left["dust"] as? Double == 0.0005, "\(left)")
+
+        let calls = exchange.state.withLock { $0.orderCalls }
+        let dustSale = try await trade("dust-1", "sell", "1")
+        #expect(dustSale.status == 422, "\(dustSale.text)")
+        #expect(dustSale.json["error"] as? String == "exchange_filter")
+        #expect((dustSale.json["detail"] as? String)?.contains("dust") == true, "\(dustSale.text)")
+        #expect(exchange.state.withLock { $0.orderCalls } == calls)
+    }
+
     @Test("a malformed exchangeInfo fails closed: no live order, the reason in the error, the worker alive; it trades once the answer is good")
     func malformedExchangeInfo() async throws {
         let exchange = FakeExchange()

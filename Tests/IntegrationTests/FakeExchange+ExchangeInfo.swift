@@ -107,6 +107,14 @@ extension FakeExchange {
         return nil
     }
 
+    /// A MARKET order's size: exactly one of `quoteOrderQty` (quote asset) and `quantity` (base asset), positive.
+    static func marketSize(_ parameters: [String: String]) -> (quote: Decimal?, quantity: Decimal?)? {
+        let quote = parameters["quoteOrderQty"].flatMap { Decimal(string: $0) }
+        let quantity = parameters["quantity"].flatMap { Decimal(string: $0) }
+        guard (quote == nil) != (quantity == nil), (quote ?? quantity ?? 0) > 0 else { return nil }
+        return (quote, quantity)
+    }
+
     private func failure(_ filter: String) -> Refusal {
         Refusal(status: 400, code: -1013, message: "Filter failure: \(filter)")
     }

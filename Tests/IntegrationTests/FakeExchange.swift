@@ -73,6 +73,8 @@ final class FakeExchange: Sendable {
         var exchangeInfoCalls = 0
         /// A symbol's fill price when not `price`.
         var prices: [String: Decimal] = [:]
+        /// How each placed order was sized: `quoteOrderQty` or `quantity`.
+        var sizedBy: [String: String] = [:]
     }
 
     let apiKey = "fake-api-key-7f3a"
@@ -159,16 +161,18 @@ final class FakeExchange: Sendable {
             break
         }
         guard parameters["type"] == "MARKET", let symbol = parameters["symbol"], let side = parameters["side"],
-            let clientOrderID = parameters["newClientOrderId"], let quote = parameters["quoteOrderQty"].flatMap({ Decimal(string: $0) })
+            let clientOrderID = parameters["newClientOrderId"], let size = Self.marketSize(parameters)
         else {
             return Refusal(status: 400, code: -1102, message: "A mandatory parameter was not sent.").response
         }
         let price = price(of: symbol)
-        if let refusal = filterRefusal(symbol: symbol, quote: quote, quantity: nil, price: price) { return refusal.response }
+        if let refusal = filterRefusal(symbol: symbol, quote: size.quote, quantity: size.quantity, price: price) { return refusal.response }
+        let quote = size.quote ?? (size.quantity ?? 0) * price
         let placed: Placed? = state.withLock { state in
             if state.placed[clientOrderID] != nil { return nil }
-            var order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: quote / price)
+            var order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: size.quantity ?? quote / price)
             order.time = Int64(Date().timeIntervalSince1970 * 1000) + state.clockSkewMilliseconds
+            state.sizedBy[clientOrderID] = size.quote == nil ? "quantity" : "quoteOrderQty"
             if case .hideAfterPlacing(_, let hidden) = fault { order.hiddenUntil = Int64(Date().timeIntervalSince1970 * 1000) + hidden }
             if fault == .expireHalfExecuted {
                 order.quote = quote / 2
