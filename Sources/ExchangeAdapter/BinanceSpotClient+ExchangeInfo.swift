@@ -52,8 +52,8 @@ extension BinanceSpotClient {
 /// The filters of the traded symbols, as the exchange last published them.
 ///
 /// A symbol is learned on first use (and from the configured list at start); its filters are read
-/// again once they are `refreshMilliseconds` old, all known symbols in one request, on the path of
-/// the order that finds them due. A failed read keeps the last good filters until they are three
+/// again once they are `refreshMilliseconds` old, all known symbols in one request: by the
+/// background refresh (`refreshIfDue`), or else on the path of the order that finds them due. A failed read keeps the last good filters until they are three
 /// refresh intervals old; after that, or when a symbol's filters were never read, the answer is
 /// the reason they are unknown, and the caller sends nothing (fail closed). Reads are at least
 /// `retryMilliseconds` apart, so an exchange that does not answer is not asked on every order.
@@ -117,6 +117,22 @@ public final class ExchangeRulesBook: Sendable {
             }
             return state.problems.filter { symbols.contains($0.key) }
         }
+    }
+
+    /// The background refresh: reads every known symbol again once the oldest filters are nine
+    /// tenths of the refresh interval old (or some were never read), so that an order seldom finds
+    /// them due. Returns the symbols still unknown after the read, with why; nil when nothing was due.
+    @discardableResult
+    public func refreshIfDue(now: Int64) -> [String: String]? {
+        let symbols = state.withLock { state -> [String] in
+            guard !state.symbols.isEmpty, now - state.lastRead >= retryMilliseconds else { return [] }
+            let due = state.symbols.contains { symbol in
+                guard let entry = state.entries[symbol] else { return true }
+                return now - entry.readAt >= refreshMilliseconds / 10 * 9
+            }
+            return due ? state.symbols.sorted() : []
+        }
+        return symbols.isEmpty ? nil : read(symbols, now: now)
     }
 
     /// The filters `symbol` is to be checked against at `now`, or why they are unknown.

@@ -1,5 +1,6 @@
 import ExchangeAdapter
 import Foundation
+import Logging
 import ServiceSupport
 import TradingWire
 
@@ -13,6 +14,27 @@ extension ExchangeSettings {
     public static func rules(reader: EnvironmentReader, client: BinanceSpotClient) throws -> ExchangeRulesBook {
         let refresh = try reader.int("EXCHANGE_INFO_REFRESH_MS", default: 3_600_000, in: 10_000...86_400_000)
         return ExchangeRulesBook(client: client, refreshMilliseconds: Int64(refresh))
+    }
+
+    /// Reads the filters of `symbols` now, then refreshes every known symbol's from a thread of its
+    /// own that wakes every tenth of the refresh interval (at least every second), for the life of
+    /// the process. A symbol whose filters stay unknown is logged (a warning: orders are refused).
+    public static func startRefresh(_ rules: ExchangeRulesBook, symbols: [String], logger: Logger) {
+        let report: @Sendable ([String: String]?) -> Void = { problems in
+            for (symbol, problem) in problems ?? [:] {
+                logger.warning(
+                    "exchange filters unknown: no live order for the symbol until they are read",
+                    metadata: ["symbol": "\(symbol)", "reason": "\(problem)"])
+            }
+        }
+        report(rules.read(symbols, now: unixMilliseconds()))
+        let period = max(1, Double(rules.refreshMilliseconds) / 10_000)
+        Thread.detachNewThread {
+            while true {
+                Thread.sleep(forTimeInterval: period)
+                report(rules.refreshIfDue(now: unixMilliseconds()))
+            }
+        }
     }
 
     /// The symbols to read filters for at start: the allow-list, when there is one.

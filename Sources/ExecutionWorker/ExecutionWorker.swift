@@ -172,11 +172,7 @@ public enum ExecutionWorker {
         let clockSync = exchange.map { startClockSync($0, settings: truth, logger: logger) }
         let rules = try exchange.map { try ExchangeSettings.rules(reader: reader, client: $0) }
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
-        for (symbol, problem) in rules?.read(ExchangeSettings.tradedSymbols(reader: reader), now: unixMilliseconds()) ?? [:] {
-            logger.warning(
-                "exchange filters unknown: no live order for the symbol until they are read",
-                metadata: ["symbol": "\(symbol)", "reason": "\(problem)"])
-        }
+        if let rules { ExchangeSettings.startRefresh(rules, symbols: ExchangeSettings.tradedSymbols(reader: reader), logger: logger) }
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
         let operations = handler(control: control, exchange: exchange, rules: rules, journal: journal, logger: logger, truth: truth)

@@ -121,6 +121,13 @@ struct ExchangeFiltersTests {
         #expect(unknown.reason.contains("no live order"), "\(unknown)")
         answer.withLock { $0 = .success(Self.btc) }
         #expect(try book.filters(for: "BTCUSDT", now: 31_000).get() == Self.btc)
+
+        // The background refresh reads once nine tenths of the interval have passed, not before.
+        #expect(book.refreshIfDue(now: 39_999) == nil)
+        #expect(book.readCount == 4)
+        #expect(book.refreshIfDue(now: 40_000) == [:])
+        #expect(book.readCount == 5)
+        #expect(book.refreshIfDue(now: 40_500) == nil, "just read")
     }
 
     /// The cost of the pre-send check: the rules book's lookup and every filter, per order.

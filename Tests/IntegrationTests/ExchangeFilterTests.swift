@@ -40,6 +40,7 @@ struct ExchangeFilterTests {
         let large = try await stack.post("/api/trade/execute", order("large-1", qty: 200))
         #expect(large.status == 200, "\(large.text)")
         #expect(exchange.placedCount("large-1") == 1)
+        #expect(exchange.state.withLock { $0.exchangeInfoCalls } == 1, "one exchangeInfo request (weight 20) served both orders")
     }
 
     @Test("ETHBTC with qtyUsd 100 is refused without a fresh BTC mark, then converted at BTCUSDT and booked in USD, never sent as 100 BTC")
