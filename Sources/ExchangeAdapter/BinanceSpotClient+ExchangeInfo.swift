@@ -53,8 +53,9 @@ extension BinanceSpotClient {
 ///
 /// A symbol is learned on first use (and from the configured list at start); its filters are read
 /// again once they are `refreshMilliseconds` old, all known symbols in one request: by the
-/// background refresh (`refreshIfDue`), or else on the path of the order that finds them due. A failed read keeps the last good filters until they are three
-/// refresh intervals old; after that, or when a symbol's filters were never read, the answer is
+/// background refresh (`refreshIfDue`), or else on the path of the order that finds them due.
+/// A failed read keeps the last good filters until they are three refresh intervals old; after
+/// that, or when a symbol's filters were never read, the answer is
 /// the reason they are unknown, and the caller sends nothing (fail closed). Reads are at least
 /// `retryMilliseconds` apart, so an exchange that does not answer is not asked on every order.
 public final class ExchangeRulesBook: Sendable {

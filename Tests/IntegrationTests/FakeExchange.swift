@@ -227,7 +227,10 @@ final class FakeExchange: Sendable {
             case placed.symbol.replacingOccurrences(of: "USDT", with: ""): placed.quantity / 1000
             default: Decimal(string: "0.0005")!
             }
-        return ["price": "\(price(of: placed.symbol))", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset, "orderId": placed.orderID]
+        return [
+            "price": "\(price(of: placed.symbol))", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset,
+            "orderId": placed.orderID,
+        ]
     }
 
     func json(_ object: [String: Any]) -> Response {
