@@ -93,7 +93,15 @@ public enum ExecutionWorker {
             guard let exchange else {
                 throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
             }
-            return try query(order, exchange: exchange, settings: truth, logger: logger)
+            var result = try query(order, exchange: exchange, settings: truth, logger: logger)
+            // Reconciled: a closing sell is recognised by its quantity, the held one rounded down to the step.
+            if var fill = result.fill, let held = order.terms?.heldQuantity,
+                case .success(let filters)? = rules?.filters(for: order.intent.symbol, now: unixMilliseconds())
+            {
+                markDust(&fill, order, sent: filters.roundedDown(held), executed: fill.quantity)
+                result.fill = fill
+            }
+            return result
         }
         registerClock(on: &handler, exchange: exchange, settings: truth)
         return handler
@@ -118,6 +126,12 @@ public enum ExecutionWorker {
         return try Fill(
             price: price, quantity: quantity, notional: quote, fee: fee, commissions: other.isEmpty ? nil : other, dryRun: false,
             filledAt: unixMilliseconds())
+    }
+
+    /// A closing sell (`sent` by base quantity) filled in full leaves what it could not sell as dust.
+    static func markDust(_ fill: inout Fill, _ order: Order, sent: Decimal, executed: Decimal) {
+        guard order.intent.side == .sell, executed == sent, let held = order.terms?.heldQuantity, held > sent else { return }
+        fill.dust = held - sent
     }
 
     /// Places a live market order once; when the answer is unclear, asks the exchange what
@@ -147,8 +161,7 @@ public enum ExecutionWorker {
         case .filled(let price, let quantity, let quote, let commissions):
             logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
             var fill = try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions)
-            // A closing sell filled in full leaves what it could not sell as dust.
-            if case .base(let sent) = size, quantity == sent, let held = order.terms?.heldQuantity, held > sent { fill.dust = held - sent }
+            if case .base(let sent) = size { markDust(&fill, order, sent: sent, executed: quantity) }
             return fill
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)

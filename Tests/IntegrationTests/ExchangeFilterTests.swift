@@ -117,6 +117,30 @@ struct ExchangeFilterTests {
         #expect(exchange.state.withLock { $0.orderCalls } == calls)
     }
 
+    @Test("a closing sell whose answer was lost is reconciled by query with the same dust")
+    func closingSellReconciled() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        exchange.state.withLock {
+            $0.symbols["BTCUSDT"]?.stepSize = Decimal(string: "0.001")!
+            $0.symbols["BTCUSDT"]?.minQty = Decimal(string: "0.001")!
+        }
+        let stack = try await live.liveStack(exchange)
+        try await feedRecent(stack, "BTCUSDT", close: 100)
+        let buy = try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 200.05, "confidence": 0.9}"#)
+        #expect(buy.status == 200, "\(buy.text)")
+        exchange.fault = .outage
+        let sell = try await stack.post(
+            "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 199.99, "confidence": 0.9, "clientOrderId": "lost-1"}"#)
+        #expect(sell.json["error"] as? String == "order_state_unknown", "\(sell.text)")
+        exchange.fault = .none
+        try await waitUntil("reconciliation fills it") { try await live.status(stack, "lost-1") == "filled" }
+        let left = (try await stack.account()["positions"] as? [[String: Any]])?.first { $0["symbol"] as? String == "BTCUSDT" }
+        #expect(left?["quantity"] as? Double == 0, "\(left ?? [:])")
+        #expect(left?["dust"] as? Double == 0.0005, "\(left ?? [:])")
+    }
+
     @Test("a malformed exchangeInfo fails closed: no live order, the reason in the error, the worker alive; it trades once the answer is good")
     func malformedExchangeInfo() async throws {
         let exchange = FakeExchange()
