@@ -21,6 +21,17 @@ struct ExchangeFilterTests {
         #expect(answer.status == 200, "\(answer.text)")
     }
 
+    /// A live stack whose BTCUSDT trades in steps of 0.001 BTC, marked at the stand-in's price.
+    func stepStack(_ exchange: FakeExchange) async throws -> Stack {
+        exchange.state.withLock {
+            $0.symbols["BTCUSDT"]?.stepSize = Decimal(string: "0.001")!
+            $0.symbols["BTCUSDT"]?.minQty = Decimal(string: "0.001")!
+        }
+        let stack = try await live.liveStack(exchange)
+        try await feedRecent(stack, "BTCUSDT", close: 100)
+        return stack
+    }
+
     @Test("an order under the stand-in's NOTIONAL filter answers 422 exchange_filter and the stand-in saw no order")
     func notionalRefusedBeforeSending() async throws {
         let exchange = FakeExchange()
@@ -83,12 +94,7 @@ struct ExchangeFilterTests {
         let exchange = FakeExchange()
         try await exchange.start()
         defer { exchange.stop() }
-        exchange.state.withLock {
-            $0.symbols["BTCUSDT"]?.stepSize = Decimal(string: "0.001")!
-            $0.symbols["BTCUSDT"]?.minQty = Decimal(string: "0.001")!
-        }
-        let stack = try await live.liveStack(exchange)
-        try await feedRecent(stack, "BTCUSDT", close: 100)
+        let stack = try await stepStack(exchange)
         func trade(_ id: String, _ side: String, _ usd: String) async throws -> Stack.Answer {
             try await stack.post(
                 "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "\#(side)", "qtyUsd": \#(usd), "confidence": 0.9, "clientOrderId": "\#(id)"}"#)
@@ -122,12 +128,7 @@ struct ExchangeFilterTests {
         let exchange = FakeExchange()
         try await exchange.start()
         defer { exchange.stop() }
-        exchange.state.withLock {
-            $0.symbols["BTCUSDT"]?.stepSize = Decimal(string: "0.001")!
-            $0.symbols["BTCUSDT"]?.minQty = Decimal(string: "0.001")!
-        }
-        let stack = try await live.liveStack(exchange)
-        try await feedRecent(stack, "BTCUSDT", close: 100)
+        let stack = try await stepStack(exchange)
         let buy = try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 200.05, "confidence": 0.9}"#)
         #expect(buy.status == 200, "\(buy.text)")
         exchange.fault = .outage
