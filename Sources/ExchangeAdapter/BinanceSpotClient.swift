@@ -189,7 +189,7 @@ public final class BinanceSpotClient: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
-    private func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
+    func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
         let query = Self.signedQuery(
             parameters, secret: configuration.credentials.secret, timestamp: timestamp ?? Int64(Date().timeIntervalSince1970 * 1000),
             receiveWindow: configuration.receiveWindowMilliseconds)
@@ -221,7 +221,7 @@ public final class BinanceSpotClient: Sendable {
         return .failed("unreadable answer (HTTP \(response.statusCode))")
     }
 
-    private func remainingBackoff() -> Int? {
+    func remainingBackoff() -> Int? {
         let until = backoffUntil.withLock { $0 }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         return until > now ? Int((until - now + 999) / 1000) : nil

@@ -71,6 +71,7 @@ public enum ExecutionWorker {
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
                 }
+                if let refusal = accountRefusal(state) { throw refusal }
                 let fill = try placeLive(order, exchange: exchange, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
@@ -107,6 +108,7 @@ public enum ExecutionWorker {
                 return QueryResult(state: "unknown", fill: nil, detail: reason)
             }
         }
+        registerAccount(on: &handler, exchange: exchange)
         return handler
     }
 

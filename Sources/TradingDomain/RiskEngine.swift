@@ -7,6 +7,8 @@ public struct RiskEngine: Sendable {
     public var limits: RiskLimits
     public private(set) var flags: RiskFlags
     public private(set) var portfolio: Portfolio
+    /// The live book: the exchange's account as we remember it, apart from the paper book.
+    public private(set) var live: LiveBook
     /// Orders known in memory: every pending one and the recent others.
     public private(set) var orders: [String: Order]
     /// The UTC day (`yyyy-MM-dd`) the daily loss counts from, and the equity it started with.
@@ -36,11 +38,13 @@ public struct RiskEngine: Sendable {
 
     public init(
         limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil,
-        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:]
+        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:], live: LiveBook = LiveBook()
     ) {
+        self.live = live
         self.limits = limits
         var flags = flags ?? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
         flags.locks = protections.locks
+        flags.accountHold = Self.hold(of: live)
         self.flags = flags
         self.protections = protections
         self.candleClocks = candleClocks
@@ -55,7 +59,40 @@ public struct RiskEngine: Sendable {
         var account = portfolio.snapshot
         account.dailyLoss = max(0, day.startEquity - portfolio.equity).rounded(scale: 8)
         account.pendingOrders = pending.count
-        return RiskStatus(flags: flags, account: account, limits: limits)
+        return RiskStatus(flags: flags, account: account, limits: limits, live: liveStatus())
+    }
+
+    /// The live book as the wire shows it, with `outcome` when a report produced it.
+    public func liveStatus(outcome: String? = nil) -> LiveBookStatus {
+        live.status(pendingOrders: live.isBuilt ? orders.values.lazy.filter { $0.mode == .live && $0.status == .pending }.count : 0, outcome: outcome)
+    }
+
+    /// The hold the control state carries to every execution replica: a mismatch or an unknown
+    /// state (a book never built is refused by `reserve` and by the preflight, not broadcast, so
+    /// that paper mode carries no hold).
+    static func hold(of live: LiveBook) -> String? {
+        live.reconciliation.state == .never ? nil : live.reconciliation.hold
+    }
+
+    /// Applies an account report to the live book (see `LiveBook.apply`); the marks are the
+    /// market's (the paper book's).
+    public mutating func applyAccount(_ report: AccountReport, now: Int64) -> LiveBookStatus {
+        let pendingLive = orders.values.contains { $0.mode == .live && $0.status == .pending }
+        let outcome = live.apply(report, marks: portfolio.marks, pendingLive: pendingLive, now: now)
+        flags.accountHold = Self.hold(of: live)
+        var result = liveStatus(outcome: outcome)
+        result.flags = flags
+        return result
+    }
+
+    /// The operator adopts the exchange's balances as the live book's; returns the balances before.
+    public mutating func adoptAccount(_ request: AdoptRequest, now: Int64) throws(WireError) -> [String: Decimal] {
+        if orders.values.contains(where: { $0.mode == .live && $0.status == .pending }) {
+            throw WireError(code: "orders_pending", detail: "a live order is pending: adopt once it is settled", status: 409)
+        }
+        let before = try live.adopt(request.account, symbols: request.symbols, marks: portfolio.marks, now: now)
+        flags.accountHold = Self.hold(of: live)
+        return before
     }
 
     /// What the gate knows beyond flags and limits: the time, the symbol's position (signed,
@@ -239,8 +276,27 @@ public struct RiskEngine: Sendable {
         if let stale = StaleDataGuard.problem(symbol: intent.symbol, clock: candleClocks[intent.symbol], maxAge: limits.maxCandleAge, now: now) {
             throw WireError(code: "stale_market_data", detail: "no new order: \(stale)", status: 409)
         }
+        // Live orders trade the live book, and only while it agrees with the exchange.
+        let book: Portfolio
+        let bookDay: TradingDay
+        if request.mode == .live {
+            if let refusal = live.refusal { throw WireError(code: refusal.code, detail: refusal.detail, status: 423) }
+            guard let livePortfolio = live.portfolio else {
+                throw WireError(code: "account_unknown", detail: "the live book has not been built from the exchange's account yet", status: 423)
+            }
+            guard let pair = TradingPair(symbol: intent.symbol), live.balances[pair.base] != nil, live.balances[pair.quote] != nil else {
+                throw WireError(
+                    code: "symbol_not_live",
+                    detail: "\(intent.symbol)'s assets are not reconciled with the exchange's account: add it to LIVE_SYMBOLS", status: 422)
+            }
+            book = livePortfolio
+            bookDay = live.day
+        } else {
+            book = portfolio
+            bookDay = day
+        }
         // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
-        let held = portfolio.positionValue(intent.symbol) + pending.notional(intent.symbol)
+        let held = book.positionValue(intent.symbol) + pending.notional(intent.symbol)
         let shrinks = Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
         if flags.reducing && !shrinks {
             throw WireError(
@@ -275,7 +331,7 @@ public struct RiskEngine: Sendable {
             throw WireError(
                 code: "rate_limited", detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later", status: 429)
         }
-        let dailyLoss = day.startEquity - portfolio.equity
+        let dailyLoss = bookDay.startEquity - book.equity
         if dailyLoss >= limits.maxDailyLossUsd {
             throw WireError(
                 code: "max_daily_loss",
@@ -307,12 +363,26 @@ public struct RiskEngine: Sendable {
         _ = try PaperFill.fill(
             side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
             feeBps: terms.feeBps, at: now)
+        if request.mode == .live, intent.side == .sell {
+            // Spot is long-only: a sell may sell what the account holds, less what pending sells take.
+            let held = live.held(intent.symbol)
+            let pendingSells = max(0, -pending.notional(intent.symbol)) / markPrice
+            let quantity = intent.qtyUsd / markPrice
+            if quantity > held - pendingSells {
+                let asset = TradingPair(symbol: intent.symbol)?.base ?? intent.symbol
+                throw WireError(
+                    code: "insufficient_balance",
+                    detail: "a sell of \(intent.qtyUsd) USD is \(quantity.rounded(scale: 8)) \(asset) at \(markPrice), beyond the "
+                        + "\((held - pendingSells).rounded(scale: 8)) the account holds (spot live is long-only); nothing was sent",
+                    status: 422)
+            }
+        }
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
         // Reserved-but-unsettled orders count as if filled at their notional.
         let reserved = pending.notionalBySymbol
         var projected: [String: Decimal] = [:]
-        for symbol in Set(portfolio.positions.keys).union(reserved.keys) {
-            projected[symbol] = portfolio.positionValue(symbol) + (reserved[symbol] ?? 0)
+        for symbol in Set(book.positions.keys).union(reserved.keys) {
+            projected[symbol] = book.positionValue(symbol) + (reserved[symbol] ?? 0)
         }
         let grossNow = projected.values.reduce(Decimal(0)) { $0 + Self.magnitude($1) }
         let before = projected[intent.symbol] ?? 0
@@ -354,27 +424,33 @@ public struct RiskEngine: Sendable {
         case .pending:
             break
         }
+        let liveBook = order.mode == .live && live.isBuilt
         if let fill = request.fill {
             let symbol = order.intent.symbol
-            let before = portfolio.positions[symbol] ?? Portfolio.Position()
-            portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
+            let before = (liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]) ?? Portfolio.Position()
+            if liveBook {
+                live.book(symbol: symbol, side: order.intent.side, fill: fill)
+            } else {
+                portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
+            }
             order.status = .filled
             order.fill = fill
             // A fill that reduced or closed a position closed (that part of) a trade.
             if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
-                let realised = (portfolio.positions[symbol]?.realizedPnl ?? 0) - before.realizedPnl
+                let after = liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]
+                let realised = (after?.realizedPnl ?? 0) - before.realizedPnl
                 protections.record(
                     ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
                     settings: limits.protections)
                 flags.locks = protections.locks
             }
-            checkDrawdown()
+            if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
         } else {
             order.status = .rejected
             order.rejectReason = request.rejectReason ?? "rejected by execution"
         }
         put(order)
-        return SettleResult(order: order, account: status.account, flags: flags)
+        return SettleResult(order: order, account: liveBook ? (liveStatus().account ?? status.account) : status.account, flags: flags)
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
@@ -397,7 +473,10 @@ public struct RiskEngine: Sendable {
         }
         if let clock, clock.newestOpenTime >= (candleClocks[symbol]?.newestOpenTime ?? Int64.min) { candleClocks[symbol] = clock }
         portfolio.mark(symbol, price: price)
-        return checkDrawdown()
+        guard live.isBuilt else { return checkDrawdown() }
+        live.mark(symbol, price: price)
+        let paperTripped = checkDrawdown()
+        return checkLiveDrawdown() || paperTripped
     }
 
     /// Sets the trading state. Leaving REDUCING restarts the peak at the current equity, so a
@@ -419,6 +498,7 @@ public struct RiskEngine: Sendable {
             flags.reducingReason = nil
             if wasReducing {
                 portfolio = Portfolio(cash: portfolio.cash, positions: portfolio.positions, marks: portfolio.marks, peakEquity: portfolio.equity)
+                live.restartPeak()
             }
         }
     }
@@ -436,6 +516,7 @@ public struct RiskEngine: Sendable {
         flags.riskLocked = false
         flags.lockReason = nil
         portfolio = Portfolio(cash: portfolio.cash, positions: portfolio.positions, marks: portfolio.marks, peakEquity: portfolio.equity)
+        live.restartPeak()
     }
 
     public mutating func halt(reason: String) {
@@ -456,20 +537,31 @@ public struct RiskEngine: Sendable {
         dayNumber = number
         let date = Self.utcDate(now)
         if date != day.date { day = TradingDay(date: date, startEquity: portfolio.equity) }
+        live.startDay(date)
     }
 
     @discardableResult
     private mutating func checkDrawdown() -> Bool {
         guard !flags.riskLocked, portfolio.drawdownReaches(limits.maxDrawdown) else { return false }
-        let drawdown = portfolio.drawdown
+        return trip(drawdown: portfolio.drawdown, book: "")
+    }
+
+    /// The brake on the live book's real equity.
+    @discardableResult
+    private mutating func checkLiveDrawdown() -> Bool {
+        guard !flags.riskLocked, let book = live.portfolio, book.drawdownReaches(limits.maxDrawdown) else { return false }
+        return trip(drawdown: book.drawdown, book: "live book ")
+    }
+
+    private mutating func trip(drawdown: Double, book: String) -> Bool {
         switch limits.drawdownAction {
         case .lock:
             flags.riskLocked = true
-            flags.lockReason = "risk_locked: drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown)"
+            flags.lockReason = "risk_locked: \(book)drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown)"
         case .reduce:
             guard !flags.reducing else { return false }
             flags.reducing = true
-            flags.reducingReason = "drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
+            flags.reducingReason = "\(book)drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
         }
         return true
     }

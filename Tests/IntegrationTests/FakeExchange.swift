@@ -56,6 +56,11 @@ final class FakeExchange: Sendable {
         /// The asset trades charge their commission in: `USDT` (the quote, 0.1 % of the quote
         /// amount), the base asset (0.1 % of the quantity) or anything else (`BNB`: 0.0005 a trade).
         var commissionAsset = "USDT"
+        /// The account (`FakeExchange+Account.swift`): free balances by asset, trades, faults.
+        var balances: [String: Decimal] = ["USDT": 100_000]
+        var trades: [AccountTrade] = []
+        var accountFault = AccountFault.none
+        var accountCalls = 0
     }
 
     let apiKey = "fake-api-key-7f3a"
@@ -77,6 +82,8 @@ final class FakeExchange: Sendable {
         router.post("/api/v3/order") { request, _ in try self.placeOrder(request) }
         router.get("/api/v3/order") { request, _ in try self.queryOrder(request) }
         router.get("/api/v3/myTrades") { request, _ in try self.trades(request) }
+        router.get("/api/v3/account") { request, _ in try self.account(request) }
+        router.get("/api/v3/allOrders") { request, _ in try self.allOrders(request) }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
         for _ in 0..<100 {
@@ -90,6 +97,8 @@ final class FakeExchange: Sendable {
     // MARK: endpoints
 
     /// The checks every signed endpoint makes; returns the parameters.
+    func authenticateAccount(_ request: Request) throws -> [String: String] { try authenticate(request) }
+
     private func authenticate(_ request: Request) throws -> [String: String] {
         guard request.headers[HTTPField.Name("X-MBX-APIKEY")!] == apiKey else {
             throw Refusal(status: 401, code: -2015, message: "Invalid API-key, IP, or permissions for action.")
@@ -156,6 +165,7 @@ final class FakeExchange: Sendable {
             return order
         }
         guard let placed else { return Refusal(status: 400, code: -2010, message: "Duplicate order sent.").response }
+        settleBalances(clientOrderID: clientOrderID, placed)
         switch fault {
         case .failAfterPlacing, .outage:
             return Response(status: .internalServerError)
@@ -185,6 +195,7 @@ final class FakeExchange: Sendable {
         let parameters: [String: String]
         do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
         if fault == .outage { return Response(status: .internalServerError) }
+        if parameters["orderId"] == nil { return symbolTrades(parameters) }
         let orderID = Int(parameters["orderId"] ?? "") ?? -1
         let matching = state.withLock { $0.placed.values.filter { $0.orderID == orderID } }
         let data = try JSONSerialization.data(withJSONObject: matching.map(tradeJSON))

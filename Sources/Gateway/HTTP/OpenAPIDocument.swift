@@ -68,6 +68,7 @@ enum OpenAPIDocument {
         "operationId": "health",
         "summary": "Health, configuration, risk figures, workers and models",
         "tags": ["operator"],
+        "parameters": [{"$ref": "#/components/parameters/Book"}],
         "responses": {
           "200": {
             "description": "OK",
@@ -165,13 +166,15 @@ enum OpenAPIDocument {
     "/api/positions": {
       "get": {
         "operationId": "positions",
-        "summary": "The account and its positions",
+        "summary": "The account and its positions, of the paper or the live book (by default the trading mode's); says which (book) and, for the live book, its expected balances and reconciliation",
         "tags": ["account"],
+        "parameters": [{"$ref": "#/components/parameters/Book"}],
         "responses": {
           "200": {
             "description": "OK",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}
           },
+          "422": {"$ref": "#/components/responses/E422"},
           "503": {"$ref": "#/components/responses/E503"},
           "504": {"$ref": "#/components/responses/E504"}
         }
@@ -481,6 +484,40 @@ enum OpenAPIDocument {
           "422": {"$ref": "#/components/responses/E422"},
           "503": {"$ref": "#/components/responses/E503"},
           "504": {"$ref": "#/components/responses/E504"}
+        }
+      }
+    },
+    "/api/live/adopt": {
+      "post": {
+        "operationId": "live_adopt",
+        "summary": "Adopt the exchange's balances as the live book's (audited with who, why, before and after); lifts account_mismatch",
+        "tags": ["operator"],
+        "security": [{}, {"bearer": []}],
+        "parameters": [{"$ref": "#/components/parameters/RequestId"}, {"$ref": "#/components/parameters/Operator"}],
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["reason"],
+          "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}, "requestedBy": {"type": "string"}}}}}},
+        "responses": {
+          "200": {"description": "The live book after the adoption", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "400": {"$ref": "#/components/responses/E400"},
+          "401": {"$ref": "#/components/responses/E401"},
+          "409": {"$ref": "#/components/responses/E409"},
+          "413": {"$ref": "#/components/responses/E413"},
+          "422": {"$ref": "#/components/responses/E422"},
+          "502": {"$ref": "#/components/responses/E502"},
+          "503": {"$ref": "#/components/responses/E503"},
+          "504": {"$ref": "#/components/responses/E504"}
+        }
+      }
+    },
+    "/api/live/foreign-trades": {
+      "get": {
+        "operationId": "live_foreign_trades",
+        "summary": "Trades at the exchange (GET /api/v3/myTrades) that no order of ours explains, from the sweep of the last mismatch",
+        "tags": ["account"],
+        "responses": {
+          "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "sweptAt": {"type": "integer"}, "symbols": {"type": "array", "items": {"type": "string"}},
+            "trades": {"type": "array", "items": {"type": "object"}}, "problems": {"type": "object"}}}}}}
         }
       }
     }
@@ -973,6 +1010,12 @@ enum OpenAPIDocument {
       }
     },
     "parameters": {
+      "Book": {
+        "name": "book",
+        "in": "query",
+        "description": "which book: paper or live (by default the trading mode's); anything else is 422 invalid_book",
+        "schema": {"type": "string", "enum": ["paper", "live"]}
+      },
       "RequestId": {
         "name": "X-Request-Id",
         "in": "header",
