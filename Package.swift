@@ -81,6 +81,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The OpenAPI document, loaded at start (OpenAPIDocument.load) and served as it is.
+            resources: [.copy("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -140,6 +142,15 @@ let package = Package(
         ),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: swiftSettings),
+        // The gateway in process: its router through Hummingbird's testing, no HTTP socket.
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "ServiceSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the shipped models on the repository's candles and writes their artifacts to deploy/models/.
 
-Features are computed exactly as the feature worker computes them (see README "Features"):
+Features are computed exactly as the feature worker computes them (see docs/models-and-features.md, "Features"):
   mom_20 = 100 * (close[t] / close[t-20] - 1)
   rv_5   = 100 * sqrt(sum of the last 5 squared log returns)
   rsi_14 = Wilder's RSI over 14 periods, smoothed over the whole history

@@ -79,10 +79,9 @@ struct GatewayAPI: Sendable {
             return try jsonResponse(PositionsOutput(book: book, status: status), requestID: context.requestID)
         }
         router.get("api/orders") { request, context in
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
-            guard (1...1_000).contains(limit) else { throw APIError(.unprocessableContent, "invalid_limit", "limit must be 1 to 1000") }
+            let limit = try InputValidation.integer(request.uri.queryParameters, "limit", in: 1...1_000, default: 100)
             var status: OrderStatus?
-            if let text = request.uri.queryParameters.get("status") {
+            if let text = try InputValidation.single(request.uri.queryParameters, "status") {
                 guard let parsed = OrderStatus(rawValue: String(text)) else {
                     throw APIError(.unprocessableContent, "invalid_status", "status must be pending, filled or rejected")
                 }
@@ -149,8 +148,8 @@ struct GatewayAPI: Sendable {
 
     func modelID(_ context: GatewayRequestContext) throws(APIError) -> String {
         let id = context.parameters.get("id") ?? ""
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ".") }) else {
-            throw APIError(.unprocessableContent, "invalid_model_id", "a model id is 1 to 64 printable characters without dots")
+        guard Identifier.modelID.accepts(id) else {
+            throw APIError(.unprocessableContent, "invalid_model_id", "a model id is \(Identifier.modelID.grammar)")
         }
         return id
     }
@@ -276,7 +275,12 @@ struct GatewayAPI: Sendable {
         if let reason = input.reason, reason.count > 500 {
             throw APIError(.unprocessableContent, "invalid_reason", "reason must be at most 500 characters")
         }
-        return String(String(decoding: (input.requestedBy ?? request.headers[.operatorName] ?? "api").utf8.filter { (0x20...0x7E).contains($0) }, as: UTF8.self).prefix(80))
+        let header = request.headers[.operatorName]
+        for (name, value) in [("requestedBy", input.requestedBy), ("X-Operator", header)] where (value?.count ?? 0) > 80 {
+            throw APIError(.unprocessableContent, "invalid_operator", "\(name) must be at most 80 characters")
+        }
+        let given = input.requestedBy ?? header ?? "api"
+        return String(decoding: given.utf8.filter { (0x20...0x7E).contains($0) }, as: UTF8.self)
     }
 
     /// Carries out an operator action through the risk worker and answers with the flags.

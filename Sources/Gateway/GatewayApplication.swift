@@ -31,13 +31,19 @@ public func buildGateway(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
         startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier, liveAccount: liveAccount)
 
+    let document = try OpenAPIDocument.load()
     let router = Router(context: GatewayRequestContext.self)
+    let routes = RouteTableBox()
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: JSONErrorMiddleware(logger: logger))
+    router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes))
     router.add(middleware: HTTPMetricsMiddleware())
     api.register(on: router)
     Probes(broker: broker, control: control).register(on: router)
-    api.registerOperatorRoutes(on: router)
+    api.registerOperatorRoutes(on: router, document: document)
+    let table = RouteTable(routes: router.routes.map { ($0.path.description, $0.method.rawValue) })
+    let mismatches = RouteTable.mismatches(routed: table, documented: document.operations)
+    guard mismatches.isEmpty else { throw OpenAPIDocumentError(detail: "disagrees with the router: " + mismatches.joined(separator: "; ")) }
+    routes.set(table)
 
     return Application(
         router: router,

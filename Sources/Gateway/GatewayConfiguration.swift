@@ -89,7 +89,7 @@ public struct GatewayConfiguration: Sendable {
         }
         if tradingMode == .live {
             throw ConfigurationError(
-                key: "CURVE_SECRET_KEY", value: "", expected: "CURVE keys in live mode (tradectl keys generate DIR; see the README); refusing to start")
+                key: "CURVE_SECRET_KEY", value: "", expected: "CURVE keys in live mode (tradectl keys generate DIR; see docs/architecture.md); refusing to start")
         }
         guard broker.bindsLocalOnly else {
             throw ConfigurationError(

@@ -34,8 +34,8 @@ public struct ModelWorkerConfiguration: Sendable {
 
     public init(reader: EnvironmentReader) throws {
         modelID = reader.string("MODEL_ID", default: "logit")
-        guard (1...64).contains(modelID.utf8.count), modelID.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ".") }) else {
-            throw ConfigurationError(key: "MODEL_ID", value: modelID, expected: "1 to 64 printable characters without spaces or dots")
+        guard Identifier.modelID.accepts(modelID) else {
+            throw ConfigurationError(key: "MODEL_ID", value: modelID, expected: Identifier.modelID.grammar)
         }
         modelPath = reader.string("MODEL_PATH", default: "deploy/models/logit.json")
         versionOverride = reader.optionalString("MODEL_VERSION")
@@ -55,7 +55,7 @@ public struct ModelWorkerConfiguration: Sendable {
 
     /// Reads `id=path,...`: 1 to 8 distinct model ids, each with a path.
     static func bundle(_ list: String) throws -> [(id: String, path: String)] {
-        let expected = "id=path,... with 1 to \(ServiceName.maxBundledModels) distinct model ids (A-Z a-z 0-9 _ -)"
+        let expected = "id=path,... with 1 to \(ServiceName.maxBundledModels) distinct model ids, each \(Identifier.modelID.grammar)"
         var entries: [(id: String, path: String)] = []
         for entry in list.split(separator: ",") {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

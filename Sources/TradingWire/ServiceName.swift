@@ -54,12 +54,8 @@ public enum ServiceName {
         return String(service.dropFirst(modelPrefix.count))
     }
 
-    /// Whether `id` is a model id: 1 to 64 of `A-Z a-z 0-9 _ -`.
-    public static func isValidModelID(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
-        }
-    }
+    /// Whether `id` is a model id (`Identifier.modelID`).
+    public static func isValidModelID(_ id: String) -> Bool { Identifier.modelID.accepts(id) }
 
     /// Whether `service` is one of the names of the grammar: `feature`, `risk`, `execution`,
     /// `model.<id>`, `canary.<id>` or `models.<id>.<id>...`. The broker serves no other name, so a peer can never make

@@ -39,8 +39,8 @@ struct Backtest: ParsableCommand {
     }
 
     private func execute() throws {
-        guard (2...20).contains(symbol.count), symbol.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
-            throw WireError(code: "invalid_symbol", detail: "--symbol must be 2 to 20 upper-case letters or digits", status: 422)
+        guard Identifier.symbol.accepts(symbol) else {
+            throw WireError(code: "invalid_symbol", detail: "--symbol must be \(Identifier.symbol.grammar)", status: 422)
         }
         let reader = EnvironmentReader()
         let risk = try RiskConfiguration(reader: reader)

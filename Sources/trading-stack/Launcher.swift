@@ -64,7 +64,7 @@ func runStack() -> Never {
     }
     var modelPort = modelHealth
     // A bundle answers every model id in one request: on few cores, a third of the messages and
-    // process wake-ups of a worker per id (README, "Performance").
+    // process wake-ups of a worker per id (docs/benchmarks.md, "The model bundle").
     if models.count > 1, environment["STACK_MODEL_BUNDLE"] != "off" {
         let list = models.map { "\($0.id)=\($0.path)" }.joined(separator: ",")
         for index in 0..<replicas("MODEL_WORKERS") {

@@ -176,4 +176,14 @@ struct ModelTests {
             #expect(output.contains("refusing to start"))
         }
     }
+
+    @Test("a model id outside the one grammar is refused at start, naming it (MODEL_ID=a!b registered nowhere and retried forever)")
+    func modelIDGrammarAtStart() throws {
+        let stack = try Stack()
+        for id in ["a!b", "a.b", String(repeating: "m", count: 65)] {
+            let (status, output) = try stack.runOnce("model-worker", ["MODEL_ID": id], timeoutSeconds: 10)
+            #expect(status != 0 && status != SIGTERM, "MODEL_ID=\(id) started (\(status))")
+            #expect(output.contains("MODEL_ID") && output.contains(Identifier.modelID.grammar), "\(output)")
+        }
+    }
 }

@@ -7,7 +7,9 @@ import FoundationNetworking
 
 /// Runs a tool to completion (an absolute path, or a name looked up on PATH): its exit status and
 /// everything it printed.
-func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+func runTool(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeoutSeconds: Int? = nil
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
@@ -16,6 +18,11 @@ func runTool(_ executable: String, _ arguments: [String], environment: [String: 
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
+    if let timeoutSeconds {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeoutSeconds)) { [process] in
+            if process.isRunning { process.terminate() }
+        }
+    }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))

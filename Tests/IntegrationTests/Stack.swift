@@ -99,8 +99,10 @@ final class Stack: @unchecked Sendable {
 
     /// Runs an executable to completion with this stack's environment (plus `extra`), for
     /// start-up refusals: its exit status and everything it printed.
-    func runOnce(_ executable: String, _ extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        try runTool(Stack.binaryDirectory.appendingPathComponent(executable).path, [], environment: environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new })
+    /// Runs `executable` to its end (or stops it with SIGTERM after `timeoutSeconds`).
+    func runOnce(_ executable: String, _ extra: [String: String] = [:], timeoutSeconds: Int? = nil) throws -> (status: Int32, output: String) {
+        let environment = environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new }
+        return try runTool(Stack.binaryDirectory.appendingPathComponent(executable).path, [], environment: environment, timeoutSeconds: timeoutSeconds)
     }
 
     /// The CURVE variables of an executable: the gateway's server key, or its worker role's key.

@@ -93,4 +93,66 @@ struct IncrementalFeatureTests {
         #expect(reset.candles == appended.candles)
         #expect(reset.rsi == appended.rsi && reset.momentum == appended.momentum && reset.realizedVolatility == appended.realizedVolatility)
     }
+
+    /// Crafted series of what 1 s klines look like: windows without a single price change,
+    /// single-tick moves between flat stretches, candles without volume.
+    static func craftedSeries(_ name: String) -> [Candle] {
+        var closes: [Double]
+        switch name {
+        case "flat from the start": closes = Array(repeating: 100, count: 80)
+        case "flat, one tick up, flat": closes = Array(repeating: 100, count: 30) + Array(repeating: 100.01, count: 50)
+        case "flat, one tick down, flat": closes = Array(repeating: 100, count: 30) + Array(repeating: 99.99, count: 50)
+        case "moves, then a flat stretch longer than the window":
+            closes = (0..<40).map { 100 + Double($0 % 5) * 0.5 } + Array(repeating: 101, count: 260)
+        default:
+            // Single ticks up or down or none, from a fixed generator (the same series every run).
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var price = 2_000.0
+            closes = (0..<600).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                price += [0, 0, 0, -0.01, 0.01][Int(state >> 61) % 5]
+                return price
+            }
+        }
+        return closes.enumerated().map { index, close in
+            Candle(openTime: Int64(index) * 1_000, open: close, high: close, low: close, close: close, volume: index % 3 == 0 ? 0 : 1.5)
+        }
+    }
+
+    static let craftedNames = [
+        "flat from the start", "flat, one tick up, flat", "flat, one tick down, flat", "moves, then a flat stretch longer than the window",
+        "single ticks and no volume",
+    ]
+
+    @Test("incremental equals batch on flat stretches, single-tick moves and zero-volume candles", arguments: craftedNames)
+    func equalsBatchOnFlatMarkets(name: String) throws {
+        let candles = Self.craftedSeries(name)
+        for window in [21, 200] {
+            var incremental = IncrementalFeatures(window: window)
+            var held: [Candle] = []
+            for (index, candle) in candles.enumerated() {
+                incremental.append(candle)
+                held.append(candle)
+                if held.count > window { held.removeFirst() }
+                let fromBatch = Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, candles: held) }
+                let fromIncremental = Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, indicators: incremental) }
+                #expect(fromIncremental == fromBatch, "\(name), window \(window), candle \(index)")
+                if fromIncremental != fromBatch { return }
+            }
+        }
+    }
+
+    @Test("a window without a price change has RSI 50, no momentum and no volatility, in both computations")
+    func flatWindowValues() throws {
+        let candles = Self.craftedSeries("flat from the start")
+        var incremental = IncrementalFeatures(window: 21)
+        for candle in candles.prefix(21) { incremental.append(candle) }
+        let fromIncremental = try FeatureBuilder.build(given: nil, indicators: incremental).features
+        let fromBatch = try FeatureBuilder.build(given: nil, candles: Array(candles.prefix(21))).features
+        for features in [fromIncremental, fromBatch] {
+            #expect(features.rsi14 == 50)
+            #expect(features.mom20 == 0)
+            #expect(features.rv5 == 0)
+        }
+    }
 }

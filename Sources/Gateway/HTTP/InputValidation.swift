@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import ServiceSupport
 import Synchronization
 import TradingDomain
@@ -11,9 +12,8 @@ enum InputValidation {
 
     /// `BTCUSDT`-style symbols: 2 to 20 upper-case letters or digits.
     static func symbol(_ value: String) throws(APIError) -> String {
-        let ok = (2...20).contains(value.utf8.count) && value.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
-        guard ok else {
-            throw APIError(.unprocessableContent, "invalid_symbol", "symbol must be 2 to 20 upper-case letters or digits, like BTCUSDT")
+        guard Identifier.symbol.accepts(value) else {
+            throw APIError(.unprocessableContent, "invalid_symbol", "symbol must be \(Identifier.symbol.grammar)")
         }
         return value
     }
@@ -42,10 +42,8 @@ enum InputValidation {
     /// Client order ids: 1 to 36 letters, digits, `-` or `_` (what exchanges accept).
     static func clientOrderID(_ value: String?) throws(APIError) -> String {
         guard let value else { return newClientOrderID() }
-        let ok = (1...36).contains(value.utf8.count)
-            && value.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F }
-        guard ok else {
-            throw APIError(.unprocessableContent, "invalid_client_order_id", "clientOrderId must be 1 to 36 letters, digits, - or _")
+        guard Identifier.clientOrderID.accepts(value) else {
+            throw APIError(.unprocessableContent, "invalid_client_order_id", "clientOrderId must be \(Identifier.clientOrderID.grammar)")
         }
         return value
     }
@@ -87,6 +85,33 @@ enum InputValidation {
         }
     }
 
+    /// The one value of query parameter `name`, nil when absent; given twice it is refused
+    /// (`?limit=5&limit=500`: a proxy may read the last where we would read the first).
+    static func single(_ parameters: Parameters, _ name: String) throws(APIError) -> String? {
+        let values = parameters.getAll(name)
+        guard values.count <= 1 else {
+            throw APIError(.badRequest, "repeated_parameter", "query parameter \(name) is given \(values.count) times; give it once")
+        }
+        return values.first
+    }
+
+    /// An integer query parameter within `range`, `fallback` when absent.
+    static func integer(_ parameters: Parameters, _ name: String, in range: ClosedRange<Int>, default fallback: Int) throws(APIError) -> Int {
+        guard let text = try single(parameters, name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError(.unprocessableContent, "invalid_\(name)", "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// The smallest price a candle may carry: 1e-8, the finest tick an exchange quotes (and the
+    /// scale prices are kept at, so a smaller one would be a zero mark).
+    static let minimumPrice = 0.000_000_01
+
+    /// The largest open time a candle may carry: 2^53 - 1 ms, the largest integer every JSON
+    /// reader keeps exactly (the OpenAPI document's maximum).
+    static let maximumOpenTime: Int64 = 9_007_199_254_740_991
+
     /// Candles: at most `limit`, finite positive prices, high ≥ low, non-negative volume.
     static func candles(_ candles: [Candle], limit: Int) throws(APIError) {
         guard candles.count <= limit else {
@@ -94,10 +119,12 @@ enum InputValidation {
         }
         for (index, candle) in candles.enumerated() {
             let prices = [candle.open, candle.high, candle.low, candle.close]
-            guard prices.allSatisfy({ $0.isFinite && $0 > 0 && $0 < 1e12 }), candle.volume.isFinite, candle.volume >= 0,
-                candle.high >= candle.low, candle.openTime > 0
+            guard prices.allSatisfy({ $0.isFinite && $0 >= minimumPrice && $0 < 1e12 }), candle.volume.isFinite, candle.volume >= 0,
+                candle.high >= candle.low, candle.openTime > 0, candle.openTime <= maximumOpenTime
             else {
-                throw APIError(.unprocessableContent, "invalid_candle", "candle [\(index)] needs finite positive prices, high >= low, volume >= 0 and openTime in Unix ms")
+                throw APIError(
+                    .unprocessableContent, "invalid_candle",
+                    "candle [\(index)] needs finite prices from 0.00000001 to below 1e12, high >= low, volume >= 0 and openTime in Unix ms (1 to 2^53 - 1)")
             }
         }
     }

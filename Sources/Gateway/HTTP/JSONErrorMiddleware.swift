@@ -2,11 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Turns every error into a JSON answer: `APIError` as itself, Hummingbird's errors (404, 405,
 /// 413) with their status, anything else as a logged 500. Logs 5xx at ERROR: they are faults.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
+    /// The router's paths and methods: a 404 for a path that exists under other methods is a 405.
+    let routes: RouteTableBox
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -18,7 +21,16 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let code: String
             let detail: String
             switch error.status {
-            case .notFound: (code, detail) = ("not_found", "no route \(request.method) \(request.uri.path)")
+            case .notFound:
+                if let methods = routes.table?.methods(for: request.uri.path), !methods.contains(request.method.rawValue) {
+                    let allowed = RouteTable.allowHeader(methods)
+                    let apiError = APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path): \(allowed)")
+                    log(apiError, request)
+                    var response = apiError.jsonResponse
+                    response.headers[.allow] = allowed
+                    return response
+                }
+                (code, detail) = ("not_found", "no route \(request.method) \(request.uri.path)")
             case .methodNotAllowed: (code, detail) = ("method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
             case .contentTooLarge: (code, detail) = ("body_too_large", "the request body is larger than allowed")
             default: (code, detail) = ("http_\(error.status.code)", error.status.reasonPhrase)
@@ -50,6 +62,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             logger.info("request refused", metadata: metadata)
         }
     }
+}
+
+/// The route table, set once the router is complete (the middleware is added before the routes).
+final class RouteTableBox: Sendable {
+    private let storage = Mutex<RouteTable?>(nil)
+
+    var table: RouteTable? { storage.withLock { $0 } }
+
+    func set(_ table: RouteTable) { storage.withLock { $0 = table } }
 }
 
 extension HTTPField.Name {

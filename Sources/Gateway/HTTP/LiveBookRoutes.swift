@@ -10,8 +10,8 @@ enum Book: String, Sendable, Encodable {
     case live
 
     static func parse(_ parameters: Parameters, default mode: TradingMode) throws(APIError) -> Book {
-        guard let text = parameters.get("book") else { return mode == .live ? .live : .paper }
-        guard let book = Book(rawValue: String(text)) else {
+        guard let text = try InputValidation.single(parameters, "book") else { return mode == .live ? .live : .paper }
+        guard let book = Book(rawValue: text) else {
             throw APIError(.unprocessableContent, "invalid_book", "book must be paper or live")
         }
         return book
