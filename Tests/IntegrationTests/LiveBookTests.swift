@@ -65,8 +65,11 @@ struct LiveBookIntegrationTests {
         let exchange = FakeExchange()
         try await exchange.start()
         defer { exchange.stop() }
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
         let period = 1_000
-        let stack = try await live.liveStack(exchange, ["ACCOUNT_RECONCILE_MS": "\(period)"])
+        let stack = try await live.liveStack(exchange, ["ACCOUNT_RECONCILE_MS": "\(period)", "NOTIFY_WEBHOOK_URL": receiver.url("account")])
         let first = try await stack.post("/api/trade/execute", order("before-1"))
         #expect(first.status == 200, "\(first.text)")
         try await Task.sleep(for: .milliseconds(period * 2))
@@ -94,6 +97,7 @@ struct LiveBookIntegrationTests {
         let health = try await stack.get("/health").json
         #expect((health["problems"] as? [String] ?? []).contains { $0.hasPrefix("account_mismatch") })
         #expect((health["control"] as? [String: Any])?["accountHold"] as? String != nil, "carried to every execution replica")
+        try await waitUntil("the mismatch is notified") { receiver.received("account").contains { $0["event"] as? String == "account_mismatch" } }
         let foreign = try await stack.get("/api/live/foreign-trades").json
         let trades = foreign["trades"] as? [[String: Any]] ?? []
         #expect(trades.count == 1, "\(foreign)")
@@ -118,6 +122,23 @@ struct LiveBookIntegrationTests {
         #expect(after.status == 200, "\(after.text)")
         #expect(positions(try await stack.get("/api/positions?book=live").json)["BTCUSDT"] == 5)
         #expect(stack.log("risk-worker").contains("live book adopted the exchange's balances"))
+    }
+
+    @Test("a deposit at the exchange is a mismatch on the quote asset; adopt takes it as cash")
+    func deposit() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let stack = try await live.liveStack(exchange, ["ACCOUNT_RECONCILE_MS": "300"])
+        exchange.deposit("USDT", 5_000)
+        try await waitUntil("the deposit is seen", timeout: .seconds(5)) {
+            let live = try await stack.get("/api/positions?book=live").json
+            return ((live["reconciliation"] as? [String: Any])?["mismatches"] as? [[String: Any]])?.first?["asset"] as? String == "USDT"
+        }
+        #expect(try await stack.post("/api/trade/execute", order("after-deposit")).json["error"] as? String == "account_mismatch")
+        let adopted = try await stack.post("/api/live/adopt", #"{"reason": "deposit of 5000 USDT"}"#)
+        #expect(adopted.status == 200, "\(adopted.text)")
+        #expect(try await stack.get("/api/positions?book=live").json["cash"] as? Double == 105_000)
     }
 
     @Test("malformed account answers never change the book: unknown refuses live orders until a good answer comes")
