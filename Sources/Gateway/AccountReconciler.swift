@@ -106,7 +106,7 @@ struct AccountReconciler: Service {
                 requestID: "account-reconcile"
             )
         else { return nil }
-        if let flags = result.flags { control.update(flags: flags) }
+        control.update(live: result)
         // The trades are swept once per mismatch entered (and for its symbols only): 40 weight
         // a symbol, too dear for every period.
         let mismatched = Set(result.reconciliation.mismatches.map(\.asset))

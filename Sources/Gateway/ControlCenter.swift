@@ -74,6 +74,18 @@ public final class ControlCenter: Sendable {
         }
     }
 
+    /// The live book after a reconciliation or an adoption: the cached status shows it at once
+    /// (the gateway's refusal and the preflight read it), and its flags are published.
+    func update(live: LiveBookStatus) {
+        change { state in
+            state.status?.live = live
+            if let flags = live.flags {
+                state.status?.flags = flags
+                Self.record(flags, in: &state)
+            }
+        }
+    }
+
     /// Broadcasts a halt now, before anything is persisted: every worker holds within one
     /// message. The halt stays in force until the risk worker reports it recorded (or a resume
     /// it confirmed clears it).

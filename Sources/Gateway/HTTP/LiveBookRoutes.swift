@@ -108,7 +108,7 @@ extension GatewayAPI {
                 AdoptRequest(account: account, symbols: symbols, requestedBy: requestedBy, reason: reason),
                 requestID: requestID
             )
-            if let flags = adopted.flags { control.update(flags: flags) }
+            control.update(live: adopted)
             return try jsonResponse(adopted, requestID: requestID)
         }
     }
