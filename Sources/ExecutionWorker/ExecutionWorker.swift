@@ -16,6 +16,7 @@ import WorkerRuntime
 /// | `EXCHANGE_RECV_WINDOW_MS` | int | 5000 | `recvWindow` of signed requests |
 /// | `DATA_DIR` | path | `data` | where the paper journal `execution-journal.sqlite` lives |
 /// | `EXCHANGE_TIMEOUT_MS` | int | 2000 | one exchange call; beyond it the outcome is unknown and queried |
+/// | `LIVE_ABSENT_AFTER_MS`, `EXCHANGE_TIME_SYNC_MS` | int | | see `OrderTruthSettings` |
 public enum ExchangeSettings {
     public static func client(reader: EnvironmentReader) throws -> BinanceSpotClient? {
         guard let key = reader.optionalString("EXCHANGE_API_KEY"), let secret = reader.optionalString("EXCHANGE_API_SECRET") else {
@@ -35,7 +36,9 @@ public enum ExchangeSettings {
 /// says halted or locked, or while it has not heard the control state recently (fail closed),
 /// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
-    public static func handler(control: ControlView, exchange: BinanceSpotClient?, journal: ExecutionJournal, logger: Logger) -> OperationHandler {
+    public static func handler(
+        control: ControlView, exchange: BinanceSpotClient?, journal: ExecutionJournal, logger: Logger, truth: OrderTruthSettings = OrderTruthSettings()
+    ) -> OperationHandler {
         var handler = OperationHandler()
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
         let liveFills = Counter(label: "execution_fills_total", dimensions: [("mode", "live")])
@@ -90,25 +93,10 @@ public enum ExecutionWorker {
             guard let exchange else {
                 throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
             }
-            switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
-            case .filled(let price, let quantity, let quote, let commissions):
-                return QueryResult(
-                    state: "filled", fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions), detail: nil)
-            case .notFound where exchange.provablyAbsent(signedAt: order.createdAt):
-                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order and its recvWindow has passed")
-            case .notFound:
-                return QueryResult(state: "unknown", fill: nil, detail: "not found yet; the exchange may show it until its timestamp plus recvWindow")
-            case .rejected(let code, let message):
-                return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
-            case .open(let status):
-                return QueryResult(state: "unknown", fill: nil, detail: "the exchange says \(status)")
-            case .rateLimited(let seconds):
-                return QueryResult(state: "unknown", fill: nil, detail: "rate limited for \(seconds) s")
-            case .unknown(let reason):
-                return QueryResult(state: "unknown", fill: nil, detail: reason)
-            }
+            return try query(order, exchange: exchange, settings: truth, logger: logger)
         }
         registerAccount(on: &handler, exchange: exchange)
+        registerClock(on: &handler, exchange: exchange, settings: truth)
         return handler
     }
 
@@ -141,12 +129,9 @@ public enum ExecutionWorker {
             logger.warning("live order outcome unclear: querying", metadata: ["order": "\(intent.clientOrderId)", "reason": "\(reason)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
             if outcome == .notFound {
-                // Not proof yet: the exchange may show the order until its timestamp plus recvWindow.
-                guard exchange.provablyAbsent(signedAt: order.createdAt) else {
-                    throw WireError(
-                        code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
-                }
-                throw WireError(code: "exchange_unavailable", detail: "the exchange did not take the order (\(reason)); nothing was traded", status: 503)
+                // No proof: the matching engine may show it later (LIVE_ABSENT_AFTER_MS and a sweep decide).
+                throw WireError(
+                    code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
             }
         }
         switch outcome {
@@ -158,7 +143,8 @@ public enum ExecutionWorker {
         case .rateLimited(let seconds):
             throw WireError(code: "exchange_rate_limited", detail: "the exchange asks to wait \(seconds) s; nothing was placed", status: 429)
         case .notFound:
-            throw WireError(code: "exchange_unavailable", detail: "the exchange has no such order; nothing was traded", status: 503)
+            // Only after a duplicate: the exchange said it has the id, then that it has not.
+            throw WireError(code: "order_state_unknown", detail: "the exchange does not show the order it called a duplicate; it will be reconciled", status: 504)
         case .open(let status):
             throw WireError(code: "order_state_unknown", detail: "the exchange says \(status); the order will be reconciled", status: 504)
         case .unknown(let reason):
@@ -170,13 +156,17 @@ public enum ExecutionWorker {
         let logger = Logger(label: "execution-worker")
         let configuration = try WorkerConfiguration(reader: reader)
         let exchange = try ExchangeSettings.client(reader: reader)
+        let truth = try OrderTruthSettings(reader: reader)
+        let clockSync = exchange.map { startClockSync($0, settings: truth, logger: logger) }
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
-        try WorkerProcess.run(
-            service: ServiceName.execution, configuration: configuration,
-            handler: GroupedExecutionHandler(operations: handler(control: control, exchange: exchange, journal: journal, logger: logger), journal: journal),
-            control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
+        let operations = handler(control: control, exchange: exchange, journal: journal, logger: logger, truth: truth)
+        try withExtendedLifetime(clockSync) {
+            try WorkerProcess.run(
+                service: ServiceName.execution, configuration: configuration, handler: GroupedExecutionHandler(operations: operations, journal: journal),
+                control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
+        }
     }
 }
 

@@ -437,33 +437,62 @@ public struct RiskEngine: Sendable {
         case .pending:
             break
         }
-        let liveBook = order.mode == .live && live.isBuilt
         if let fill = request.fill {
-            let symbol = order.intent.symbol
-            let before = (liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]) ?? Portfolio.Position()
-            if liveBook {
-                live.book(symbol: symbol, side: order.intent.side, fill: fill)
-            } else {
-                portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
-            }
-            order.status = .filled
-            order.fill = fill
-            // A fill that reduced or closed a position closed (that part of) a trade.
-            if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
-                let after = liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]
-                let realised = (after?.realizedPnl ?? 0) - before.realizedPnl
-                protections.record(
-                    ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
-                    settings: limits.protections)
-                flags.locks = protections.locks
-            }
-            if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
+            book(fill, on: &order)
         } else {
             order.status = .rejected
             order.rejectReason = request.rejectReason ?? "rejected by execution"
         }
         put(order)
         return SettleResult(order: order, account: account(for: order.mode), flags: flags)
+    }
+
+    /// The one transition out of `rejected`: a live order booked rejected that the exchange shows
+    /// filled after all is booked as that fill, its money once. A pending order is settled with
+    /// it; the same fill again is a no-op (`changed` false); another fill is refused.
+    public mutating func bookLateFill(clientOrderId: String, fill: Fill) throws(WireError) -> (result: SettleResult, changed: Bool) {
+        guard var order = orders[clientOrderId] else {
+            throw WireError(code: "unknown_order", detail: "no order \(clientOrderId) in the ledger", status: 404)
+        }
+        switch order.status {
+        case .filled:
+            guard Self.sameOutcome(order.fill, fill) else {
+                throw WireError(code: "order_already_settled", detail: "order \(clientOrderId) is already filled with another fill", status: 409)
+            }
+            return (SettleResult(order: order, account: account(for: order.mode), flags: flags), false)
+        case .pending:
+            return (try settle(SettleRequest(clientOrderId: clientOrderId, fill: fill, rejectReason: nil)), true)
+        case .rejected:
+            book(fill, on: &order)
+            order.rejectReason = nil
+            put(order)
+            return (SettleResult(order: order, account: account(for: order.mode), flags: flags), true)
+        }
+    }
+
+    /// Books `fill` on the portfolio and marks `order` filled with it; a fill that reduced or
+    /// closed a position closed (that part of) a trade for the protections.
+    private mutating func book(_ fill: Fill, on order: inout Order) {
+        let symbol = order.intent.symbol
+        // A live order's fill moves the live book once it is built, never the paper one.
+        let liveBook = order.mode == .live && live.isBuilt
+        let before = (liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]) ?? Portfolio.Position()
+        if liveBook {
+            live.book(symbol: symbol, side: order.intent.side, fill: fill)
+        } else {
+            portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
+        }
+        order.status = .filled
+        order.fill = fill
+        if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
+            let after = liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]
+            let realised = (after?.realizedPnl ?? 0) - before.realizedPnl
+            protections.record(
+                ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
+                settings: limits.protections)
+            flags.locks = protections.locks
+        }
+        if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.

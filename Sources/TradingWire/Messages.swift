@@ -537,7 +537,7 @@ public struct JournalAnswer: Codable, Sendable {
 
 /// `execution` / `query`: what the exchange says of a live order.
 public struct QueryResult: Codable, Sendable {
-    /// `filled`, `absent` (never reached the exchange) or `unknown`.
+    /// `filled`, `absent` (proven: nothing traded) or `unknown` (pending, asked again).
     public var state: String
     public var fill: Fill?
     public var detail: String?

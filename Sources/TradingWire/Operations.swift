@@ -58,6 +58,8 @@ public enum Operations {
         public static let applyAccount = WireOperation<AccountReport, LiveBookStatus>("apply_account")
         /// The operator adopts the exchange's balances as the live book's (audited).
         public static let adoptAccount = WireOperation<AdoptRequest, LiveBookStatus>("adopt_account")
+        /// Settles a live order with an audit row: an operator's resolution, or a late fill of an order booked rejected.
+        public static let resolveOrder = WireOperation<ResolveOrderRequest, SettleResult>("resolve_order")
     }
 
     /// `execution`: places orders and says what became of them.
@@ -70,5 +72,7 @@ public enum Operations {
         public static let account = WireOperation<AccountQuery, ExchangeAccount>("account")
         /// Live: the newest trades of a symbol (`GET /api/v3/myTrades`), with their orders' client ids.
         public static let trades = WireOperation<TradesQuery, TradeList>("trades")
+        /// Live: the measured offset to the exchange's clock.
+        public static let clock = WireOperation<Empty, ExchangeClockStatus>("clock")
     }
 }

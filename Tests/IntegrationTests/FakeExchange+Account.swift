@@ -6,8 +6,9 @@ import NIOCore
 /// (weight 20: `balances: [{asset, free, locked}]`, amounts as decimal strings, `updateTime`),
 /// `GET /api/v3/myTrades` (weight 20: `symbol, id, orderId, orderListId, price, qty, quoteQty,
 /// commission, commissionAsset, time, isBuyer, isMaker, isBestMatch`) and `GET /api/v3/allOrders`
-/// (weight 20: each order with its `clientOrderId`). Fills move the balances; a trade made by
-/// hand in the exchange's app and a deposit are fault modes, and so are broken answers.
+/// (weight 20: each order with its `clientOrderId`; both served by `FakeExchange+OrderTruth.swift`
+/// from the placed orders). Fills move the balances; a trade made by hand in the exchange's app
+/// and a deposit are fault modes, and so are broken answers.
 extension FakeExchange {
     /// How `GET /api/v3/account` misbehaves.
     enum AccountFault: Sendable, Equatable {
@@ -22,28 +23,13 @@ extension FakeExchange {
         case serverError
     }
 
-    /// One trade at the exchange, ours or not.
-    struct AccountTrade: Sendable {
-        var symbol: String
-        var id: Int
-        var orderID: Int
-        var clientOrderID: String
-        var isBuyer: Bool
-        var price: Decimal
-        var quantity: Decimal
-        var quote: Decimal
-        var commission: Decimal
-        var commissionAsset: String
-        var time: Int64
-    }
-
     /// The assets of a symbol of this stand-in (every one ends in USDT).
     static func assets(_ symbol: String) -> (base: String, quote: String) {
         (String(symbol.dropLast(4)), "USDT")
     }
 
-    /// Moves the balances by an order of ours that filled (the executed part), commission taken
-    /// in the asset trades charge it in, and records its trade.
+    /// Moves the balances by an order of ours that filled (the executed part), the commission
+    /// taken in the asset trades charge it in (as `tradeJSON` reports it).
     func settleBalances(clientOrderID: String, _ placed: Placed) {
         state.withLock { state in
             let base = Self.assets(placed.symbol).base
@@ -53,37 +39,21 @@ extension FakeExchange {
                 case base: placed.quantity / 1000
                 default: Decimal(string: "0.0005")!
                 }
-            Self.trade(
-                &state,
-                symbol: placed.symbol,
-                buy: placed.side == "BUY",
-                quantity: placed.quantity,
-                quote: placed.quote,
-                orderID: placed.orderID,
-                clientOrderID: clientOrderID,
-                commission: commission,
-                commissionAsset: state.commissionAsset
-            )
+            Self.move(&state, placed, commission: commission, in: state.commissionAsset)
         }
     }
 
-    /// A trade made by hand in the exchange's app: the balances move, and `myTrades` lists it
-    /// under an order whose client order id is the app's (`web_...`).
+    /// A trade made by hand in the exchange's app: the balances move, and `myTrades` and
+    /// `allOrders` list it under an order whose client order id is the app's (`web_...`).
     func tradeByHand(symbol: String, buy: Bool, quantity: Decimal) {
         state.withLock { state in
             let orderID = state.nextOrderID
             state.nextOrderID += 1
-            Self.trade(
-                &state,
-                symbol: symbol,
-                buy: buy,
-                quantity: quantity,
-                quote: quantity * price,
-                orderID: orderID,
-                clientOrderID: "web_\(orderID)",
-                commission: quantity * price / 1000,
-                commissionAsset: "USDT"
-            )
+            let placed = Placed(
+                orderID: orderID, symbol: symbol, side: buy ? "BUY" : "SELL", quote: quantity * price, quantity: quantity,
+                time: Int64(Date().timeIntervalSince1970 * 1000))
+            state.placed["web_\(orderID)"] = placed
+            Self.move(&state, placed, commission: placed.quote / 1000, in: "USDT")
         }
     }
 
@@ -94,43 +64,18 @@ extension FakeExchange {
 
     func balance(_ asset: String) -> Decimal { state.withLock { $0.balances[asset] ?? 0 } }
 
-    private static func trade(
-        _ state: inout State,
-        symbol: String,
-        buy: Bool,
-        quantity: Decimal,
-        quote: Decimal,
-        orderID: Int,
-        clientOrderID: String,
-        commission: Decimal,
-        commissionAsset: String
-    ) {
-        let (base, quoteAsset) = assets(symbol)
-        let sign: Decimal = buy ? 1 : -1
-        state.balances[base, default: 0] += sign * quantity
-        state.balances[quoteAsset, default: 0] -= sign * quote
+    private static func move(_ state: inout State, _ placed: Placed, commission: Decimal, in commissionAsset: String) {
+        let (base, quote) = assets(placed.symbol)
+        let sign: Decimal = placed.side == "BUY" ? 1 : -1
+        state.balances[base, default: 0] += sign * placed.quantity
+        state.balances[quote, default: 0] -= sign * placed.quote
         state.balances[commissionAsset, default: 0] -= commission
-        state.trades.append(
-            AccountTrade(
-                symbol: symbol,
-                id: state.trades.count + 1,
-                orderID: orderID,
-                clientOrderID: clientOrderID,
-                isBuyer: buy,
-                price: quantity > 0 ? quote / quantity : 0,
-                quantity: quantity,
-                quote: quote,
-                commission: commission,
-                commissionAsset: commissionAsset,
-                time: Int64(Date().timeIntervalSince1970 * 1000)
-            )
-        )
     }
 
     // MARK: endpoints
 
     func account(_ request: Request) throws -> Response {
-        do { _ = try authenticateAccount(request) } catch let refusal as Refusal { return refusal.response }
+        do { _ = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
         let (balances, fault) = state.withLock { state -> ([String: Decimal], AccountFault) in
             state.accountCalls += 1
             return (state.balances, state.accountFault)
@@ -162,39 +107,6 @@ extension FakeExchange {
         ]
         var data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
         if fault == .truncated { data = data.prefix(data.count / 2) }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// `myTrades` without an `orderId`: the newest `limit` trades of the symbol.
-    func symbolTrades(_ parameters: [String: String]) -> Response {
-        let symbol = parameters["symbol"] ?? ""
-        let limit = Int(parameters["limit"] ?? "") ?? 500
-        let trades = state.withLock { $0.trades.filter { $0.symbol == symbol } }.suffix(limit)
-        let body: [[String: Any]] = trades.map { trade in
-            [
-                "symbol": trade.symbol, "id": trade.id, "orderId": trade.orderID, "orderListId": -1, "price": Self.text(trade.price),
-                "qty": Self.text(trade.quantity), "quoteQty": Self.text(trade.quote), "commission": Self.text(trade.commission),
-                "commissionAsset": trade.commissionAsset, "time": Int(trade.time), "isBuyer": trade.isBuyer, "isMaker": false, "isBestMatch": true,
-            ]
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    func allOrders(_ request: Request) throws -> Response {
-        let parameters: [String: String]
-        do { parameters = try authenticateAccount(request) } catch let refusal as Refusal { return refusal.response }
-        let symbol = parameters["symbol"] ?? ""
-        let trades = state.withLock { $0.trades.filter { $0.symbol == symbol } }
-        let body: [[String: Any]] = trades.map { trade in
-            [
-                "symbol": trade.symbol, "orderId": trade.orderID, "orderListId": -1, "clientOrderId": trade.clientOrderID, "price": "0.00000000",
-                "origQty": Self.text(trade.quantity), "executedQty": Self.text(trade.quantity), "cummulativeQuoteQty": Self.text(trade.quote),
-                "status": "FILLED", "timeInForce": "GTC", "type": "MARKET", "side": trade.isBuyer ? "BUY" : "SELL", "time": Int(trade.time),
-                "updateTime": Int(trade.time), "isWorking": true,
-            ]
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
