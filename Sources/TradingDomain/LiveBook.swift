@@ -64,10 +64,11 @@ public struct LiveBook: Sendable, Equatable {
 
     /// Applies an account report: the first good one builds the book, later ones are compared
     /// with it. A report that could not be had or read makes the state unknown and changes no
-    /// balance; one asked for before a fill the book has since booked (its version is older) or
-    /// while a live order is pending is inconclusive. Returns the outcome (`built`, `ok`,
-    /// `mismatch`, `unknown`, `inconclusive`).
-    public mutating func apply(_ report: AccountReport, marks: [String: Decimal], pendingLive: Bool, now: Int64) -> String {
+    /// balance; one asked for before a fill the book has since booked (its version is older) is
+    /// inconclusive. The assets of symbols with a pending live order (`pendingSymbols`) are not
+    /// compared (their fill may be at the exchange and not yet here): a mismatch seen before on
+    /// them stands. Returns the outcome (`built`, `ok`, `mismatch`, `unknown`, `inconclusive`).
+    public mutating func apply(_ report: AccountReport, marks: [String: Decimal], pendingSymbols: Set<String>, now: Int64) -> String {
         reconciliation.checkedAt = now
         guard let account = report.account else {
             becomeUnknown(report.problem ?? "no account snapshot", now: now)
@@ -82,8 +83,9 @@ public struct LiveBook: Sendable, Equatable {
             return "unknown"
         }
         let symbols = tradedSymbols(report.symbols)
-        guard !pendingLive, report.bookVersion == nil || report.bookVersion == version else { return "inconclusive" }
+        guard report.bookVersion == nil || report.bookVersion == version else { return "inconclusive" }
         guard isBuilt else {
+            guard pendingSymbols.isEmpty else { return "inconclusive" }
             if let missing = missingMark(account: account, symbols: symbols, marks: marks) {
                 becomeUnknown(missing, now: now)
                 return "unknown"
@@ -92,8 +94,11 @@ public struct LiveBook: Sendable, Equatable {
             return "built"
         }
         let totals = account.totals
-        var mismatches: [BalanceMismatch] = []
-        for asset in Self.assets(of: symbols) {
+        let skipped = Set(Self.assets(of: Array(pendingSymbols)))
+        let compared = Self.assets(of: symbols).filter { !skipped.contains($0) }
+        guard !compared.isEmpty else { return "inconclusive" }
+        var mismatches = reconciliation.mismatches.filter { skipped.contains($0.asset) }
+        for asset in compared {
             let exchange = totals[asset] ?? 0
             let book = balances[asset] ?? 0
             if Self.agree(exchange, book, toleranceBps: report.toleranceBps) {

@@ -88,8 +88,8 @@ public struct RiskEngine: Sendable {
     /// Applies an account report to the live book (see `LiveBook.apply`); the marks are the
     /// market's (the paper book's).
     public mutating func applyAccount(_ report: AccountReport, now: Int64) -> LiveBookStatus {
-        let pendingLive = orders.values.contains { $0.mode == .live && $0.status == .pending }
-        let outcome = live.apply(report, marks: portfolio.marks, pendingLive: pendingLive, now: now)
+        let pending = Set(orders.values.lazy.filter { $0.mode == .live && $0.status == .pending }.map(\.intent.symbol))
+        let outcome = live.apply(report, marks: portfolio.marks, pendingSymbols: pending, now: now)
         flags.accountHold = Self.hold(of: live)
         var result = liveStatus(outcome: outcome)
         result.flags = flags

@@ -150,7 +150,7 @@ struct LiveBookTests {
         #expect(code(&engine, intent("good-again")) == nil)
     }
 
-    @Test("a snapshot asked for before a fill, or while a live order is pending, is inconclusive, never a mismatch")
+    @Test("a snapshot asked for before a fill, or while a live order of the symbol is pending, is inconclusive, never a mismatch")
     func inconclusive() throws {
         var engine = try engine()
         let version = engine.live.version
@@ -160,6 +160,14 @@ struct LiveBookTests {
         _ = try engine.settle(SettleRequest(clientOrderId: "live-2", fill: fill, rejectReason: nil))
         #expect(engine.applyAccount(report(["BTC": 2, "USDT": 1_000], version: version), now: 3).outcome == "inconclusive")
         #expect(engine.live.reconciliation.state == .ok)
+        // Another symbol's assets are still compared while a BTCUSDT order is pending.
+        _ = try engine.reserve(ReserveRequest(intent: intent("live-3"), mode: .live), now: 0)
+        let twoSymbols = AccountReport(
+            account: account(["BTC": 4, "USDT": 800, "ETH": 1]), problem: nil, symbols: ["BTCUSDT", "ETHUSDT"], bookVersion: engine.live.version,
+            toleranceBps: 10)
+        let other = engine.applyAccount(twoSymbols, now: 4)
+        #expect(other.outcome == "mismatch", "ETH is held at the exchange, not in the book")
+        #expect(other.reconciliation.mismatches.map(\.asset) == ["ETH"])
     }
 
     @Test("spot live is long-only: a sell beyond the held base quantity is insufficient_balance")
