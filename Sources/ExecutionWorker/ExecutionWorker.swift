@@ -75,6 +75,7 @@ public enum ExecutionWorker {
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
                 }
+                if let refusal = accountRefusal(state) { throw refusal }
                 let fill = try placeLive(order, exchange: exchange, rules: rules, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
@@ -103,6 +104,7 @@ public enum ExecutionWorker {
             }
             return result
         }
+        registerAccount(on: &handler, exchange: exchange)
         registerClock(on: &handler, exchange: exchange, settings: truth)
         return handler
     }

@@ -76,6 +76,18 @@ public final class ControlCenter: Sendable {
         }
     }
 
+    /// The live book after a reconciliation or an adoption: the cached status shows it at once
+    /// (the gateway's refusal and the preflight read it), and its flags are published.
+    func update(live: LiveBookStatus) {
+        change { state in
+            state.status?.live = live
+            if let flags = live.flags {
+                state.status?.flags = flags
+                Self.record(flags, in: &state)
+            }
+        }
+    }
+
     /// Broadcasts a halt now, before anything is persisted: every worker holds within one
     /// message. The halt stays in force until the risk worker reports it recorded (or a resume
     /// it confirmed clears it).
@@ -139,16 +151,18 @@ public final class ControlCenter: Sendable {
             body(&state)
             let locks = Self.newLocks(in: &state, now: unixMilliseconds())
             guard let flags = Self.effective(state) else { return (state.control, nil, locks) }
+            // The account hold concerns live orders only: paper mode carries none.
+            let hold = tradingMode == .live ? flags.accountHold : nil
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
                 current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason,
-                current.tradingState == flags.tradingState, current.stateReason == flags.stateReason
+                current.tradingState == flags.tradingState, current.stateReason == flags.stateReason, current.accountHold == hold
             {
                 return (current, nil, locks)
             }
             let next = ControlState(
                 seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq, halted: flags.halted, haltReason: flags.haltReason,
                 riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds(),
-                tradingState: flags.tradingState, stateReason: flags.stateReason)
+                tradingState: flags.tradingState, stateReason: flags.stateReason, accountHold: hold)
             let previous = state.control
             state.control = next
             return (previous, next, locks)

@@ -20,6 +20,8 @@ struct GatewayAPI: Sendable {
     let models: ModelDirectory
     /// Told of live fills (queued, never awaited).
     var notifier: Notifier?
+    /// What the account reconciliation found (foreign trades).
+    var liveAccount = LiveAccountMonitor()
 
     var consensus: ConsensusPipeline {
         ConsensusPipeline(broker: broker, market: market, configuration: configuration, control: control, models: models)
@@ -33,7 +35,9 @@ struct GatewayAPI: Sendable {
     /// when `API_TOKEN` is set (the OpenAPI document marks the same ones `security: bearer`).
     func register(on router: Router<GatewayRequestContext>) {
         let guarded = router.group().add(middleware: BearerTokenMiddleware(token: configuration.apiToken))
-        router.get("health") { _, _ in try jsonResponse(health()) }
+        router.get("health") { request, _ in
+            try jsonResponse(health(book: try Book.parse(request.uri.queryParameters, default: configuration.tradingMode)))
+        }
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
             control.liveOrders.recordGauges()
@@ -49,6 +53,7 @@ struct GatewayAPI: Sendable {
             let requestID = context.requestID
             let input = try await request.decodeJSON(ExecuteInput.self, limit: configuration.maxBodyBytes)
             if configuration.tradingMode == .live {
+                if let refusal = accountRefusal() { throw refusal }
                 let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
                 guard preflight.ok else {
                     throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
@@ -74,10 +79,11 @@ struct GatewayAPI: Sendable {
         router.get("api/preflight") { _, _ in
             try jsonResponse(PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control))
         }
-        router.get("api/positions") { _, context in
+        router.get("api/positions") { request, context in
+            let book = try Book.parse(request.uri.queryParameters, default: configuration.tradingMode)
             let status: RiskStatus = try await risk(Operations.Risk.status, Empty(), requestID: context.requestID)
             control.update(status: status)
-            return try jsonResponse(status.account, requestID: context.requestID)
+            return try jsonResponse(PositionsOutput(book: book, status: status), requestID: context.requestID)
         }
         router.get("api/orders") { request, context in
             let limit = try InputValidation.integer(request.uri.queryParameters, "limit", in: 1...1_000, default: 100)
@@ -131,6 +137,7 @@ struct GatewayAPI: Sendable {
             try await operatorAction(request, context, Operations.Risk.resume, message: "resume requested")
         }
         registerProtectionRoutes(on: router, guarded: guarded)
+        registerLiveBookRoutes(on: router, guarded: guarded)
         registerLiveOrderRoutes(guarded: guarded)
     }
 
@@ -165,7 +172,8 @@ struct GatewayAPI: Sendable {
 
     // MARK: health
 
-    func health() -> HealthOutput {
+    func health(book: Book? = nil) -> HealthOutput {
+        let book = book ?? (configuration.tradingMode == .live ? .live : .paper)
         let snapshot = broker.snapshot
         let risk = control.riskStatus
         var problems: [String] = []
@@ -184,7 +192,9 @@ struct GatewayAPI: Sendable {
         // Live orders and the exchange's clock are shown apart (`liveOrders`); the preflight gates on them.
         let live = configuration.tradingMode == .live
         let limits = risk?.status.limits
-        return HealthOutput(
+        let account = book == .live ? risk?.status.live?.account : risk?.status.account
+        if configuration.tradingMode == .live, let hold = risk?.status.live?.reconciliation.hold { problems.append(hold) }
+        var output = HealthOutput(
             ok: problems.isEmpty, service: "gateway", tradingMode: configuration.tradingMode, problems: problems,
             uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
             config: HealthConfig(
@@ -200,16 +210,19 @@ struct GatewayAPI: Sendable {
                 allowRequestPrice: configuration.allowRequestPrice, drawdownAction: limits?.drawdownAction,
                 maxCandleAge: limits?.maxCandleAge, protections: limits?.protections),
             risk: HealthRisk(
-                known: risk != nil, drawdown: risk?.status.account.drawdown, equity: risk?.status.account.equity,
-                peakEquity: risk?.status.account.peakEquity, cash: risk?.status.account.cash,
-                grossExposure: risk?.status.account.grossExposure, dailyLoss: risk?.status.account.dailyLoss,
-                realizedPnl: risk?.status.account.realizedPnl, unrealizedPnl: risk?.status.account.unrealizedPnl,
-                pendingOrders: risk?.status.account.pendingOrders, locked: risk?.status.flags.riskLocked,
+                known: risk != nil, drawdown: account?.drawdown, equity: account?.equity,
+                peakEquity: account?.peakEquity, cash: account?.cash,
+                grossExposure: account?.grossExposure, dailyLoss: account?.dailyLoss,
+                realizedPnl: account?.realizedPnl, unrealizedPnl: account?.unrealizedPnl,
+                pendingOrders: account?.pendingOrders, locked: risk?.status.flags.riskLocked,
                 lockReason: risk?.status.flags.lockReason, halted: risk?.status.flags.halted, haltReason: risk?.status.flags.haltReason,
                 statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
                 stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
             control: control.control, workers: snapshot.workers, models: modelIDs,
             modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveOrders.health : nil)
+        output.risk.book = book
+        output.risk.reconciliation = risk?.status.live?.reconciliation
+        return output
     }
 
     // MARK: market feed

@@ -26,9 +26,10 @@ public func buildGateway(
     let market = MarketCache(window: window, maxSymbols: configuration.maxSymbols) { [broker] symbol, candles in
         broker.publishMarket(MarketUpdate(symbol: symbol, window: window, candles: candles))
     }
+    let liveAccount = LiveAccountMonitor()
     let api = GatewayAPI(
         configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
-        startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier)
+        startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier, liveAccount: liveAccount)
 
     let document = try OpenAPIDocument.load()
     let router = Router(context: GatewayRequestContext.self)
@@ -62,6 +63,8 @@ public func buildGateway(
                 workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
                 logger: logger),
             Reconciler(workers: workers, control: control, configuration: configuration, logger: logger, notifier: notifier),
+            AccountReconciler(
+                workers: workers, control: control, configuration: configuration, monitor: liveAccount, logger: logger, notifier: notifier),
             NotificationService(notifier: notifier, broker: broker, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),

@@ -51,6 +51,8 @@ public struct GatewayConfiguration: Sendable {
     public var broker: BrokerConfiguration
     /// Webhooks for operator notifications (`NOTIFY_*`, see `NotifierConfiguration`).
     public var notify: NotifierConfiguration
+    /// The live account's reconciliation (`ACCOUNT_*`, `LIVE_SYMBOLS`: `AccountReconcileConfiguration`).
+    public var account: AccountReconcileConfiguration
 
     public init(reader: EnvironmentReader) throws {
         httpHost = reader.string("HTTP_HOST", default: "127.0.0.1")
@@ -79,6 +81,7 @@ public struct GatewayConfiguration: Sendable {
         liveOrders = try LiveOrderSettings(reader: reader)
         broker = try BrokerConfiguration(reader: reader)
         notify = try NotifierConfiguration(reader: reader)
+        account = try AccountReconcileConfiguration(reader: reader)
     }
 
     /// Refuses a bus in the clear anywhere but paper mode on loopback. Returns the warning to log

@@ -48,6 +48,13 @@ struct PreflightReport: Encodable, Sendable {
         let flags = risk?.status.flags
         check("not risk locked", flags?.riskLocked == false, flags?.lockReason ?? (flags == nil ? "unknown" : "not locked"))
         check("not halted", flags?.halted == false, flags?.haltReason ?? (flags == nil ? "unknown" : "not halted"))
+        if live {
+            let reconciliation = risk?.status.live?.reconciliation
+            check(
+                "live book reconciled", reconciliation?.state == .ok,
+                reconciliation.map { $0.hold ?? "agrees with the exchange's account (checked \($0.checkedAt.map(ISO8601Millis.format) ?? "never"))" }
+                    ?? "unknown")
+        }
         return PreflightReport(
             ok: checks.allSatisfy(\.ok), tradingMode: configuration.tradingMode, checks: checks, symbolHalts: live ? control.liveOrders.symbolHalts : [:])
     }

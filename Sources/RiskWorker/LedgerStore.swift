@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import TradingDomain
 import TradingWire
 
@@ -9,6 +10,8 @@ import TradingWire
 /// amounts come back exactly as they went in.
 final class LedgerStore: Sendable {
     let database: DatabasePool
+    /// The live book as the ledger holds it: written again only when the engine's differs.
+    private let savedLiveBook = Mutex(LiveBook())
 
     /// Opens (creating if needed) `ledger.sqlite` under `directory`.
     ///
@@ -85,12 +88,14 @@ final class LedgerStore: Sendable {
             // The part of a position the exchange cannot trade (a decimal string; '0' for none).
             try db.execute(sql: "ALTER TABLE positions ADD COLUMN dust TEXT NOT NULL DEFAULT '0'")
         }
+        registerLiveBookMigration(&migrator)
         return migrator
     }
 
     /// What the ledger holds, rebuilt into a risk engine with today's limits.
     func load(limits: RiskLimits, recentOrders: Int) throws -> RiskEngine {
-        try database.read { db in
+        let engine = try database.read { db in
+            let live = try Self.loadLiveBook(db)
             var engine: RiskEngine
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = 1") {
                 var positions: [String: Portfolio.Position] = [:]
@@ -117,9 +122,9 @@ final class LedgerStore: Sendable {
                 engine = RiskEngine(
                     limits: limits, flags: flags, portfolio: portfolio,
                     day: RiskEngine.TradingDay(date: row["day"], startEquity: try Self.decimal(row["day_start_equity"])),
-                    protections: try Self.loadProtections(db), candleClocks: try Self.loadClocks(db))
+                    protections: try Self.loadProtections(db), candleClocks: try Self.loadClocks(db), live: live)
             } else {
-                engine = RiskEngine(limits: limits)
+                engine = RiskEngine(limits: limits, live: live)
             }
             let decoder = JSONDecoder()
             let rows = try Row.fetchAll(
@@ -134,6 +139,8 @@ final class LedgerStore: Sendable {
             }
             return engine
         }
+        savedLiveBook.withLock { $0 = engine.live }
+        return engine
     }
 
     /// The protection locks and the newest 10,000 closed trades (the engine prunes what is older
@@ -208,7 +215,9 @@ final class LedgerStore: Sendable {
         }
         let feesOwedText = String(
             decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues(\.plainText)), as: UTF8.self)
+        let liveChanged = savedLiveBook.withLock { $0 != engine.live }
         try database.write { db in
+            if liveChanged { try Self.saveLiveBook(db, engine.live, now: now) }
             let portfolio = engine.portfolio
             try db.executeCached(
                 sql: """
@@ -260,6 +269,7 @@ final class LedgerStore: Sendable {
                     arguments: [equity.ts, equity.equity.plainText, equity.cash.plainText, equity.peakEquity.plainText, equity.drawdown])
             }
         }
+        if liveChanged { savedLiveBook.withLock { $0 = engine.live } }
     }
 
     /// An integer pragma as the writing connection sees it (`synchronous`: 2 is FULL).

@@ -21,7 +21,7 @@ public final class RiskWorker: Sendable {
     private let group = Mutex<OpenGroup?>(nil)
     private let store: LedgerStore
     private let configuration: RiskConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let equity: EquityRecorder
 
     /// Opens the ledger, restores the engine and reconciles orders a crash left pending.
@@ -241,9 +241,20 @@ public final class RiskWorker: Sendable {
             return order
         }
         registerProtections(on: &handler)
+        registerLiveBook(on: &handler)
         registerResolve(on: &handler)
         equity.register(on: &handler)
         return handler
+    }
+
+    /// A change of the live book (no order touched), written before its reply.
+    func mutateLive<Result>(
+        _ change: (inout RiskEngine) throws(WireError) -> (Result, audit: (String, String, String?)?)
+    ) throws(WireError) -> Result {
+        try mutate { (engine: inout RiskEngine) throws(WireError) in
+            let (result, audit) = try change(&engine)
+            return (result, [], [], audit)
+        }
     }
 
     /// Reads an order from the ledger when memory does not hold it. An order the open group

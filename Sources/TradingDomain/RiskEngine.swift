@@ -7,6 +7,8 @@ public struct RiskEngine: Sendable {
     public var limits: RiskLimits
     public private(set) var flags: RiskFlags
     public private(set) var portfolio: Portfolio
+    /// The live book: the exchange's account as we remember it, apart from the paper book.
+    public private(set) var live: LiveBook
     /// Orders known in memory: every pending one and the recent others.
     public private(set) var orders: [String: Order]
     /// The UTC day (`yyyy-MM-dd`) the daily loss counts from, and the equity it started with.
@@ -43,11 +45,13 @@ public struct RiskEngine: Sendable {
 
     public init(
         limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil,
-        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:]
+        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:], live: LiveBook = LiveBook()
     ) {
+        self.live = live
         self.limits = limits
         var flags = flags ?? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
         flags.locks = protections.locks
+        flags.accountHold = Self.hold(of: live)
         self.flags = flags
         self.protections = protections
         self.candleClocks = candleClocks
@@ -59,10 +63,54 @@ public struct RiskEngine: Sendable {
     }
 
     public var status: RiskStatus {
+        RiskStatus(flags: flags, account: paperAccount, limits: limits, live: liveStatus())
+    }
+
+    /// The book a settle of a `mode` order answers: the live book once built, else the paper book.
+    private func account(for mode: TradingMode) -> AccountSnapshot {
+        mode == .live && live.isBuilt ? (liveStatus().account ?? paperAccount) : paperAccount
+    }
+
+    /// The paper book as the wire shows it (every paper settle answers it: the live book's
+    /// status is not built there).
+    private var paperAccount: AccountSnapshot {
         var account = portfolio.snapshot
         account.dailyLoss = max(0, day.startEquity - portfolio.equity).rounded(scale: 8)
         account.pendingOrders = pending.count
-        return RiskStatus(flags: flags, account: account, limits: limits)
+        return account
+    }
+
+    /// The live book as the wire shows it, with `outcome` when a report produced it.
+    public func liveStatus(outcome: String? = nil) -> LiveBookStatus {
+        live.status(pendingOrders: live.isBuilt ? orders.values.lazy.filter { $0.mode == .live && $0.status == .pending }.count : 0, outcome: outcome)
+    }
+
+    /// The hold the control state carries to every execution replica: a mismatch or an unknown
+    /// state (a book never built is refused by `reserve` and by the preflight, not broadcast, so
+    /// that paper mode carries no hold).
+    static func hold(of live: LiveBook) -> String? {
+        live.reconciliation.state == .never ? nil : live.reconciliation.hold
+    }
+
+    /// Applies an account report to the live book (see `LiveBook.apply`); the marks are the
+    /// market's (the paper book's).
+    public mutating func applyAccount(_ report: AccountReport, now: Int64) -> LiveBookStatus {
+        let pending = Set(orders.values.lazy.filter { $0.mode == .live && $0.status == .pending }.map(\.intent.symbol))
+        let outcome = live.apply(report, marks: portfolio.marks, pendingSymbols: pending, now: now)
+        flags.accountHold = Self.hold(of: live)
+        var result = liveStatus(outcome: outcome)
+        result.flags = flags
+        return result
+    }
+
+    /// The operator adopts the exchange's balances as the live book's; returns the balances before.
+    public mutating func adoptAccount(_ request: AdoptRequest, now: Int64) throws(WireError) -> [String: Decimal] {
+        if orders.values.contains(where: { $0.mode == .live && $0.status == .pending }) {
+            throw WireError(code: "orders_pending", detail: "a live order is pending: adopt once it is settled", status: 409)
+        }
+        let before = try live.adopt(request.account, symbols: request.symbols, marks: portfolio.marks, now: now)
+        flags.accountHold = Self.hold(of: live)
+        return before
     }
 
     /// What the gate knows beyond flags and limits: the time, the symbol's position (signed,
@@ -246,8 +294,29 @@ public struct RiskEngine: Sendable {
         if let stale = StaleDataGuard.problem(symbol: intent.symbol, clock: candleClocks[intent.symbol], maxAge: limits.maxCandleAge, now: now) {
             throw WireError(code: "stale_market_data", detail: "no new order: \(stale)", status: 409)
         }
+        // Live orders trade the live book, and only while it agrees with the exchange.
+        // The book is read in place where it is used (`bookValue`, ...): a copy of the paper book
+        // per reservation cost about 600 instructions on the hot path.
+        let isLive = request.mode == .live
+        if isLive {
+            if let refusal = live.refusal { throw WireError(code: refusal.code, detail: refusal.detail, status: 423) }
+            guard live.portfolio != nil else {
+                throw WireError(code: "account_unknown", detail: "the live book has not been built from the exchange's account yet", status: 423)
+            }
+            if TradingPair(symbol: intent.symbol) == nil, let pair = TradingPair(anyQuote: intent.symbol) {
+                throw WireError(
+                    code: "symbol_not_live",
+                    detail: "\(intent.symbol) is quoted in \(pair.quote): the live book keeps only USD-like quotes as cash, so live orders "
+                        + "of it are refused (paper converts them at the \(pair.quote) USD mark); nothing was sent", status: 422)
+            }
+            guard let pair = TradingPair(symbol: intent.symbol), live.balances[pair.base] != nil, live.balances[pair.quote] != nil else {
+                throw WireError(
+                    code: "symbol_not_live",
+                    detail: "\(intent.symbol)'s assets are not reconciled with the exchange's account: add it to LIVE_SYMBOLS", status: 422)
+            }
+        }
         // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
-        let held = portfolio.positionValue(intent.symbol) + pending.notional(intent.symbol)
+        let held = bookValue(intent.symbol, live: isLive) + pending.notional(intent.symbol)
         let shrinks = Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
         if flags.reducing && !shrinks {
             throw WireError(
@@ -282,7 +351,7 @@ public struct RiskEngine: Sendable {
             throw WireError(
                 code: "rate_limited", detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later", status: 429)
         }
-        let dailyLoss = day.startEquity - portfolio.equity
+        let dailyLoss = isLive ? live.day.startEquity - (live.portfolio?.equity ?? 0) : day.startEquity - portfolio.equity
         if dailyLoss >= limits.maxDailyLossUsd {
             throw WireError(
                 code: "max_daily_loss",
@@ -327,19 +396,35 @@ public struct RiskEngine: Sendable {
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
         // A live sell carries the long position it may close: the execution worker sends it by base quantity.
-        let heldQuantity = portfolio.positions[intent.symbol]?.quantity ?? 0
+        // Live: the live book's holding (the exchange's balance of the base asset), never the paper position.
+        let heldQuantity = isLive ? live.held(intent.symbol) : portfolio.positions[intent.symbol]?.quantity ?? 0
         let terms = ExecutionTerms(
             markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd,
             heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil)
         _ = try PaperFill.fill(
             side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
             feeBps: terms.feeBps, at: now)
+        if request.mode == .live, intent.side == .sell {
+            // Spot is long-only: a sell may sell what the account holds, less what pending sells take.
+            let held = live.held(intent.symbol)
+            let pendingSells = max(0, -pending.notional(intent.symbol)) / markPrice
+            let quantity = intent.qtyUsd / markPrice
+            if quantity > held - pendingSells {
+                let asset = TradingPair(symbol: intent.symbol)?.base ?? intent.symbol
+                throw WireError(
+                    code: "insufficient_balance",
+                    detail: "a sell of \(intent.qtyUsd) USD is \(quantity.rounded(scale: 8)) \(asset) at \(markPrice), beyond the "
+                        + "\((held - pendingSells).rounded(scale: 8)) the account holds (spot live is long-only); nothing was sent",
+                    status: 422)
+            }
+        }
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
         // Reserved-but-unsettled orders count as if filled at their notional.
         let reserved = pending.notionalBySymbol
         var projected: [String: Decimal] = [:]
-        for symbol in Set(portfolio.positions.keys).union(reserved.keys) {
-            projected[symbol] = portfolio.positionValue(symbol) + (reserved[symbol] ?? 0)
+        let heldSymbols = isLive ? Set(live.portfolio?.positions.keys.map { $0 } ?? []) : Set(portfolio.positions.keys)
+        for symbol in heldSymbols.union(reserved.keys) {
+            projected[symbol] = bookValue(symbol, live: isLive) + (reserved[symbol] ?? 0)
         }
         let grossNow = projected.values.reduce(Decimal(0)) { $0 + Self.magnitude($1) }
         let before = projected[intent.symbol] ?? 0
@@ -361,6 +446,11 @@ public struct RiskEngine: Sendable {
         return ReserveResult(order: order, duplicate: false, flags: flags)
     }
 
+    /// The value of the position in `symbol` in the live or the paper book.
+    private func bookValue(_ symbol: String, live isLive: Bool) -> Decimal {
+        isLive ? (live.portfolio?.positionValue(symbol) ?? 0) : portfolio.positionValue(symbol)
+    }
+
     /// The signed notional (buy +, sell −) of the pending orders, per symbol.
     public func reservedNotional() -> [String: Decimal] {
         pending.notionalBySymbol
@@ -375,7 +465,7 @@ public struct RiskEngine: Sendable {
         switch order.status {
         case .filled, .rejected:
             if Self.sameOutcome(order.fill, request.fill) {
-                return SettleResult(order: order, account: status.account, flags: flags)
+                return SettleResult(order: order, account: account(for: order.mode), flags: flags)
             }
             throw WireError(code: "order_already_settled", detail: "order \(request.clientOrderId) is already \(order.status.rawValue)", status: 409)
         case .pending:
@@ -388,7 +478,7 @@ public struct RiskEngine: Sendable {
             order.rejectReason = request.rejectReason ?? "rejected by execution"
         }
         put(order)
-        return SettleResult(order: order, account: status.account, flags: flags)
+        return SettleResult(order: order, account: account(for: order.mode), flags: flags)
     }
 
     /// The one transition out of `rejected`: a live order booked rejected that the exchange shows
@@ -403,14 +493,14 @@ public struct RiskEngine: Sendable {
             guard Self.sameOutcome(order.fill, fill) else {
                 throw WireError(code: "order_already_settled", detail: "order \(clientOrderId) is already filled with another fill", status: 409)
             }
-            return (SettleResult(order: order, account: status.account, flags: flags), false)
+            return (SettleResult(order: order, account: account(for: order.mode), flags: flags), false)
         case .pending:
             return (try settle(SettleRequest(clientOrderId: clientOrderId, fill: fill, rejectReason: nil)), true)
         case .rejected:
             book(fill, on: &order)
             order.rejectReason = nil
             put(order)
-            return (SettleResult(order: order, account: status.account, flags: flags), true)
+            return (SettleResult(order: order, account: account(for: order.mode), flags: flags), true)
         }
     }
 
@@ -418,18 +508,25 @@ public struct RiskEngine: Sendable {
     /// closed a position closed (that part of) a trade for the protections.
     private mutating func book(_ fill: Fill, on order: inout Order) {
         let symbol = order.intent.symbol
-        let before = portfolio.positions[symbol] ?? Portfolio.Position()
-        portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
+        // A live order's fill moves the live book once it is built, never the paper one.
+        let liveBook = order.mode == .live && live.isBuilt
+        let before = (liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]) ?? Portfolio.Position()
+        if liveBook {
+            live.book(symbol: symbol, side: order.intent.side, fill: fill)
+        } else {
+            portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
+        }
         order.status = .filled
         order.fill = fill
         if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
-            let realised = (portfolio.positions[symbol]?.realizedPnl ?? 0) - before.realizedPnl
+            let after = liveBook ? live.portfolio?.positions[symbol] : portfolio.positions[symbol]
+            let realised = (after?.realizedPnl ?? 0) - before.realizedPnl
             protections.record(
                 ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
                 settings: limits.protections)
             flags.locks = protections.locks
         }
-        checkDrawdown()
+        if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
@@ -460,7 +557,10 @@ public struct RiskEngine: Sendable {
             price = (price * rate).rounded(scale: 8)
         }
         portfolio.mark(symbol, price: price)
-        return checkDrawdown()
+        guard live.isBuilt else { return checkDrawdown() }
+        live.mark(symbol, price: price)
+        let paperTripped = checkDrawdown()
+        return checkLiveDrawdown() || paperTripped
     }
 
     /// The pair of a symbol whose price is to be converted to USD: quoted in a known asset that is not USD-like.
@@ -501,6 +601,7 @@ public struct RiskEngine: Sendable {
             flags.reducingReason = nil
             if wasReducing {
                 portfolio = Portfolio(cash: portfolio.cash, positions: portfolio.positions, marks: portfolio.marks, peakEquity: portfolio.equity)
+                live.restartPeak()
             }
         }
     }
@@ -518,6 +619,7 @@ public struct RiskEngine: Sendable {
         flags.riskLocked = false
         flags.lockReason = nil
         portfolio = Portfolio(cash: portfolio.cash, positions: portfolio.positions, marks: portfolio.marks, peakEquity: portfolio.equity)
+        live.restartPeak()
     }
 
     public mutating func halt(reason: String) {
@@ -538,20 +640,31 @@ public struct RiskEngine: Sendable {
         dayNumber = number
         let date = Self.utcDate(now)
         if date != day.date { day = TradingDay(date: date, startEquity: portfolio.equity) }
+        live.startDay(date)
     }
 
     @discardableResult
     private mutating func checkDrawdown() -> Bool {
         guard !flags.riskLocked, portfolio.drawdownReaches(limits.maxDrawdown) else { return false }
-        let drawdown = portfolio.drawdown
+        return trip(drawdown: portfolio.drawdown, book: "")
+    }
+
+    /// The brake on the live book's real equity.
+    @discardableResult
+    private mutating func checkLiveDrawdown() -> Bool {
+        guard !flags.riskLocked, let book = live.portfolio, book.drawdownReaches(limits.maxDrawdown) else { return false }
+        return trip(drawdown: book.drawdown, book: "live book ")
+    }
+
+    private mutating func trip(drawdown: Double, book: String) -> Bool {
         switch limits.drawdownAction {
         case .lock:
             flags.riskLocked = true
-            flags.lockReason = "risk_locked: drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown)"
+            flags.lockReason = "risk_locked: \(book)drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown)"
         case .reduce:
             guard !flags.reducing else { return false }
             flags.reducing = true
-            flags.reducingReason = "drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
+            flags.reducingReason = "\(book)drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
         }
         return true
     }

@@ -20,11 +20,15 @@ public struct ControlState: Codable, Sendable, Equatable {
     public var tradingState: TradingState?
     /// Why the state is not ACTIVE.
     public var stateReason: String?
+    /// Why live orders are refused by the account reconciliation (`account_mismatch: ...`,
+    /// `account_unknown: ...`): no execution replica sends a live order while it stands.
+    public var accountHold: String?
 
     public init(
         seq: UInt64, halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?,
-        tradingMode: TradingMode, ts: Int64, tradingState: TradingState? = nil, stateReason: String? = nil
+        tradingMode: TradingMode, ts: Int64, tradingState: TradingState? = nil, stateReason: String? = nil, accountHold: String? = nil
     ) {
+        self.accountHold = accountHold
         self.seq = seq
         self.halted = halted
         self.haltReason = haltReason
@@ -55,11 +59,15 @@ public struct RiskFlags: Codable, Sendable, Equatable {
     public var reducingReason: String?
     /// Protection locks, possibly including some that ended since (compare `until` with now).
     public var locks: [ProtectionLock]
+    /// Why live orders are refused by the account reconciliation (`account_mismatch: ...` or
+    /// `account_unknown: ...`); nil while the live book agrees with the exchange, and in paper.
+    public var accountHold: String?
 
     public init(
         halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?, reducing: Bool = false, reducingReason: String? = nil,
-        locks: [ProtectionLock] = []
+        locks: [ProtectionLock] = [], accountHold: String? = nil
     ) {
+        self.accountHold = accountHold
         self.halted = halted
         self.haltReason = haltReason
         self.riskLocked = riskLocked
@@ -79,7 +87,7 @@ public struct RiskFlags: Codable, Sendable, Equatable {
     public func activeLocks(at now: Int64) -> [ProtectionLock] { locks.filter { now < $0.until } }
 
     private enum CodingKeys: String, CodingKey {
-        case halted, haltReason, riskLocked, lockReason, reducing, reducingReason, locks, tradingState
+        case halted, haltReason, riskLocked, lockReason, reducing, reducingReason, locks, tradingState, accountHold
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +99,7 @@ public struct RiskFlags: Codable, Sendable, Equatable {
         reducing = try container.decodeIfPresent(Bool.self, forKey: .reducing) ?? false
         reducingReason = try container.decodeIfPresent(String.self, forKey: .reducingReason)
         locks = try container.decodeIfPresent([ProtectionLock].self, forKey: .locks) ?? []
+        accountHold = try container.decodeIfPresent(String.self, forKey: .accountHold)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -103,5 +112,6 @@ public struct RiskFlags: Codable, Sendable, Equatable {
         try container.encodeIfPresent(reducingReason, forKey: .reducingReason)
         try container.encode(locks, forKey: .locks)
         try container.encode(tradingState, forKey: .tradingState)
+        try container.encodeIfPresent(accountHold, forKey: .accountHold)
     }
 }

@@ -193,6 +193,7 @@ extension RiskFlags: FastJSONObject {
         writer.field("reducingReason", reducingReason)
         writer.field("locks", objects: locks.map(\.fastObject))
         writer.field("tradingState", tradingState.rawValue)
+        if let accountHold { writer.field("accountHold", accountHold) }
         return writer
     }
 
@@ -202,6 +203,7 @@ extension RiskFlags: FastJSONObject {
         let lockReason = value.member("lockReason", &readable, \.string)
         let reducing = value.member("reducing", &readable, \.bool)
         let reducingReason = value.member("reducingReason", &readable, \.string)
+        let accountHold = value.member("accountHold", &readable, \.string)
         var locks: [ProtectionLock] = []
         if value["locks"] != nil && value["locks"] != .null {
             guard let read = value.elements("locks", ProtectionLock.fromFastJSON) else { return nil }
@@ -210,7 +212,7 @@ extension RiskFlags: FastJSONObject {
         guard readable, let halted = value["halted"]?.bool, let riskLocked = value["riskLocked"]?.bool else { return nil }
         return RiskFlags(
             halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, reducing: reducing ?? false,
-            reducingReason: reducingReason, locks: locks)
+            reducingReason: reducingReason, locks: locks, accountHold: accountHold)
     }
 }
 
@@ -377,6 +379,7 @@ extension ControlState: FastJSONObject {
         writer.field("ts", ts)
         writer.field("tradingState", tradingState?.rawValue)
         writer.field("stateReason", stateReason)
+        if let accountHold { writer.field("accountHold", accountHold) }
         return writer
     }
 
@@ -386,13 +389,14 @@ extension ControlState: FastJSONObject {
         let lockReason = value.member("lockReason", &readable, \.string)
         let tradingState = value.member("tradingState", &readable) { $0.string.flatMap(TradingState.init(rawValue:)) }
         let stateReason = value.member("stateReason", &readable, \.string)
+        let accountHold = value.member("accountHold", &readable, \.string)
         guard readable, let seq = value["seq"]?.uint64, let halted = value["halted"]?.bool,
             let riskLocked = value["riskLocked"]?.bool, let tradingMode = value.raw("tradingMode", as: TradingMode.self),
             let ts = value["ts"]?.int64
         else { return nil }
         var state = ControlState(
             seq: seq, halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, tradingMode: tradingMode, ts: ts,
-            stateReason: stateReason)
+            stateReason: stateReason, accountHold: accountHold)
         // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
         state.tradingState = tradingState
         return state

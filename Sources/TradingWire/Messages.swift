@@ -460,13 +460,17 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
 /// `risk` / `status`: everything `/health` shows of risk.
 public struct RiskStatus: Codable, Sendable {
     public var flags: RiskFlags
+    /// The paper book.
     public var account: AccountSnapshot
     public var limits: RiskLimits
+    /// The live book and its reconciliation with the exchange (absent from older risk workers).
+    public var live: LiveBookStatus?
 
-    public init(flags: RiskFlags, account: AccountSnapshot, limits: RiskLimits) {
+    public init(flags: RiskFlags, account: AccountSnapshot, limits: RiskLimits, live: LiveBookStatus? = nil) {
         self.flags = flags
         self.account = account
         self.limits = limits
+        self.live = live
     }
 }
 

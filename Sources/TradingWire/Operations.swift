@@ -53,6 +53,11 @@ public enum Operations {
         public static let locks = WireOperation<Empty, LockList>("locks")
         /// Deletes one protection lock.
         public static let unlock = WireOperation<UnlockRequest, UnlockResult>("unlock")
+        /// Applies an account snapshot (or why none could be had) to the live book: builds it the
+        /// first time, compares it after. The reconciler calls it; a user data stream event can.
+        public static let applyAccount = WireOperation<AccountReport, LiveBookStatus>("apply_account")
+        /// The operator adopts the exchange's balances as the live book's (audited).
+        public static let adoptAccount = WireOperation<AdoptRequest, LiveBookStatus>("adopt_account")
         /// Settles a live order with an audit row: an operator's resolution, or a late fill of an order booked rejected.
         public static let resolveOrder = WireOperation<ResolveOrderRequest, SettleResult>("resolve_order")
     }
@@ -63,6 +68,10 @@ public enum Operations {
         public static let query = WireOperation<ExecuteRequest, QueryResult>("query")
         /// Paper: what the execution journal holds of an order (reconciliation asks this).
         public static let journal = WireOperation<JournalQuery, JournalAnswer>("journal")
+        /// Live: the exchange's balances (`GET /api/v3/account`).
+        public static let account = WireOperation<AccountQuery, ExchangeAccount>("account")
+        /// Live: the newest trades of a symbol (`GET /api/v3/myTrades`), with their orders' client ids.
+        public static let trades = WireOperation<TradesQuery, TradeList>("trades")
         /// Live: the measured offset to the exchange's clock.
         public static let clock = WireOperation<Empty, ExchangeClockStatus>("clock")
     }

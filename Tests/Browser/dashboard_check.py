@@ -5,7 +5,8 @@ Checks, against a running gateway:
   1. the page loads with no console error, no uncaught exception and no failed resource;
   2. it shows the figures the API gives (trading mode, trading state and its reason, halt and
      lock, the protection locks of /api/locks, equity, cash, drawdown, positions, latest orders,
-     workers, models); with --expect-lock, at least one protection lock is in force and shown
+     workers, models, both books (paper and live), the live book's reconciliation state and
+     mismatches, and the count of foreign trades); with --expect-lock, at least one protection lock is in force and shown
      with its symbol, kind, reason and end;
   3. with --token, REDUCING set through the API (POST /api/risk/state) is shown with its reason;
      a halt clicked without the token is refused by the page and not sent; with
@@ -233,7 +234,9 @@ def main():
                     noLocksHidden: document.getElementById('noLocks').hidden, halted: text('halted'), locked: text('locked'), equity: text('equity'), cash: text('cash'),
                     drawdown: text('drawdown'), positions: cells('positions'), orders: cells('orders'), workers: cells('workers'),
                     models: cells('models'), tokenHidden: document.getElementById('tokenRow').hidden,
-                    equityDrawn: document.getElementById('equityChart').toDataURL().length};
+                    equityDrawn: document.getElementById('equityChart').toDataURL().length,
+                    book: text('book'), books: cells('books'), reconciliation: text('reconciliation'), mismatches: cells('mismatches'),
+                    foreignTrades: text('foreignTrades')};
         })()""")
         check("trading mode", shown["mode"] == health["tradingMode"], f"page {shown['mode']!r}, API {health['tradingMode']!r}")
         check("trading state", shown["state"] == health["risk"].get("tradingState"),
@@ -260,6 +263,17 @@ def main():
         check("lock shown", (shown["locked"] == "LOCKED") == bool(health["risk"].get("locked")), f"page {shown['locked']!r}")
         check("equity", shown["equity"] == money(account["equity"]), f"page {shown['equity']!r}, API {account['equity']}")
         check("cash", shown["cash"] == money(account["cash"]), f"page {shown['cash']!r}, API {account['cash']}")
+        paper_book, live_book = api(args.url, "/api/positions?book=paper"), api(args.url, "/api/positions?book=live")
+        check("the account names its book", shown["book"] == account["book"], f"page {shown['book']!r}, API {account['book']!r}")
+        expected_books = [["paper", money(paper_book["equity"]), money(paper_book["cash"])],
+                          ["live", "not built", ""] if not live_book["built"] else ["live", money(live_book["equity"]), money(live_book["cash"])]]
+        check("both books shown", [row[:3] for row in shown["books"]] == expected_books, f"page {shown['books']}, API {expected_books}")
+        reconciliation = live_book["reconciliation"]
+        check("the live book's reconciliation shown",
+              shown["reconciliation"] == reconciliation["state"] and len(shown["mismatches"]) == len(reconciliation["mismatches"]),
+              f"page {shown['reconciliation']!r} {shown['mismatches']}, API {reconciliation}")
+        foreign = api(args.url, "/api/live/foreign-trades")
+        check("foreign trades counted", shown["foreignTrades"] == str(len(foreign["trades"])), f"page {shown['foreignTrades']!r}")
         check("drawdown", shown["drawdown"] == f"{account['drawdown'] * 100:.2f} %", f"page {shown['drawdown']!r}, API {account['drawdown']}")
         check("positions", [row[0] for row in shown["positions"]] == [p["symbol"] for p in account["positions"]],
               f"page {shown['positions']}, API {[p['symbol'] for p in account['positions']]}")

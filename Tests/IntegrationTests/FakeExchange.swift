@@ -60,6 +60,10 @@ final class FakeExchange: Sendable {
         /// The asset trades charge their commission in: `USDT` (the quote, 0.1 % of the quote
         /// amount), the base asset (0.1 % of the quantity) or anything else (`BNB`: 0.0005 a trade).
         var commissionAsset = "USDT"
+        /// The account (`FakeExchange+Account.swift`): free balances by asset, trades, faults.
+        var balances: [String: Decimal] = ["USDT": 100_000]
+        var accountFault = AccountFault.none
+        var accountCalls = 0
         /// The stand-in's clock minus the host's, ms (`GET /api/v3/time` and the timestamp checks).
         var clockSkewMilliseconds: Int64 = 0
         /// How queries are answered before they are answered truly (`FakeExchange+OrderTruth.swift`).
@@ -100,6 +104,7 @@ final class FakeExchange: Sendable {
         router.get("/api/v3/myTrades") { request, _ in try self.faultedQuery(request) { try self.myTrades($0) } }
         registerOrderTruthRoutes(router)
         router.get("/api/v3/exchangeInfo") { request, _ in self.exchangeInfo(request) }
+        router.get("/api/v3/account") { request, _ in try self.account(request) }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
         for _ in 0..<100 {
@@ -184,6 +189,7 @@ final class FakeExchange: Sendable {
             return order
         }
         guard let placed else { return Refusal(status: 400, code: -2010, message: "Duplicate order sent.").response }
+        settleBalances(clientOrderID: clientOrderID, placed)
         switch fault {
         case .failAfterPlacing, .outage:
             return Response(status: .internalServerError)

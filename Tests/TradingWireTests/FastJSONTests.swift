@@ -166,6 +166,7 @@ struct FastJSONTests {
     static let flags = [
         RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil),
         RiskFlags(halted: true, haltReason: "operator", riskLocked: true, lockReason: "drawdown", reducing: true, reducingReason: "brake", locks: [lock, allLock]),
+        RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil, accountHold: "account_mismatch: BTC: exchange 3, live book 2"),
     ]
     static let accounts = [
         AccountSnapshot(cash: 10_000, equity: 10_000, peakEquity: 10_000, drawdown: 0, grossExposure: 0, positions: []),
@@ -256,6 +257,9 @@ struct FastJSONTests {
             ControlState(
                 seq: 7, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 1_700_000_000_000,
                 tradingState: .reducing, stateReason: "reduce only"),
+            ControlState(
+                seq: 8, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .live, ts: 1_700_000_000_000,
+                accountHold: "account_unknown: the exchange's account could not be read"),
         ]
         // From a publisher that predates trading states: no state at all, as Foundation reads it.
         states[0].tradingState = nil

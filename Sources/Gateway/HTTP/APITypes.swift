@@ -76,6 +76,10 @@ struct HealthRisk: Encodable, Sendable {
     var stateReason: String?
     /// The protection locks in force.
     var locks: [ProtectionLock]?
+    /// Which book the figures are of (`?book=paper|live`, by default the trading mode's).
+    var book: Book = .paper
+    /// The live book's reconciliation with the exchange's account.
+    var reconciliation: Reconciliation?
 }
 
 /// `POST /api/market/candles` body.

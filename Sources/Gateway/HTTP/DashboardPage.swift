@@ -1,6 +1,8 @@
 /// The operator's dashboard, served at `GET /`: one HTML page with its own script and styles,
 /// nothing fetched from elsewhere, no build step. It reads the public API every two seconds
-/// (`/health`, `/api/locks`, `/api/positions`, `/api/orders`, `/api/models`, `/api/equity`),
+/// (`/health`, `/api/locks`, `/api/positions` of the mode's book and of both books, `/api/live/foreign-trades`,
+/// `/api/orders`, `/api/models`, `/api/equity`), shows the paper and the live book side by side
+/// with the live book's reconciliation with the exchange (state, mismatches, foreign trades),
 /// shows the trading state (ACTIVE, REDUCING, HALTED, with its reason) and the protection locks in
 /// force, and draws equity and drawdown on canvases. Halt, resume and reset post to the API; when the gateway requires
 /// `API_TOKEN`, the page asks for it (kept in the tab's sessionStorage only).
@@ -44,7 +46,7 @@ enum DashboardPage {
 </header>
 <main>
   <section>
-    <h2>Account</h2>
+    <h2>Account (<span id="book">…</span> book)</h2>
     <div class="figures">
       <span>equity (USD)</span><strong id="equity">…</strong>
       <span>cash (USD)</span><span id="cash">…</span>
@@ -77,6 +79,12 @@ enum DashboardPage {
     <h2>Protection locks <span id="lockCount"></span></h2>
     <table><thead><tr><th>symbol</th><th>kind</th><th>reason</th><th>until (UTC)</th><th>id</th></tr></thead><tbody id="locks"></tbody></table>
     <p id="noLocks">none in force</p>
+    <h2>Books</h2>
+    <table><thead><tr><th>book</th><th>equity</th><th>cash</th><th>drawdown</th><th>daily loss</th><th>positions</th></tr></thead>
+      <tbody id="books"></tbody></table>
+    <p>live book vs exchange <span class="badge" id="reconciliation">…</span> <span id="reconciliationDetail"></span></p>
+    <table><thead><tr><th>asset</th><th>exchange</th><th>live book</th><th>since (UTC)</th></tr></thead><tbody id="mismatches"></tbody></table>
+    <p>foreign trades (no order of ours): <span id="foreignTrades">…</span></p>
     <h2>Positions</h2>
     <table><thead><tr><th>symbol</th><th>quantity</th><th>avg price</th><th>mark</th><th>unrealized</th><th>realized</th></tr></thead><tbody id="positions"></tbody></table>
   </section>
@@ -128,10 +136,20 @@ function chart(canvas, points, value, color, format) {
 async function refresh() {
   try {
     const since = Date.now() - 24 * 3600 * 1000;
-    const [health, locks, account, orders, models, equity] = await Promise.all([
+    const [health, locks, account, orders, models, equity, paperBook, liveBook, foreign] = await Promise.all([
       getJSON("/health"), getJSON("/api/locks"), getJSON("/api/positions"), getJSON("/api/orders?limit=20"), getJSON("/api/models"),
-      getJSON("/api/equity?since=" + since),
+      getJSON("/api/equity?since=" + since), getJSON("/api/positions?book=paper"), getJSON("/api/positions?book=live"),
+      getJSON("/api/live/foreign-trades"),
     ]);
+    $("book").textContent = account.book;
+    rows("books", [paperBook, liveBook], (b) => b.built === false ? [b.book, "not built", "", "", "", ""]
+      : [b.book, money(b.equity), money(b.cash), percent(b.drawdown), money(b.dailyLoss), (b.positions || []).length]);
+    const rec = liveBook.reconciliation || { state: "never", mismatches: [] };
+    $("reconciliation").textContent = rec.state;
+    $("reconciliation").className = "badge " + ({ ok: "ok", mismatch: "bad", unknown: "bad" }[rec.state] || "");
+    $("reconciliationDetail").textContent = rec.state === "ok" ? "" : (rec.detail || "");
+    rows("mismatches", rec.mismatches || [], (m) => [m.asset, m.exchange, m.book, new Date(m.since).toISOString().slice(0, 19).replace("T", " ")]);
+    $("foreignTrades").textContent = String((foreign.trades || []).length);
     authRequired = !!(health.config && health.config.authRequired);
     $("tokenRow").hidden = !authRequired;
     $("mode").textContent = health.tradingMode;

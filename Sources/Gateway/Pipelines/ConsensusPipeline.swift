@@ -117,7 +117,9 @@ struct ConsensusPipeline: Sendable {
         let gate: GateResult
         let now = unixMilliseconds()
         if let risk = control.riskStatus, now - risk.at <= configuration.riskStaleMilliseconds {
-            let position = risk.status.account.positions.first { $0.symbol == symbol }?.quantity ?? 0
+            // The trading mode's book: in live mode the live book's position, never the paper one.
+            let book = configuration.tradingMode == .live ? risk.status.live?.account : risk.status.account
+            let position = book?.positions.first { $0.symbol == symbol }?.quantity ?? 0
             gate = RiskEngine.gate(
                 GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), flags: risk.status.flags,
                 limits: risk.status.limits, context: RiskEngine.GateContext(now: now, position: position, clock: market.clock(for: symbol)))
