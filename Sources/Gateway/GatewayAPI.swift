@@ -36,6 +36,7 @@ struct GatewayAPI: Sendable {
         router.get("health") { _, _ in try jsonResponse(health()) }
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
+            recordMarketGauges()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
@@ -60,9 +61,12 @@ struct GatewayAPI: Sendable {
                 metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])
             return try jsonResponse(output, requestID: requestID)
         }
-        guarded.post("api/market/candles") { request, context in
+        let candleRoute = router.group().add(middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken))
+        candleRoute.post("api/market/candles") { request, context in
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
-            return try jsonResponse(try await ingest(input, requestID: context.requestID), requestID: context.requestID)
+            let output = try await ingest(input, requestID: context.requestID)
+            market.noteSource(Self.feedName(request.headers[.marketFeed]), for: output.symbol)
+            return try jsonResponse(output, requestID: context.requestID)
         }
         router.get("api/preflight") { _, _ in
             try jsonResponse(PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control))
@@ -199,7 +203,7 @@ struct GatewayAPI: Sendable {
                 statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
                 stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
             control: control.control, workers: snapshot.workers, models: modelIDs,
-            modelVersions: self.models.entries(live: snapshot.workers))
+            modelVersions: self.models.entries(live: snapshot.workers), market: marketStatus(now: now).symbols)
     }
 
     // MARK: market feed

@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import ServiceSupport
+import TradingWire
+import WorkerRuntime
+
+/// The market-data process: its source (Binance streams, the CSV replay, or none), the gateway
+/// sink, and `/health` and `/metrics` on `HEALTH_PORT`, each a `Service` in one `ServiceGroup`
+/// that stops gracefully on SIGTERM or SIGINT.
+public enum MarketFeedApp {
+    /// Runs until SIGTERM or SIGINT. Throws when a setting or the health port is refused.
+    public static func run(configuration: MarketFeedConfiguration, metrics: ProcessMetrics?, logger: Logger) async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let chunks = stride(from: 0, to: configuration.symbols.count, by: MarketFeedConfiguration.maxSymbols).map {
+            Array(configuration.symbols[$0..<min(configuration.symbols.count, $0 + MarketFeedConfiguration.maxSymbols)])
+        }
+        let stats = FeedStats(
+            source: configuration.source, interval: configuration.interval, symbols: configuration.symbols,
+            connections: configuration.source == .binance ? chunks.count : 0)
+        let sink = GatewaySink(
+            client: client, baseURL: configuration.gatewayURL, token: configuration.apiToken, feedName: configuration.feedName, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        switch configuration.source {
+        case .binance:
+            let parser = BinanceMarketParser(
+                symbols: Set(configuration.symbols), interval: configuration.interval, maxFrameBytes: configuration.maxFrameBytes)
+            let klines = BinanceKlinesClient(client: client, baseURL: configuration.restURL, parser: parser, logger: logger)
+            let pipeline = FeedPipeline(
+                interval: configuration.interval, klines: klines, sink: sink, stats: stats, backfill: configuration.backfill, logger: logger)
+            for (index, symbols) in chunks.enumerated() {
+                let connection = BinanceStreamConnection(
+                    index: index, symbols: symbols, configuration: configuration, parser: parser, pipeline: pipeline, stats: stats, logger: logger)
+                services.append(.init(service: connection))
+            }
+        case .replay:
+            let replay = try ReplaySource(
+                file: configuration.feedFile ?? "", symbol: configuration.symbols[0], intervalMilliseconds: configuration.feedIntervalMilliseconds,
+                sink: sink, stats: stats, logger: logger)
+            services.append(.init(service: replay, successTerminationBehavior: .ignore))
+        case .none:
+            logger.warning("MARKET_SOURCE=none: this feed sends no candles; they must be posted to POST /api/market/candles from elsewhere")
+        }
+        if configuration.healthPort > 0 {
+            services.append(.init(service: try FeedHealthService(configuration: configuration, stats: stats, metrics: metrics, logger: logger)))
+        }
+        services.append(.init(service: HTTPClientService(client: client)))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        logger.info(
+            "market feed starting",
+            metadata: ["source": "\(configuration.source.rawValue)", "symbols": "\(configuration.symbols.count)", "interval": "\(configuration.interval)"])
+        try await group.run()
+    }
+}
+
+/// `/health` (the feed's `FeedStats`, 503 while a stream is down) and `/metrics`.
+struct FeedHealthService: Service {
+    let server: HealthServer
+
+    init(configuration: MarketFeedConfiguration, stats: FeedStats, metrics: ProcessMetrics?, logger: Logger) throws {
+        var routes: [String: HealthServer.Route] = [
+            "/health": {
+                let snapshot = stats.snapshot()
+                let body = (try? JSONEncoder().encode(snapshot)).map { Array($0) } ?? []
+                return HealthServer.Reply(status: snapshot.ok ? 200 : 503, body: body)
+            }
+        ]
+        if let metrics {
+            routes["/metrics"] = { HealthServer.Reply(status: 200, body: metrics.render(), contentType: "text/plain; version=0.0.4") }
+        }
+        server = try HealthServer(host: configuration.healthHost, port: configuration.healthPort, routes: routes)
+        logger.info("health server listening", metadata: ["port": "\(server.port)"])
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        server.shutdown()
+    }
+}
+
+/// Shuts the shared HTTP client down when the group stops.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
