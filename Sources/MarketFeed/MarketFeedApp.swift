@@ -55,17 +55,19 @@ public enum MarketFeedApp {
     }
 }
 
-/// `/health` (the feed's `FeedStats`, 503 while a stream is down) and `/metrics`.
+/// `/health` and `/readyz` (the feed's `FeedStats`, 503 while a stream is down), `/livez` and `/metrics`.
 struct FeedHealthService: Service {
     let server: HealthServer
 
     init(configuration: MarketFeedConfiguration, stats: FeedStats, metrics: ProcessMetrics?, logger: Logger) throws {
+        let health: HealthServer.Route = {
+            let snapshot = stats.snapshot()
+            let body = (try? JSONEncoder().encode(snapshot)).map { Array($0) } ?? []
+            return HealthServer.Reply(status: snapshot.ok ? 200 : 503, body: body)
+        }
+        // /readyz as /health (503 while a stream is down); /livez while the process serves.
         var routes: [String: HealthServer.Route] = [
-            "/health": {
-                let snapshot = stats.snapshot()
-                let body = (try? JSONEncoder().encode(snapshot)).map { Array($0) } ?? []
-                return HealthServer.Reply(status: snapshot.ok ? 200 : 503, body: body)
-            }
+            "/health": health, "/readyz": health, "/livez": { HealthServer.Reply(status: 200, body: Array(#"{"ok":true}"#.utf8)) },
         ]
         if let metrics {
             routes["/metrics"] = { HealthServer.Reply(status: 200, body: metrics.render(), contentType: "text/plain; version=0.0.4") }

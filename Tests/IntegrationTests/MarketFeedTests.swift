@@ -149,7 +149,7 @@ struct MarketFeedTests {
         #expect(try await stack.get("/health", port: health).status == 200)
     }
 
-    @Test("the stale guard trips when the stream goes silent (execute 409 stale_market_data naming the age) and clears by itself when data flows again")
+    @Test("the stale guard trips when the stream goes silent (consensus and execute 409 stale_market_data naming the age) and clears by itself when data flows again")
     func staleGuardTripsAndClears() async throws {
         let (market, stack, _) = try await Self.running(["BTCUSDT"], full: true, ["MAX_CANDLE_AGE": "3"], feed: ["MARKET_SILENCE_MS": "600000"])
         defer { market.stop() }
@@ -167,6 +167,8 @@ struct MarketFeedTests {
         #expect(refused.status == 409, "\(refused.text)")
         #expect(refused.json["error"] as? String == "stale_market_data")
         #expect((refused.json["detail"] as? String ?? "").contains("s ago"), "\(refused.text)")
+        let consensus = try await stack.post("/api/ai/consensus", #"{"symbol": "BTCUSDT"}"#)
+        #expect(consensus.status == 409 && consensus.json["error"] as? String == "stale_market_data", "\(consensus.text)")
         market.faults { $0.silent = false }
         try await waitUntil("the symbol is fresh again", timeout: .seconds(10)) { try await status()["stale"] as? Bool == false }
         let answer = try await execute()

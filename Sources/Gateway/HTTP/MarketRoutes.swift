@@ -68,10 +68,12 @@ extension GatewayAPI {
         return MarketStatusOutput(maxCandleAge: maxAge, symbols: symbols)
     }
 
-    /// `market_data_age_seconds{symbol}`: seconds since each held symbol's newest candle opened.
+    /// `market_data_age_seconds{symbol}`: seconds since each held symbol's newest candle opened;
+    /// `market_interval_seconds{symbol}`: its candle interval (the alert divides one by the other).
     func recordMarketGauges() {
         for status in marketStatus().symbols {
             Gauge(label: "market_data_age_seconds", dimensions: [("symbol", status.symbol)]).record(Double(status.ageMs) / 1_000)
+            Gauge(label: "market_interval_seconds", dimensions: [("symbol", status.symbol)]).record(Double(status.intervalMs) / 1_000)
         }
     }
 }
