@@ -17,19 +17,19 @@ public struct BinanceStreamConnection: Service {
     let symbols: [String]
     let configuration: MarketFeedConfiguration
     let parser: BinanceMarketParser
-    let pipeline: FeedPipeline
+    let router: FeedRouter
     let stats: FeedStats
     let logger: Logger
 
     public init(
-        index: Int, symbols: [String], configuration: MarketFeedConfiguration, parser: BinanceMarketParser, pipeline: FeedPipeline,
+        index: Int, symbols: [String], configuration: MarketFeedConfiguration, parser: BinanceMarketParser, router: FeedRouter,
         stats: FeedStats, logger: Logger
     ) {
         self.index = index
         self.symbols = symbols
         self.configuration = configuration
         self.parser = parser
-        self.pipeline = pipeline
+        self.router = router
         self.stats = stats
         self.logger = logger
     }
@@ -74,13 +74,13 @@ public struct BinanceStreamConnection: Service {
     private func connectOnce(url: String) async throws {
         let lastMessage = LastMessage()
         let configuration = self.configuration
-        let parser = self.parser, pipeline = self.pipeline, stats = self.stats, logger = self.logger
+        let parser = self.parser, router = self.router, stats = self.stats, logger = self.logger
         let index = self.index, symbols = self.symbols
         let wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maxFrameBytes)
         try await WebSocketClient.connect(url: url, configuration: wsConfiguration, logger: logger) { inbound, outbound, _ in
             stats.connection(index, up: true)
             logger.info("market stream connected", metadata: ["connection": "\(index)", "symbols": "\(symbols.count)"])
-            await pipeline.connected(symbols: symbols)
+            router.connected(symbols: symbols)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
@@ -92,7 +92,7 @@ public struct BinanceStreamConnection: Service {
                         case .text(let text): bytes = Array(text.utf8)
                         case .binary(let buffer): bytes = Array(buffer.readableBytesView)
                         }
-                        await Self.handle(bytes, parser: parser, pipeline: pipeline, stats: stats, logger: logger)
+                        Self.handle(bytes, parser: parser, router: router, stats: stats, logger: logger)
                     }
                 }
                 group.addTask {
@@ -117,12 +117,12 @@ public struct BinanceStreamConnection: Service {
         }
     }
 
-    static func handle(_ bytes: [UInt8], parser: BinanceMarketParser, pipeline: FeedPipeline, stats: FeedStats, logger: Logger) async {
+    static func handle(_ bytes: [UInt8], parser: BinanceMarketParser, router: FeedRouter, stats: FeedStats, logger: Logger) {
         let now = unixMilliseconds()
         do {
             switch try parser.frame(bytes, now: now) {
             case .kline(let symbol, let candle, let closed):
-                if closed { await pipeline.closed(symbol: symbol, candle: candle) }
+                if closed { router.closed(symbol: symbol, candle: candle) }
             case .book(let symbol, let bid, let ask, _):
                 stats.book(symbol: symbol, bid: bid, ask: ask, at: now)
             }

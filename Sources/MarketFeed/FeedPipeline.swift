@@ -4,7 +4,7 @@ import TradingWire
 
 /// Turns closed klines into contiguous candles at the gateway: judges each (`KlineSequencer`),
 /// backfills the window and any gap through REST, and posts the result (`GatewaySink`). One
-/// actor, so a symbol's candles go out one batch at a time, in order.
+/// actor per symbol (`FeedRouter`), so a symbol's candles go out one batch at a time, in order.
 public actor FeedPipeline {
     private var sequencer: KlineSequencer
     private let klines: BinanceKlinesClient

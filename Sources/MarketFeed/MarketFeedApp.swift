@@ -27,11 +27,13 @@ public enum MarketFeedApp {
             let parser = BinanceMarketParser(
                 symbols: Set(configuration.symbols), interval: configuration.interval, maxFrameBytes: configuration.maxFrameBytes)
             let klines = BinanceKlinesClient(client: client, baseURL: configuration.restURL, parser: parser, logger: logger)
-            let pipeline = FeedPipeline(
-                interval: configuration.interval, klines: klines, sink: sink, stats: stats, backfill: configuration.backfill, logger: logger)
+            let router = FeedRouter(symbols: configuration.symbols) { _ in
+                FeedPipeline(interval: configuration.interval, klines: klines, sink: sink, stats: stats, backfill: configuration.backfill, logger: logger)
+            }
+            services.append(.init(service: router))
             for (index, symbols) in chunks.enumerated() {
                 let connection = BinanceStreamConnection(
-                    index: index, symbols: symbols, configuration: configuration, parser: parser, pipeline: pipeline, stats: stats, logger: logger)
+                    index: index, symbols: symbols, configuration: configuration, parser: parser, router: router, stats: stats, logger: logger)
                 services.append(.init(service: connection))
             }
         case .replay:
