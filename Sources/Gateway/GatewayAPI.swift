@@ -20,6 +20,8 @@ struct GatewayAPI: Sendable {
     let models: ModelDirectory
     /// Told of live fills (queued, never awaited).
     var notifier: Notifier?
+    /// What the market feeds report of themselves (`POST /api/market/feeds`).
+    let feedBoard = MarketFeedBoard()
 
     var consensus: ConsensusPipeline {
         ConsensusPipeline(broker: broker, market: market, configuration: configuration, control: control, models: models)
@@ -62,6 +64,7 @@ struct GatewayAPI: Sendable {
             return try jsonResponse(output, requestID: requestID)
         }
         let candleRoute = router.group().add(middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken))
+        registerFeedReports(on: candleRoute)
         candleRoute.post("api/market/candles") { request, context in
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
             let output = try await ingest(input, requestID: context.requestID)

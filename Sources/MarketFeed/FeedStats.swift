@@ -82,7 +82,7 @@ public final class FeedStats: Sendable {
     func message(now: Int) {
         state.withLock { state in
             state.messages += 1
-            if now - state.rateWindowStart >= 10_000 {
+            if now - state.rateWindowStart >= 2_000 {
                 state.rate = Double(state.messages) * 1_000 / Double(max(1, now - state.rateWindowStart))
                 state.messages = 0
                 state.rateWindowStart = now

@@ -62,6 +62,14 @@ public struct GatewaySink: Sendable {
         throw Failure(description: "\(symbol): the gateway kept refusing the batch as stale")
     }
 
+    /// Sends the feed's own state (`POST /api/market/feeds`).
+    public func report(_ body: some Encodable) async throws {
+        let (status, answer) = try await send(.POST, "/api/market/feeds", body: try JSONEncoder().encode(body))
+        guard status == 200 else {
+            throw Failure(description: "POST /api/market/feeds answered \(status): \(String(decoding: answer.prefix(300), as: UTF8.self))")
+        }
+    }
+
     /// The open time of the newest candle the gateway holds for `symbol`, nil for none.
     public func newestHeld(symbol: String) async throws -> Int64? {
         let (status, body) = try await send(.GET, "/api/market/candles?symbol=\(symbol)&limit=1", body: nil)

@@ -44,6 +44,7 @@ public enum MarketFeedApp {
         case .none:
             logger.warning("MARKET_SOURCE=none: this feed sends no candles; they must be posted to POST /api/market/candles from elsewhere")
         }
+        services.append(.init(service: FeedReporter(name: configuration.feedName, stats: stats, sink: sink, intervalMilliseconds: 2_000, logger: logger)))
         if configuration.healthPort > 0 {
             services.append(.init(service: try FeedHealthService(configuration: configuration, stats: stats, metrics: metrics, logger: logger)))
         }

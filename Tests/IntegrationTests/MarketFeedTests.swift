@@ -97,6 +97,12 @@ struct MarketFeedTests {
         let status = try await stack.get("/api/market/status").json["symbols"] as? [[String: Any]] ?? []
         #expect(status.count == 2)
         #expect(status.allSatisfy { $0["source"] as? String == "market-feed" && ($0["ageMs"] as? Int ?? .max) < 5_000 }, "\(status)")
+        #expect(status.allSatisfy { ($0["bid"] as? Double ?? 0) > 0 && ($0["ask"] as? Double ?? 0) >= ($0["bid"] as? Double ?? 0) }, "\(status)")
+        try await waitUntil("the feed reported its reconnect") {
+            let feeds = try await stack.get("/api/market/status").json["feeds"] as? [[String: Any]] ?? []
+            return feeds.count == 1 && feeds[0]["feed"] as? String == "market-feed" && feeds[0]["connected"] as? Int == 1
+                && (feeds[0]["reconnects"] as? Int ?? 0) >= 1 && (feeds[0]["gapCandles"] as? Int ?? 0) >= 3
+        }
         let metrics = try await stack.get("/metrics").text
         #expect(metrics.contains("market_data_age_seconds{symbol=\"BTCUSDT\"}"))
         let feedMetrics = try await stack.get("/metrics", port: health).text
@@ -126,6 +132,8 @@ struct MarketFeedTests {
         let newest = candles.last?["openTime"] as? Int64 ?? 0
         #expect(FakeBinanceMarket.now() - newest < 3_000, "the newest held candle is \(FakeBinanceMarket.now() - newest) ms old")
         #expect(!stack.log("market-feed").contains("\"ERROR\""))
+        let feeds = try await stack.get("/api/market/status").json["feeds"] as? [[String: Any]] ?? []
+        #expect(Set(feeds.compactMap { $0["feed"] as? String }) == ["feed-a", "feed-b"], "\(feeds)")
     }
 
     @Test("malformed and hostile frames (NaN, text prices, negative volume, future open time, unsubscribed symbol, a 10 MB frame) are refused and counted, never a candle")

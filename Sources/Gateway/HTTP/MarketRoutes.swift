@@ -26,12 +26,17 @@ struct MarketSymbolStatus: Encodable, Sendable {
     var stale: Bool
     /// The feed that last added candles (`X-Market-Feed`), `api` without the header.
     var source: String
+    /// The newest best bid and ask a feed reported, and its age (absent while none is known).
+    var bid: Double?
+    var ask: Double?
+    var bookAgeMs: Int64?
 }
 
 /// `GET /api/market/status` body.
 struct MarketStatusOutput: Encodable, Sendable {
     var maxCandleAge: Double?
     var symbols: [MarketSymbolStatus]
+    var feeds: [MarketFeedStatus]
 }
 
 extension GatewayAPI {
@@ -60,12 +65,14 @@ extension GatewayAPI {
             guard let clock = market.clock(for: symbol) else { return nil }
             let age = now - clock.newestOpenTime
             let stale = StaleDataGuard.problem(symbol: symbol, clock: clock, maxAge: maxAge ?? 0, now: now) != nil
+            let book = feedBoard.book(for: symbol)
             return MarketSymbolStatus(
                 symbol: symbol, lastOpenTime: clock.newestOpenTime, ageMs: age,
                 ageIntervals: Double(age) / Double(max(1, clock.intervalMilliseconds)), intervalMs: clock.intervalMilliseconds,
-                held: market.candles(for: symbol).count, stale: stale, source: market.source(for: symbol) ?? "api")
+                held: market.candles(for: symbol).count, stale: stale, source: market.source(for: symbol) ?? "api",
+                bid: book?.bid, ask: book?.ask, bookAgeMs: book.map { now - $0.at })
         }
-        return MarketStatusOutput(maxCandleAge: maxAge, symbols: symbols)
+        return MarketStatusOutput(maxCandleAge: maxAge, symbols: symbols, feeds: feedStatuses(now: now))
     }
 
     /// `market_data_age_seconds{symbol}`: seconds since each held symbol's newest candle opened;
@@ -88,5 +95,95 @@ extension GatewayAPI {
     static func feedName(_ header: String?) -> String {
         guard let header, !header.isEmpty else { return "api" }
         return String(decoding: header.utf8.prefix(64).filter { (0x21...0x7E).contains($0) }, as: UTF8.self)
+    }
+}
+
+/// `POST /api/market/feeds` body: a market feed's own state, sent every few seconds.
+struct MarketFeedReport: Codable, Sendable {
+    struct BookInput: Codable, Sendable {
+        var symbol: String
+        var bid: Double
+        var ask: Double
+        /// When the feed received it, Unix ms.
+        var at: Int64
+    }
+
+    var feed: String
+    var source: String
+    var connected: Int
+    var connections: Int
+    var reconnects: Int
+    var gapCandles: Int
+    var refusedFrames: Int
+    var messagesPerSecond: Double
+    var books: [BookInput]
+}
+
+/// One feed in `GET /api/market/status`.
+struct MarketFeedStatus: Encodable, Sendable {
+    var feed: String
+    var source: String
+    var connected: Int
+    var connections: Int
+    var reconnects: Int
+    var gapCandles: Int
+    var refusedFrames: Int
+    var messagesPerSecond: Double
+    /// Milliseconds since the feed last reported.
+    var reportAgeMs: Int64
+}
+
+/// `POST /api/market/feeds` answer.
+struct MarketFeedAck: Encodable, Sendable {
+    var feed: String
+    var books: Int
+}
+
+extension GatewayAPI {
+    /// Checks a feed's report: what the OpenAPI document says, plus bid at most ask and a book
+    /// time no later than a minute from now.
+    static func validate(_ report: MarketFeedReport, now: Int64) throws(APIError) -> MarketFeedReport {
+        func refuse(_ detail: String) -> APIError { APIError(.unprocessableContent, "invalid_feed_report", detail) }
+        guard (1...64).contains(report.feed.utf8.count), report.feed.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw refuse("feed must be 1 to 64 visible ASCII characters")
+        }
+        guard ["binance", "replay", "none"].contains(report.source) else { throw refuse("source must be binance, replay or none") }
+        let counts = [report.connected, report.connections, report.reconnects, report.gapCandles, report.refusedFrames]
+        guard counts.allSatisfy({ (0...1_000_000_000).contains($0) }), report.connected <= report.connections else {
+            throw refuse("connected, connections, reconnects, gapCandles and refusedFrames must be 0 to 1e9, connected at most connections")
+        }
+        guard report.messagesPerSecond.isFinite, (0...1_000_000).contains(report.messagesPerSecond) else {
+            throw refuse("messagesPerSecond must be 0 to 1e6")
+        }
+        guard report.books.count <= 512 else { throw refuse("at most 512 books") }
+        for (index, book) in report.books.enumerated() {
+            _ = try InputValidation.symbol(book.symbol)
+            let prices = [book.bid, book.ask]
+            guard prices.allSatisfy({ $0.isFinite && $0 >= InputValidation.minimumPrice && $0 < 1e12 }), book.bid <= book.ask,
+                book.at > 0, book.at <= now + 60_000
+            else { throw refuse("book [\(index)]: bid and ask from 1e-8 to below 1e12, bid at most ask, at in Unix ms no later than a minute ahead") }
+        }
+        return report
+    }
+
+    /// The feeds' route, behind the same token as the candles.
+    func registerFeedReports(on group: RouterGroup<GatewayRequestContext>) {
+        group.post("api/market/feeds") { request, context in
+            let input = try await request.decodeJSON(MarketFeedReport.self, limit: configuration.maxBodyBytes)
+            let now = unixMilliseconds()
+            let report = try Self.validate(input, now: now)
+            feedBoard.record(report, now: now) { market.newestOpenTime(for: $0) != nil }
+            return try jsonResponse(MarketFeedAck(feed: report.feed, books: report.books.count), requestID: context.requestID)
+        }
+    }
+
+    /// The feeds as the status shows them.
+    func feedStatuses(now: Int64) -> [MarketFeedStatus] {
+        feedBoard.allFeeds().map { entry in
+            let r = entry.report
+            return MarketFeedStatus(
+                feed: r.feed, source: r.source, connected: r.connected, connections: r.connections, reconnects: r.reconnects,
+                gapCandles: r.gapCandles, refusedFrames: r.refusedFrames, messagesPerSecond: r.messagesPerSecond, reportAgeMs: now - entry.receivedAt)
+        }
     }
 }
