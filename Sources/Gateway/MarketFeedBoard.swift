@@ -1,4 +1,5 @@
 import Synchronization
+import TradingWire
 
 /// What the market feeds last reported of themselves (`POST /api/market/feeds`): per feed its
 /// connections, reconnects, gaps and message rate; per symbol the newest best bid and ask. Held

@@ -18,14 +18,9 @@ public final class FeedStats: Sendable {
     public struct Snapshot: Codable, Sendable {
         public var ok: Bool
         public var service: String
-        public var source: String
         public var interval: String
-        public var connected: Int
-        public var connections: Int
-        public var reconnects: Int
-        public var gapCandles: Int
-        public var refusedFrames: Int
-        public var messagesPerSecond: Double
+        /// What the feed reports to the gateway: counts, message rate and books.
+        public var feed: MarketFeedReport
         public var symbols: [SymbolState]
     }
 
@@ -42,13 +37,15 @@ public final class FeedStats: Sendable {
 
     private let state = Mutex(State())
     private let source: MarketSource
+    private let name: String
     private let interval: MarketInterval
     private let connections: Int
     private let reconnectCounter = Counter(label: "market_reconnects_total")
     private let gapCounter = Counter(label: "market_gap_candles_total")
     private let candleCounter = Counter(label: "market_candles_total")
 
-    public init(source: MarketSource, interval: MarketInterval, symbols: [String], connections: Int) {
+    public init(name: String, source: MarketSource, interval: MarketInterval, symbols: [String], connections: Int) {
+        self.name = name
         self.source = source
         self.interval = interval
         self.connections = connections
@@ -108,10 +105,15 @@ public final class FeedStats: Sendable {
     public func snapshot() -> Snapshot {
         state.withLock { state in
             let ok = source != .binance || state.connected.count == connections
-            return Snapshot(
-                ok: ok, service: "market-feed", source: source.rawValue, interval: interval.name, connected: state.connected.count,
-                connections: connections, reconnects: state.reconnects, gapCandles: state.gapCandles, refusedFrames: state.refused,
-                messagesPerSecond: state.rate, symbols: state.symbols.values.sorted { $0.symbol < $1.symbol })
+            let symbols = state.symbols.values.sorted { $0.symbol < $1.symbol }
+            let books = symbols.compactMap { state -> MarketFeedReport.Book? in
+                guard let bid = state.bid, let ask = state.ask, let at = state.bookAt else { return nil }
+                return MarketFeedReport.Book(symbol: state.symbol, bid: bid, ask: ask, at: at)
+            }
+            let feed = MarketFeedReport(
+                feed: name, source: source.rawValue, connected: state.connected.count, connections: connections, reconnects: state.reconnects,
+                gapCandles: state.gapCandles, refusedFrames: state.refused, messagesPerSecond: state.rate, books: books)
+            return Snapshot(ok: ok, service: "market-feed", interval: interval.name, feed: feed, symbols: symbols)
         }
     }
 }

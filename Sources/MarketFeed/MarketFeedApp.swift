@@ -17,7 +17,7 @@ public enum MarketFeedApp {
             Array(configuration.symbols[$0..<min(configuration.symbols.count, $0 + MarketFeedConfiguration.maxSymbols)])
         }
         let stats = FeedStats(
-            source: configuration.source, interval: configuration.interval, symbols: configuration.symbols,
+            name: configuration.feedName, source: configuration.source, interval: configuration.interval, symbols: configuration.symbols,
             connections: configuration.source == .binance ? chunks.count : 0)
         let sink = GatewaySink(
             client: client, baseURL: configuration.gatewayURL, token: configuration.apiToken, feedName: configuration.feedName, logger: logger)
@@ -44,7 +44,7 @@ public enum MarketFeedApp {
         case .none:
             logger.warning("MARKET_SOURCE=none: this feed sends no candles; they must be posted to POST /api/market/candles from elsewhere")
         }
-        services.append(.init(service: FeedReporter(name: configuration.feedName, stats: stats, sink: sink, intervalMilliseconds: 2_000, logger: logger)))
+        services.append(.init(service: FeedReporter(stats: stats, sink: sink, intervalMilliseconds: 2_000, logger: logger)))
         if configuration.healthPort > 0 {
             services.append(.init(service: try FeedHealthService(configuration: configuration, stats: stats, metrics: metrics, logger: logger)))
         }

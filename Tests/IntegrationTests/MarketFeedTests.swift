@@ -86,7 +86,7 @@ struct MarketFeedTests {
         }
         try await waitUntil("the feed reconnected", timeout: .seconds(20)) { market.connections >= 2 }
         try await Task.sleep(for: .seconds(4))
-        let healthNow = try await Self.feedHealth(stack, health)
+        let healthNow = try await Self.feedHealth(stack, health)["feed"] as? [String: Any] ?? [:]
         #expect((healthNow["gapCandles"] as? Int ?? 0) >= 3, "\(healthNow)")
         #expect((healthNow["reconnects"] as? Int ?? 0) >= 1, "\(healthNow)")
         for symbol in market.symbols {
@@ -145,7 +145,7 @@ struct MarketFeedTests {
         let candles = try await Self.held(stack, "BTCUSDT")
         Self.expectContiguous(candles, "BTCUSDT", market)
         #expect((candles.last?["openTime"] as? Int64 ?? .max) <= FakeBinanceMarket.now(), "no future candle")
-        let feed = try await Self.feedHealth(stack, health)
+        let feed = try await Self.feedHealth(stack, health)["feed"] as? [String: Any] ?? [:]
         #expect((feed["refusedFrames"] as? Int ?? 0) >= 7, "\(feed)")
         let metrics = try await stack.get("/metrics", port: health).text
         for reason in ["malformed", "bad_number", "future_open_time", "unsubscribed_symbol"] {

@@ -98,39 +98,21 @@ extension GatewayAPI {
     }
 }
 
-/// `POST /api/market/feeds` body: a market feed's own state, sent every few seconds.
-struct MarketFeedReport: Codable, Sendable {
-    struct BookInput: Codable, Sendable {
-        var symbol: String
-        var bid: Double
-        var ask: Double
-        /// When the feed received it, Unix ms.
-        var at: Int64
-    }
-
-    var feed: String
-    var source: String
-    var connected: Int
-    var connections: Int
-    var reconnects: Int
-    var gapCandles: Int
-    var refusedFrames: Int
-    var messagesPerSecond: Double
-    var books: [BookInput]
-}
-
-/// One feed in `GET /api/market/status`.
+/// One feed in `GET /api/market/status`: its report's fields (without the books, which are shown
+/// per symbol) and `reportAgeMs`, milliseconds since it last reported.
 struct MarketFeedStatus: Encodable, Sendable {
-    var feed: String
-    var source: String
-    var connected: Int
-    var connections: Int
-    var reconnects: Int
-    var gapCandles: Int
-    var refusedFrames: Int
-    var messagesPerSecond: Double
-    /// Milliseconds since the feed last reported.
+    var report: MarketFeedReport
     var reportAgeMs: Int64
+
+    private enum Keys: String, CodingKey { case reportAgeMs }
+
+    func encode(to encoder: any Encoder) throws {
+        var shown = report
+        shown.books = []
+        try shown.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(reportAgeMs, forKey: .reportAgeMs)
+    }
 }
 
 /// `POST /api/market/feeds` answer.
@@ -179,11 +161,6 @@ extension GatewayAPI {
 
     /// The feeds as the status shows them.
     func feedStatuses(now: Int64) -> [MarketFeedStatus] {
-        feedBoard.allFeeds().map { entry in
-            let r = entry.report
-            return MarketFeedStatus(
-                feed: r.feed, source: r.source, connected: r.connected, connections: r.connections, reconnects: r.reconnects,
-                gapCandles: r.gapCandles, refusedFrames: r.refusedFrames, messagesPerSecond: r.messagesPerSecond, reportAgeMs: now - entry.receivedAt)
-        }
+        feedBoard.allFeeds().map { MarketFeedStatus(report: $0.report, reportAgeMs: now - $0.receivedAt) }
     }
 }
