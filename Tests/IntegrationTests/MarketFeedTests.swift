@@ -184,6 +184,39 @@ struct MarketFeedTests {
         Self.expectContiguous(try await Self.held(stack, "BTCUSDT"), "BTCUSDT", market)
     }
 
+    @Test("MARKET_FEED_TOKEN posts candles and feed reports, and nothing else: halt, execute and reset refuse it 401")
+    func feedTokenMayOnlyPostCandles() async throws {
+        let market = FakeBinanceMarket(symbols: ["BTCUSDT"])
+        try await market.start()
+        defer { market.stop() }
+        let stack = try Stack(["API_TOKEN": "operator-token-1", "MARKET_FEED_TOKEN": "feed-token-1"])
+        stack.token = "operator-token-1"
+        try stack.start("gateway")
+        try stack.start("risk-worker")
+        try await waitUntil("the risk worker is known") {
+            (try await stack.get("/health").json["risk"] as? [String: Any])?["known"] as? Bool == true
+        }
+        let health = freePort()
+        // The feed holds only its own token (an empty API_TOKEN counts as unset).
+        let feed = Self.feedEnvironment(stack, market, health: health).merging(["MARKET_FEED_TOKEN": "feed-token-1", "API_TOKEN": ""]) { $1 }
+        try stack.start("market-feed", feed)
+        try await waitUntil("the window is backfilled", timeout: .seconds(20)) { try await Self.held(stack, "BTCUSDT").count >= 30 }
+        try await waitUntil("the feed's report arrived") {
+            (try await stack.get("/api/market/status").json["feeds"] as? [[String: Any]])?.count == 1
+        }
+        stack.token = "feed-token-1"
+        for (path, body) in [
+            ("/api/halt", #"{"reason": "feed token"}"#), ("/api/risk/reset", #"{"reason": "feed token"}"#),
+            ("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9}"#),
+        ] {
+            let answer = try await stack.post(path, body)
+            #expect(answer.status == 401 && answer.json["error"] as? String == "unauthorized", "\(path): \(answer.text)")
+        }
+        stack.token = nil
+        let anonymous = try await stack.post("/api/market/candles", #"{"symbol": "BTCUSDT", "candles": []}"#)
+        #expect(anonymous.status == 401, "\(anonymous.text)")
+    }
+
     @Test("live start-up without a market feed is refused: MARKET_SOURCE unset or replay; none starts with a WARN")
     func liveWithoutFeedRefused() throws {
         let stack = try Stack()
