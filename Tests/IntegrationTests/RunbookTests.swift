@@ -208,7 +208,7 @@ struct RunbookTests {
                 }
             }
         }
-        #expect(guarded == 10)
+        #expect(guarded == 11)
         // The refused calls changed nothing: no order, no halt.
         let health = try await stack.get("/health").json
         #expect(health["ok"] as? Bool == true)
