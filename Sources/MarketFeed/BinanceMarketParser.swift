@@ -7,6 +7,8 @@ public enum MarketEvent: Sendable, Equatable {
     case kline(symbol: String, candle: Candle, closed: Bool)
     /// The best bid and ask of a subscribed symbol (`<symbol>@bookTicker`).
     case book(symbol: String, bid: Double, ask: Double, updateID: Int64)
+    /// Binance is about to shut this server down: connect anew now.
+    case serverShutdown
 }
 
 /// Why a frame was refused: counted by `reason` (`market_refused_frames_total`), never a candle.
@@ -50,6 +52,17 @@ public struct BinanceMarketParser: Sendable {
         var stream: String
     }
 
+    /// `{"e": "serverShutdown", "E": ...}`, bare or under `event` (as the WebSocket API sends it).
+    private struct ShutdownNotice: Decodable {
+        struct Event: Decodable {
+            var e: String
+        }
+
+        var e: String?
+        var event: Event?
+        var isShutdown: Bool { e == "serverShutdown" || event?.e == "serverShutdown" }
+    }
+
     private struct Wrapped<Payload: Decodable>: Decodable {
         var stream: String
         var data: Payload
@@ -88,6 +101,7 @@ public struct BinanceMarketParser: Sendable {
         do {
             stream = try JSONDecoder().decode(Envelope.self, from: data).stream
         } catch {
+            if (try? JSONDecoder().decode(ShutdownNotice.self, from: data))?.isShutdown == true { return .serverShutdown }
             throw MarketRefusal("malformed", "not a combined-stream frame {\"stream\":..., \"data\":...}")
         }
         guard let at = stream.firstIndex(of: "@") else { throw MarketRefusal("unknown_stream", "stream \(stream.prefix(64))") }

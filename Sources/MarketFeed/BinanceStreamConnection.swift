@@ -9,7 +9,8 @@ import WSClient
 /// One WebSocket connection to Binance's combined streams (`<symbol>@kline_<interval>` and
 /// `<symbol>@bookTicker` for up to 512 symbols: 1024 streams), made anew with jittered
 /// exponential back-off whenever it drops, goes silent for `MARKET_SILENCE_MS`, or reaches
-/// `MARKET_CONNECTION_MAX_SECONDS` (before Binance's 24-hour cut). Binance's pings are answered
+/// `MARKET_CONNECTION_MAX_SECONDS` (before Binance's 24-hour cut), or Binance announces a
+/// `serverShutdown`. Binance's pings are answered
 /// by the WebSocket library; the feed sends nothing else (no subscribe messages: the streams are
 /// in the URL), far inside the 5 incoming messages a second.
 public struct BinanceStreamConnection: Service {
@@ -92,7 +93,10 @@ public struct BinanceStreamConnection: Service {
                         case .text(let text): bytes = Array(text.utf8)
                         case .binary(let buffer): bytes = Array(buffer.readableBytesView)
                         }
-                        Self.handle(bytes, parser: parser, router: router, stats: stats, logger: logger)
+                        if Self.handle(bytes, parser: parser, router: router, stats: stats, logger: logger) {
+                            logger.info("serverShutdown from Binance: connecting anew", metadata: ["connection": "\(index)"])
+                            throw Silent()
+                        }
                     }
                 }
                 group.addTask {
@@ -117,7 +121,8 @@ public struct BinanceStreamConnection: Service {
         }
     }
 
-    static func handle(_ bytes: [UInt8], parser: BinanceMarketParser, router: FeedRouter, stats: FeedStats, logger: Logger) {
+    /// Hands one frame on; true when the server announced its shutdown (connect anew).
+    static func handle(_ bytes: [UInt8], parser: BinanceMarketParser, router: FeedRouter, stats: FeedStats, logger: Logger) -> Bool {
         let now = unixMilliseconds()
         do {
             switch try parser.frame(bytes, now: now) {
@@ -125,11 +130,14 @@ public struct BinanceStreamConnection: Service {
                 if closed { router.closed(symbol: symbol, candle: candle) }
             case .book(let symbol, let bid, let ask, _):
                 stats.book(symbol: symbol, bid: bid, ask: ask, at: now)
+            case .serverShutdown:
+                return true
             }
         } catch {
             stats.refused(error)
             logger.warning("market frame refused", metadata: ["reason": "\(error.reason)", "detail": "\(error.detail)"])
         }
+        return false
     }
 }
 

@@ -21,7 +21,9 @@ public enum MarketFeedApp {
             connections: configuration.source == .binance ? chunks.count : 0)
         let sink = GatewaySink(
             client: client, baseURL: configuration.gatewayURL, token: configuration.apiToken, feedName: configuration.feedName, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // First in the group, so shut down last (the group stops services in reverse order):
+        // the sources' last posts still have a client.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: HTTPClientService(client: client))]
         switch configuration.source {
         case .binance:
             let parser = BinanceMarketParser(
@@ -48,7 +50,6 @@ public enum MarketFeedApp {
         if configuration.healthPort > 0 {
             services.append(.init(service: try FeedHealthService(configuration: configuration, stats: stats, metrics: metrics, logger: logger)))
         }
-        services.append(.init(service: HTTPClientService(client: client)))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         logger.info(

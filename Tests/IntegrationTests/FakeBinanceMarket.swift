@@ -21,7 +21,9 @@ import FoundationNetworking
 ///
 /// Candles are a function of symbol and open time, so a test knows what every one must be.
 /// Fault modes: drop the connection, skip candles, repeat or reorder klines, send unclosed
-/// klines (always, between closes), go silent, send malformed and hostile frames.
+/// klines (always, between closes), go silent, send malformed and hostile frames, announce a
+/// `serverShutdown` (documented: "a serverShutdown event will be sent when the server is about to
+/// shutdown"; its shape as the WebSocket API's connection events give it).
 final class FakeBinanceMarket: Sendable {
     /// What the streams do wrong next.
     struct Faults: Sendable {
@@ -37,6 +39,8 @@ final class FakeBinanceMarket: Sendable {
         var silent = false
         /// Send one round of malformed and hostile frames at the next tick.
         var malformed = false
+        /// Announce a server shutdown at the next tick (the connection stays open).
+        var serverShutdown = false
     }
 
     struct State {
@@ -141,6 +145,10 @@ final class FakeBinanceMarket: Sendable {
             if faults.drop { return }
             if faults.silent { continue }
             let closing = boundary - intervalMilliseconds
+            if faults.serverShutdown {
+                state.withLock { $0.faults.serverShutdown = false }
+                try await outbound.writeTextMessage(#"{"e":"serverShutdown","E":\#(Self.now())}"#)
+            }
             if faults.malformed {
                 state.withLock { $0.faults.malformed = false }
                 for frame in hostileFrames(closing) { try await outbound.writeTextMessage(frame) }

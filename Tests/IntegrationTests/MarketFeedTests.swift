@@ -66,7 +66,7 @@ struct MarketFeedTests {
         try await stack.get("/health", port: port).json
     }
 
-    @Test("gaps from skipped candles and dropped connections are backfilled; repeated, reordered and unclosed klines never double a candle")
+    @Test("gaps from skipped candles, dropped connections and a serverShutdown are backfilled; repeated, reordered and unclosed klines never double a candle")
     func gapsBackfilledNeverDoubled() async throws {
         let (market, stack, health) = try await Self.running(["BTCUSDT", "ETHUSDT"])
         defer { market.stop() }
@@ -85,6 +85,8 @@ struct MarketFeedTests {
             $0.drop = true
         }
         try await waitUntil("the feed reconnected", timeout: .seconds(20)) { market.connections >= 2 }
+        market.faults { $0.serverShutdown = true }
+        try await waitUntil("the feed connected anew on serverShutdown", timeout: .seconds(20)) { market.connections >= 3 }
         try await Task.sleep(for: .seconds(4))
         let healthNow = try await Self.feedHealth(stack, health)["feed"] as? [String: Any] ?? [:]
         #expect((healthNow["gapCandles"] as? Int ?? 0) >= 3, "\(healthNow)")

@@ -68,6 +68,12 @@ import TradingWire
         #expect(refusal([UInt8](repeating: 0x20, count: 10_000_000)) == "oversized")
     }
 
+    @Test func serverShutdownBareOrUnderEvent() throws {
+        #expect(try parser.frame(Array(#"{"e":"serverShutdown","E":1770123456789}"#.utf8), now: now) == .serverShutdown)
+        #expect(try parser.frame(Array(#"{"event":{"e":"serverShutdown","E":1770123456789}}"#.utf8), now: now) == .serverShutdown)
+        #expect(refusal(Array(#"{"e":"somethingElse"}"#.utf8)) == "malformed")
+    }
+
     @Test func bookWithBidOverAskIsRefused() {
         let text = #"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"101","B":"1","a":"100","A":"1"}}"#
         #expect(refusal(Array(text.utf8)) == "bad_range")
