@@ -174,6 +174,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "MarketFeedTests", dependencies: ["MarketFeed", "TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "ExchangeAdapterTests", dependencies: ["ExchangeAdapter", "ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RiskWorkerTests", dependencies: ["RiskWorker", "TradingDomain", "TradingWire", .product(name: "GRDB", package: "GRDB.swift")],

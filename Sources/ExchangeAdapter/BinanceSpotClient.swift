@@ -37,12 +37,21 @@ public struct ExchangeConfiguration: Sendable {
     }
 }
 
+/// How a MARKET order is sized.
+public enum MarketOrderSize: Sendable, Equatable {
+    /// `quoteOrderQty`: this amount of the quote asset.
+    case quote(Decimal)
+    /// `quantity`: this quantity of the base asset (a multiple of the symbol's step).
+    case base(Decimal)
+}
+
 /// What became of an order at the exchange.
 public enum ExchangeOutcome: Sendable, Equatable {
     /// Filled: the exchange's own figures (average price, quantity, quote amount, and the
     /// commission summed by the asset it was charged in: the quote asset, the base asset or BNB).
     case filled(price: Decimal, quantity: Decimal, quoteAmount: Decimal, commissions: [String: Decimal])
-    /// Refused by the exchange: nothing was traded.
+    /// Refused by the exchange (an order refused when placed, or one the exchange shows ended
+    /// with nothing executed): nothing was traded. Never the refusal of a query.
     case rejected(code: Int, message: String)
     /// The exchange has no order under that client order id.
     case notFound
@@ -55,12 +64,16 @@ public enum ExchangeOutcome: Sendable, Equatable {
 }
 
 /// Binance spot REST: market orders sized by quote amount, order query by client order id,
-/// HMAC-SHA256 signed with timestamp and `recvWindow`. It never re-sends an order: a call
-/// without a clear answer is `.unknown`, to be settled by `queryOrder`.
+/// HMAC-SHA256 signed with timestamp and `recvWindow` on the exchange's clock (the offset
+/// `syncClock` measured). It never re-sends an order: a call without a clear answer is
+/// `.unknown`, to be settled by `queryOrder`; a query refused with -1021 is asked once more after
+/// the clock is measured again.
 public final class BinanceSpotClient: Sendable {
-    private let configuration: ExchangeConfiguration
+    let configuration: ExchangeConfiguration
     /// Until when (Unix ms) the exchange asked us to stay away.
     private let backoffUntil = Mutex<Int64>(0)
+    /// The measured offset to the exchange's clock (`BinanceSpotClient+Clock.swift`).
+    let clockState = Mutex(ExchangeClockState())
 
     public init(configuration: ExchangeConfiguration) {
         self.configuration = configuration
@@ -72,14 +85,26 @@ public final class BinanceSpotClient: Sendable {
     /// the order once `timestamp + recvWindow` has passed, so it can exist there only if it was
     /// placed before then (see `provablyAbsent`).
     public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome {
+        placeMarketOrder(symbol: symbol, side: side, size: .quote(quoteAmount), clientOrderID: clientOrderID, timestamp: timestamp)
+    }
+
+    /// `POST /api/v3/order`: a MARKET order sized by quote amount or by base quantity.
+    public func placeMarketOrder(
+        symbol: String, side: Side, size: MarketOrderSize, clientOrderID: String, timestamp: Int64? = nil
+    ) -> ExchangeOutcome {
         if let wait = remainingBackoff() { return .rateLimited(retryAfter: wait) }
+        let sizing =
+            switch size {
+            case .quote(let amount): ("quoteOrderQty", "\(amount)")
+            case .base(let quantity): ("quantity", "\(quantity)")
+            }
         let parameters = [
-            ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "MARKET"), ("quoteOrderQty", "\(quoteAmount)"),
+            ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "MARKET"), sizing,
             ("newClientOrderId", clientOrderID), ("newOrderRespType", "FULL"),
         ]
         switch call("POST", "/api/v3/order", parameters, timestamp: timestamp) {
         case .answer(200, let object, _):
-            return Self.outcome(ofOrder: object, trades: object["fills"] as? [[String: Any]])
+            return Self.outcome(ofOrder: object, trades: object["fills"] as? [[String: Any]], clientOrderID: clientOrderID)
         case .answer(let status, let object, _):
             return refusal(status: status, object: object)
         case .rateLimited(let seconds):
@@ -89,30 +114,36 @@ public final class BinanceSpotClient: Sendable {
         }
     }
 
-    /// `GET /api/v3/order` by client order id, and the order's trades for its commission.
+    /// `GET /api/v3/order` by client order id (weight 4), and the order's trades for its
+    /// commission (weight 5). Only -2013 says the exchange has no such order; any other refusal
+    /// (-1021, -1022, -2014, -2015, 401, 403, a body that cannot be read) is `.unknown`.
     public func queryOrder(symbol: String, clientOrderID: String) -> ExchangeOutcome {
         if let wait = remainingBackoff() { return .unknown(reason: "rate limited for \(wait) s more") }
         switch call("GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID)]) {
-        case .answer(200, let object, _):
-            let executed = Self.decimal(object["executedQty"]) ?? 0
-            guard object["status"] as? String == "FILLED" || (Self.finalStatuses.contains(object["status"] as? String ?? "") && executed > 0) else {
-                return Self.outcome(ofOrder: object, trades: nil)
-            }
-            let orderID = (object["orderId"] as? Int).map(String.init) ?? "\(object["orderId"] ?? "")"
-            switch call("GET", "/api/v3/myTrades", [("symbol", symbol), ("orderId", orderID)]) {
-            case .answer(200, _, let array?):
-                return Self.outcome(ofOrder: object, trades: array)
-            default:
-                return .unknown(reason: "the order is filled but its trades could not be read")
-            }
+        case .answer(200, let object, nil):
+            return outcomeWithTrades(symbol: symbol, order: object, clientOrderID: clientOrderID)
+        case .answer(let status, let object, nil) where (400...499).contains(status) && object["code"] as? Int == -2013:
+            return .notFound
         case .answer(let status, let object, _):
-            if object["code"] as? Int == -2013 { return .notFound }
-            if (500...599).contains(status) { return .unknown(reason: "exchange error \(status)") }
-            return refusal(status: status, object: object)
+            let code = (object["code"] as? Int).map { " code \($0)" } ?? ""
+            return .unknown(reason: "the query was refused (HTTP \(status)\(code)): no proof either way")
         case .rateLimited(let seconds):
             return .unknown(reason: "rate limited for \(seconds) s")
         case .failed(let reason):
             return .unknown(reason: reason)
+        }
+    }
+
+    /// The outcome of an order the exchange listed, with its trades when it executed something.
+    func outcomeWithTrades(symbol: String, order object: [String: Any], clientOrderID: String) -> ExchangeOutcome {
+        let outcome = Self.outcome(ofOrder: object, trades: nil, clientOrderID: clientOrderID)
+        guard case .filled = outcome else { return outcome }
+        guard let orderID = object["orderId"] as? Int else { return .unknown(reason: "a filled order without an orderId") }
+        switch call("GET", "/api/v3/myTrades", [("symbol", symbol), ("orderId", "\(orderID)")]) {
+        case .answer(200, _, let array?):
+            return Self.outcome(ofOrder: object, trades: array, clientOrderID: clientOrderID)
+        default:
+            return .unknown(reason: "the order is filled but its trades could not be read")
         }
     }
 
@@ -134,37 +165,57 @@ public final class BinanceSpotClient: Sendable {
 
     /// Statuses after which an order trades no more.
     static let finalStatuses: Set<String> = ["REJECTED", "EXPIRED", "CANCELED", "EXPIRED_IN_MATCH"]
+    /// Statuses of an order that may still trade.
+    static let openStatuses: Set<String> = ["NEW", "PENDING_NEW", "PARTIALLY_FILLED", "PENDING_CANCEL"]
 
     /// The fill from an order (and, when given, its trades: price and commission per trade). An
     /// order that ended (EXPIRED, CANCELED, ...) after a partial execution is the fill of the
-    /// executed part; with nothing executed it is a rejection.
-    static func outcome(ofOrder object: [String: Any], trades: [[String: Any]]?) -> ExchangeOutcome {
-        let status = object["status"] as? String ?? "UNKNOWN"
-        let executed = decimal(object["executedQty"]) ?? 0
+    /// executed part; with nothing executed it is a rejection. An answer that cannot be read
+    /// whole (another order's id, an unknown status, a quantity that is not a plain non-negative
+    /// decimal string, trades that do not add up) is `.unknown`: never a fill or a rejection.
+    static func outcome(ofOrder object: [String: Any], trades: [[String: Any]]?, clientOrderID: String) -> ExchangeOutcome {
+        guard object["clientOrderId"] as? String == clientOrderID else { return .unknown(reason: "the answer names another client order id") }
+        guard let status = object["status"] as? String, finalStatuses.contains(status) || openStatuses.contains(status) || status == "FILLED" else {
+            return .unknown(reason: "unknown order status \(String(describing: object["status"]).prefix(40))")
+        }
+        guard let executed = amount(object["executedQty"]) else { return .unknown(reason: "executedQty is not a non-negative decimal") }
         guard status == "FILLED" || (finalStatuses.contains(status) && executed > 0) else {
             if finalStatuses.contains(status) {
                 return .rejected(code: 0, message: "order \(status.lowercased()) by the exchange")
             }
             return .open(status: status)
         }
-        guard let quantity = decimal(object["executedQty"]), let quote = decimal(object["cummulativeQuoteQty"]), quantity > 0 else {
+        guard let quote = amount(object["cummulativeQuoteQty"]), executed > 0, quote > 0 else {
             return .unknown(reason: "a filled order without quantities")
         }
         var commissions: [String: Decimal] = [:]
+        var traded: Decimal = 0
         for trade in trades ?? [] {
-            guard let amount = decimal(trade["commission"]), amount != 0 else { continue }
+            guard let quantity = amount(trade["qty"]), let commission = amount(trade["commission"]) else {
+                return .unknown(reason: "a trade whose qty or commission is not a non-negative decimal")
+            }
+            traded += quantity
+            guard commission != 0 else { continue }
             let asset = (trade["commissionAsset"] as? String).map { String($0.prefix(12)) } ?? ""
-            commissions[asset, default: 0] += amount
+            commissions[asset, default: 0] += commission
         }
-        let price = (quote / quantity).rounded8
-        return .filled(price: price, quantity: quantity, quoteAmount: quote, commissions: commissions)
+        if let trades, !trades.isEmpty, traded != executed {
+            return .unknown(reason: "the trades add up to \(traded), the order says \(executed) executed")
+        }
+        let price = (quote / executed).rounded8
+        return .filled(price: price, quantity: executed, quoteAmount: quote, commissions: commissions)
     }
 
-    static func decimal(_ value: Any?) -> Decimal? {
-        if let text = value as? String { return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) }
-        if let number = value as? Double, number.isFinite { return Decimal(string: "\(number)") }
-        if let number = value as? Int { return Decimal(number) }
-        return nil
+    /// A quantity as Binance writes it: a string of digits with at most one decimal point, no
+    /// sign, no exponent. Anything else (a number, "two", "-2", "1e3") is nil.
+    static func amount(_ value: Any?) -> Decimal? {
+        guard let text = value as? String, !text.isEmpty, text.utf8.count <= 40 else { return nil }
+        var points = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") { points += 1 } else if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { return nil }
+        }
+        guard points <= 1, text != "." else { return nil }
+        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
     }
 
     // MARK: HTTP
@@ -189,14 +240,47 @@ public final class BinanceSpotClient: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
-    private func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
-        let query = Self.signedQuery(
-            parameters, secret: configuration.credentials.secret, timestamp: timestamp ?? Int64(Date().timeIntervalSince1970 * 1000),
-            receiveWindow: configuration.receiveWindowMilliseconds)
-        guard let url = URL(string: configuration.baseURL + path + "?" + query) else { return .failed("bad exchange URL") }
+    /// A signed call on the exchange's clock (`timestamp`, host time, defaults to now). A -1021
+    /// refusal has the clock measured again; a GET (a query, safe to repeat) is then sent once
+    /// more, an order never is.
+    func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
+        func signed() -> String {
+            path + "?" + Self.signedQuery(
+                parameters, secret: configuration.credentials.secret, timestamp: exchangeTime(timestamp ?? Self.hostNow()),
+                receiveWindow: configuration.receiveWindowMilliseconds)
+        }
+        let result = send(method, signed())
+        guard Self.isClockRefusal(result) else { return result }
+        syncClock()
+        return method == "GET" ? send(method, signed()) : result
+    }
+
+    /// One HTTP call to `pathAndQuery`, signed or not.
+    func send(_ method: String, _ pathAndQuery: String) -> CallResult {
+        guard let url = URL(string: configuration.baseURL + pathAndQuery) else { return .failed("bad exchange URL") }
         var request = URLRequest(url: url, timeoutInterval: Double(configuration.timeoutMilliseconds) / 1000)
         request.httpMethod = method
         request.setValue(configuration.credentials.apiKey, forHTTPHeaderField: "X-MBX-APIKEY")
+        switch send(request) {
+        case .failed(let reason): return .failed(reason)
+        case .rateLimited(let seconds): return .rateLimited(seconds)
+        case .response(let status, let data):
+            let parsed = data.flatMap { try? JSONSerialization.jsonObject(with: $0) }
+            if let array = parsed as? [[String: Any]] { return .answer(status, [:], array) }
+            if let object = parsed as? [String: Any] { return .answer(status, object) }
+            if (500...599).contains(status) { return .answer(status, [:]) }
+            return .failed("unreadable answer (HTTP \(status))")
+        }
+    }
+
+    enum RawAnswer {
+        case response(Int, Data?)
+        case rateLimited(Int)
+        case failed(String)
+    }
+
+    /// One HTTP exchange within the timeout; 429/418 start the backoff that `Retry-After` asks for.
+    func send(_ request: URLRequest) -> RawAnswer {
         let done = DispatchSemaphore(value: 0)
         let box = ResponseBox()
         URLSession.shared.dataTask(with: request) { data, response, error in
@@ -214,14 +298,10 @@ public final class BinanceSpotClient: Sendable {
             backoffUntil.withLock { $0 = Int64(Date().timeIntervalSince1970 * 1000) + Int64(seconds) * 1000 }
             return .rateLimited(seconds)
         }
-        let parsed = data.flatMap { try? JSONSerialization.jsonObject(with: $0) }
-        if let array = parsed as? [[String: Any]] { return .answer(response.statusCode, [:], array) }
-        if let object = parsed as? [String: Any] { return .answer(response.statusCode, object) }
-        if (500...599).contains(response.statusCode) { return .answer(response.statusCode, [:]) }
-        return .failed("unreadable answer (HTTP \(response.statusCode))")
+        return .response(response.statusCode, data)
     }
 
-    private func remainingBackoff() -> Int? {
+    func remainingBackoff() -> Int? {
         let until = backoffUntil.withLock { $0 }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         return until > now ? Int((until - now + 999) / 1000) : nil
@@ -248,10 +328,5 @@ private final class ResponseBox: @unchecked Sendable {
 }
 
 extension Decimal {
-    var rounded8: Decimal {
-        var value = self
-        var result = Decimal()
-        NSDecimalRound(&result, &value, 8, .plain)
-        return result
-    }
+    var rounded8: Decimal { rounded(places: 8, .plain) }
 }

@@ -16,6 +16,7 @@ import WorkerRuntime
 /// | `EXCHANGE_RECV_WINDOW_MS` | int | 5000 | `recvWindow` of signed requests |
 /// | `DATA_DIR` | path | `data` | where the paper journal `execution-journal.sqlite` lives |
 /// | `EXCHANGE_TIMEOUT_MS` | int | 2000 | one exchange call; beyond it the outcome is unknown and queried |
+/// | `LIVE_ABSENT_AFTER_MS`, `EXCHANGE_TIME_SYNC_MS` | int | | see `OrderTruthSettings` |
 public enum ExchangeSettings {
     public static func client(reader: EnvironmentReader) throws -> BinanceSpotClient? {
         guard let key = reader.optionalString("EXCHANGE_API_KEY"), let secret = reader.optionalString("EXCHANGE_API_SECRET") else {
@@ -35,7 +36,10 @@ public enum ExchangeSettings {
 /// says halted or locked, or while it has not heard the control state recently (fail closed),
 /// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
-    public static func handler(control: ControlView, exchange: BinanceSpotClient?, journal: ExecutionJournal, logger: Logger) -> OperationHandler {
+    public static func handler(
+        control: ControlView, exchange: BinanceSpotClient?, rules: ExchangeRulesBook? = nil, journal: ExecutionJournal, logger: Logger,
+        truth: OrderTruthSettings = OrderTruthSettings()
+    ) -> OperationHandler {
         var handler = OperationHandler()
         let paperFills = Counter(label: "execution_fills_total", dimensions: [("mode", "paper")])
         let liveFills = Counter(label: "execution_fills_total", dimensions: [("mode", "live")])
@@ -71,7 +75,7 @@ public enum ExecutionWorker {
                 guard let exchange else {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
                 }
-                let fill = try placeLive(order, exchange: exchange, requestID: request.requestId, logger: logger)
+                let fill = try placeLive(order, exchange: exchange, rules: rules, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
             }
@@ -89,48 +93,57 @@ public enum ExecutionWorker {
             guard let exchange else {
                 throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
             }
-            switch exchange.queryOrder(symbol: order.intent.symbol, clientOrderID: order.intent.clientOrderId) {
-            case .filled(let price, let quantity, let quote, let commissions):
-                return QueryResult(
-                    state: "filled", fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions), detail: nil)
-            case .notFound where exchange.provablyAbsent(signedAt: order.createdAt):
-                return QueryResult(state: "absent", fill: nil, detail: "the exchange has no such order and its recvWindow has passed")
-            case .notFound:
-                return QueryResult(state: "unknown", fill: nil, detail: "not found yet; the exchange may show it until its timestamp plus recvWindow")
-            case .rejected(let code, let message):
-                return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
-            case .open(let status):
-                return QueryResult(state: "unknown", fill: nil, detail: "the exchange says \(status)")
-            case .rateLimited(let seconds):
-                return QueryResult(state: "unknown", fill: nil, detail: "rate limited for \(seconds) s")
-            case .unknown(let reason):
-                return QueryResult(state: "unknown", fill: nil, detail: reason)
+            var result = try query(order, exchange: exchange, settings: truth, logger: logger)
+            // Reconciled: a closing sell is recognised by its quantity, the held one rounded down to the step.
+            if var fill = result.fill, let held = order.terms?.heldQuantity,
+                case .success(let filters)? = rules?.filters(for: order.intent.symbol, now: unixMilliseconds())
+            {
+                markDust(&fill, order, sent: filters.roundedDown(held), executed: fill.quantity)
+                result.fill = fill
             }
+            return result
         }
+        registerClock(on: &handler, exchange: exchange, settings: truth)
         return handler
     }
 
-    /// The fill of a live order as the exchange reported it: a commission in the quote asset is
-    /// the USD fee; one in any other asset (BNB, the base asset) is kept in that asset for the
-    /// risk worker to convert at the mark.
+    /// The fill of a live order as the exchange reported it, in USD: a commission in the quote
+    /// asset is the USD fee; one in any other asset (BNB, the base asset) is kept in that asset for
+    /// the risk worker to convert at the mark. A quote that is not USD-like (`ETHBTC`) is booked
+    /// at the USD mark of the quote asset the order was sent at (`usdRate`).
     static func liveFill(
         _ order: Order, price: Decimal, quantity: Decimal, quote: Decimal, commissions: [String: Decimal]
     ) throws(WireError) -> Fill {
-        let quoteAsset = TradingPair(symbol: order.intent.symbol)?.quote
+        let quoteAsset = TradingPair(anyQuote: order.intent.symbol)?.quote
         var other = commissions
         // A trade that names no commission asset is taken to charge the quote asset.
-        let fee = (quoteAsset.flatMap { other.removeValue(forKey: $0) } ?? 0) + (other.removeValue(forKey: "") ?? 0)
+        var fee = (quoteAsset.flatMap { other.removeValue(forKey: $0) } ?? 0) + (other.removeValue(forKey: "") ?? 0)
+        var (price, quote) = (price, quote)
+        let rate = usdRate(order)
+        if rate != 1 {
+            (price, quote, fee) = ((price * rate).rounded(scale: 8), (quote * rate).rounded(scale: 8), (fee * rate).rounded(scale: 8))
+        }
         return try Fill(
             price: price, quantity: quantity, notional: quote, fee: fee, commissions: other.isEmpty ? nil : other, dryRun: false,
             filledAt: unixMilliseconds())
     }
 
+    /// A closing sell (`sent` by base quantity) filled in full leaves what it could not sell as dust.
+    static func markDust(_ fill: inout Fill, _ order: Order, sent: Decimal, executed: Decimal) {
+        guard order.intent.side == .sell, executed == sent, let held = order.terms?.heldQuantity, held > sent else { return }
+        fill.dust = held - sent
+    }
+
     /// Places a live market order once; when the answer is unclear, asks the exchange what
     /// became of it instead of sending it again.
-    static func placeLive(_ order: Order, exchange: BinanceSpotClient, requestID: String, logger: Logger) throws(WireError) -> Fill {
+    static func placeLive(
+        _ order: Order, exchange: BinanceSpotClient, rules: ExchangeRulesBook?, requestID: String, logger: Logger
+    ) throws(WireError) -> Fill {
         let intent = order.intent
+        // The exchange's filters are checked before sending, not learned from its refusals.
+        let size = try liveSize(order, filters: try filters(for: order, rules: rules))
         var outcome = exchange.placeMarketOrder(
-            symbol: intent.symbol, side: intent.side, quoteAmount: intent.qtyUsd, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
+            symbol: intent.symbol, side: intent.side, size: size, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
@@ -139,24 +152,24 @@ public enum ExecutionWorker {
             logger.warning("live order outcome unclear: querying", metadata: ["order": "\(intent.clientOrderId)", "reason": "\(reason)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
             if outcome == .notFound {
-                // Not proof yet: the exchange may show the order until its timestamp plus recvWindow.
-                guard exchange.provablyAbsent(signedAt: order.createdAt) else {
-                    throw WireError(
-                        code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
-                }
-                throw WireError(code: "exchange_unavailable", detail: "the exchange did not take the order (\(reason)); nothing was traded", status: 503)
+                // No proof: the matching engine may show it later (LIVE_ABSENT_AFTER_MS and a sweep decide).
+                throw WireError(
+                    code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
             }
         }
         switch outcome {
         case .filled(let price, let quantity, let quote, let commissions):
             logger.info("live order filled", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
-            return try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions)
+            var fill = try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions)
+            if case .base(let sent) = size { markDust(&fill, order, sent: sent, executed: quantity) }
+            return fill
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):
             throw WireError(code: "exchange_rate_limited", detail: "the exchange asks to wait \(seconds) s; nothing was placed", status: 429)
         case .notFound:
-            throw WireError(code: "exchange_unavailable", detail: "the exchange has no such order; nothing was traded", status: 503)
+            // Only after a duplicate: the exchange said it has the id, then that it has not.
+            throw WireError(code: "order_state_unknown", detail: "the exchange does not show the order it called a duplicate; it will be reconciled", status: 504)
         case .open(let status):
             throw WireError(code: "order_state_unknown", detail: "the exchange says \(status); the order will be reconciled", status: 504)
         case .unknown(let reason):
@@ -168,13 +181,19 @@ public enum ExecutionWorker {
         let logger = Logger(label: "execution-worker")
         let configuration = try WorkerConfiguration(reader: reader)
         let exchange = try ExchangeSettings.client(reader: reader)
+        let truth = try OrderTruthSettings(reader: reader)
+        let clockSync = exchange.map { startClockSync($0, settings: truth, logger: logger) }
+        let rules = try exchange.map { try ExchangeSettings.rules(reader: reader, client: $0) }
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
+        if let rules { ExchangeSettings.startRefresh(rules, symbols: ExchangeSettings.tradedSymbols(reader: reader), logger: logger) }
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
-        try WorkerProcess.run(
-            service: ServiceName.execution, configuration: configuration,
-            handler: GroupedExecutionHandler(operations: handler(control: control, exchange: exchange, journal: journal, logger: logger), journal: journal),
-            control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
+        let operations = handler(control: control, exchange: exchange, rules: rules, journal: journal, logger: logger, truth: truth)
+        try withExtendedLifetime(clockSync) {
+            try WorkerProcess.run(
+                service: ServiceName.execution, configuration: configuration, handler: GroupedExecutionHandler(operations: operations, journal: journal),
+                control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
+        }
     }
 }
 

@@ -36,6 +36,8 @@ public final class ControlCenter: Sendable {
     /// worker still holds from before (workers ignore an older `seq`).
     private let firstSeq = UInt64(max(0, unixMilliseconds()))
     private let notifier: Notifier?
+    /// Live orders the exchange has not settled and the exchange's clock (`LiveOrderWatch`).
+    let liveOrders = LiveOrderWatch()
 
     init(broker: Broker, tradingMode: TradingMode, logger: Logger, notifier: Notifier? = nil) {
         self.broker = broker

@@ -39,6 +39,7 @@ struct GatewayAPI: Sendable {
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
             recordMarketGauges()
+            control.liveOrders.recordGauges()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
@@ -54,6 +55,12 @@ struct GatewayAPI: Sendable {
                 let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
                 guard preflight.ok else {
                     throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
+                }
+                if let unresolved = control.liveOrders.halt(for: try InputValidation.symbol(input.symbol)) {
+                    throw APIError(
+                        HTTPResponse.Status(code: 423), "order_state_unresolved",
+                        "\(unresolved.symbol) is halted: live order \(unresolved.clientOrderId) is unresolved (\(unresolved.detail)); "
+                            + "resolve it with POST /api/live/orders/\(unresolved.clientOrderId)/resolve")
                 }
             }
             let output = try await execute.run(input, requestID: requestID)
@@ -131,6 +138,7 @@ struct GatewayAPI: Sendable {
             try await operatorAction(request, context, Operations.Risk.resume, message: "resume requested")
         }
         registerProtectionRoutes(on: router, guarded: guarded)
+        registerLiveOrderRoutes(guarded: guarded)
     }
 
     /// One call to the risk worker, its failure as the HTTP error to answer. These are the
@@ -180,6 +188,8 @@ struct GatewayAPI: Sendable {
         } else {
             problems.append("risk status not yet known")
         }
+        // Live orders and the exchange's clock are shown apart (`liveOrders`); the preflight gates on them.
+        let live = configuration.tradingMode == .live
         let limits = risk?.status.limits
         return HealthOutput(
             ok: problems.isEmpty, service: "gateway", tradingMode: configuration.tradingMode, problems: problems,
@@ -206,7 +216,8 @@ struct GatewayAPI: Sendable {
                 statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
                 stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
             control: control.control, workers: snapshot.workers, models: modelIDs,
-            modelVersions: self.models.entries(live: snapshot.workers), market: marketStatus(now: now).symbols)
+            modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveOrders.health : nil,
+            market: marketStatus(now: now).symbols)
     }
 
     // MARK: market feed

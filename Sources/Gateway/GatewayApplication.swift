@@ -97,6 +97,9 @@ struct Reconciler: Service {
     func run() async throws {
         let interval = configuration.tradingMode == .live
             ? configuration.liveReconcileMilliseconds : max(100, min(5_000, configuration.pendingReconcileMilliseconds / 2))
+        // Live: a first pass at once, so that the clock and the symbols unresolved orders halt are
+        // known before the preflight lets an order out.
+        if configuration.tradingMode == .live { await reconcileOnce() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(interval))
             await reconcileOnce()
@@ -104,6 +107,7 @@ struct Reconciler: Service {
     }
 
     func reconcileOnce() async {
+        if configuration.tradingMode == .live { await pollClock() }
         let pending: OrderList
         do {
             pending = try await workers.call(ServiceName.risk, Operations.Risk.orders, payload: OrdersQuery(limit: 100, status: .pending), requestID: "reconcile")
@@ -127,24 +131,9 @@ struct Reconciler: Service {
                 logger.warning("reconciled a pending paper order", metadata: ["order": "\(id)", "status": "\(settled.order.status.rawValue)"])
             }
         }
-        let cutoff = unixMilliseconds() - Int64(configuration.liveReconcileMilliseconds)
-        for order in pending.orders where order.mode == .live && order.createdAt <= cutoff {
-            guard let result: QueryResult = try? await workers.call(
-                ServiceName.execution, Operations.Execution.query, payload: ExecuteRequest(order: order), requestID: "live-reconcile")
-            else { continue }
-            let settle: SettleRequest
-            switch result.state {
-            case "filled": settle = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: result.fill, rejectReason: nil)
-            case "absent": settle = SettleRequest(clientOrderId: order.intent.clientOrderId, fill: nil, rejectReason: "reconciled: \(result.detail ?? "not at the exchange")")
-            default: continue
-            }
-            if let settled: SettleResult = try? await workers.call(ServiceName.risk, Operations.Risk.settle, payload: settle, requestID: "live-reconcile") {
-                control.update(flags: settled.flags)
-                if settled.order.status == .filled { notifier?.liveFill(settled.order, reconciled: true) }
-                logger.warning(
-                    "reconciled a pending live order", metadata: ["order": "\(order.intent.clientOrderId)", "status": "\(settled.order.status.rawValue)"])
-            }
-        }
+        guard configuration.tradingMode == .live else { return }
+        await reconcileLive(pending.orders)
+        if watch.lateFillCheckDue(every: configuration.liveOrders.lateFillCheckMilliseconds) { await recheckRejected() }
     }
 }
 

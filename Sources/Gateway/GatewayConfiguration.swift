@@ -25,6 +25,7 @@ import TradingWire
 /// | `PENDING_RECONCILE_MS` | int | 10000 | paper mode: age at which a pending order is reconciled against the execution journal |
 /// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
+/// | `LIVE_UNRESOLVED_ALERT_MS`, `LIVE_LATE_FILL_CHECK_MS`, `EXCHANGE_MAX_CLOCK_OFFSET_MS` | int | | see `LiveOrderSettings` |
 public struct GatewayConfiguration: Sendable {
     public var httpHost: String
     public var httpPort: Int
@@ -47,6 +48,8 @@ public struct GatewayConfiguration: Sendable {
     public var allowRequestPrice: Bool
     public var liveReconcileMilliseconds: Int
     public var pendingReconcileMilliseconds: Int
+    /// Unresolved live orders, late fills and the exchange's clock (`LiveOrderSettings`).
+    public var liveOrders: LiveOrderSettings
     public var broker: BrokerConfiguration
     /// Webhooks for operator notifications (`NOTIFY_*`, see `NotifierConfiguration`).
     public var notify: NotifierConfiguration
@@ -76,6 +79,7 @@ public struct GatewayConfiguration: Sendable {
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         pendingReconcileMilliseconds = try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 100...86_400_000)
+        liveOrders = try LiveOrderSettings(reader: reader)
         broker = try BrokerConfiguration(reader: reader)
         notify = try NotifierConfiguration(reader: reader)
     }

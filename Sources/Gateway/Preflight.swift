@@ -14,6 +14,8 @@ struct PreflightReport: Encodable, Sendable {
     var ok: Bool
     var tradingMode: TradingMode
     var checks: [Check]
+    /// Live: the symbols halted by an unresolved order, and why (the others still trade).
+    var symbolHalts: [String: String] = [:]
 
     static func run(configuration: GatewayConfiguration, broker: Broker.Snapshot, control: ControlCenter) -> PreflightReport {
         var checks: [Check] = []
@@ -22,6 +24,12 @@ struct PreflightReport: Encodable, Sendable {
         if live {
             check("api token set", configuration.apiToken != nil, configuration.apiToken == nil ? "API_TOKEN is not set" : "set")
             check("exchange credentials set", configuration.exchangeCredentialsPresent, configuration.exchangeCredentialsPresent ? "set" : "EXCHANGE_API_KEY/SECRET missing")
+            let clock = control.liveOrders.clockCheck(configuration.liveOrders)
+            check("exchange clock", clock.ok, clock.detail)
+            let reconciled = control.liveOrders.reconciledOnce
+            check(
+                "pending live orders reconciled", reconciled,
+                reconciled ? "every LIVE_RECONCILE_MS" : "waiting for the first pass over pending live orders since the gateway started")
         }
         let risk = control.riskStatus
         let fresh = risk.map { unixMilliseconds() - $0.at <= configuration.riskStaleMilliseconds } ?? false
@@ -40,7 +48,8 @@ struct PreflightReport: Encodable, Sendable {
         let flags = risk?.status.flags
         check("not risk locked", flags?.riskLocked == false, flags?.lockReason ?? (flags == nil ? "unknown" : "not locked"))
         check("not halted", flags?.halted == false, flags?.haltReason ?? (flags == nil ? "unknown" : "not halted"))
-        return PreflightReport(ok: checks.allSatisfy(\.ok), tradingMode: configuration.tradingMode, checks: checks)
+        return PreflightReport(
+            ok: checks.allSatisfy(\.ok), tradingMode: configuration.tradingMode, checks: checks, symbolHalts: live ? control.liveOrders.symbolHalts : [:])
     }
 
     /// The failing checks, for an error detail.

@@ -81,6 +81,10 @@ final class LedgerStore: Sendable {
                     CREATE TABLE candle_clocks (symbol TEXT PRIMARY KEY, newest_open_time INTEGER NOT NULL, interval_ms INTEGER NOT NULL);
                     """)
         }
+        migrator.registerMigration("positions-dust") { db in
+            // The part of a position the exchange cannot trade (a decimal string; '0' for none).
+            try db.execute(sql: "ALTER TABLE positions ADD COLUMN dust TEXT NOT NULL DEFAULT '0'")
+        }
         return migrator
     }
 
@@ -93,7 +97,7 @@ final class LedgerStore: Sendable {
                 for position in try Row.fetchAll(db, sql: "SELECT * FROM positions") {
                     positions[position["symbol"]] = Portfolio.Position(
                         quantity: try Self.decimal(position["quantity"]), averagePrice: try Self.decimal(position["average_price"]),
-                        realizedPnl: try Self.decimal(position["realized_pnl"]))
+                        realizedPnl: try Self.decimal(position["realized_pnl"]), dust: try Self.decimal(position["dust"]))
                 }
                 var marks: [String: Decimal] = [:]
                 for mark in try Row.fetchAll(db, sql: "SELECT * FROM marks") {
@@ -226,8 +230,11 @@ final class LedgerStore: Sendable {
             for symbol in symbols.sorted() {
                 if let position = portfolio.positions[symbol] {
                     try db.executeCached(
-                        sql: "INSERT OR REPLACE INTO positions (symbol, quantity, average_price, realized_pnl) VALUES (?, ?, ?, ?)",
-                        arguments: [symbol, position.quantity.plainText, position.averagePrice.plainText, position.realizedPnl.plainText])
+                        sql: "INSERT OR REPLACE INTO positions (symbol, quantity, average_price, realized_pnl, dust) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [
+                            symbol, position.quantity.plainText, position.averagePrice.plainText, position.realizedPnl.plainText,
+                            position.dust.plainText,
+                        ])
                 }
                 if let mark = portfolio.marks[symbol] {
                     try db.executeCached(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, mark.plainText, now])

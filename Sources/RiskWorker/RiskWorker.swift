@@ -65,7 +65,7 @@ public final class RiskWorker: Sendable {
     /// Applies `change` to the engine and writes what it touched before answering. The change
     /// may touch the orders `touching` and no other; if it throws, or its write is refused, the
     /// engine is put back as it was (from a checkpoint, not a copy of the whole order book).
-    private func mutate<Result>(
+    func mutate<Result>(
         touching ids: [String] = [],
         _ change: (inout RiskEngine) throws(WireError) -> (Result, orders: [Order], symbols: [String], audit: (String, String, String?)?)
     ) throws(WireError) -> Result {
@@ -241,6 +241,7 @@ public final class RiskWorker: Sendable {
             return order
         }
         registerProtections(on: &handler)
+        registerResolve(on: &handler)
         equity.register(on: &handler)
         return handler
     }
@@ -248,7 +249,7 @@ public final class RiskWorker: Sendable {
     /// Reads an order from the ledger when memory does not hold it. An order the open group
     /// wrote (and memory has since let go of) is taken from the group: the ledger does not hold
     /// that version yet.
-    private func lookUp(_ clientOrderID: String, known: Bool) throws(WireError) -> Order? {
+    func lookUp(_ clientOrderID: String, known: Bool) throws(WireError) -> Order? {
         if known { return engine.withLock { $0.orders[clientOrderID] } }
         if let grouped = group.withLock({ $0?.writes.order(clientOrderID) }) { return grouped }
         do {

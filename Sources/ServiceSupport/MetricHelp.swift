@@ -36,6 +36,9 @@ public enum MetricHelp {
         "risk_status_age_seconds": "Age of the risk worker's latest status as the gateway holds it.",
         "model_canary_comparisons_total": "Shadow canary answers compared with the incumbent's, by model id and agreement.",
         "notifications_total": "Webhook notifications, by event and outcome (sent, failed, dropped).",
+        "exchange_clock_offset_seconds": "The exchange's clock minus the host's (GET /api/v3/time), as the execution worker last measured it.",
+        "exchange_clock_age_seconds": "Age of the execution worker's latest measurement of the exchange's clock, as the gateway holds it.",
+        "live_orders_unresolved": "Live orders unknown past LIVE_UNRESOLVED_ALERT_MS (each halts its symbol).",
         // every process
         "control_halted": "1 while trading is halted, else 0.",
         "control_risk_locked": "1 while trading is risk-locked (drawdown limit), else 0.",

@@ -126,6 +126,8 @@ public enum Backtester {
         let interval = gaps.min() ?? 60_000
         let symbol = settings.symbol
         var engine = RiskEngine(limits: settings.limits)
+        // One symbol, the account in its quote (ETHBTC: in BTC): prices as given, not converted to USD.
+        engine.convertsQuotes = false
         let startingEquity = engine.portfolio.equity
         var curve: [EquitySample] = []
         curve.reserveCapacity(candles.count - start)

@@ -8,11 +8,16 @@ public struct Portfolio: Sendable, Equatable {
         public var quantity: Decimal = 0
         public var averagePrice: Decimal = 0
         public var realizedPnl: Decimal = 0
+        /// The part of `quantity` the exchange cannot trade, left by a sell that closed the
+        /// position (below the step or a minimum): shown as dust, not as an open position; the
+        /// next fill in the symbol makes it part of the position again.
+        public var dust: Decimal = 0
 
-        public init(quantity: Decimal = 0, averagePrice: Decimal = 0, realizedPnl: Decimal = 0) {
+        public init(quantity: Decimal = 0, averagePrice: Decimal = 0, realizedPnl: Decimal = 0, dust: Decimal = 0) {
             self.quantity = quantity
             self.averagePrice = averagePrice
             self.realizedPnl = realizedPnl
+            self.dust = dust
         }
     }
 
@@ -126,10 +131,9 @@ public struct Portfolio: Sendable, Equatable {
     /// quote asset counts as dollars, the base asset at the fill's own price, any other asset at
     /// its latest USD mark; nil when no such mark is known.
     public func usdValue(ofCommission amount: Decimal, in asset: String, symbol: String, price: Decimal) -> Decimal? {
-        if let pair = TradingPair(symbol: symbol) {
-            if asset == pair.quote || TradingPair.usdQuotes.contains(asset) { return amount }
-            if asset == pair.base { return (amount * price).rounded(scale: 8) }
-        }
+        if TradingPair.usdQuotes.contains(asset) { return amount }
+        // The base asset at the fill's price (in USD: the account's prices are), a non-USD quote at its mark.
+        if let pair = TradingPair(anyQuote: symbol), asset == pair.base { return (amount * price).rounded(scale: 8) }
         guard let mark = TradingPair.usdSymbols(of: asset).lazy.compactMap({ self.marks[$0] }).first else { return nil }
         return (amount * mark).rounded(scale: 8)
     }
@@ -146,6 +150,7 @@ public struct Portfolio: Sendable, Equatable {
             }
         }
         apply(symbol: symbol, side: side, quantity: fill.quantity, price: fill.price, fee: fee)
+        if fill.dust != nil, let left = positions[symbol]?.quantity, left > 0 { positions[symbol]?.dust = left }
     }
 
     /// Books a fill: cash moves by the notional and the fee; the position's average price and
@@ -175,6 +180,7 @@ public struct Portfolio: Sendable, Equatable {
         }
         position.realizedPnl -= fee
         position.quantity = new
+        position.dust = 0
         positions[symbol] = position
         if marks[symbol] == nil { marks[symbol] = price }
         equity = Self.equity(cash: cash, positions: positions, marks: marks)
@@ -186,7 +192,8 @@ public struct Portfolio: Sendable, Equatable {
     public var nonFiniteAmount: String? {
         if cash.isNaN { return "cash" }
         if peakEquity.isNaN { return "peak equity" }
-        for (symbol, position) in positions where position.quantity.isNaN || position.averagePrice.isNaN || position.realizedPnl.isNaN {
+        for (symbol, position) in positions
+        where position.quantity.isNaN || position.averagePrice.isNaN || position.realizedPnl.isNaN || position.dust.isNaN {
             return "the position in \(symbol)"
         }
         for (symbol, mark) in marks where mark.isNaN || mark <= 0 { return "the mark of \(symbol)" }
@@ -201,8 +208,8 @@ public struct Portfolio: Sendable, Equatable {
             let mark = marks[symbol]
             let unrealized = mark.map { (position.quantity * ($0 - position.averagePrice)).rounded(scale: 8) } ?? 0
             return PositionSnapshot(
-                symbol: symbol, quantity: position.quantity, averagePrice: position.averagePrice, markPrice: mark,
-                realizedPnl: position.realizedPnl, unrealizedPnl: unrealized)
+                symbol: symbol, quantity: position.quantity - position.dust, averagePrice: position.averagePrice, markPrice: mark,
+                realizedPnl: position.realizedPnl, unrealizedPnl: unrealized, dust: position.dust > 0 ? position.dust : nil)
         }
         return AccountSnapshot(
             cash: cash.rounded(scale: 8), equity: equity.rounded(scale: 8), peakEquity: peakEquity.rounded(scale: 8),
@@ -217,7 +224,9 @@ extension Order {
     /// The first amount of this order that is not a number, named, or nil.
     public var nonFiniteAmount: String? {
         if intent.qtyUsd.isNaN { return "order \(intent.clientOrderId) notional" }
-        if let terms, terms.markPrice.isNaN || terms.slippageBps.isNaN || terms.feeBps.isNaN { return "order \(intent.clientOrderId) terms" }
+        if let terms, terms.markPrice.isNaN || terms.slippageBps.isNaN || terms.feeBps.isNaN || terms.quoteMarkUsd?.isNaN == true {
+            return "order \(intent.clientOrderId) terms"
+        }
         if let fill, fill.price.isNaN || fill.quantity.isNaN || fill.notional.isNaN || fill.fee.isNaN { return "order \(intent.clientOrderId) fill" }
         return nil
     }

@@ -22,6 +22,13 @@ public struct RiskEngine: Sendable {
     public private(set) var candleClocks: [String: CandleClock]
     /// The day number (Unix ms / 86,400,000) `day` was last checked against.
     private var dayNumber: Int64?
+    /// The latest price of each symbol quoted in an asset that is not USD-like (`ETHBTC`), in
+    /// that asset: `portfolio.marks` holds it in USD, converted at the quote asset's USD mark.
+    public private(set) var quotedMarks: [String: Decimal] = [:]
+    /// Whether prices in a quote asset that is not USD-like are converted to USD (the risk worker:
+    /// the account is in USD). False keeps every price as given, the account in the traded
+    /// symbol's own quote: the backtest, one symbol at a time.
+    public var convertsQuotes = true
 
     /// The UTC day and its starting equity.
     public struct TradingDay: Sendable, Equatable {
@@ -297,13 +304,33 @@ public struct RiskEngine: Sendable {
                     detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)", status: 422)
             }
         }
-        guard let markPrice = portfolio.marks[intent.symbol] ?? (request.mode == .paper ? request.requestPrice : nil) else {
+        var knownMark = portfolio.marks[intent.symbol]
+        var requestPrice = request.mode == .paper ? request.requestPrice : nil
+        var quoteMarkUsd: Decimal?
+        if let pair = foreignQuote(intent.symbol) {
+            // qtyUsd is dollars: converted at the quote asset's fresh USD mark, or refused.
+            guard let rate = usdMark(of: pair.quote, now: now) else {
+                throw WireError(
+                    code: "no_quote_mark",
+                    detail: "\(intent.symbol) is quoted in \(pair.quote): no fresh USD mark of \(pair.quote) ("
+                        + TradingPair.usdSymbols(of: pair.quote).prefix(3).joined(separator: ", ") + ", ... within MAX_CANDLE_AGE) to convert qtyUsd",
+                    status: 422)
+            }
+            quoteMarkUsd = rate
+            if let raw = quotedMarks[intent.symbol] { knownMark = (raw * rate).rounded(scale: 8) }
+            requestPrice = requestPrice.map { ($0 * rate).rounded(scale: 8) }
+        }
+        guard let markPrice = knownMark ?? requestPrice else {
             throw WireError(
                 code: "no_price",
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
-        let terms = ExecutionTerms(markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps)
+        // A live sell carries the long position it may close: the execution worker sends it by base quantity.
+        let heldQuantity = portfolio.positions[intent.symbol]?.quantity ?? 0
+        let terms = ExecutionTerms(
+            markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd,
+            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil)
         _ = try PaperFill.fill(
             side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
             feeBps: terms.feeBps, at: now)
@@ -355,26 +382,54 @@ public struct RiskEngine: Sendable {
             break
         }
         if let fill = request.fill {
-            let symbol = order.intent.symbol
-            let before = portfolio.positions[symbol] ?? Portfolio.Position()
-            portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
-            order.status = .filled
-            order.fill = fill
-            // A fill that reduced or closed a position closed (that part of) a trade.
-            if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
-                let realised = (portfolio.positions[symbol]?.realizedPnl ?? 0) - before.realizedPnl
-                protections.record(
-                    ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
-                    settings: limits.protections)
-                flags.locks = protections.locks
-            }
-            checkDrawdown()
+            book(fill, on: &order)
         } else {
             order.status = .rejected
             order.rejectReason = request.rejectReason ?? "rejected by execution"
         }
         put(order)
         return SettleResult(order: order, account: status.account, flags: flags)
+    }
+
+    /// The one transition out of `rejected`: a live order booked rejected that the exchange shows
+    /// filled after all is booked as that fill, its money once. A pending order is settled with
+    /// it; the same fill again is a no-op (`changed` false); another fill is refused.
+    public mutating func bookLateFill(clientOrderId: String, fill: Fill) throws(WireError) -> (result: SettleResult, changed: Bool) {
+        guard var order = orders[clientOrderId] else {
+            throw WireError(code: "unknown_order", detail: "no order \(clientOrderId) in the ledger", status: 404)
+        }
+        switch order.status {
+        case .filled:
+            guard Self.sameOutcome(order.fill, fill) else {
+                throw WireError(code: "order_already_settled", detail: "order \(clientOrderId) is already filled with another fill", status: 409)
+            }
+            return (SettleResult(order: order, account: status.account, flags: flags), false)
+        case .pending:
+            return (try settle(SettleRequest(clientOrderId: clientOrderId, fill: fill, rejectReason: nil)), true)
+        case .rejected:
+            book(fill, on: &order)
+            order.rejectReason = nil
+            put(order)
+            return (SettleResult(order: order, account: status.account, flags: flags), true)
+        }
+    }
+
+    /// Books `fill` on the portfolio and marks `order` filled with it; a fill that reduced or
+    /// closed a position closed (that part of) a trade for the protections.
+    private mutating func book(_ fill: Fill, on order: inout Order) {
+        let symbol = order.intent.symbol
+        let before = portfolio.positions[symbol] ?? Portfolio.Position()
+        portfolio.apply(symbol: symbol, side: order.intent.side, fill: fill)
+        order.status = .filled
+        order.fill = fill
+        if before.quantity != 0, (before.quantity > 0) != (order.intent.side == .buy) {
+            let realised = (portfolio.positions[symbol]?.realizedPnl ?? 0) - before.realizedPnl
+            protections.record(
+                ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
+                settings: limits.protections)
+            flags.locks = protections.locks
+        }
+        checkDrawdown()
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
@@ -396,8 +451,35 @@ public struct RiskEngine: Sendable {
             }
         }
         if let clock, clock.newestOpenTime >= (candleClocks[symbol]?.newestOpenTime ?? Int64.min) { candleClocks[symbol] = clock }
+        var price = price
+        if let pair = foreignQuote(symbol) {
+            // The account is in USD: a price in another asset is marked at that asset's USD mark,
+            // and not at all while none is known.
+            quotedMarks[symbol] = price
+            guard let rate = usdMark(of: pair.quote, now: now) else { return false }
+            price = (price * rate).rounded(scale: 8)
+        }
         portfolio.mark(symbol, price: price)
         return checkDrawdown()
+    }
+
+    /// The pair of a symbol whose price is to be converted to USD: quoted in a known asset that is not USD-like.
+    private func foreignQuote(_ symbol: String) -> TradingPair? {
+        guard convertsQuotes, let pair = TradingPair(anyQuote: symbol), !pair.usdQuoted else { return nil }
+        return pair
+    }
+
+    /// The USD mark of `asset` (`BTCUSDT` for BTC, in `TradingPair.usdSymbols` order) that is
+    /// fresh at `now` by the stale-data guard (any known one while the guard is off), or nil.
+    public func usdMark(of asset: String, now: Int64) -> Decimal? {
+        for symbol in TradingPair.usdSymbols(of: asset) {
+            guard let price = portfolio.marks[symbol] else { continue }
+            if limits.maxCandleAge <= 0 { return price }
+            guard let clock = candleClocks[symbol], StaleDataGuard.problem(symbol: symbol, clock: clock, maxAge: limits.maxCandleAge, now: now) == nil
+            else { continue }
+            return price
+        }
+        return nil
     }
 
     /// Sets the trading state. Leaving REDUCING restarts the peak at the current equity, so a

@@ -88,13 +88,18 @@ extension ExecutionTerms: FastJSONObject {
         writer.field("markPrice", markPrice)
         writer.field("slippageBps", slippageBps)
         writer.field("feeBps", feeBps)
+        writer.field("quoteMarkUsd", quoteMarkUsd)
+        writer.field("heldQuantity", heldQuantity)
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> ExecutionTerms? {
-        guard let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
+        var readable = true
+        let quoteMark = value.member("quoteMarkUsd", &readable, \.decimal)
+        let held = value.member("heldQuantity", &readable, \.decimal)
+        guard readable, let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
         else { return nil }
-        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee)
+        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee, quoteMarkUsd: quoteMark, heldQuantity: held)
     }
 }
 
@@ -106,6 +111,7 @@ extension Fill: FastJSONObject {
         writer.field("notional", notional)
         writer.field("fee", fee)
         if let commissions { writer.field("commissions", decimals: commissions) }
+        writer.field("dust", dust)
         writer.field("dryRun", dryRun)
         writer.field("filledAt", filledAt)
         return writer
@@ -116,11 +122,15 @@ extension Fill: FastJSONObject {
     public static func fromFastJSON(_ value: FastJSON.Value) -> Fill? {
         var readable = true
         let commissions = value.member("commissions", &readable, \.decimals)
+        let dust = value.member("dust", &readable, \.decimal)
         guard readable, let price = value["price"]?.decimal, let quantity = value["quantity"]?.decimal,
             let notional = value["notional"]?.decimal, let fee = value["fee"]?.decimal, let dryRun = value["dryRun"]?.bool,
             let filledAt = value["filledAt"]?.int64
         else { return nil }
-        return try? Fill(price: price, quantity: quantity, notional: notional, fee: fee, commissions: commissions, dryRun: dryRun, filledAt: filledAt)
+        var fill = try? Fill(
+            price: price, quantity: quantity, notional: notional, fee: fee, commissions: commissions, dryRun: dryRun, filledAt: filledAt)
+        fill?.dust = dust
+        return fill
     }
 }
 
@@ -213,18 +223,21 @@ extension PositionSnapshot: FastJSONObject {
         writer.field("markPrice", markPrice)
         writer.field("realizedPnl", realizedPnl)
         writer.field("unrealizedPnl", unrealizedPnl)
+        writer.field("dust", dust)
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> PositionSnapshot? {
         var readable = true
         let mark = value.member("markPrice", &readable, \.decimal)
+        let dust = value.member("dust", &readable, \.decimal)
         guard readable, let symbol = value["symbol"]?.string, let quantity = value["quantity"]?.decimal,
             let average = value["averagePrice"]?.decimal, let realized = value["realizedPnl"]?.decimal,
             let unrealized = value["unrealizedPnl"]?.decimal
         else { return nil }
         return PositionSnapshot(
-            symbol: symbol, quantity: quantity, averagePrice: average, markPrice: mark, realizedPnl: realized, unrealizedPnl: unrealized)
+            symbol: symbol, quantity: quantity, averagePrice: average, markPrice: mark, realizedPnl: realized, unrealizedPnl: unrealized,
+            dust: dust)
     }
 }
 

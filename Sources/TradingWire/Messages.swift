@@ -214,6 +214,9 @@ public struct Fill: Codable, Sendable, Equatable {
     /// charged it, by asset; nil when there is none. The risk worker converts it to USD at the
     /// mark when it books the fill, and keeps it apart from cash while no mark is known.
     public private(set) var commissions: [String: Decimal]?
+    /// Set on a live sell that closed its position: the base quantity it left because the
+    /// exchange cannot trade it (below the step or a minimum). The position keeps it as dust.
+    public var dust: Decimal?
     public var dryRun: Bool
     /// Unix milliseconds.
     public var filledAt: Int64
@@ -248,7 +251,7 @@ public struct Fill: Codable, Sendable, Equatable {
         self.filledAt = filledAt
     }
 
-    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dryRun, filledAt }
+    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dust, dryRun, filledAt }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -257,6 +260,7 @@ public struct Fill: Codable, Sendable, Equatable {
             notional: try container.decode(Decimal.self, forKey: .notional), fee: try container.decode(Decimal.self, forKey: .fee),
             commissions: try container.decodeIfPresent([String: Decimal].self, forKey: .commissions),
             dryRun: try container.decode(Bool.self, forKey: .dryRun), filledAt: try container.decode(Int64.self, forKey: .filledAt))
+        dust = try container.decodeIfPresent(Decimal.self, forKey: .dust)
     }
 }
 
@@ -267,11 +271,21 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
     public var markPrice: Decimal
     public var slippageBps: Decimal
     public var feeBps: Decimal
+    /// For a symbol quoted in an asset that is not USD-like (`ETHBTC`): that asset's USD mark
+    /// (`BTCUSDT`) at reservation. `markPrice` is in USD at this rate, a live order's quote amount
+    /// is `qtyUsd` divided by it, and its fill is booked in USD at it. Nil for USD-like quotes.
+    public var quoteMarkUsd: Decimal?
+    /// For a live sell: the base quantity of the long position held at reservation, so that a
+    /// sell that closes it (or would leave less than the exchange can trade) is sent as that
+    /// quantity, rounded down to the step. Nil otherwise.
+    public var heldQuantity: Decimal?
 
-    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal) {
+    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, quoteMarkUsd: Decimal? = nil, heldQuantity: Decimal? = nil) {
         self.markPrice = markPrice
         self.slippageBps = slippageBps
         self.feeBps = feeBps
+        self.quoteMarkUsd = quoteMarkUsd
+        self.heldQuantity = heldQuantity
     }
 }
 
@@ -388,14 +402,21 @@ public struct PositionSnapshot: Codable, Sendable, Equatable {
     public var markPrice: Decimal?
     public var realizedPnl: Decimal
     public var unrealizedPnl: Decimal
+    /// Base quantity held that the exchange cannot trade (left by a closing sell, below its step
+    /// or minimum): not part of `quantity`, still valued in equity. Nil when none.
+    public var dust: Decimal?
 
-    public init(symbol: String, quantity: Decimal, averagePrice: Decimal, markPrice: Decimal?, realizedPnl: Decimal, unrealizedPnl: Decimal) {
+    public init(
+        symbol: String, quantity: Decimal, averagePrice: Decimal, markPrice: Decimal?, realizedPnl: Decimal, unrealizedPnl: Decimal,
+        dust: Decimal? = nil
+    ) {
         self.symbol = symbol
         self.quantity = quantity
         self.averagePrice = averagePrice
         self.markPrice = markPrice
         self.realizedPnl = realizedPnl
         self.unrealizedPnl = unrealizedPnl
+        self.dust = dust
     }
 }
 
@@ -533,7 +554,7 @@ public struct JournalAnswer: Codable, Sendable {
 
 /// `execution` / `query`: what the exchange says of a live order.
 public struct QueryResult: Codable, Sendable {
-    /// `filled`, `absent` (never reached the exchange) or `unknown`.
+    /// `filled`, `absent` (proven: nothing traded) or `unknown` (pending, asked again).
     public var state: String
     public var fill: Fill?
     public var detail: String?

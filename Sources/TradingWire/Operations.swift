@@ -53,6 +53,8 @@ public enum Operations {
         public static let locks = WireOperation<Empty, LockList>("locks")
         /// Deletes one protection lock.
         public static let unlock = WireOperation<UnlockRequest, UnlockResult>("unlock")
+        /// Settles a live order with an audit row: an operator's resolution, or a late fill of an order booked rejected.
+        public static let resolveOrder = WireOperation<ResolveOrderRequest, SettleResult>("resolve_order")
     }
 
     /// `execution`: places orders and says what became of them.
@@ -61,5 +63,7 @@ public enum Operations {
         public static let query = WireOperation<ExecuteRequest, QueryResult>("query")
         /// Paper: what the execution journal holds of an order (reconciliation asks this).
         public static let journal = WireOperation<JournalQuery, JournalAnswer>("journal")
+        /// Live: the measured offset to the exchange's clock.
+        public static let clock = WireOperation<Empty, ExchangeClockStatus>("clock")
     }
 }

@@ -15,6 +15,25 @@ public struct TradingPair: Sendable, Equatable {
         self.quote = quote
     }
 
+    /// Quote assets that are not dollars: an amount in one of them is converted at that asset's
+    /// USD mark (`BTCUSDT` for a `...BTC` symbol), never counted as dollars.
+    public static let otherQuotes = ["BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "GBP", "JPY", "AUD"]
+
+    /// Whether the quote asset counts as one dollar.
+    public var usdQuoted: Bool { Self.usdQuotes.contains(quote) }
+
+    /// Any known quote, USD-like first (`usdQuotes`), then `otherQuotes`: `ETHBTC` is ETH priced
+    /// in BTC. Nil when the symbol ends in no known quote or has nothing before it.
+    public init?(anyQuote symbol: String) {
+        if let pair = TradingPair(symbol: symbol) {
+            self = pair
+            return
+        }
+        guard let quote = Self.otherQuotes.first(where: { symbol.hasSuffix($0) && symbol.count > $0.count }) else { return nil }
+        self.base = String(symbol.dropLast(quote.count))
+        self.quote = quote
+    }
+
     /// The symbols that price `asset` in USD, in the order `usdQuotes` lists them.
     public static func usdSymbols(of asset: String) -> [String] { usdQuotes.map { asset + $0 } }
 }

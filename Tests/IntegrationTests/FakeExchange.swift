@@ -44,6 +44,10 @@ final class FakeExchange: Sendable {
         var hiddenUntil: Int64 = 0
         /// EXPIRED after executing `quantity` (of twice as much asked).
         var expired = false
+        /// When the matching engine took it (the stand-in's server time, Unix ms).
+        var time: Int64 = 0
+        /// When it traded, if not when it was taken (a resting order filled later).
+        var tradeTime: Int64?
     }
 
     struct State: Sendable {
@@ -56,6 +60,21 @@ final class FakeExchange: Sendable {
         /// The asset trades charge their commission in: `USDT` (the quote, 0.1 % of the quote
         /// amount), the base asset (0.1 % of the quantity) or anything else (`BNB`: 0.0005 a trade).
         var commissionAsset = "USDT"
+        /// The stand-in's clock minus the host's, ms (`GET /api/v3/time` and the timestamp checks).
+        var clockSkewMilliseconds: Int64 = 0
+        /// How queries are answered before they are answered truly (`FakeExchange+OrderTruth.swift`).
+        var queryFault = QueryFault.none
+        var timeCalls = 0
+        var queryCalls = 0
+        /// The symbols exchangeInfo lists and the filters orders must pass (FakeExchange+ExchangeInfo.swift).
+        var symbols = FakeExchange.defaultSymbols
+        /// When set, exchangeInfo answers this body as it is (a malformed answer); its calls are counted.
+        var exchangeInfoBody: String?
+        var exchangeInfoCalls = 0
+        /// A symbol's fill price when not `price`.
+        var prices: [String: Decimal] = [:]
+        /// How each placed order was sized: `quoteOrderQty` or `quantity`.
+        var sizedBy: [String: String] = [:]
     }
 
     let apiKey = "fake-api-key-7f3a"
@@ -72,11 +91,15 @@ final class FakeExchange: Sendable {
 
     func placedCount(_ clientOrderID: String) -> Int { state.withLock { $0.placed[clientOrderID] == nil ? 0 : 1 } }
 
+    func price(of symbol: String) -> Decimal { state.withLock { $0.prices[symbol] } ?? price }
+
     func start() async throws {
         let router = Router()
         router.post("/api/v3/order") { request, _ in try self.placeOrder(request) }
-        router.get("/api/v3/order") { request, _ in try self.queryOrder(request) }
-        router.get("/api/v3/myTrades") { request, _ in try self.trades(request) }
+        router.get("/api/v3/order") { request, _ in try self.faultedQuery(request) { try self.queryOrderByEitherID($0) } }
+        router.get("/api/v3/myTrades") { request, _ in try self.faultedQuery(request) { try self.myTrades($0) } }
+        registerOrderTruthRoutes(router)
+        router.get("/api/v3/exchangeInfo") { request, _ in self.exchangeInfo(request) }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
         for _ in 0..<100 {
@@ -90,7 +113,7 @@ final class FakeExchange: Sendable {
     // MARK: endpoints
 
     /// The checks every signed endpoint makes; returns the parameters.
-    private func authenticate(_ request: Request) throws -> [String: String] {
+    func authenticate(_ request: Request) throws -> [String: String] {
         guard request.headers[HTTPField.Name("X-MBX-APIKEY")!] == apiKey else {
             throw Refusal(status: 401, code: -2015, message: "Invalid API-key, IP, or permissions for action.")
         }
@@ -109,7 +132,7 @@ final class FakeExchange: Sendable {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { parameters[parts[0]] = parts[1].removingPercentEncoding ?? parts[1] }
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = serverNow()
         guard let timestamp = parameters["timestamp"].flatMap(Int64.init), let window = parameters["recvWindow"].flatMap(Int64.init),
             window <= 60_000, timestamp <= now + 1_000, now - timestamp <= window
         else {
@@ -138,13 +161,18 @@ final class FakeExchange: Sendable {
             break
         }
         guard parameters["type"] == "MARKET", let symbol = parameters["symbol"], let side = parameters["side"],
-            let clientOrderID = parameters["newClientOrderId"], let quote = parameters["quoteOrderQty"].flatMap({ Decimal(string: $0) })
+            let clientOrderID = parameters["newClientOrderId"], let size = Self.marketSize(parameters)
         else {
             return Refusal(status: 400, code: -1102, message: "A mandatory parameter was not sent.").response
         }
+        let price = price(of: symbol)
+        if let refusal = filterRefusal(symbol: symbol, quote: size.quote, quantity: size.quantity, price: price) { return refusal.response }
+        let quote = size.quote ?? (size.quantity ?? 0) * price
         let placed: Placed? = state.withLock { state in
             if state.placed[clientOrderID] != nil { return nil }
-            var order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: quote / price)
+            var order = Placed(orderID: state.nextOrderID, symbol: symbol, side: side, quote: quote, quantity: size.quantity ?? quote / price)
+            order.time = Int64(Date().timeIntervalSince1970 * 1000) + state.clockSkewMilliseconds
+            state.sizedBy[clientOrderID] = size.quote == nil ? "quantity" : "quoteOrderQty"
             if case .hideAfterPlacing(_, let hidden) = fault { order.hiddenUntil = Int64(Date().timeIntervalSince1970 * 1000) + hidden }
             if fault == .expireHalfExecuted {
                 order.quote = quote / 2
@@ -169,7 +197,7 @@ final class FakeExchange: Sendable {
         return json(body)
     }
 
-    private func queryOrder(_ request: Request) throws -> Response {
+    func queryOrder(_ request: Request) throws -> Response {
         let parameters: [String: String]
         do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
         if fault == .outage { return Response(status: .internalServerError) }
@@ -181,19 +209,9 @@ final class FakeExchange: Sendable {
         return json(orderJSON(id, placed))
     }
 
-    private func trades(_ request: Request) throws -> Response {
-        let parameters: [String: String]
-        do { parameters = try authenticate(request) } catch let refusal as Refusal { return refusal.response }
-        if fault == .outage { return Response(status: .internalServerError) }
-        let orderID = Int(parameters["orderId"] ?? "") ?? -1
-        let matching = state.withLock { $0.placed.values.filter { $0.orderID == orderID } }
-        let data = try JSONSerialization.data(withJSONObject: matching.map(tradeJSON))
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
     // MARK: JSON
 
-    private func orderJSON(_ clientOrderID: String, _ placed: Placed) -> [String: Any] {
+    func orderJSON(_ clientOrderID: String, _ placed: Placed) -> [String: Any] {
         [
             "symbol": placed.symbol, "orderId": placed.orderID, "clientOrderId": clientOrderID, "transactTime": 1,
             "price": "0.00000000", "origQty": "\(placed.expired ? placed.quantity * 2 : placed.quantity)", "executedQty": "\(placed.quantity)",
@@ -201,7 +219,7 @@ final class FakeExchange: Sendable {
         ]
     }
 
-    private func tradeJSON(_ placed: Placed) -> [String: Any] {
+    func tradeJSON(_ placed: Placed) -> [String: Any] {
         let asset = state.withLock { $0.commissionAsset }
         let commission: Decimal =
             switch asset {
@@ -209,10 +227,13 @@ final class FakeExchange: Sendable {
             case placed.symbol.replacingOccurrences(of: "USDT", with: ""): placed.quantity / 1000
             default: Decimal(string: "0.0005")!
             }
-        return ["price": "\(price)", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset, "orderId": placed.orderID]
+        return [
+            "price": "\(price(of: placed.symbol))", "qty": "\(placed.quantity)", "commission": "\(commission)", "commissionAsset": asset,
+            "orderId": placed.orderID,
+        ]
     }
 
-    private func json(_ object: [String: Any]) -> Response {
+    func json(_ object: [String: Any]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -12,6 +12,8 @@ struct LiveTradingTests {
             "TRADING_MODE": "live", "API_TOKEN": Self.token, "EXCHANGE_API_KEY": exchange.apiKey, "EXCHANGE_API_SECRET": exchange.secret,
             "EXCHANGE_BASE_URL": "http://127.0.0.1:\(exchange.port)", "EXCHANGE_TIMEOUT_MS": "500", "REQUEST_TIMEOUT_MS": "4000",
             "LIVE_MAX_ORDER_USD": "500", "LIVE_MAX_DAILY_USD": "2000", "LIVE_RECONCILE_MS": "500",
+            // "Not found" is proof of absence only this long past the order's timestamp (and a clean sweep).
+            "LIVE_ABSENT_AFTER_MS": "6500",
         ]
         environment.merge(extra) { _, new in new }
         let stack = try Stack(environment)
@@ -109,8 +111,9 @@ struct LiveTradingTests {
         switch fault {
         case "reject": #expect(answer.json["error"] as? String == "exchange_rejected")
         case "fail-before":
-            // A 500 is no proof that nothing was taken: pending until the order's timestamp plus
-            // recvWindow has passed, then rejected because the exchange still has no such order.
+            // A 500 is no proof that nothing was taken: pending until LIVE_ABSENT_AFTER_MS (6.5 s
+            // here) past the order's timestamp, then rejected because the exchange still has no
+            // such order and a sweep of allOrders and myTrades shows nothing of it.
             #expect(answer.json["error"] as? String == "order_state_unknown")
         case "rate-limit":
             #expect(answer.status == 429)
@@ -127,7 +130,7 @@ struct LiveTradingTests {
         }
     }
 
-    @Test("an order the exchange does not show yet after a timeout is not rejected: it stays pending until timestamp + recvWindow, and is filled once it shows")
+    @Test("an order the exchange does not show yet after a timeout is not rejected: it stays pending, and is filled once it shows")
     func lateNotFound() async throws {
         let exchange = FakeExchange()
         try await exchange.start()

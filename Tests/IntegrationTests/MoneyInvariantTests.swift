@@ -37,13 +37,17 @@ struct MoneyInvariantStackTests {
         #expect(try await stack.get("/health").json["ok"] as? Bool == true)
     }
 
-    @Test("closes of 1e-300 then 9e11 overflow mom_20: 422 features_out_of_range naming it, never 500")
+    @Test("a close of 1e-300 is refused; closes of 1e-8 (the smallest price) then 9e11 push mom_20 out of range: 422 features_out_of_range naming it, never 500")
     func overflowingFeatures() async throws {
         let stack = try Stack()
         try await stack.startAll()
         let t0: Int64 = 1_700_000_000_000
-        // mom_20 compares the last close with the one 20 candles before it: 9e11 / 1e-300 overflows.
-        var candles = [Self.candle(t0, 1e-300)]
+        var tiny = [Self.candle(t0, 1e-300)]
+        for index in 1...20 { tiny.append(Self.candle(t0 + Int64(index) * 300_000, 9e11)) }
+        let refused = try await stack.post("/api/ai/consensus", json: ["symbol": "ODDUSDT", "candles": tiny])
+        #expect(refused.status == 422 && refused.json["error"] as? String == "invalid_candle", "\(refused.text)")
+        // mom_20 compares the last close with the one 20 candles before it: 9e11 / 1e-8 is far out of range.
+        var candles = [Self.candle(t0, 1e-8)]
         for index in 1...20 { candles.append(Self.candle(t0 + Int64(index) * 300_000, 9e11)) }
         let answer = try await stack.post("/api/ai/consensus", json: ["symbol": "ODDUSDT", "candles": candles])
         #expect(answer.status == 422, "\(answer.text)")

@@ -208,7 +208,7 @@ struct RunbookTests {
                 }
             }
         }
-        #expect(guarded == 11)
+        #expect(guarded == 12, "with POST /api/live/orders/{clientOrderId}/resolve and POST /api/market/feeds")
         // The refused calls changed nothing: no order, no halt.
         let health = try await stack.get("/health").json
         #expect(health["ok"] as? Bool == true)

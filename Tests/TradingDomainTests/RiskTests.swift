@@ -265,6 +265,40 @@ struct RiskEngineTests {
         try PaperFill.fill(side: order.intent.side, notional: order.intent.qtyUsd, markPrice: price, slippageBps: 0, feeBps: 0, at: order.createdAt)
     }
 
+    @Test("a late fill is the one way out of rejected: its money is booked once, the same fill again is a no-op, another is refused")
+    func lateFill() throws {
+        var engine = engineWithPrice()
+        let cash = engine.portfolio.cash
+        let reserved = try engine.reserve(ReserveRequest(intent: intent("ghost"), mode: .paper), now: 0)
+        _ = try engine.settle(SettleRequest(clientOrderId: "ghost", fill: nil, rejectReason: "reconciled: absent"))
+        #expect(engine.reservedNotional()["BTCUSDT"] == nil)
+        let late = try Fill(price: 100, quantity: 10, notional: 1_000, fee: 1, dryRun: false, filledAt: 5)
+        #expect(settleCode(&engine, SettleRequest(clientOrderId: "ghost", fill: late, rejectReason: nil)) == "order_already_settled", "settle never does it")
+        let (booked, changed) = try engine.bookLateFill(clientOrderId: "ghost", fill: late)
+        #expect(changed)
+        #expect(booked.order.status == .filled)
+        #expect(booked.order.rejectReason == nil)
+        #expect(engine.portfolio.positions["BTCUSDT"]?.quantity == 10)
+        #expect(engine.portfolio.cash == cash - 1_001)
+        let (again, changedAgain) = try engine.bookLateFill(clientOrderId: "ghost", fill: late)
+        #expect(!changedAgain)
+        #expect(again.order == booked.order)
+        #expect(engine.portfolio.cash == cash - 1_001, "booked once")
+        let other = try fill(reserved.order, price: 50)
+        do {
+            _ = try engine.bookLateFill(clientOrderId: "ghost", fill: other)
+            Issue.record("another fill was booked over the first")
+        } catch {
+            #expect(error.code == "order_already_settled")
+        }
+        do {
+            _ = try engine.bookLateFill(clientOrderId: "nobody", fill: late)
+            Issue.record("an unknown order was booked")
+        } catch {
+            #expect(error.code == "unknown_order")
+        }
+    }
+
     @Test("a repeated client order id returns the same order and never fills twice")
     func idempotent() throws {
         var engine = engineWithPrice()

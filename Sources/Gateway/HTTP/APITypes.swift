@@ -15,6 +15,8 @@ struct HealthOutput: Encodable, Sendable {
     var models: [String]
     /// Per model id: the versions serving and the canary routing.
     var modelVersions: [ModelDirectory.Entry]
+    /// Live mode: the exchange's clock and the unresolved live orders.
+    var liveOrders: LiveOrderHealth?
     /// Per symbol held: the newest candle and its age (`GET /api/market/status`).
     var market: [MarketSymbolStatus]
 }
