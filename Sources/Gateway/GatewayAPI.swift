@@ -70,7 +70,8 @@ struct GatewayAPI: Sendable {
                 metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])
             return try jsonResponse(output, requestID: requestID)
         }
-        let candleRoute = router.group().add(middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken))
+        let candleRoute = router.group().add(
+            middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken))
         registerFeedReports(on: candleRoute)
         candleRoute.post("api/market/candles") { request, context in
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)

@@ -56,7 +56,8 @@ public actor BinanceKlinesClient {
             try await Task.sleep(for: .milliseconds(wait))
             usedWeight = 0
         }
-        let url = "\(baseURL)/api/v3/klines?symbol=\(symbol)&interval=\(parser.interval.name)&startTime=\(startTime)&endTime=\(endTime)&limit=\(limit)"
+        let url =
+            "\(baseURL)/api/v3/klines?symbol=\(symbol)&interval=\(parser.interval.name)&startTime=\(startTime)&endTime=\(endTime)&limit=\(limit)"
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 2 << 20)
         if let used = response.headers.first(name: "X-MBX-USED-WEIGHT-1M").flatMap(Int.init) { usedWeight = used } else { usedWeight += weight }

@@ -109,7 +109,8 @@ public struct BinanceMarketParser: Sendable {
         if name == "bookTicker" {
             let ticker = try decode(Wrapped<BookTicker>.self, data).data
             let symbol = try subscribed(ticker.s, stream: stream)
-            let bid = try number(ticker.b, "b"), ask = try number(ticker.a, "a")
+            let bid = try number(ticker.b, "b")
+            let ask = try number(ticker.a, "a")
             guard bid > 0, ask > 0, bid.isFinite, ask.isFinite, bid <= ask, ask < 1e12 else {
                 throw MarketRefusal("bad_range", "\(symbol) book bid \(ticker.b) ask \(ticker.a): positive, bid at most ask")
             }
@@ -120,7 +121,9 @@ public struct BinanceMarketParser: Sendable {
         guard event.e == "kline" else { throw MarketRefusal("malformed", "event type \(event.e.prefix(32)) on a kline stream") }
         let symbol = try subscribed(event.k.s, stream: stream)
         guard event.s == event.k.s else { throw MarketRefusal("malformed", "event symbol \(event.s.prefix(32)) differs from the kline's") }
-        guard event.k.i == interval.name else { throw MarketRefusal("wrong_interval", "interval \(event.k.i.prefix(8)), subscribed \(interval.name)") }
+        guard event.k.i == interval.name else {
+            throw MarketRefusal("wrong_interval", "interval \(event.k.i.prefix(8)), subscribed \(interval.name)")
+        }
         let k = event.k
         let candle = try candle(openTime: k.t, open: k.o, high: k.h, low: k.l, close: k.c, volume: k.v, symbol: symbol, now: now)
         return .kline(symbol: symbol, candle: candle, closed: k.x)
@@ -137,7 +140,12 @@ public struct BinanceMarketParser: Sendable {
             guard row.count >= 7, case .integer(let openTime) = row[0], case .integer(let closeTime) = row[6],
                 case .text(let open) = row[1], case .text(let high) = row[2], case .text(let low) = row[3],
                 case .text(let close) = row[4], case .text(let volume) = row[5]
-            else { throw MarketRefusal("malformed", "klines row \(index): [openTime, \"open\", \"high\", \"low\", \"close\", \"volume\", closeTime, ...]") }
+            else {
+                throw MarketRefusal(
+                    "malformed",
+                    "klines row \(index): [openTime, \"open\", \"high\", \"low\", \"close\", \"volume\", closeTime, ...]"
+                )
+            }
             if closeTime >= now { continue }
             let candle = try candle(openTime: openTime, open: open, high: high, low: low, close: close, volume: volume, symbol: symbol, now: now)
             if let last = candles.last, candle.openTime <= last.openTime {
@@ -191,10 +199,20 @@ public struct BinanceMarketParser: Sendable {
     }
 
     private func candle(
-        openTime: Int64, open: String, high: String, low: String, close: String, volume: String, symbol: String, now: Int64
+        openTime: Int64,
+        open: String,
+        high: String,
+        low: String,
+        close: String,
+        volume: String,
+        symbol: String,
+        now: Int64
     ) throws(MarketRefusal) -> Candle {
-        let o = try number(open, "open"), h = try number(high, "high"), l = try number(low, "low")
-        let c = try number(close, "close"), v = try number(volume, "volume")
+        let o = try number(open, "open")
+        let h = try number(high, "high")
+        let l = try number(low, "low")
+        let c = try number(close, "close")
+        let v = try number(volume, "volume")
         guard [o, h, l, c].allSatisfy({ $0 >= 1e-8 && $0 < 1e12 }), v >= 0, h >= max(o, c, l), l <= min(o, c) else {
             throw MarketRefusal("bad_range", "\(symbol) kline \(openTime): prices 1e-8 to 1e12, high >= open, close, low; volume >= 0")
         }

@@ -23,8 +23,13 @@ public struct BinanceStreamConnection: Service {
     let logger: Logger
 
     public init(
-        index: Int, symbols: [String], configuration: MarketFeedConfiguration, parser: BinanceMarketParser, router: FeedRouter,
-        stats: FeedStats, logger: Logger
+        index: Int,
+        symbols: [String],
+        configuration: MarketFeedConfiguration,
+        parser: BinanceMarketParser,
+        router: FeedRouter,
+        stats: FeedStats,
+        logger: Logger
     ) {
         self.index = index
         self.symbols = symbols
@@ -75,8 +80,12 @@ public struct BinanceStreamConnection: Service {
     private func connectOnce(url: String) async throws {
         let lastMessage = LastMessage()
         let configuration = self.configuration
-        let parser = self.parser, router = self.router, stats = self.stats, logger = self.logger
-        let index = self.index, symbols = self.symbols
+        let parser = self.parser
+        let router = self.router
+        let stats = self.stats
+        let logger = self.logger
+        let index = self.index
+        let symbols = self.symbols
         let wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maxFrameBytes)
         try await WebSocketClient.connect(url: url, configuration: wsConfiguration, logger: logger) { inbound, outbound, _ in
             stats.connection(index, up: true)

@@ -15,7 +15,12 @@ public actor FeedPipeline {
     private let clock: @Sendable () -> Int64
 
     public init(
-        interval: MarketInterval, klines: BinanceKlinesClient, sink: GatewaySink, stats: FeedStats, backfill: Int, logger: Logger,
+        interval: MarketInterval,
+        klines: BinanceKlinesClient,
+        sink: GatewaySink,
+        stats: FeedStats,
+        backfill: Int,
+        logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { unixMilliseconds() }
     ) {
         self.sequencer = KlineSequencer(intervalMilliseconds: interval.milliseconds)

@@ -111,8 +111,16 @@ public final class FeedStats: Sendable {
                 return MarketFeedReport.Book(symbol: state.symbol, bid: bid, ask: ask, at: at)
             }
             let feed = MarketFeedReport(
-                feed: name, source: source.rawValue, connected: state.connected.count, connections: connections, reconnects: state.reconnects,
-                gapCandles: state.gapCandles, refusedFrames: state.refused, messagesPerSecond: state.rate, books: books)
+                feed: name,
+                source: source.rawValue,
+                connected: state.connected.count,
+                connections: connections,
+                reconnects: state.reconnects,
+                gapCandles: state.gapCandles,
+                refusedFrames: state.refused,
+                messagesPerSecond: state.rate,
+                books: books
+            )
             return Snapshot(ok: ok, service: "market-feed", interval: interval.name, feed: feed, symbols: symbols)
         }
     }

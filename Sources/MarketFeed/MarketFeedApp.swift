@@ -17,31 +17,62 @@ public enum MarketFeedApp {
             Array(configuration.symbols[$0..<min(configuration.symbols.count, $0 + MarketFeedConfiguration.maxSymbols)])
         }
         let stats = FeedStats(
-            name: configuration.feedName, source: configuration.source, interval: configuration.interval, symbols: configuration.symbols,
-            connections: configuration.source == .binance ? chunks.count : 0)
+            name: configuration.feedName,
+            source: configuration.source,
+            interval: configuration.interval,
+            symbols: configuration.symbols,
+            connections: configuration.source == .binance ? chunks.count : 0
+        )
         let sink = GatewaySink(
-            client: client, baseURL: configuration.gatewayURL, token: configuration.apiToken, feedName: configuration.feedName, logger: logger)
+            client: client,
+            baseURL: configuration.gatewayURL,
+            token: configuration.apiToken,
+            feedName: configuration.feedName,
+            logger: logger
+        )
         // First in the group, so shut down last (the group stops services in reverse order):
         // the sources' last posts still have a client.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: HTTPClientService(client: client))]
         switch configuration.source {
         case .binance:
             let parser = BinanceMarketParser(
-                symbols: Set(configuration.symbols), interval: configuration.interval, maxFrameBytes: configuration.maxFrameBytes)
+                symbols: Set(configuration.symbols),
+                interval: configuration.interval,
+                maxFrameBytes: configuration.maxFrameBytes
+            )
             let klines = BinanceKlinesClient(client: client, baseURL: configuration.restURL, parser: parser, logger: logger)
             let router = FeedRouter(symbols: configuration.symbols) { _ in
-                FeedPipeline(interval: configuration.interval, klines: klines, sink: sink, stats: stats, backfill: configuration.backfill, logger: logger)
+                FeedPipeline(
+                    interval: configuration.interval,
+                    klines: klines,
+                    sink: sink,
+                    stats: stats,
+                    backfill: configuration.backfill,
+                    logger: logger
+                )
             }
             services.append(.init(service: router))
             for (index, symbols) in chunks.enumerated() {
                 let connection = BinanceStreamConnection(
-                    index: index, symbols: symbols, configuration: configuration, parser: parser, router: router, stats: stats, logger: logger)
+                    index: index,
+                    symbols: symbols,
+                    configuration: configuration,
+                    parser: parser,
+                    router: router,
+                    stats: stats,
+                    logger: logger
+                )
                 services.append(.init(service: connection))
             }
         case .replay:
             let replay = try ReplaySource(
-                file: configuration.feedFile ?? "", symbol: configuration.symbols[0], intervalMilliseconds: configuration.feedIntervalMilliseconds,
-                sink: sink, stats: stats, logger: logger)
+                file: configuration.feedFile ?? "",
+                symbol: configuration.symbols[0],
+                intervalMilliseconds: configuration.feedIntervalMilliseconds,
+                sink: sink,
+                stats: stats,
+                logger: logger
+            )
             services.append(.init(service: replay, successTerminationBehavior: .ignore))
         case .none:
             logger.warning("MARKET_SOURCE=none: this feed sends no candles; they must be posted to POST /api/market/candles from elsewhere")
@@ -51,10 +82,14 @@ public enum MarketFeedApp {
             services.append(.init(service: try FeedHealthService(configuration: configuration, stats: stats, metrics: metrics, logger: logger)))
         }
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        )
         logger.info(
             "market feed starting",
-            metadata: ["source": "\(configuration.source.rawValue)", "symbols": "\(configuration.symbols.count)", "interval": "\(configuration.interval)"])
+            metadata: [
+                "source": "\(configuration.source.rawValue)", "symbols": "\(configuration.symbols.count)", "interval": "\(configuration.interval)",
+            ]
+        )
         try await group.run()
     }
 }

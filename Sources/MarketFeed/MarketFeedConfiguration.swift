@@ -60,7 +60,11 @@ public struct MarketFeedConfiguration: Sendable {
         self.tradingMode = tradingMode
         let sourceText = reader.optionalString("MARKET_SOURCE")?.lowercased()
         if tradingMode == .live, sourceText == nil {
-            throw ConfigurationError(key: "MARKET_SOURCE", value: "(unset)", expected: "binance in live (or none, with candles posted from elsewhere)")
+            throw ConfigurationError(
+                key: "MARKET_SOURCE",
+                value: "(unset)",
+                expected: "binance in live (or none, with candles posted from elsewhere)"
+            )
         }
         guard let source = MarketSource(rawValue: sourceText ?? "replay") else {
             throw ConfigurationError(key: "MARKET_SOURCE", value: sourceText ?? "", expected: "binance, replay or none")
@@ -75,7 +79,10 @@ public struct MarketFeedConfiguration: Sendable {
             symbols.allSatisfy({ (2...20).contains($0.utf8.count) && $0.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) } })
         else {
             throw ConfigurationError(
-                key: "MARKET_SYMBOLS", value: String(symbolText.prefix(80)), expected: "1 to \(Self.maxSymbols) distinct symbols of 2-20 letters or digits")
+                key: "MARKET_SYMBOLS",
+                value: String(symbolText.prefix(80)),
+                expected: "1 to \(Self.maxSymbols) distinct symbols of 2-20 letters or digits"
+            )
         }
         self.symbols = symbols
         let intervalText = reader.string("MARKET_INTERVAL", default: "1m")

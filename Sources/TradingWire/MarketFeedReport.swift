@@ -28,8 +28,15 @@ public struct MarketFeedReport: Codable, Sendable, Equatable {
     public var books: [Book]
 
     public init(
-        feed: String, source: String, connected: Int, connections: Int, reconnects: Int, gapCandles: Int, refusedFrames: Int,
-        messagesPerSecond: Double, books: [Book]
+        feed: String,
+        source: String,
+        connected: Int,
+        connections: Int,
+        reconnects: Int,
+        gapCandles: Int,
+        refusedFrames: Int,
+        messagesPerSecond: Double,
+        books: [Book]
     ) {
         self.feed = feed
         self.source = source

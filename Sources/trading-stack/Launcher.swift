@@ -16,7 +16,8 @@ import TradingWire
 /// model id instead, the first one's health on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
 /// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
 /// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
-/// `FEED_INTERVAL_MS`, `MARKET_SOURCE` (`binance` or `none`: the market-feed process, health on base+4), `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
+/// `FEED_INTERVAL_MS`, `MARKET_SOURCE` (`binance` or `none`: the market-feed process, health on base+4),
+/// `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
 /// made under the data folder on first start and reused); every other variable passes through.
 let environment = ProcessInfo.processInfo.environment
 let binaryDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()

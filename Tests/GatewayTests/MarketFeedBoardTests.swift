@@ -9,8 +9,16 @@ import TradingWire
 
     func report(_ feed: String = "feed-a", connected: Int = 1, books: [MarketFeedReport.Book] = []) -> MarketFeedReport {
         MarketFeedReport(
-            feed: feed, source: "binance", connected: connected, connections: 1, reconnects: 2, gapCandles: 3, refusedFrames: 0,
-            messagesPerSecond: 2.5, books: books)
+            feed: feed,
+            source: "binance",
+            connected: connected,
+            connections: 1,
+            reconnects: 2,
+            gapCandles: 3,
+            refusedFrames: 0,
+            messagesPerSecond: 2.5,
+            books: books
+        )
     }
 
     func refusal(_ report: MarketFeedReport) -> String? {
@@ -36,7 +44,11 @@ import TradingWire
     @Test func boardKeepsTheNewestBookOfHeldSymbolsAndAtMostMaxFeeds() {
         let board = MarketFeedBoard(maxFeeds: 2)
         let held: (String) -> Bool = { $0 == "BTCUSDT" }
-        board.record(report("a", books: [.init(symbol: "BTCUSDT", bid: 99, ask: 100, at: now), .init(symbol: "ETHUSDT", bid: 1, ask: 2, at: now)]), now: now, held: held)
+        board.record(
+            report("a", books: [.init(symbol: "BTCUSDT", bid: 99, ask: 100, at: now), .init(symbol: "ETHUSDT", bid: 1, ask: 2, at: now)]),
+            now: now,
+            held: held
+        )
         board.record(report("b", books: [.init(symbol: "BTCUSDT", bid: 98, ask: 99, at: now - 1)]), now: now + 1, held: held)
         #expect(board.book(for: "BTCUSDT")?.bid == 99, "an older book does not replace a newer one")
         #expect(board.book(for: "ETHUSDT") == nil, "no book for a symbol not held")

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import NIOCore
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -217,7 +218,11 @@ final class FakeBinanceMarket: Sendable {
 
     /// Binance's error body, `{"code": -1121, "msg": "Invalid symbol."}`.
     private static func refusal(_ status: HTTPResponse.Status, _ code: Int, _ message: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"code":\#(code),"msg":"\#(message)"}"#)))
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"code":\#(code),"msg":"\#(message)"}"#))
+        )
     }
 
     private func klines(_ request: Request) -> Response {
@@ -241,13 +246,17 @@ final class FakeBinanceMarket: Sendable {
             let c = candle(symbol, openTime)
             let p = { (value: Double) in "\"\(String(format: "%.8f", value))\"" }
             rows.append(
-                "[\(openTime),\(p(c.open)),\(p(c.high)),\(p(c.low)),\(p(c.close)),\(p(c.volume)),\(openTime + intervalMilliseconds - 1),\"1.0\",2,\"0.5\",\"0.5\",\"0\"]")
+                "[\(openTime),\(p(c.open)),\(p(c.high)),\(p(c.low)),\(p(c.close)),\(p(c.volume)),"
+                    + "\(openTime + intervalMilliseconds - 1),\"1.0\",2,\"0.5\",\"0.5\",\"0\"]"
+            )
             openTime += intervalMilliseconds
         }
         let weight = limit <= 100 ? 1 : limit <= 500 ? 2 : 5
         return Response(
-            status: .ok, headers: [.contentType: "application/json", HTTPField.Name("X-MBX-USED-WEIGHT-1M")!: "\(weight)"],
-            body: .init(byteBuffer: ByteBuffer(string: "[\(rows.joined(separator: ","))]")))
+            status: .ok,
+            headers: [.contentType: "application/json", HTTPField.Name("X-MBX-USED-WEIGHT-1M")!: "\(weight)"],
+            body: .init(byteBuffer: ByteBuffer(string: "[\(rows.joined(separator: ","))]"))
+        )
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }

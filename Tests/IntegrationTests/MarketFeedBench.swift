@@ -29,7 +29,11 @@ struct MarketFeedBench {
     func latency(symbols count: Int) async throws {
         let symbols = (0..<count).map { "S\($0)USDT" }
         let (market, stack, _) = try await MarketFeedTests.running(
-            symbols, full: true, ["CANDLE_WINDOW": "60", "MAX_SYMBOLS": "500"], feed: ["MARKET_BACKFILL": "40"])
+            symbols,
+            full: true,
+            ["CANDLE_WINDOW": "60", "MAX_SYMBOLS": "500"],
+            feed: ["MARKET_BACKFILL": "40"]
+        )
         defer { market.stop() }
         try stack.start("feature-worker#2", ["HEALTH_PORT": "0"])
         try await Task.sleep(for: .seconds(5))
@@ -64,7 +68,9 @@ struct MarketFeedBench {
                     let close = market.candle(symbol, target).close
                     while FakeBinanceMarket.now() < target + 5_000 {
                         let answer = try await stack.post("/api/ai/consensus", #"{"symbol": "\#(symbol)"}"#)
-                        if let price = answer.json["price"] as? Double, abs(price - close) < 1e-9, let sent = market.state.withLock({ $0.sentAt[target] }) {
+                        if let price = answer.json["price"] as? Double, abs(price - close) < 1e-9,
+                            let sent = market.state.withLock({ $0.sentAt[target] })
+                        {
                             samples.consensus.withLock { $0.append(FakeBinanceMarket.now() - sent) }
                             break
                         }
@@ -78,13 +84,17 @@ struct MarketFeedBench {
         let elapsed = Double(FakeBinanceMarket.now() - startedAt) / 1_000
         let cpuAfter = (feed: Self.cpuSeconds(stack.pid("market-feed")), gateway: Self.cpuSeconds(stack.pid("gateway")))
         let candles = Double(count) * elapsed
-        let heldValues = samples.held.withLock { $0 }, consensusValues = samples.consensus.withLock { $0 }
+        let heldValues = samples.held.withLock { $0 }
+        let consensusValues = samples.consensus.withLock { $0 }
         print(
             "BENCH symbols=\(count) held_ms p50=\(Self.percentile(heldValues, 0.5)) p99=\(Self.percentile(heldValues, 0.99)) n=\(heldValues.count)"
-                + " consensus_ms p50=\(Self.percentile(consensusValues, 0.5)) p99=\(Self.percentile(consensusValues, 0.99)) n=\(consensusValues.count)"
+                + " consensus_ms p50=\(Self.percentile(consensusValues, 0.5)) p99=\(Self.percentile(consensusValues, 0.99))"
+                + " n=\(consensusValues.count)"
                 + " cpu_ms_per_candle feed=\(String(format: "%.3f", (cpuAfter.feed - cpuBefore.feed) * 1_000 / candles))"
                 + " gateway=\(String(format: "%.3f", (cpuAfter.gateway - cpuBefore.gateway) * 1_000 / candles))"
-                + " cpu_s feed=\(String(format: "%.2f", cpuAfter.feed - cpuBefore.feed)) gateway=\(String(format: "%.2f", cpuAfter.gateway - cpuBefore.gateway)) over \(elapsed) s")
+                + " cpu_s feed=\(String(format: "%.2f", cpuAfter.feed - cpuBefore.feed))"
+                + " gateway=\(String(format: "%.2f", cpuAfter.gateway - cpuBefore.gateway)) over \(elapsed) s"
+        )
         #expect(!heldValues.isEmpty && !consensusValues.isEmpty)
     }
 }

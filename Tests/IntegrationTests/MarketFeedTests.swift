@@ -35,7 +35,12 @@ struct MarketFeedTests {
     }
 
     /// Every held candle is the stand-in's, one interval after the one before.
-    static func expectContiguous(_ candles: [[String: Any]], _ symbol: String, _ market: FakeBinanceMarket, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectContiguous(
+        _ candles: [[String: Any]],
+        _ symbol: String,
+        _ market: FakeBinanceMarket,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let times = candles.compactMap { $0["openTime"] as? Int64 ?? ($0["openTime"] as? Int).map(Int64.init) }
         #expect(times.count == candles.count, sourceLocation: sourceLocation)
         for (previous, next) in zip(times, times.dropFirst()) where next - previous != 1_000 {
@@ -51,7 +56,10 @@ struct MarketFeedTests {
 
     /// The stand-in, a stack, and one feed whose window is backfilled; the caller stops the stand-in.
     static func running(
-        _ symbols: [String], full: Bool = false, _ overrides: [String: String] = [:], feed: [String: String] = [:]
+        _ symbols: [String],
+        full: Bool = false,
+        _ overrides: [String: String] = [:],
+        feed: [String: String] = [:]
     ) async throws -> (market: FakeBinanceMarket, stack: Stack, health: Int) {
         let market = FakeBinanceMarket(symbols: symbols)
         try await market.start()
@@ -66,7 +74,9 @@ struct MarketFeedTests {
         try await stack.get("/health", port: port).json
     }
 
-    @Test("gaps from skipped candles, dropped connections and a serverShutdown are backfilled; repeated, reordered and unclosed klines never double a candle")
+    @Test(
+        "gaps (skipped candles, dropped connections, a serverShutdown) are backfilled; repeats, reorders, unclosed klines never double a candle"
+    )
     func gapsBackfilledNeverDoubled() async throws {
         let (market, stack, health) = try await Self.running(["BTCUSDT", "ETHUSDT"])
         defer { market.stop() }
@@ -138,7 +148,9 @@ struct MarketFeedTests {
         #expect(Set(feeds.compactMap { $0["feed"] as? String }) == ["feed-a", "feed-b"], "\(feeds)")
     }
 
-    @Test("malformed and hostile frames (NaN, text prices, negative volume, future open time, unsubscribed symbol, a 10 MB frame) are refused and counted, never a candle")
+    @Test(
+        "hostile frames (NaN, text prices, negative volume, future open time, unsubscribed symbol, 10 MB) are refused and counted, never a candle"
+    )
     func malformedFramesSkipped() async throws {
         let (market, stack, health) = try await Self.running(["BTCUSDT"])
         defer { market.stop() }
@@ -159,7 +171,9 @@ struct MarketFeedTests {
         #expect(try await stack.get("/health", port: health).status == 200)
     }
 
-    @Test("the stale guard trips when the stream goes silent (consensus and execute 409 stale_market_data naming the age) and clears by itself when data flows again")
+    @Test(
+        "the stale guard trips on silence (consensus and execute 409 stale_market_data naming the age) and clears by itself on recovery"
+    )
     func staleGuardTripsAndClears() async throws {
         let (market, stack, _) = try await Self.running(["BTCUSDT"], full: true, ["MAX_CANDLE_AGE": "3"], feed: ["MARKET_SILENCE_MS": "600000"])
         defer { market.stop() }
@@ -168,7 +182,9 @@ struct MarketFeedTests {
         }
         @Sendable func execute() async throws -> Stack.Answer {
             try await stack.post(
-                "/api/trade/execute", json: ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "stale-\(UUID().uuidString.prefix(8))"])
+                "/api/trade/execute",
+                json: ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "stale-\(UUID().uuidString.prefix(8))"]
+            )
         }
         #expect(try await status()["stale"] as? Bool == false)
         market.faults { $0.silent = true }

@@ -10,8 +10,16 @@ import TradingWire
     let now: Int64 = 1_700_000_010_000
 
     func kline(
-        stream: String = "btcusdt@kline_1s", symbol: String = "BTCUSDT", t: Int64 = 1_700_000_000_000, interval: String = "1s",
-        o: String = "100.5", h: String = "101.0", l: String = "100.0", c: String = "100.8", v: String = "12.5", x: String = "true"
+        stream: String = "btcusdt@kline_1s",
+        symbol: String = "BTCUSDT",
+        t: Int64 = 1_700_000_000_000,
+        interval: String = "1s",
+        o: String = "100.5",
+        h: String = "101.0",
+        l: String = "100.0",
+        c: String = "100.8",
+        v: String = "12.5",
+        x: String = "true"
     ) -> [UInt8] {
         let text = """
             {"stream":"\(stream)","data":{"e":"kline","E":\(t + 1_000),"s":"\(symbol)","k":{"t":\(t),"T":\(t + 999),"s":"\(symbol)",\
@@ -23,16 +31,28 @@ import TradingWire
 
     @Test func closedKlineIsACandle() throws {
         let event = try parser.frame(kline(), now: now)
-        #expect(event == .kline(symbol: "BTCUSDT", candle: Candle(openTime: 1_700_000_000_000, open: 100.5, high: 101, low: 100, close: 100.8, volume: 12.5), closed: true))
+        #expect(
+            event
+                == .kline(
+                    symbol: "BTCUSDT",
+                    candle: Candle(openTime: 1_700_000_000_000, open: 100.5, high: 101, low: 100, close: 100.8, volume: 12.5),
+                    closed: true
+                )
+        )
     }
 
     @Test func unclosedKlineSaysSo() throws {
-        guard case .kline(_, _, let closed) = try parser.frame(kline(x: "false"), now: now) else { Issue.record("not a kline"); return }
+        guard case .kline(_, _, let closed) = try parser.frame(kline(x: "false"), now: now) else {
+            Issue.record("not a kline")
+            return
+        }
         #expect(!closed)
     }
 
     @Test func bookTicker() throws {
-        let text = #"{"stream":"ethusdt@bookTicker","data":{"u":400900217,"s":"ETHUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#
+        let text =
+            #"{"stream":"ethusdt@bookTicker","data":{"u":400900217,"s":"ETHUSDT","b":"25.35190000","B":"31.21000000","#
+            + #""a":"25.36520000","A":"40.66000000"}}"#
         #expect(try parser.frame(Array(text.utf8), now: now) == .book(symbol: "ETHUSDT", bid: 25.3519, ask: 25.3652, updateID: 400_900_217))
     }
 

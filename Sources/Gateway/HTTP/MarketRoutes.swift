@@ -50,7 +50,10 @@ extension GatewayAPI {
             let symbol = try InputValidation.symbol(String(text))
             let limit = try InputValidation.integer(parameters, "limit", in: 1...10_000, default: market.windowSize)
             let output = MarketCandlesOutput(
-                symbol: symbol, intervalMs: market.clock(for: symbol)?.intervalMilliseconds, candles: Array(market.candles(for: symbol).suffix(limit)))
+                symbol: symbol,
+                intervalMs: market.clock(for: symbol)?.intervalMilliseconds,
+                candles: Array(market.candles(for: symbol).suffix(limit))
+            )
             return try jsonResponse(output, requestID: context.requestID)
         }
         router.get("api/market/status") { _, context in
@@ -67,10 +70,18 @@ extension GatewayAPI {
             let stale = StaleDataGuard.problem(symbol: symbol, clock: clock, maxAge: maxAge ?? 0, now: now) != nil
             let book = feedBoard.book(for: symbol)
             return MarketSymbolStatus(
-                symbol: symbol, lastOpenTime: clock.newestOpenTime, ageMs: age,
-                ageIntervals: Double(age) / Double(max(1, clock.intervalMilliseconds)), intervalMs: clock.intervalMilliseconds,
-                held: market.candles(for: symbol).count, stale: stale, source: market.source(for: symbol) ?? "api",
-                bid: book?.bid, ask: book?.ask, bookAgeMs: book.map { now - $0.at })
+                symbol: symbol,
+                lastOpenTime: clock.newestOpenTime,
+                ageMs: age,
+                ageIntervals: Double(age) / Double(max(1, clock.intervalMilliseconds)),
+                intervalMs: clock.intervalMilliseconds,
+                held: market.candles(for: symbol).count,
+                stale: stale,
+                source: market.source(for: symbol) ?? "api",
+                bid: book?.bid,
+                ask: book?.ask,
+                bookAgeMs: book.map { now - $0.at }
+            )
         }
         return MarketStatusOutput(maxCandleAge: maxAge, symbols: symbols, feeds: feedStatuses(now: now))
     }

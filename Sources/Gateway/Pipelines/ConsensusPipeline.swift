@@ -98,7 +98,8 @@ struct ConsensusPipeline: Sendable {
         if let candles = input.candles { try InputValidation.candles(candles, limit: configuration.candleWindow) }
         // Stale data (MAX_CANDLE_AGE): no consensus at all, as no order (409 naming the age).
         if let risk = control.riskStatus,
-            let problem = StaleDataGuard.problem(symbol: symbol, clock: market.clock(for: symbol), maxAge: risk.status.limits.maxCandleAge, now: unixMilliseconds())
+            let problem = StaleDataGuard.problem(
+                symbol: symbol, clock: market.clock(for: symbol), maxAge: risk.status.limits.maxCandleAge, now: unixMilliseconds())
         {
             throw APIError(.conflict, "stale_market_data", "no consensus: \(problem)")
         }
