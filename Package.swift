@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "execution-worker", targets: ["execution-worker"]),
         .executable(name: "trading-stack", targets: ["trading-stack"]),
         .executable(name: "tradectl", targets: ["tradectl"]),
+        .executable(name: "market-feed", targets: ["market-feed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -29,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // The market feed: Binance's WebSocket streams (client) and REST klines; the stand-in's WebSocket server in the tests.
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev).
@@ -118,6 +123,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The market-data process: Binance streams or the CSV replay, candles handed to the gateway.
+        .target(
+            name: "MarketFeed",
+            dependencies: [
+                "TradingWire", "TradingDomain", "ServiceSupport", "WorkerRuntime",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "market-feed", dependencies: ["MarketFeed", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "gateway", dependencies: ["Gateway", "ServiceSupport", .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: swiftSettings),
         .executableTarget(name: "feature-worker", dependencies: ["FeatureWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "model-worker", dependencies: ["ModelWorker", "ServiceSupport"], swiftSettings: swiftSettings),
@@ -151,6 +172,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "MarketFeedTests", dependencies: ["MarketFeed", "TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ExchangeAdapterTests", dependencies: ["ExchangeAdapter", "ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
@@ -162,6 +184,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "TradingWire", "WorkerRuntime", "ServiceSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -22,6 +22,8 @@ struct GatewayAPI: Sendable {
     var notifier: Notifier?
     /// What the account reconciliation found (foreign trades).
     var liveAccount = LiveAccountMonitor()
+    /// What the market feeds report of themselves (`POST /api/market/feeds`).
+    let feedBoard = MarketFeedBoard()
 
     var consensus: ConsensusPipeline {
         ConsensusPipeline(broker: broker, market: market, configuration: configuration, control: control, models: models)
@@ -40,6 +42,7 @@ struct GatewayAPI: Sendable {
         }
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
+            recordMarketGauges()
             control.liveOrders.recordGauges()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -72,9 +75,14 @@ struct GatewayAPI: Sendable {
                 metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])
             return try jsonResponse(output, requestID: requestID)
         }
-        guarded.post("api/market/candles") { request, context in
+        let candleRoute = router.group().add(
+            middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken))
+        registerFeedReports(on: candleRoute)
+        candleRoute.post("api/market/candles") { request, context in
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
-            return try jsonResponse(try await ingest(input, requestID: context.requestID), requestID: context.requestID)
+            let output = try await ingest(input, requestID: context.requestID)
+            market.noteSource(Self.feedName(request.headers[.marketFeed]), for: output.symbol)
+            return try jsonResponse(output, requestID: context.requestID)
         }
         router.get("api/preflight") { _, _ in
             try jsonResponse(PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control))
@@ -219,7 +227,8 @@ struct GatewayAPI: Sendable {
                 statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
                 stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
             control: control.control, workers: snapshot.workers, models: modelIDs,
-            modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveOrders.health : nil)
+            modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveOrders.health : nil,
+            market: marketStatus(now: now).symbols)
         output.risk.book = book
         output.risk.reconciliation = risk?.status.live?.reconciliation
         return output

@@ -38,6 +38,7 @@ public func buildGateway(
     router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes))
     router.add(middleware: HTTPMetricsMiddleware())
     api.register(on: router)
+    api.registerMarketRoutes(on: router)
     Probes(broker: broker, control: control).register(on: router)
     api.registerOperatorRoutes(on: router, document: document)
     let table = RouteTable(routes: router.routes.map { ($0.path.description, $0.method.rawValue) })

@@ -32,6 +32,8 @@ public struct GatewayConfiguration: Sendable {
     public var httpThreads: Int
     public var tradingMode: TradingMode
     public var apiToken: String?
+    /// `MARKET_FEED_TOKEN`: a bearer token that may only post candles (the market feed's).
+    public var marketFeedToken: String?
     public var exchangeCredentialsPresent: Bool
     public var maxBodyBytes: Int
     public var httpIdleTimeoutMilliseconds: Int
@@ -64,6 +66,7 @@ public struct GatewayConfiguration: Sendable {
         }
         self.tradingMode = tradingMode
         apiToken = reader.optionalString("API_TOKEN")
+        marketFeedToken = try reader.secret("MARKET_FEED_TOKEN")
         exchangeCredentialsPresent = reader.optionalString("EXCHANGE_API_KEY") != nil && reader.optionalString("EXCHANGE_API_SECRET") != nil
         httpIdleTimeoutMilliseconds = try reader.int("HTTP_IDLE_TIMEOUT_MS", default: 30_000, in: 100...3_600_000)
         maxBodyBytes = try reader.int("MAX_BODY_BYTES", default: 65_536, in: 256...16_777_216)

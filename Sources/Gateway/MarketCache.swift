@@ -110,4 +110,18 @@ public final class MarketCache: Sendable {
 
     /// The most candles held per symbol.
     public var windowSize: Int { window }
+
+    /// Every symbol held, sorted.
+    public var symbols: [String] { candles.withLock { $0.keys.sorted() } }
+
+    /// Per symbol, who last added candles (`X-Market-Feed`, else `api`).
+    private let sources = Mutex<[String: String]>([:])
+
+    /// Records that `source` added candles for `symbol` (bounded as the symbols are).
+    public func noteSource(_ source: String, for symbol: String) {
+        guard newestOpenTime(for: symbol) != nil else { return }
+        sources.withLock { $0[symbol] = source }
+    }
+
+    public func source(for symbol: String) -> String? { sources.withLock { $0[symbol] } }
 }

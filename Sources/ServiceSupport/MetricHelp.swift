@@ -18,10 +18,17 @@ public enum MetricHelp {
         "broker_dispatched_requests_total": "Requests carried by MDP REQUEST messages (several per message when packed), by service.",
         "control_publish_drops_total": "Control-state messages dropped at the publisher's high-water mark.",
         "control_state_changes_total": "Control-state changes published (halt, lock or their reasons; the state's seq).",
+        // gateway and market feed: market data
+        "market_data_age_seconds": "Seconds since the newest candle held for the symbol opened.",
+        "market_interval_seconds": "The candle interval held for the symbol, in seconds.",
+        "market_reconnects_total": "Market stream connections made anew (drop, silence, the 24-hour renewal).",
+        "market_gap_candles_total": "Candles backfilled through REST to close gaps in the streams.",
+        "market_candles_total": "Candles the market feed handed to the gateway.",
+        "market_refused_frames_total": "Market stream frames refused (never a candle), by reason.",
         // gateway: trading
         "orders_total": "Execute calls by outcome (filled, rejected, duplicate, refused, unknown).",
         "risk_locked_refusals_total": "Orders refused because trading is risk-locked.",
-        "stale_data_refusals_total": "Consensus answers (allow false) and orders refused because the symbol's newest candle is older than MAX_CANDLE_AGE, by where.",
+        "stale_data_refusals_total": "Consensus answers and orders refused (409) because the symbol's newest candle is older than MAX_CANDLE_AGE, by where.",
         "operator_actions_total": "Operator actions (halt, resume, reset, model routing), by action.",
         "risk_drawdown_ratio": "Drawdown from peak equity as a fraction (0.1 = 10 %), from the risk worker's latest status.",
         "risk_equity_usd": "Account equity in USD, from the risk worker's latest status.",

@@ -16,7 +16,8 @@ import TradingWire
 /// model id instead, the first one's health on :9000, the others on the next ports), `STACK_HEALTH_PORT_BASE` (9100: feature,
 /// risk and execution workers serve `/health` and `/metrics` on base+1, +2, +3; replica n adds 10(n-1)),
 /// `FEATURE_WORKERS`, `MODEL_WORKERS`, `EXECUTION_WORKERS` (replicas, default 1), `FEED_FILE`, `FEED_SYMBOL`,
-/// `FEED_INTERVAL_MS`, `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
+/// `FEED_INTERVAL_MS`, `MARKET_SOURCE` (`binance` or `none`: the market-feed process, health on base+4),
+/// `STACK_CURVE` (`off`: the bus in the clear; by default a CURVE key set is
 /// made under the data folder on first start and reused); every other variable passes through.
 let environment = ProcessInfo.processInfo.environment
 let binaryDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -88,6 +89,21 @@ func runStack() -> Never {
     for index in 0..<replicas("EXECUTION_WORKERS") {
         services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: keys.client(.execution).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 3 + 10 * index)"]) { $1 }))
     }
+    // The market feed (docs/market-data.md): MARKET_SOURCE=binance or none runs the market-feed
+    // process; unset or replay keeps the in-process CSV replay below (offline, the paper default).
+    // Live refuses to start without a feed that is not a replay.
+    let marketSource = environment["MARKET_SOURCE"]?.lowercased() ?? ""
+    if environment["TRADING_MODE"]?.lowercased() == "live", !["binance", "none"].contains(marketSource) {
+        supervisor.say("TRADING_MODE=live needs MARKET_SOURCE=binance (or none, with candles posted from elsewhere)", level: "ERROR")
+        exit(1)
+    }
+    let httpPort = environment["HTTP_PORT"] ?? "8000"
+    if ["binance", "none"].contains(marketSource) {
+        services.append(
+            ServiceSpec(
+                name: "market-feed", executable: binary("market-feed"),
+                environment: ["GATEWAY_URL": "http://127.0.0.1:\(httpPort)", "HEALTH_PORT": "\(base + 4)"]))
+    }
     let stop = DispatchSemaphore(value: 0)
     var sources: [any DispatchSourceSignal] = []
     for signalNumber in [SIGINT, SIGTERM] {
@@ -104,9 +120,9 @@ func runStack() -> Never {
         supervisor.stopAll()
         exit(1)
     }
-    let port = environment["HTTP_PORT"] ?? "8000"
+    let port = httpPort
     supervisor.say("stack starting: gateway http://127.0.0.1:\(port), model health http://127.0.0.1:9000/health; Ctrl-C stops it")
-    if let file = environment["FEED_FILE"], !file.isEmpty {
+    if let file = environment["FEED_FILE"], !file.isEmpty, marketSource.isEmpty || marketSource == "replay" {
         let feed = CandleFeed(
             gateway: "http://127.0.0.1:\(port)", file: file, symbol: environment["FEED_SYMBOL"] ?? "BTCUSDT",
             intervalMilliseconds: Int(environment["FEED_INTERVAL_MS"] ?? "") ?? 1000, token: environment["API_TOKEN"])

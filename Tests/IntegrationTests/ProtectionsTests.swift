@@ -172,7 +172,7 @@ struct ProtectionsStackTests {
         #expect(events("halt").count == 1)
     }
 
-    @Test("stale data: no order (409 stale_market_data) and allow false for a symbol whose newest candle is too old, counted")
+    @Test("stale data: no order and no consensus (409 stale_market_data naming the age) for a symbol whose newest candle is too old, counted")
     func staleData() async throws {
         let stack = try Stack(["MAX_CANDLE_AGE": "3"])
         try await stack.startAll()
@@ -181,8 +181,9 @@ struct ProtectionsStackTests {
         #expect(refused.status == 409)
         #expect(refused.json["error"] as? String == "stale_market_data")
         let consensus = try await stack.post("/api/ai/consensus", Self.buyFeatures)
-        #expect(consensus.json["allow"] as? Bool == false)
-        #expect((consensus.json["reasons"] as? [String])?.contains { $0.hasPrefix("stale_market_data") } == true)
+        #expect(consensus.status == 409)
+        #expect(consensus.json["error"] as? String == "stale_market_data")
+        #expect((consensus.json["detail"] as? String ?? "").contains("s ago"), "\(consensus.text)")
         let metrics = try await stack.get("/metrics").text
         #expect(metrics.contains("stale_data_refusals_total{where=\"order\"} 1"))
         #expect(metrics.contains("stale_data_refusals_total{where=\"consensus\"} 1"))

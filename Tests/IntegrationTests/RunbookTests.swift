@@ -208,7 +208,7 @@ struct RunbookTests {
                 }
             }
         }
-        #expect(guarded == 12, "with POST /api/live/orders/{clientOrderId}/resolve and POST /api/live/adopt")
+        #expect(guarded == 13, "with POST /api/live/orders/{clientOrderId}/resolve, POST /api/live/adopt and POST /api/market/feeds")
         // The refused calls changed nothing: no order, no halt.
         let health = try await stack.get("/health").json
         #expect(health["ok"] as? Bool == true)

@@ -131,6 +131,9 @@ final class Stack: @unchecked Sendable {
         return try? String(contentsOf: keys.gatewayPublicFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The process id of a started executable (for CPU measurements).
+    func pid(_ name: String) -> Int32? { lock.withLock { processes[name]?.processIdentifier } }
+
     /// Sends a signal without forgetting the process (SIGSTOP / SIGCONT).
     func signal(_ name: String, _ signal: Int32) {
         guard let process = lock.withLock({ processes[name] }) else { return }

@@ -17,6 +17,8 @@ struct HealthOutput: Encodable, Sendable {
     var modelVersions: [ModelDirectory.Entry]
     /// Live mode: the exchange's clock and the unresolved live orders.
     var liveOrders: LiveOrderHealth?
+    /// Per symbol held: the newest candle and its age (`GET /api/market/status`).
+    var market: [MarketSymbolStatus]
 }
 
 struct ModelList: Encodable, Sendable {

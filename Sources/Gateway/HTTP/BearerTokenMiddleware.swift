@@ -5,16 +5,21 @@ import Hummingbird
 /// Without a token (a paper stack on loopback) it lets every request through.
 struct BearerTokenMiddleware: RouterMiddleware {
     private let token: [UInt8]?
+    /// A second token this group also takes (`MARKET_FEED_TOKEN` on the candle route only).
+    private let alternate: [UInt8]?
 
-    init(token: String?) {
+    init(token: String?, alternate: String? = nil) {
         self.token = token.map { Array($0.utf8) }
+        self.alternate = alternate.map { Array($0.utf8) }
     }
 
     func handle(
         _ request: Request, context: GatewayRequestContext, next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
         if let token {
-            guard let given = Self.bearerToken(request.headers[.authorization] ?? ""), Self.constantTimeEqual(given, token) else {
+            guard let given = Self.bearerToken(request.headers[.authorization] ?? ""),
+                Self.constantTimeEqual(given, token) || alternate.map({ Self.constantTimeEqual(given, $0) }) == true
+            else {
                 throw APIError(.unauthorized, "unauthorized", "this call needs Authorization: Bearer <API_TOKEN>")
             }
         }

@@ -56,8 +56,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             GatewayCounters.riskLockedRefusals.increment()
             logger.warning("risk_locked: refused", metadata: metadata)
         } else if error.code == "stale_market_data" {
-            GatewayCounters.staleData("order")
-            logger.warning("stale market data: order refused", metadata: metadata)
+            let consensus = request.uri.path.hasSuffix("/consensus")
+            GatewayCounters.staleData(consensus ? "consensus" : "order")
+            logger.warning("stale market data: \(consensus ? "consensus" : "order") refused", metadata: metadata)
         } else {
             logger.info("request refused", metadata: metadata)
         }

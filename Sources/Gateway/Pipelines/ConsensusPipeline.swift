@@ -96,6 +96,13 @@ struct ConsensusPipeline: Sendable {
         let symbol = try InputValidation.symbol(input.symbol)
         try InputValidation.features(input.features)
         if let candles = input.candles { try InputValidation.candles(candles, limit: configuration.candleWindow) }
+        // Stale data (MAX_CANDLE_AGE): no consensus at all, as no order (409 naming the age).
+        if let risk = control.riskStatus,
+            let problem = StaleDataGuard.problem(
+                symbol: symbol, clock: market.clock(for: symbol), maxAge: risk.status.limits.maxCandleAge, now: unixMilliseconds())
+        {
+            throw APIError(.conflict, "stale_market_data", "no consensus: \(problem)")
+        }
         let given = input.features ?? [:]
         let needsCandles = FeatureVector.names.contains { given[$0] == nil }
         let (featureResult, plan, voteOutcomes): (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>])
