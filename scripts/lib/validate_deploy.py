@@ -54,8 +54,12 @@ args = dict(v.split("=", 1) for ins in instructions if ins.cmd.upper() == "ARG" 
 copied, copy_dest = set(), None
 for ins in runtime:
     if ins.cmd.upper() == "COPY" and any(f.startswith("--from=") for f in ins.flags):
-        copied.update(os.path.basename(p.rstrip("/")) for p in ins.value[:-1])
-        copy_dest = ins.value[-1].rstrip("/")
+        names = {os.path.basename(p.rstrip("/")) for p in ins.value[:-1]}
+        copied.update(names)
+        # The executables' folder: where the COPY that brings executables puts them (not a
+        # resource bundle copied beside them).
+        if names & set(EXECUTABLES):
+            copy_dest = ins.value[-1].rstrip("/")
 built = set()
 for ins in instructions[:stages[-1]] if stages else []:
     loop = re.search(r"for exe in ([^;]+);", " ".join(ins.value)) if ins.cmd.upper() == "RUN" else None
