@@ -44,8 +44,14 @@ public struct RiskEngine: Sendable {
     }
 
     public init(
-        limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil,
-        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:], live: LiveBook = LiveBook()
+        limits: RiskLimits,
+        flags: RiskFlags? = nil,
+        portfolio: Portfolio? = nil,
+        orders: [String: Order] = [:],
+        day: TradingDay? = nil,
+        protections: Protections = Protections(),
+        candleClocks: [String: CandleClock] = [:],
+        live: LiveBook = LiveBook()
     ) {
         self.live = live
         self.limits = limits
@@ -280,15 +286,19 @@ public struct RiskEngine: Sendable {
             guard existing.intent == intent else {
                 throw WireError(
                     code: "client_order_id_conflict",
-                    detail: "client order id \(intent.clientOrderId) was used for a different order", status: 409)
+                    detail: "client order id \(intent.clientOrderId) was used for a different order",
+                    status: 409
+                )
             }
             return ReserveResult(order: existing, duplicate: true, flags: flags)
         }
         rollDay(now: now)
-        if flags.halted {
+        // A forced close is the only order a halt or the drawdown lock lets through.
+        let forced = request.close?.force == true
+        if flags.halted && !forced {
             throw WireError(code: "trading_halted", detail: flags.haltReason ?? "trading is halted", status: 423)
         }
-        if flags.riskLocked {
+        if flags.riskLocked && !forced {
             throw WireError(code: "risk_locked", detail: flags.lockReason ?? "risk is locked", status: 423)
         }
         if let stale = StaleDataGuard.problem(symbol: intent.symbol, clock: candleClocks[intent.symbol], maxAge: limits.maxCandleAge, now: now) {
@@ -307,22 +317,34 @@ public struct RiskEngine: Sendable {
                 throw WireError(
                     code: "symbol_not_live",
                     detail: "\(intent.symbol) is quoted in \(pair.quote): the live book keeps only USD-like quotes as cash, so live orders "
-                        + "of it are refused (paper converts them at the \(pair.quote) USD mark); nothing was sent", status: 422)
+                        + "of it are refused (paper converts them at the \(pair.quote) USD mark); nothing was sent",
+                    status: 422
+                )
             }
             guard let pair = TradingPair(symbol: intent.symbol), live.balances[pair.base] != nil, live.balances[pair.quote] != nil else {
                 throw WireError(
                     code: "symbol_not_live",
-                    detail: "\(intent.symbol)'s assets are not reconciled with the exchange's account: add it to LIVE_SYMBOLS", status: 422)
+                    detail: "\(intent.symbol)'s assets are not reconciled with the exchange's account: add it to LIVE_SYMBOLS",
+                    status: 422
+                )
             }
         }
         // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
         let held = bookValue(intent.symbol, live: isLive) + pending.notional(intent.symbol)
-        let shrinks = Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
+        if request.close != nil {
+            try Self.checkClose(intent, value: bookValue(intent.symbol, live: isLive), pending: pending.notional(intent.symbol))
+        }
+        // A close fills the whole quantity held: it shrinks the position to zero whatever its notional's rounding.
+        let shrinks =
+            request.close != nil
+            ? Self.reduces(side: intent.side, position: held) : Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
         if flags.reducing && !shrinks {
             throw WireError(
                 code: "reducing_only",
-                detail: "trading state is REDUCING (\(flags.reducingReason ?? "no reason given")): only orders that reduce an open position are accepted",
-                status: 423)
+                detail:
+                    "trading state is REDUCING (\(flags.reducingReason ?? "no reason given")): only orders that reduce an open position are accepted",
+                status: 423
+            )
         }
         if !shrinks, let lock = protections.lock(on: intent.symbol, at: now) {
             throw WireError(code: "symbol_locked", detail: lock.refusal, status: 423)
@@ -330,38 +352,54 @@ public struct RiskEngine: Sendable {
         if !limits.symbolAllowlist.isEmpty && !limits.symbolAllowlist.contains(intent.symbol) {
             throw WireError(
                 code: "symbol_not_allowed",
-                detail: "\(intent.symbol) is not on the allow-list (\(limits.symbolAllowlist.joined(separator: ", ")))", status: 422)
+                detail: "\(intent.symbol) is not on the allow-list (\(limits.symbolAllowlist.joined(separator: ", ")))",
+                status: 422
+            )
         }
         if intent.confidence < limits.confidenceThreshold {
             throw WireError(
                 code: "confidence_below_threshold",
-                detail: "confidence \(Self.format(intent.confidence)) is below the threshold \(limits.confidenceThreshold)", status: 422)
+                detail: "confidence \(Self.format(intent.confidence)) is below the threshold \(limits.confidenceThreshold)",
+                status: 422
+            )
         }
-        if intent.qtyUsd < limits.minOrderUsd {
+        if intent.qtyUsd < limits.minOrderUsd && request.close == nil {
             throw WireError(
-                code: "order_too_small", detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)", status: 422)
+                code: "order_too_small",
+                detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)",
+                status: 422
+            )
         }
         if intent.qtyUsd > limits.maxOrderNotionalUsd {
             throw WireError(
                 code: "max_order_notional",
-                detail: "order notional \(intent.qtyUsd) exceeds the limit \(limits.maxOrderNotionalUsd)", status: 422)
+                detail: "order notional \(intent.qtyUsd) exceeds the limit \(limits.maxOrderNotionalUsd)",
+                status: 422
+            )
         }
         recentReservations.forget(upTo: now - 60_000)
         if recentReservations.count >= limits.maxOrdersPerMinute {
             throw WireError(
-                code: "rate_limited", detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later", status: 429)
+                code: "rate_limited",
+                detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later",
+                status: 429
+            )
         }
         let dailyLoss = isLive ? live.day.startEquity - (live.portfolio?.equity ?? 0) : day.startEquity - portfolio.equity
-        if dailyLoss >= limits.maxDailyLossUsd {
+        if dailyLoss >= limits.maxDailyLossUsd && request.close == nil {
             throw WireError(
                 code: "max_daily_loss",
                 detail: "today's loss \(dailyLoss.rounded(scale: 2)) reached the limit \(limits.maxDailyLossUsd); trading resumes next UTC day",
-                status: 422)
+                status: 422
+            )
         }
         if request.mode == .live {
             if intent.qtyUsd > limits.liveMaxOrderUsd {
                 throw WireError(
-                    code: "live_order_cap", detail: "live order notional \(intent.qtyUsd) exceeds the live cap \(limits.liveMaxOrderUsd)", status: 422)
+                    code: "live_order_cap",
+                    detail: "live order notional \(intent.qtyUsd) exceeds the live cap \(limits.liveMaxOrderUsd)",
+                    status: 422
+                )
             }
             let today = Self.utcDate(now)
             let sentToday = orders.values
@@ -370,7 +408,9 @@ public struct RiskEngine: Sendable {
             if sentToday + intent.qtyUsd > limits.liveMaxDailyUsd {
                 throw WireError(
                     code: "live_daily_cap",
-                    detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)", status: 422)
+                    detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)",
+                    status: 422
+                )
             }
         }
         var knownMark = portfolio.marks[intent.symbol]
@@ -383,7 +423,8 @@ public struct RiskEngine: Sendable {
                     code: "no_quote_mark",
                     detail: "\(intent.symbol) is quoted in \(pair.quote): no fresh USD mark of \(pair.quote) ("
                         + TradingPair.usdSymbols(of: pair.quote).prefix(3).joined(separator: ", ") + ", ... within MAX_CANDLE_AGE) to convert qtyUsd",
-                    status: 422)
+                    status: 422
+                )
             }
             quoteMarkUsd = rate
             if let raw = quotedMarks[intent.symbol] { knownMark = (raw * rate).rounded(scale: 8) }
@@ -392,19 +433,32 @@ public struct RiskEngine: Sendable {
         guard let markPrice = knownMark ?? requestPrice else {
             throw WireError(
                 code: "no_price",
-                detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
+                detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first",
+                status: 409
+            )
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
         // A live sell carries the long position it may close: the execution worker sends it by base quantity.
         // Live: the live book's holding (the exchange's balance of the base asset), never the paper position.
         let heldQuantity = isLive ? live.held(intent.symbol) : portfolio.positions[intent.symbol]?.quantity ?? 0
         let terms = ExecutionTerms(
-            markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd,
-            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil)
+            markPrice: markPrice,
+            slippageBps: limits.slippageBps,
+            feeBps: limits.feeBps,
+            quoteMarkUsd: quoteMarkUsd,
+            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil,
+            closeQuantity: request.close != nil ? Self.magnitude(heldQuantity) : nil,
+            forcedClose: forced ? true : nil
+        )
         _ = try PaperFill.fill(
-            side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
-            feeBps: terms.feeBps, at: now)
-        if request.mode == .live, intent.side == .sell {
+            side: intent.side,
+            notional: intent.qtyUsd,
+            markPrice: markPrice,
+            slippageBps: request.mode == .paper ? terms.slippageBps : 0,
+            feeBps: terms.feeBps,
+            at: now
+        )
+        if request.mode == .live, intent.side == .sell, request.close == nil {
             // Spot is long-only: a sell may sell what the account holds, less what pending sells take.
             let held = live.held(intent.symbol)
             let pendingSells = max(0, -pending.notional(intent.symbol)) / markPrice
@@ -415,7 +469,8 @@ public struct RiskEngine: Sendable {
                     code: "insufficient_balance",
                     detail: "a sell of \(intent.qtyUsd) USD is \(quantity.rounded(scale: 8)) \(asset) at \(markPrice), beyond the "
                         + "\((held - pendingSells).rounded(scale: 8)) the account holds (spot live is long-only); nothing was sent",
-                    status: 422)
+                    status: 422
+                )
             }
         }
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
@@ -432,13 +487,17 @@ public struct RiskEngine: Sendable {
         if Self.magnitude(after) > limits.maxPositionUsd {
             throw WireError(
                 code: "max_position",
-                detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)", status: 422)
+                detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)",
+                status: 422
+            )
         }
         let grossAfter = grossNow - Self.magnitude(before) + Self.magnitude(after)
         if grossAfter > limits.maxGrossExposureUsd && grossAfter > grossNow {
             throw WireError(
                 code: "max_gross_exposure",
-                detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)", status: 422)
+                detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)",
+                status: 422
+            )
         }
         recentReservations.append(now)
         let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
@@ -523,17 +582,34 @@ public struct RiskEngine: Sendable {
             let realised = (after?.realizedPnl ?? 0) - before.realizedPnl
             protections.record(
                 ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
-                settings: limits.protections)
+                settings: limits.protections
+            )
             flags.locks = protections.locks
         }
         if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
+    /// A close fills the quantity it was reserved to close, exactly.
     public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
-        try PaperFill.fill(
-            side: order.intent.side, notional: order.intent.qtyUsd, markPrice: terms.markPrice, slippageBps: terms.slippageBps,
-            feeBps: terms.feeBps, at: order.createdAt)
+        if let quantity = terms.closeQuantity {
+            return try PaperFill.fill(
+                side: order.intent.side,
+                quantity: quantity,
+                markPrice: terms.markPrice,
+                slippageBps: terms.slippageBps,
+                feeBps: terms.feeBps,
+                at: order.createdAt
+            )
+        }
+        return try PaperFill.fill(
+            side: order.intent.side,
+            notional: order.intent.qtyUsd,
+            markPrice: terms.markPrice,
+            slippageBps: terms.slippageBps,
+            feeBps: terms.feeBps,
+            at: order.createdAt
+        )
     }
 
     /// A new price: marks the account and may trip the drawdown brake. Returns true if it tripped
@@ -667,6 +743,25 @@ public struct RiskEngine: Sendable {
             flags.reducingReason = "\(book)drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
         }
         return true
+    }
+
+    /// Refuses a close with nothing to close on its side, or one while another order of the
+    /// symbol is pending (the quantity it would close is not yet known).
+    static func checkClose(_ intent: OrderIntent, value: Decimal, pending: Decimal) throws(WireError) {
+        guard pending == 0 else {
+            throw WireError(
+                code: "order_pending",
+                detail: "an order of \(intent.symbol) is still pending: close once it is settled",
+                status: 409
+            )
+        }
+        guard reduces(side: intent.side, position: value) else {
+            throw WireError(
+                code: "nothing_to_close",
+                detail: "no \(intent.side == .sell ? "long" : "short") position in \(intent.symbol) to close",
+                status: 409
+            )
+        }
     }
 
     /// Whether an order on `side` moves a position (signed) toward zero, whatever its size.

@@ -90,6 +90,8 @@ extension ExecutionTerms: FastJSONObject {
         writer.field("feeBps", feeBps)
         writer.field("quoteMarkUsd", quoteMarkUsd)
         writer.field("heldQuantity", heldQuantity)
+        if let closeQuantity { writer.field("closeQuantity", closeQuantity) }
+        if let forcedClose { writer.field("forcedClose", forcedClose) }
         return writer
     }
 
@@ -97,9 +99,19 @@ extension ExecutionTerms: FastJSONObject {
         var readable = true
         let quoteMark = value.member("quoteMarkUsd", &readable, \.decimal)
         let held = value.member("heldQuantity", &readable, \.decimal)
+        let closeQuantity = value.member("closeQuantity", &readable, \.decimal)
+        let forced = value.member("forcedClose", &readable, \.bool)
         guard readable, let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
         else { return nil }
-        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee, quoteMarkUsd: quoteMark, heldQuantity: held)
+        return ExecutionTerms(
+            markPrice: mark,
+            slippageBps: slippage,
+            feeBps: fee,
+            quoteMarkUsd: quoteMark,
+            heldQuantity: held,
+            closeQuantity: closeQuantity,
+            forcedClose: forced
+        )
     }
 }
 
@@ -128,7 +140,14 @@ extension Fill: FastJSONObject {
             let filledAt = value["filledAt"]?.int64
         else { return nil }
         var fill = try? Fill(
-            price: price, quantity: quantity, notional: notional, fee: fee, commissions: commissions, dryRun: dryRun, filledAt: filledAt)
+            price: price,
+            quantity: quantity,
+            notional: notional,
+            fee: fee,
+            commissions: commissions,
+            dryRun: dryRun,
+            filledAt: filledAt
+        )
         fill?.dust = dust
         return fill
     }
@@ -211,8 +230,15 @@ extension RiskFlags: FastJSONObject {
         }
         guard readable, let halted = value["halted"]?.bool, let riskLocked = value["riskLocked"]?.bool else { return nil }
         return RiskFlags(
-            halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, reducing: reducing ?? false,
-            reducingReason: reducingReason, locks: locks, accountHold: accountHold)
+            halted: halted,
+            haltReason: haltReason,
+            riskLocked: riskLocked,
+            lockReason: lockReason,
+            reducing: reducing ?? false,
+            reducingReason: reducingReason,
+            locks: locks,
+            accountHold: accountHold
+        )
     }
 }
 
@@ -238,8 +264,14 @@ extension PositionSnapshot: FastJSONObject {
             let unrealized = value["unrealizedPnl"]?.decimal
         else { return nil }
         return PositionSnapshot(
-            symbol: symbol, quantity: quantity, averagePrice: average, markPrice: mark, realizedPnl: realized, unrealizedPnl: unrealized,
-            dust: dust)
+            symbol: symbol,
+            quantity: quantity,
+            averagePrice: average,
+            markPrice: mark,
+            realizedPnl: realized,
+            unrealizedPnl: unrealized,
+            dust: dust
+        )
     }
 }
 
@@ -270,8 +302,18 @@ extension AccountSnapshot: FastJSONObject {
             let positions = value.elements("positions", PositionSnapshot.fromFastJSON)
         else { return nil }
         return AccountSnapshot(
-            cash: cash, equity: equity, peakEquity: peak, drawdown: drawdown, grossExposure: gross, dailyLoss: dailyLoss, realizedPnl: realized,
-            unrealizedPnl: unrealized, pendingOrders: pending, positions: positions, feesOwed: feesOwed)
+            cash: cash,
+            equity: equity,
+            peakEquity: peak,
+            drawdown: drawdown,
+            grossExposure: gross,
+            dailyLoss: dailyLoss,
+            realizedPnl: realized,
+            unrealizedPnl: unrealized,
+            pendingOrders: pending,
+            positions: positions,
+            feesOwed: feesOwed
+        )
     }
 }
 
@@ -281,16 +323,27 @@ extension ReserveRequest: FastJSONObject {
         writer.field("intent", object: intent.fastObject)
         writer.field("mode", mode.rawValue)
         writer.field("requestPrice", requestPrice)
+        if let close {
+            var object = FastJSON.ObjectWriter()
+            object.field("force", close.force)
+            object.field("reason", close.reason)
+            object.field("requestedBy", close.requestedBy)
+            writer.field("close", object: object)
+        }
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> ReserveRequest? {
         var readable = true
         let price = value.member("requestPrice", &readable, \.decimal)
+        let close = value.member("close", &readable) { close -> CloseOrder? in
+            guard let force = close["force"]?.bool, let reason = close["reason"]?.string, let by = close["requestedBy"]?.string else { return nil }
+            return CloseOrder(force: force, reason: reason, requestedBy: by)
+        }
         guard readable, let intentValue = value["intent"], let intent = OrderIntent.fromFastJSON(intentValue),
             let mode = value.raw("mode", as: TradingMode.self)
         else { return nil }
-        return ReserveRequest(intent: intent, mode: mode, requestPrice: price)
+        return ReserveRequest(intent: intent, mode: mode, requestPrice: price, close: close)
     }
 }
 
@@ -395,8 +448,16 @@ extension ControlState: FastJSONObject {
             let ts = value["ts"]?.int64
         else { return nil }
         var state = ControlState(
-            seq: seq, halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, tradingMode: tradingMode, ts: ts,
-            stateReason: stateReason, accountHold: accountHold)
+            seq: seq,
+            halted: halted,
+            haltReason: haltReason,
+            riskLocked: riskLocked,
+            lockReason: lockReason,
+            tradingMode: tradingMode,
+            ts: ts,
+            stateReason: stateReason,
+            accountHold: accountHold
+        )
         // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
         state.tradingState = tradingState
         return state

@@ -225,7 +225,12 @@ public struct Fill: Codable, Sendable, Equatable {
     /// every commission non-negative, none of them NaN, and each commission asset a plausible
     /// asset name (2 to 12 upper-case letters or digits).
     public init(
-        price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, commissions: [String: Decimal]? = nil, dryRun: Bool,
+        price: Decimal,
+        quantity: Decimal,
+        notional: Decimal,
+        fee: Decimal,
+        commissions: [String: Decimal]? = nil,
+        dryRun: Bool,
         filledAt: Int64
     ) throws(WireError) {
         for (name, value) in [("price", price), ("quantity", quantity)] where value.isNaN || value <= 0 {
@@ -256,10 +261,14 @@ public struct Fill: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
-            price: try container.decode(Decimal.self, forKey: .price), quantity: try container.decode(Decimal.self, forKey: .quantity),
-            notional: try container.decode(Decimal.self, forKey: .notional), fee: try container.decode(Decimal.self, forKey: .fee),
+            price: try container.decode(Decimal.self, forKey: .price),
+            quantity: try container.decode(Decimal.self, forKey: .quantity),
+            notional: try container.decode(Decimal.self, forKey: .notional),
+            fee: try container.decode(Decimal.self, forKey: .fee),
             commissions: try container.decodeIfPresent([String: Decimal].self, forKey: .commissions),
-            dryRun: try container.decode(Bool.self, forKey: .dryRun), filledAt: try container.decode(Int64.self, forKey: .filledAt))
+            dryRun: try container.decode(Bool.self, forKey: .dryRun),
+            filledAt: try container.decode(Int64.self, forKey: .filledAt)
+        )
         dust = try container.decodeIfPresent(Decimal.self, forKey: .dust)
     }
 }
@@ -279,13 +288,30 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
     /// sell that closes it (or would leave less than the exchange can trade) is sent as that
     /// quantity, rounded down to the step. Nil otherwise.
     public var heldQuantity: Decimal?
+    /// For a close (`POST /api/positions/{symbol}/close`): the whole base quantity held at
+    /// reservation, which a paper close fills exactly (a live close sells it as `heldQuantity`).
+    /// Nil for every other order.
+    public var closeQuantity: Decimal?
+    /// True for a close the operator forced through a halt or risk lock (`"force": true`); the
+    /// execution worker lets only such orders past a halted control state. Nil otherwise.
+    public var forcedClose: Bool?
 
-    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, quoteMarkUsd: Decimal? = nil, heldQuantity: Decimal? = nil) {
+    public init(
+        markPrice: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal,
+        quoteMarkUsd: Decimal? = nil,
+        heldQuantity: Decimal? = nil,
+        closeQuantity: Decimal? = nil,
+        forcedClose: Bool? = nil
+    ) {
         self.markPrice = markPrice
         self.slippageBps = slippageBps
         self.feeBps = feeBps
         self.quoteMarkUsd = quoteMarkUsd
         self.heldQuantity = heldQuantity
+        self.closeQuantity = closeQuantity
+        self.forcedClose = forcedClose
     }
 }
 
@@ -301,7 +327,12 @@ public struct Order: Codable, Sendable, Equatable {
     public var rejectReason: String?
 
     public init(
-        intent: OrderIntent, status: OrderStatus, mode: TradingMode, createdAt: Int64, terms: ExecutionTerms? = nil, fill: Fill? = nil,
+        intent: OrderIntent,
+        status: OrderStatus,
+        mode: TradingMode,
+        createdAt: Int64,
+        terms: ExecutionTerms? = nil,
+        fill: Fill? = nil,
         rejectReason: String? = nil
     ) {
         self.intent = intent
@@ -320,11 +351,28 @@ public struct ReserveRequest: Codable, Sendable, Equatable {
     public var mode: TradingMode
     /// A price the caller gave and the operator allows (paper only): used when no mark is known.
     public var requestPrice: Decimal?
+    /// Set when the order closes a whole position (`POST /api/positions/{symbol}/close`).
+    public var close: CloseOrder?
 
-    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil) {
+    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil, close: CloseOrder? = nil) {
         self.intent = intent
         self.mode = mode
         self.requestPrice = requestPrice
+        self.close = close
+    }
+}
+
+/// An operator's close of a whole position: who asked, why, and whether it may pass a halt.
+public struct CloseOrder: Codable, Sendable, Equatable {
+    /// True: the close goes through while HALTED or risk-locked (the only order that does).
+    public var force: Bool
+    public var reason: String
+    public var requestedBy: String
+
+    public init(force: Bool, reason: String, requestedBy: String) {
+        self.force = force
+        self.reason = reason
+        self.requestedBy = requestedBy
     }
 }
 
@@ -407,7 +455,12 @@ public struct PositionSnapshot: Codable, Sendable, Equatable {
     public var dust: Decimal?
 
     public init(
-        symbol: String, quantity: Decimal, averagePrice: Decimal, markPrice: Decimal?, realizedPnl: Decimal, unrealizedPnl: Decimal,
+        symbol: String,
+        quantity: Decimal,
+        averagePrice: Decimal,
+        markPrice: Decimal?,
+        realizedPnl: Decimal,
+        unrealizedPnl: Decimal,
         dust: Decimal? = nil
     ) {
         self.symbol = symbol
@@ -439,8 +492,16 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
     public var feesOwed: [String: Decimal]?
 
     public init(
-        cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, dailyLoss: Decimal = 0,
-        realizedPnl: Decimal = 0, unrealizedPnl: Decimal = 0, pendingOrders: Int = 0, positions: [PositionSnapshot],
+        cash: Decimal,
+        equity: Decimal,
+        peakEquity: Decimal,
+        drawdown: Double,
+        grossExposure: Decimal,
+        dailyLoss: Decimal = 0,
+        realizedPnl: Decimal = 0,
+        unrealizedPnl: Decimal = 0,
+        pendingOrders: Int = 0,
+        positions: [PositionSnapshot],
         feesOwed: [String: Decimal]? = nil
     ) {
         self.cash = cash
@@ -503,9 +564,17 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var maxCandleAge: Double = 3
 
     public init(
-        confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,
-        maxDailyLossUsd: Decimal = 1_000_000_000, maxDrawdown: Double, maxOrdersPerMinute: Int = 1_000_000, symbolAllowlist: [String] = [],
-        startingEquityUsd: Decimal, slippageBps: Decimal, feeBps: Decimal
+        confidenceThreshold: Double,
+        maxOrderNotionalUsd: Decimal,
+        maxPositionUsd: Decimal,
+        maxGrossExposureUsd: Decimal = 1_000_000_000,
+        maxDailyLossUsd: Decimal = 1_000_000_000,
+        maxDrawdown: Double,
+        maxOrdersPerMinute: Int = 1_000_000,
+        symbolAllowlist: [String] = [],
+        startingEquityUsd: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal
     ) {
         self.confidenceThreshold = confidenceThreshold
         self.maxOrderNotionalUsd = maxOrderNotionalUsd
