@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TradingWire
 import ZeroMQ
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -102,7 +103,12 @@ final class Stack: @unchecked Sendable {
     /// Runs `executable` to its end (or stops it with SIGTERM after `timeoutSeconds`).
     func runOnce(_ executable: String, _ extra: [String: String] = [:], timeoutSeconds: Int? = nil) throws -> (status: Int32, output: String) {
         let environment = environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new }
-        return try runTool(Stack.binaryDirectory.appendingPathComponent(executable).path, [], environment: environment, timeoutSeconds: timeoutSeconds)
+        return try runTool(
+            Stack.binaryDirectory.appendingPathComponent(executable).path,
+            [],
+            environment: environment,
+            timeoutSeconds: timeoutSeconds
+        )
     }
 
     /// The CURVE variables of an executable: the gateway's server key, or its worker role's key.
@@ -179,7 +185,12 @@ final class Stack: @unchecked Sendable {
         try await request("GET", path, body: nil, port: port)
     }
 
-    func post(_ path: String, _ body: String?, headers: [String: String] = ["Content-Type": "application/json"], session: URLSession = .shared) async throws -> Answer {
+    func post(
+        _ path: String,
+        _ body: String?,
+        headers: [String: String] = ["Content-Type": "application/json"],
+        session: URLSession = .shared
+    ) async throws -> Answer {
         try await request("POST", path, body: body.map { Data($0.utf8) }, headers: headers, session: session)
     }
 
@@ -197,7 +208,12 @@ final class Stack: @unchecked Sendable {
     }
 
     func request(
-        _ method: String, _ path: String, body: Data?, headers: [String: String] = [:], port: Int? = nil, session: URLSession = .shared
+        _ method: String,
+        _ path: String,
+        body: Data?,
+        headers: [String: String] = [:],
+        port: Int? = nil,
+        session: URLSession = .shared
     ) async throws -> Answer {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? httpPort)\(path)")!, timeoutInterval: 10)
         request.httpMethod = method
@@ -231,6 +247,20 @@ final class Stack: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
+extension Stack {
+    /// The ledger's audit trail, one `action | requested_by | reason` line a row (read with
+    /// Python's sqlite3, read-only, beside the running risk worker).
+    func auditTrail() throws -> String {
+        let ledger = directory.appendingPathComponent("data/ledger.sqlite").path
+        let script =
+            "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); "
+            + "print('\\n'.join(' | '.join(map(str, r)) for r in c.execute('SELECT action, requested_by, reason FROM audit')))"
+        let result = try runTool("/usr/bin/python3", ["-c", script, ledger])
+        #expect(result.status == 0, "\(result.output)")
+        return result.output
+    }
+}
+
 func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: @Sendable () async throws -> Bool) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceSupport
 import TradingDomain
 import TradingWire
 
@@ -19,6 +20,14 @@ struct AccountSummary: Encodable, Sendable {
     var equity: Decimal
     var cash: Decimal
     var drawdown: Double
+}
+
+/// What the price collar reads of a symbol's market: the newest candle's close and clock, and
+/// the feeds' best bid and ask when younger than `BOOK_MAX_AGE_MS`.
+struct MarketQuote: Sendable {
+    var lastClose: Double?
+    var clock: CandleClock?
+    var book: (bid: Double, ask: Double)?
 }
 
 /// `POST /api/trade/execute` answer.
@@ -66,6 +75,8 @@ struct ExecutePipeline: Sendable {
     let configuration: GatewayConfiguration
     let control: ControlCenter
     let logger: Logger
+    /// A symbol's last close and fresh book, for the price collar.
+    let quotes: @Sendable (String) -> MarketQuote
 
     static let settleAttempts = 10
 
@@ -75,9 +86,17 @@ struct ExecutePipeline: Sendable {
             symbol: try InputValidation.symbol(input.symbol),
             side: try InputValidation.side(input.side),
             qtyUsd: try InputValidation.notional(input.qtyUsd),
-            confidence: try InputValidation.confidence(input.confidence))
+            confidence: try InputValidation.confidence(input.confidence)
+        )
+        return try await submit(intent, price: input.price, requestID: requestID)
+    }
+
+    /// Collar, reserve, execute, settle a validated order. `close` marks an operator's close of a
+    /// whole position (`POST /api/positions/{symbol}/close`).
+    func submit(_ intent: OrderIntent, price: Double?, requestID: String, close: CloseOrder? = nil) async throws(APIError) -> ExecuteOutput {
         do {
-            return try await place(intent, input: input, requestID: requestID)
+            try checkCollar(intent)
+            return try await place(intent, price: price, requestID: requestID, close: close)
         } catch {
             var named = error
             named.clientOrderId = intent.clientOrderId
@@ -87,13 +106,15 @@ struct ExecutePipeline: Sendable {
 
     /// Reserve, execute, settle; a retry of a paper order still pending resumes it (the
     /// execution journal answers the fill it already made, or makes it once).
-    private func place(_ intent: OrderIntent, input: ExecuteInput, requestID: String) async throws(APIError) -> ExecuteOutput {
+    private func place(_ intent: OrderIntent, price: Double?, requestID: String, close: CloseOrder?) async throws(APIError) -> ExecuteOutput {
         var requestPrice: Decimal?
-        if let price = input.price {
+        if let price {
             guard configuration.allowRequestPrice, configuration.tradingMode == .paper else {
                 throw APIError(
-                    .unprocessableContent, "request_price_not_allowed",
-                    "orders fill at the market price; a request price is accepted only in paper mode with ALLOW_REQUEST_PRICE=true")
+                    .unprocessableContent,
+                    "request_price_not_allowed",
+                    "orders fill at the market price; a request price is accepted only in paper mode with ALLOW_REQUEST_PRICE=true"
+                )
             }
             guard price.isFinite, price > 0, price < 1e12, let decimal = Decimal(exactly: price, scale: 8), decimal > 0 else {
                 throw APIError(.unprocessableContent, "invalid_price", "price must be a finite positive number")
@@ -104,14 +125,19 @@ struct ExecutePipeline: Sendable {
         let reservation: ReserveResult
         do {
             reservation = try await workers.call(
-                ServiceName.risk, Operations.Risk.reserve, payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice), requestID: requestID)
+                ServiceName.risk,
+                Operations.Risk.reserve,
+                payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice, close: close),
+                requestID: requestID
+            )
         } catch {
             throw error.apiError
         }
         if let mismatch = ReplyChecks.reservationMismatch(reservation.order, duplicate: reservation.duplicate, asked: intent) {
             logger.error(
                 "risk reply does not match the order asked for: refused, nothing sent to execution",
-                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(mismatch)"])
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(mismatch)"]
+            )
             GatewayCounters.order("refused_mismatch")
             throw APIError(.badGateway, "risk_reply_mismatch", "order \(intent.clientOrderId) was not sent: \(mismatch)")
         }
@@ -120,7 +146,10 @@ struct ExecutePipeline: Sendable {
             GatewayCounters.order("duplicate")
             let resumable = reservation.order.status == .pending && reservation.order.mode == .paper && configuration.tradingMode == .paper
             guard resumable else { return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID) }
-            logger.info("retry of a pending paper order: resumed through the execution journal", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
+            logger.info(
+                "retry of a pending paper order: resumed through the execution journal",
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"]
+            )
         }
         // Execution gets the order validated here, under the terms the ledger reserved it with.
         var validated = reservation.order
@@ -137,19 +166,28 @@ struct ExecutePipeline: Sendable {
             case .worker(let workerError) where workerError.code == "order_state_unknown":
                 logger.error(
                     "order outcome unknown at the exchange: left pending for reconciliation",
-                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(workerError.detail)"])
+                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(workerError.detail)"]
+                )
                 GatewayCounters.order("unknown")
                 throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(workerError.detail)")
             case .broker(let brokerError) where brokerError.mayHaveRun:
                 logger.error(
                     "order outcome unknown: left pending for reconciliation",
-                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "error": "\(brokerError)"])
+                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "error": "\(brokerError)"]
+                )
                 GatewayCounters.order("unknown")
-                throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId")
+                throw APIError(
+                    .gatewayTimeout,
+                    "order_state_unknown",
+                    "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId"
+                )
             default:
                 let reason = error.apiError
                 GatewayCounters.order("rejected")
-                _ = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "\(reason.code): \(reason.detail)"), requestID: requestID)
+                _ = try await settle(
+                    SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "\(reason.code): \(reason.detail)"),
+                    requestID: requestID
+                )
                 throw reason
             }
         }
@@ -158,16 +196,48 @@ struct ExecutePipeline: Sendable {
             // pending for reconciliation and the fill is not booked.
             logger.error(
                 "execution reply does not fit the order: settle refused, left pending for reconciliation",
-                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(problem)"])
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(problem)"]
+            )
             GatewayCounters.order("refused_fill")
             throw APIError(.badGateway, "execution_reply_mismatch", "order \(intent.clientOrderId) is pending: \(problem)")
         }
         let settled = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: fill, rejectReason: nil), requestID: requestID)
         if settled.flags.riskLocked {
-            logger.warning("risk_locked: drawdown brake tripped by a fill", metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"])
+            logger.warning(
+                "risk_locked: drawdown brake tripped by a fill",
+                metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"]
+            )
         }
         GatewayCounters.order(settled.order.status.rawValue)
         return ExecuteOutput(order: settled.order, duplicate: reservation.duplicate, account: settled.account, requestID: requestID)
+    }
+
+    /// The price collar on a market order: refused while its mark is stale (409
+    /// `stale_market_data`, the risk worker's guard, checked first so a stale mark is never the
+    /// collar's yardstick), and when its expected price is beyond `MAX_PRICE_DEVIATION_BPS` from
+    /// the mark (422 `price_collar`). A symbol with no candle and no book is left to the risk
+    /// worker (`no_price`, or a request price).
+    func checkCollar(_ intent: OrderIntent) throws(APIError) {
+        let quote = quotes(intent.symbol)
+        let now = unixMilliseconds()
+        if let problem = StaleDataGuard.problem(
+            symbol: intent.symbol,
+            clock: quote.clock,
+            maxAge: control.riskStatus?.status.limits.maxCandleAge ?? 0,
+            now: now
+        ) {
+            throw APIError(.conflict, "stale_market_data", "no new order: \(problem)")
+        }
+        guard let prices = PriceCollar.marketPrices(side: intent.side, lastClose: quote.lastClose, book: quote.book) else { return }
+        if let breach = PriceCollar.check(
+            side: intent.side,
+            price: prices.expected,
+            mark: prices.mark,
+            maxDeviationBps: Double(configuration.maxPriceDeviationBps)
+        ) {
+            GatewayCounters.order("refused_collar")
+            throw APIError(.unprocessableContent, "price_collar", "market order not sent: \(breach.detail)")
+        }
     }
 
     /// Records an outcome with the risk worker, retrying while it is unreachable: a fill that
@@ -182,14 +252,22 @@ struct ExecutePipeline: Sendable {
             } catch {
                 lastError = error
                 if case .worker = error { break }
-                logger.warning("settle failed, retrying", metadata: ["request.id": "\(requestID)", "attempt": "\(attempt)", "error": "\(error.apiError)"])
+                logger.warning(
+                    "settle failed, retrying",
+                    metadata: ["request.id": "\(requestID)", "attempt": "\(attempt)", "error": "\(error.apiError)"]
+                )
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
         }
         logger.error(
             "order outcome not recorded: left pending for reconciliation",
-            metadata: ["request.id": "\(requestID)", "order": "\(request.clientOrderId)", "error": "\(lastError.map { "\($0.apiError)" } ?? "")"])
-        throw APIError(.gatewayTimeout, "order_state_unknown", "order \(request.clientOrderId) executed but the ledger could not be updated; it will be reconciled")
+            metadata: ["request.id": "\(requestID)", "order": "\(request.clientOrderId)", "error": "\(lastError.map { "\($0.apiError)" } ?? "")"]
+        )
+        throw APIError(
+            .gatewayTimeout,
+            "order_state_unknown",
+            "order \(request.clientOrderId) executed but the ledger could not be updated; it will be reconciled"
+        )
     }
 }
 
