@@ -167,6 +167,34 @@ struct CloseStackTests {
         #expect(try stack.auditTrail().contains("close (forced) | api | flatten in the incident"))
     }
 
+    @Test("live: a close sells the held base quantity by quantity (rounded down to the step) through the stand-in; the paper book is not traded")
+    func closeLive() async throws {
+        let exchange = FakeExchange()
+        try await exchange.start()
+        defer { exchange.stop() }
+        let filters = ExchangeFilterTests()
+        let stack = try await filters.stepStack(exchange)
+        let buy = try await stack.post(
+            "/api/trade/execute",
+            #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 200.05, "confidence": 0.9, "clientOrderId": "open-1"}"#
+        )
+        #expect(buy.status == 200, "\(buy.text)")
+        let closed = try await stack.post("/api/positions/BTCUSDT/close", #"{"reason": "live flatten", "clientOrderId": "flat-1"}"#)
+        #expect(closed.status == 200, "\(closed.text)")
+        #expect(closed.json["book"] as? String == "live")
+        #expect((closed.json["order"] as? [String: Any])?["status"] as? String == "filled")
+        #expect(exchange.state.withLock { $0.sizedBy["flat-1"] } == "quantity")
+        #expect(exchange.state.withLock { $0.placed["flat-1"]?.side } == "SELL")
+        #expect(exchange.state.withLock { $0.placed["flat-1"]?.quantity } == 2, "2.0005 rounded down to the 0.001 step")
+        let position = (try await stack.account()["positions"] as? [[String: Any]])?.first { $0["symbol"] as? String == "BTCUSDT" }
+        #expect(position?["quantity"] as? Double == 0, "\(String(describing: position))")
+        let again = try await stack.post("/api/positions/BTCUSDT/close", #"{"reason": "again"}"#)
+        #expect(again.json["outcome"] as? String == "nothing_to_close", "\(again.text)")
+        let paper = try await stack.post("/api/positions/close-all?book=paper", #"{"reason": "wrong book"}"#)
+        #expect(paper.status == 409 && paper.json["error"] as? String == "book_not_traded", "\(paper.text)")
+        #expect(exchange.placedCount("flat-1") == 1)
+    }
+
     @Test("close-all in REDUCING closes a long and a paper short, answers per symbol; tradectl close does the same")
     func closeAll() async throws {
         let stack = try await Self.stack(["BTCUSDT", "ETHUSDT", "SOLUSDT"])
