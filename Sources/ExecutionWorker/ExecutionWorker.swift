@@ -60,7 +60,10 @@ public enum ExecutionWorker {
                 )
                 return fill
             }
-            if let refusal = control.tradingRefusal() {
+            // A close the operator forced (reserved as such by the risk worker) is the only order
+            // that passes a halt or the drawdown lock; an unknown control state still refuses it.
+            let forced = order.terms?.forcedClose == true && order.terms?.closeQuantity != nil
+            if let refusal = control.tradingRefusal(), !(forced && ["trading_halted", "risk_locked"].contains(refusal.code)) {
                 logger.warning(
                     "order refused by control state",
                     metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.code)"]

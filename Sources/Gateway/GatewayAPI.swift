@@ -30,7 +30,13 @@ struct GatewayAPI: Sendable {
     }
 
     var execute: ExecutePipeline {
-        ExecutePipeline(workers: workers, configuration: configuration, control: control, logger: logger)
+        ExecutePipeline(
+            workers: workers,
+            configuration: configuration,
+            control: control,
+            logger: logger,
+            quotes: { [self] symbol in marketQuote(symbol) }
+        )
     }
 
     /// Read-only routes on `router`; state-changing ones on a group that needs the bearer token
@@ -57,21 +63,7 @@ struct GatewayAPI: Sendable {
         guarded.post("api/trade/execute") { request, context in
             let requestID = context.requestID
             let input = try await request.decodeJSON(ExecuteInput.self, limit: configuration.maxBodyBytes)
-            if configuration.tradingMode == .live {
-                if let refusal = accountRefusal() { throw refusal }
-                let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
-                guard preflight.ok else {
-                    throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
-                }
-                if let unresolved = control.liveOrders.halt(for: try InputValidation.symbol(input.symbol)) {
-                    throw APIError(
-                        HTTPResponse.Status(code: 423),
-                        "order_state_unresolved",
-                        "\(unresolved.symbol) is halted: live order \(unresolved.clientOrderId) is unresolved (\(unresolved.detail)); "
-                            + "resolve it with POST /api/live/orders/\(unresolved.clientOrderId)/resolve"
-                    )
-                }
-            }
+            try checkLiveOrder(symbol: try InputValidation.symbol(input.symbol))
             let output = try await execute.run(input, requestID: requestID)
             if output.mode == .live, output.status == .filled, !output.duplicate { notifier?.liveFill(output) }
             logger.info(
@@ -157,6 +149,26 @@ struct GatewayAPI: Sendable {
         registerProtectionRoutes(on: router, guarded: guarded)
         registerLiveBookRoutes(on: router, guarded: guarded)
         registerLiveOrderRoutes(guarded: guarded)
+        registerCloseRoutes(guarded: guarded)
+    }
+
+    /// Live mode: what holds every live order of `symbol` back (the account's reconciliation,
+    /// the preflight, an unresolved order of the symbol). Nothing in paper mode.
+    func checkLiveOrder(symbol: String) throws(APIError) {
+        guard configuration.tradingMode == .live else { return }
+        if let refusal = accountRefusal() { throw refusal }
+        let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
+        guard preflight.ok else {
+            throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
+        }
+        if let unresolved = control.liveOrders.halt(for: symbol) {
+            throw APIError(
+                HTTPResponse.Status(code: 423),
+                "order_state_unresolved",
+                "\(unresolved.symbol) is halted: live order \(unresolved.clientOrderId) is unresolved (\(unresolved.detail)); "
+                    + "resolve it with POST /api/live/orders/\(unresolved.clientOrderId)/resolve"
+            )
+        }
     }
 
     /// One call to the risk worker, its failure as the HTTP error to answer. These are the
@@ -188,6 +200,15 @@ struct GatewayAPI: Sendable {
         logger.warning("model routing changed", metadata: ["model.id": "\(id)", "mode": "\(routing.mode.rawValue)", "share": "\(routing.share)"])
         let entry = models.entries(live: broker.snapshot.workers).first { $0.modelId == id }
         return try jsonResponse(entry ?? ModelDirectory.Entry(modelId: id, canary: routing, shadowCompared: 0, shadowAgreed: 0))
+    }
+
+    /// `symbol`'s last close and clock, and its book when a feed reported it within `BOOK_MAX_AGE_MS`.
+    func marketQuote(_ symbol: String) -> MarketQuote {
+        let now = unixMilliseconds()
+        let book = feedBoard.book(for: symbol).flatMap { book in
+            now - book.at <= Int64(configuration.bookMaxAgeMilliseconds) ? (bid: book.bid, ask: book.ask) : nil
+        }
+        return MarketQuote(lastClose: market.lastClose(for: symbol), clock: market.clock(for: symbol), book: book)
     }
 
     // MARK: health
@@ -240,6 +261,8 @@ struct GatewayAPI: Sendable {
                 heartbeatLiveness: configuration.broker.heartbeatLiveness,
                 authRequired: configuration.apiToken != nil,
                 allowRequestPrice: configuration.allowRequestPrice,
+                maxPriceDeviationBps: configuration.maxPriceDeviationBps,
+                bookMaxAgeMs: configuration.bookMaxAgeMilliseconds,
                 drawdownAction: limits?.drawdownAction,
                 maxCandleAge: limits?.maxCandleAge,
                 protections: limits?.protections

@@ -92,6 +92,11 @@ public final class MarketCache: Sendable {
         candles.withLock { $0[symbol] ?? [] }
     }
 
+    /// The close of the newest candle held for `symbol`.
+    public func lastClose(for symbol: String) -> Double? {
+        candles.withLock { $0[symbol]?.last?.close }
+    }
+
     /// The open time of the newest candle held for `symbol`.
     public func newestOpenTime(for symbol: String) -> Int64? {
         candles.withLock { $0[symbol]?.last?.openTime }

@@ -3,7 +3,8 @@ import TradingWire
 
 /// What the market feeds last reported of themselves (`POST /api/market/feeds`): per feed its
 /// connections, reconnects, gaps and message rate; per symbol the newest best bid and ask. Held
-/// for the market status only (no trading decision reads it); at most `maxFeeds` feeds, the
+/// for the market status and the price collar (a fresh book is a market order's expected
+/// price; nothing fills at it); at most `maxFeeds` feeds, the
 /// longest silent one forgotten first, and books only for symbols the market cache holds.
 final class MarketFeedBoard: Sendable {
     /// One feed's report as the gateway received it.

@@ -184,7 +184,16 @@ public final class RiskWorker: Sendable {
             return try mutate(touching: [id]) { (engine: inout RiskEngine) throws(WireError) in
                 if let stored { engine.remember(stored) }
                 let result = try engine.reserve(request.payload, now: unixMilliseconds())
-                return (result, result.duplicate ? [] : [result.order], [], nil)
+                // A close is an operator's action: the audit trail names who asked and why.
+                let audit = request.payload.close.flatMap { close -> (String, String, String?)? in
+                    guard !result.duplicate else { return nil }
+                    let intent = result.order.intent
+                    return (
+                        close.force ? "close (forced)" : "close", close.requestedBy,
+                        "\(close.reason) | \(intent.side.rawValue) \(intent.symbol) \(result.order.terms?.closeQuantity ?? 0), order \(intent.clientOrderId)"
+                    )
+                }
+                return (result, result.duplicate ? [] : [result.order], [], audit)
             }
         }
         handler.on(Operations.Risk.settle) { [self] (request: WireRequest<SettleRequest>) throws(WireError) -> SettleResult in

@@ -83,11 +83,7 @@ public enum PaperFill {
         feeBps: Decimal,
         at time: Int64
     ) throws(WireError) -> Fill {
-        let slip = markPrice * slippageBps * .basisPoint
-        let price = (side == .buy ? markPrice + slip : markPrice - slip).rounded(scale: 8)
-        guard !price.isNaN, price > 0 else {
-            throw WireError(code: "order_too_small", detail: "the price \(markPrice) rounds to zero at 8 decimal places", status: 422)
-        }
+        let price = try takerPrice(side: side, markPrice: markPrice, slippageBps: slippageBps)
         let quantity = (notional / price).rounded(scale: 8)
         guard !quantity.isNaN, quantity > 0 else {
             throw WireError(
@@ -96,6 +92,37 @@ public enum PaperFill {
                 status: 422
             )
         }
+        return try fill(quantity: quantity, price: price, feeBps: feeBps, at: time)
+    }
+
+    /// Fills exactly `quantity` (a close: the whole position) at `markPrice` moved against the
+    /// taker by `slippageBps`; the fee is `feeBps` of the filled notional.
+    public static func fill(
+        side: Side,
+        quantity: Decimal,
+        markPrice: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal,
+        at time: Int64
+    ) throws(WireError) -> Fill {
+        let price = try takerPrice(side: side, markPrice: markPrice, slippageBps: slippageBps)
+        guard !quantity.isNaN, quantity > 0 else {
+            throw WireError(code: "order_too_small", detail: "a quantity of \(quantity) is nothing to fill", status: 422)
+        }
+        return try fill(quantity: quantity, price: price, feeBps: feeBps, at: time)
+    }
+
+    /// The mark moved against the taker by the slippage, to 8 places; refused when it rounds to zero.
+    private static func takerPrice(side: Side, markPrice: Decimal, slippageBps: Decimal) throws(WireError) -> Decimal {
+        let slip = markPrice * slippageBps * .basisPoint
+        let price = (side == .buy ? markPrice + slip : markPrice - slip).rounded(scale: 8)
+        guard !price.isNaN, price > 0 else {
+            throw WireError(code: "order_too_small", detail: "the price \(markPrice) rounds to zero at 8 decimal places", status: 422)
+        }
+        return price
+    }
+
+    private static func fill(quantity: Decimal, price: Decimal, feeBps: Decimal, at time: Int64) throws(WireError) -> Fill {
         let filledNotional = (quantity * price).rounded(scale: 8)
         let fee = (filledNotional * feeBps * .basisPoint).rounded(scale: 8)
         return try Fill(price: price, quantity: quantity, notional: filledNotional, fee: fee, dryRun: true, filledAt: time)

@@ -293,10 +293,12 @@ public struct RiskEngine: Sendable {
             return ReserveResult(order: existing, duplicate: true, flags: flags)
         }
         rollDay(now: now)
-        if flags.halted {
+        // A forced close is the only order a halt or the drawdown lock lets through.
+        let forced = request.close?.force == true
+        if flags.halted && !forced {
             throw WireError(code: "trading_halted", detail: flags.haltReason ?? "trading is halted", status: 423)
         }
-        if flags.riskLocked {
+        if flags.riskLocked && !forced {
             throw WireError(code: "risk_locked", detail: flags.lockReason ?? "risk is locked", status: 423)
         }
         if let stale = StaleDataGuard.problem(symbol: intent.symbol, clock: candleClocks[intent.symbol], maxAge: limits.maxCandleAge, now: now) {
@@ -329,7 +331,13 @@ public struct RiskEngine: Sendable {
         }
         // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
         let held = bookValue(intent.symbol, live: isLive) + pending.notional(intent.symbol)
-        let shrinks = Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
+        if request.close != nil {
+            try Self.checkClose(intent, value: bookValue(intent.symbol, live: isLive), pending: pending.notional(intent.symbol))
+        }
+        // A close fills the whole quantity held: it shrinks the position to zero whatever its notional's rounding.
+        let shrinks =
+            request.close != nil
+            ? Self.reduces(side: intent.side, position: held) : Self.shrinks(side: intent.side, notional: intent.qtyUsd, position: held)
         if flags.reducing && !shrinks {
             throw WireError(
                 code: "reducing_only",
@@ -355,7 +363,7 @@ public struct RiskEngine: Sendable {
                 status: 422
             )
         }
-        if intent.qtyUsd < limits.minOrderUsd {
+        if intent.qtyUsd < limits.minOrderUsd && request.close == nil {
             throw WireError(
                 code: "order_too_small",
                 detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)",
@@ -378,7 +386,7 @@ public struct RiskEngine: Sendable {
             )
         }
         let dailyLoss = isLive ? live.day.startEquity - (live.portfolio?.equity ?? 0) : day.startEquity - portfolio.equity
-        if dailyLoss >= limits.maxDailyLossUsd {
+        if dailyLoss >= limits.maxDailyLossUsd && request.close == nil {
             throw WireError(
                 code: "max_daily_loss",
                 detail: "today's loss \(dailyLoss.rounded(scale: 2)) reached the limit \(limits.maxDailyLossUsd); trading resumes next UTC day",
@@ -438,7 +446,9 @@ public struct RiskEngine: Sendable {
             slippageBps: limits.slippageBps,
             feeBps: limits.feeBps,
             quoteMarkUsd: quoteMarkUsd,
-            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil
+            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil,
+            closeQuantity: request.close != nil ? Self.magnitude(heldQuantity) : nil,
+            forcedClose: forced ? true : nil
         )
         _ = try PaperFill.fill(
             side: intent.side,
@@ -448,7 +458,7 @@ public struct RiskEngine: Sendable {
             feeBps: terms.feeBps,
             at: now
         )
-        if request.mode == .live, intent.side == .sell {
+        if request.mode == .live, intent.side == .sell, request.close == nil {
             // Spot is long-only: a sell may sell what the account holds, less what pending sells take.
             let held = live.held(intent.symbol)
             let pendingSells = max(0, -pending.notional(intent.symbol)) / markPrice
@@ -580,8 +590,19 @@ public struct RiskEngine: Sendable {
     }
 
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
+    /// A close fills the quantity it was reserved to close, exactly.
     public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
-        try PaperFill.fill(
+        if let quantity = terms.closeQuantity {
+            return try PaperFill.fill(
+                side: order.intent.side,
+                quantity: quantity,
+                markPrice: terms.markPrice,
+                slippageBps: terms.slippageBps,
+                feeBps: terms.feeBps,
+                at: order.createdAt
+            )
+        }
+        return try PaperFill.fill(
             side: order.intent.side,
             notional: order.intent.qtyUsd,
             markPrice: terms.markPrice,
@@ -722,6 +743,25 @@ public struct RiskEngine: Sendable {
             flags.reducingReason = "\(book)drawdown \(Self.format(drawdown)) reached the limit \(limits.maxDrawdown) (DRAWDOWN_ACTION=reduce)"
         }
         return true
+    }
+
+    /// Refuses a close with nothing to close on its side, or one while another order of the
+    /// symbol is pending (the quantity it would close is not yet known).
+    static func checkClose(_ intent: OrderIntent, value: Decimal, pending: Decimal) throws(WireError) {
+        guard pending == 0 else {
+            throw WireError(
+                code: "order_pending",
+                detail: "an order of \(intent.symbol) is still pending: close once it is settled",
+                status: 409
+            )
+        }
+        guard reduces(side: intent.side, position: value) else {
+            throw WireError(
+                code: "nothing_to_close",
+                detail: "no \(intent.side == .sell ? "long" : "short") position in \(intent.symbol) to close",
+                status: 409
+            )
+        }
     }
 
     /// Whether an order on `side` moves a position (signed) toward zero, whatever its size.

@@ -90,6 +90,8 @@ extension ExecutionTerms: FastJSONObject {
         writer.field("feeBps", feeBps)
         writer.field("quoteMarkUsd", quoteMarkUsd)
         writer.field("heldQuantity", heldQuantity)
+        if let closeQuantity { writer.field("closeQuantity", closeQuantity) }
+        if let forcedClose { writer.field("forcedClose", forcedClose) }
         return writer
     }
 
@@ -97,9 +99,19 @@ extension ExecutionTerms: FastJSONObject {
         var readable = true
         let quoteMark = value.member("quoteMarkUsd", &readable, \.decimal)
         let held = value.member("heldQuantity", &readable, \.decimal)
+        let closeQuantity = value.member("closeQuantity", &readable, \.decimal)
+        let forced = value.member("forcedClose", &readable, \.bool)
         guard readable, let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
         else { return nil }
-        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee, quoteMarkUsd: quoteMark, heldQuantity: held)
+        return ExecutionTerms(
+            markPrice: mark,
+            slippageBps: slippage,
+            feeBps: fee,
+            quoteMarkUsd: quoteMark,
+            heldQuantity: held,
+            closeQuantity: closeQuantity,
+            forcedClose: forced
+        )
     }
 }
 
@@ -311,16 +323,27 @@ extension ReserveRequest: FastJSONObject {
         writer.field("intent", object: intent.fastObject)
         writer.field("mode", mode.rawValue)
         writer.field("requestPrice", requestPrice)
+        if let close {
+            var object = FastJSON.ObjectWriter()
+            object.field("force", close.force)
+            object.field("reason", close.reason)
+            object.field("requestedBy", close.requestedBy)
+            writer.field("close", object: object)
+        }
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> ReserveRequest? {
         var readable = true
         let price = value.member("requestPrice", &readable, \.decimal)
+        let close = value.member("close", &readable) { close -> CloseOrder? in
+            guard let force = close["force"]?.bool, let reason = close["reason"]?.string, let by = close["requestedBy"]?.string else { return nil }
+            return CloseOrder(force: force, reason: reason, requestedBy: by)
+        }
         guard readable, let intentValue = value["intent"], let intent = OrderIntent.fromFastJSON(intentValue),
             let mode = value.raw("mode", as: TradingMode.self)
         else { return nil }
-        return ReserveRequest(intent: intent, mode: mode, requestPrice: price)
+        return ReserveRequest(intent: intent, mode: mode, requestPrice: price, close: close)
     }
 }
 

@@ -288,13 +288,30 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
     /// sell that closes it (or would leave less than the exchange can trade) is sent as that
     /// quantity, rounded down to the step. Nil otherwise.
     public var heldQuantity: Decimal?
+    /// For a close (`POST /api/positions/{symbol}/close`): the whole base quantity held at
+    /// reservation, which a paper close fills exactly (a live close sells it as `heldQuantity`).
+    /// Nil for every other order.
+    public var closeQuantity: Decimal?
+    /// True for a close the operator forced through a halt or risk lock (`"force": true`); the
+    /// execution worker lets only such orders past a halted control state. Nil otherwise.
+    public var forcedClose: Bool?
 
-    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, quoteMarkUsd: Decimal? = nil, heldQuantity: Decimal? = nil) {
+    public init(
+        markPrice: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal,
+        quoteMarkUsd: Decimal? = nil,
+        heldQuantity: Decimal? = nil,
+        closeQuantity: Decimal? = nil,
+        forcedClose: Bool? = nil
+    ) {
         self.markPrice = markPrice
         self.slippageBps = slippageBps
         self.feeBps = feeBps
         self.quoteMarkUsd = quoteMarkUsd
         self.heldQuantity = heldQuantity
+        self.closeQuantity = closeQuantity
+        self.forcedClose = forcedClose
     }
 }
 
@@ -334,11 +351,28 @@ public struct ReserveRequest: Codable, Sendable, Equatable {
     public var mode: TradingMode
     /// A price the caller gave and the operator allows (paper only): used when no mark is known.
     public var requestPrice: Decimal?
+    /// Set when the order closes a whole position (`POST /api/positions/{symbol}/close`).
+    public var close: CloseOrder?
 
-    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil) {
+    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil, close: CloseOrder? = nil) {
         self.intent = intent
         self.mode = mode
         self.requestPrice = requestPrice
+        self.close = close
+    }
+}
+
+/// An operator's close of a whole position: who asked, why, and whether it may pass a halt.
+public struct CloseOrder: Codable, Sendable, Equatable {
+    /// True: the close goes through while HALTED or risk-locked (the only order that does).
+    public var force: Bool
+    public var reason: String
+    public var requestedBy: String
+
+    public init(force: Bool, reason: String, requestedBy: String) {
+        self.force = force
+        self.reason = reason
+        self.requestedBy = requestedBy
     }
 }
 

@@ -25,7 +25,7 @@ struct TradeCtl: AsyncParsableCommand {
         abstract: "The operator's runbook as commands, against the local or the compose stack.",
         subcommands: [
             Check.self, Preflight.self, Halt.self, Resume.self, Risk.self, Canary.self, Snapshot.self, Bench.self,
-            Positions.self, Orders.self, Models.self, Model.self, Equity.self, Keys.self,
+            Positions.self, Orders.self, Models.self, Model.self, Equity.self, Keys.self, Close.self,
         ]
     )
 }

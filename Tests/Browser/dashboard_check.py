@@ -13,7 +13,9 @@ Checks, against a running gateway:
      --token, a candle posted through the API appears on the chart without a reload;
   3. with --token, REDUCING set through the API (POST /api/risk/state) is shown with its reason;
      a halt clicked without the token is refused by the page and not sent; with
-     the token typed in, a click on Halt (a real mouse event) halts trading, as the API then says.
+     the token typed in, a position's Close button opens a confirmation dialog asking for the reason,
+     and confirming it closes the position (the API and the page then show its quantity 0, with no
+     Close button); then a click on Halt (a real mouse event) halts trading, as the API then says.
 
 Standard library only (the WebSocket client is below). Prints one JSON summary; exit status 0
 when every check passed.
@@ -156,9 +158,10 @@ class Browser:
         return False
 
     def click(self, selector):
-        """A real mouse click at the element's centre."""
+        """A real mouse click at the element's centre (scrolled into view first)."""
         box = self.evaluate(
-            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'center'}});"
+            " const r = e.getBoundingClientRect();"
             " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
         for kind in ("mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
@@ -204,6 +207,34 @@ def page_text(browser, element_id):
 
 def money(value):
     return f"{float(value):.2f}"
+
+
+def close_position(browser, base, check):
+    """Clicks the first held position's Close button, confirms the dialog with a reason, and
+    waits for the API and the page to show the position gone (quantity 0, no Close button)."""
+    held = [p for p in api(base, "/api/positions")["positions"] if float(p["quantity"]) != 0]
+    check("a position is held for the Close button", held, "no position held")
+    if not held:
+        return
+    symbol = held[0]["symbol"]
+    selector = f'#positions button[data-symbol="{symbol}"]'
+    check("a Close button per held position", browser.wait_for(f"!!document.querySelector({json.dumps(selector)})"), selector)
+    browser.click(selector)
+    check("Close asks for confirmation", browser.wait_for("document.getElementById('closeDialog').open", timeout=5),
+          "the dialog did not open")
+    browser.type_into("#closeReason", "dashboard check: close")
+    browser.click("#closeConfirm")
+    deadline, quantity = time.time() + 10, None
+    while time.time() < deadline:
+        quantity = next((float(p["quantity"]) for p in api(base, "/api/positions")["positions"] if p["symbol"] == symbol), 0.0)
+        if quantity == 0:
+            break
+        time.sleep(0.1)
+    check("a confirmed Close closes the position (API)", quantity == 0, f"{symbol} quantity {quantity}")
+    gone = browser.wait_for(
+        f"(() => {{ const row = [...document.querySelectorAll('#positions tr')].find((tr) => tr.firstChild.textContent === {json.dumps(symbol)});"
+        f" return !row || (Number(row.children[1].textContent) === 0 && !document.querySelector({json.dumps(selector)})); }})()")
+    check("the page shows the position gone", gone, browser.evaluate("document.getElementById('positions').innerText"))
 
 
 def main():
@@ -321,6 +352,7 @@ def main():
             check("halt without the token asks for it", refused, browser.evaluate("document.getElementById('message').textContent"))
             check("halt without the token sends nothing", api(args.url, "/health")["risk"].get("halted") is False, "the API says halted")
             browser.type_into("#token", args.token)
+            close_position(browser, args.url, check)
         browser.click("#halt")
         deadline, halted = time.time() + 10, None
         while time.time() < deadline:

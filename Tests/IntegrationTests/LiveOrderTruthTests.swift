@@ -14,18 +14,6 @@ struct LiveOrderTruthTests {
         return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
-    /// The ledger's audit trail, one `action | requested_by | reason` line a row (read with
-    /// Python's sqlite3, read-only, beside the running risk worker).
-    func audit(_ stack: Stack) throws -> String {
-        let ledger = stack.directory.appendingPathComponent("data/ledger.sqlite").path
-        let script =
-            "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); "
-            + "print('\\n'.join(' | '.join(map(str, r)) for r in c.execute('SELECT action, requested_by, reason FROM audit')))"
-        let result = try runTool("/usr/bin/python3", ["-c", script, ledger])
-        #expect(result.status == 0, "\(result.output)")
-        return result.output
-    }
-
     @Test("a fill whose first queries are refused with -1021 is booked filled")
     func refusedQueriesThenFilled() async throws {
         let exchange = FakeExchange()
@@ -216,7 +204,7 @@ struct LiveOrderTruthTests {
         try await Task.sleep(for: .seconds(2))
         #expect(abs((try await stack.account()["cash"] as? Double ?? 0) - cash) < 1e-9, "and only once")
         #expect(stack.log("gateway").contains("booked rejected, found filled at the exchange"))
-        let trail = try audit(stack)
+        let trail = try stack.auditTrail()
         #expect(trail.contains("resolve ghost-1 rejected -> filled (late_fill) | reconciler | the exchange shows it FILLED"), "\(trail)")
         try await waitUntil("the late fill is posted") { receiver.received("events").contains { $0["event"] as? String == "late_fill" } }
     }
@@ -289,7 +277,7 @@ struct LiveOrderTruthTests {
         #expect(resolved.json["status"] as? String == "filled")
         #expect(try await live.positionQuantity(stack) == 2)
         #expect(try await stack.post(path, #"{"outcome": "rejected", "evidence": "x"}"#).status == 409, "a settled order is not resolved again")
-        let trail = try audit(stack)
+        let trail = try stack.auditTrail()
         #expect(trail.contains("resolve stuck-1 pending -> filled (operator) | ops | \(evidence)"), "\(trail)")
         try await waitUntil("the halt is lifted") {
             ((try await stack.get("/health").json["liveOrders"] as? [String: Any])?["unresolved"] as? [Any])?.isEmpty == true

@@ -211,6 +211,7 @@ struct RunbookTests {
         for (template, operations) in paths.sorted(by: { $0.key < $1.key }) {
             // Path parameters get values that pass validation, so that only the token decides.
             let path = template.replacingOccurrences(of: "{clientOrderId}", with: "no-such-order").replacingOccurrences(of: "{id}", with: "logit")
+                .replacingOccurrences(of: "{symbol}", with: "BTCUSDT")
             for (method, spec) in operations {
                 guard let operation = spec as? [String: Any] else { continue }
                 let needsToken = (operation["security"] as? [[String: Any]])?.contains { $0["bearer"] != nil } ?? false
@@ -225,7 +226,7 @@ struct RunbookTests {
                 }
             }
         }
-        #expect(guarded == 13, "with POST /api/live/orders/{clientOrderId}/resolve, POST /api/live/adopt and POST /api/market/feeds")
+        #expect(guarded == 15, "with POST /api/live/orders/{clientOrderId}/resolve, POST /api/live/adopt, POST /api/market/feeds and the two closes")
         // The refused calls changed nothing: no order, no halt.
         let health = try await stack.get("/health").json
         #expect(health["ok"] as? Bool == true)

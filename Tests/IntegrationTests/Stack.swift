@@ -247,6 +247,20 @@ final class Stack: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
+extension Stack {
+    /// The ledger's audit trail, one `action | requested_by | reason` line a row (read with
+    /// Python's sqlite3, read-only, beside the running risk worker).
+    func auditTrail() throws -> String {
+        let ledger = directory.appendingPathComponent("data/ledger.sqlite").path
+        let script =
+            "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); "
+            + "print('\\n'.join(' | '.join(map(str, r)) for r in c.execute('SELECT action, requested_by, reason FROM audit')))"
+        let result = try runTool("/usr/bin/python3", ["-c", script, ledger])
+        #expect(result.status == 0, "\(result.output)")
+        return result.output
+    }
+}
+
 func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: @Sendable () async throws -> Bool) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout

@@ -52,6 +52,8 @@ struct HealthConfig: Encodable, Sendable {
     var heartbeatLiveness: Int
     var authRequired: Bool
     var allowRequestPrice: Bool
+    var maxPriceDeviationBps: Int
+    var bookMaxAgeMs: Int
     var drawdownAction: DrawdownAction?
     var maxCandleAge: Double?
     var protections: ProtectionSettings?

@@ -4,8 +4,9 @@
 /// `/api/orders`, `/api/models`, `/api/equity`), shows the paper and the live book side by side
 /// with the live book's reconciliation with the exchange (state, mismatches, foreign trades),
 /// shows the trading state (ACTIVE, REDUCING, HALTED, with its reason) and the protection locks in
-/// force, draws equity and drawdown on canvases, and the held candles of a chosen symbol with
-/// the fills of our orders marked on them (`/api/market/candles`). Halt, resume and reset post to the API; when the gateway requires
+/// force, draws equity and drawdown on canvases and the held candles of a chosen symbol with the
+/// fills of our orders marked on them (`/api/market/candles`). Halt, resume and reset post to the API, and so do
+/// Close (per position) and Close all, each after a confirmation dialog that asks for the reason; when the gateway requires
 /// `API_TOKEN`, the page asks for it (kept in the tab's sessionStorage only).
 enum DashboardPage {
     static let html = #"""
@@ -34,6 +35,9 @@ enum DashboardPage {
           #halt { background: #b3261e; color: #fff; } #resume { background: #1f7a3a; color: #fff; } #reset { background: #a86b00; color: #fff; }
           #message { min-height: 1.2em; color: #b3261e; }
           .figures { display: grid; grid-template-columns: auto 1fr; gap: .1rem 1rem; }
+          .close, #closeAll { background: #1d2330; color: #fff; padding: .15rem .5rem; }
+          dialog { border: 0; border-radius: .4rem; box-shadow: 0 4px 16px #0004; }
+          dialog input[type=text] { width: 22rem; }
         </style>
         </head>
         <body>
@@ -87,8 +91,8 @@ enum DashboardPage {
             <p>live book vs exchange <span class="badge" id="reconciliation">…</span> <span id="reconciliationDetail"></span></p>
             <table><thead><tr><th>asset</th><th>exchange</th><th>live book</th><th>since (UTC)</th></tr></thead><tbody id="mismatches"></tbody></table>
             <p>foreign trades (no order of ours): <span id="foreignTrades">…</span></p>
-            <h2>Positions</h2>
-            <table><thead><tr><th>symbol</th><th>quantity</th><th>avg price</th><th>mark</th><th>unrealized</th><th>realized</th></tr></thead><tbody id="positions"></tbody></table>
+            <h2>Positions <button id="closeAll" type="button">Close all</button></h2>
+            <table><thead><tr><th>symbol</th><th>quantity</th><th>avg price</th><th>mark</th><th>unrealized</th><th>realized</th><th></th></tr></thead><tbody id="positions"></tbody></table>
           </section>
           <section>
             <h2>Price <select id="chartSymbol" aria-label="symbol"></select> <span id="chartNote"></span></h2>
@@ -97,6 +101,14 @@ enum DashboardPage {
             <table><thead><tr><th>time</th><th>order</th><th>symbol</th><th>side</th><th>USD</th><th>status</th><th>price</th></tr></thead><tbody id="orders"></tbody></table>
           </section>
         </main>
+        <dialog id="closeDialog">
+          <form method="dialog">
+            <p id="closeWhat"></p>
+            <p><label for="closeReason">reason</label> <input id="closeReason" type="text" maxlength="200" required></p>
+            <p><label><input id="closeForce" type="checkbox"> force (close even while HALTED or risk-locked)</label></p>
+            <div class="controls"><button id="closeConfirm" value="confirm">Close at market</button><button id="closeCancel" value="cancel" formnovalidate>Cancel</button></div>
+          </form>
+        </dialog>
         <script>
         "use strict";
         const $ = (id) => document.getElementById(id);
@@ -229,7 +241,15 @@ enum DashboardPage {
             $("drawdown").textContent = percent(account.drawdown);
             $("maxDrawdown").textContent = percent(health.config && health.config.maxDrawdown);
             $("pendingOrders").textContent = account.pendingOrders;
-            rows("positions", account.positions || [], (p) => [p.symbol, p.quantity, money(p.averagePrice), money(p.markPrice), money(p.unrealizedPnl), money(p.realizedPnl)]);
+            rows("positions", account.positions || [], (p) => [p.symbol, p.quantity, money(p.averagePrice), money(p.markPrice), money(p.unrealizedPnl), money(p.realizedPnl), ""]);
+            [...$("positions").children].forEach((tr, i) => {
+              const p = account.positions[i];
+              if (Number(p.quantity) === 0) return;
+              const button = document.createElement("button");
+              button.type = "button"; button.className = "close"; button.textContent = "Close"; button.dataset.symbol = p.symbol;
+              button.addEventListener("click", () => askClose(p.symbol, p.quantity));
+              tr.lastChild.appendChild(button);
+            });
             rows("orders", (orders.orders || []).slice(0, 20), (o) => [new Date(o.createdAt).toISOString().slice(11, 19), o.intent.clientOrderId, o.intent.symbol, o.intent.side,
               money(o.intent.qtyUsd), o.status + (o.rejectReason ? " (" + o.rejectReason + ")" : ""), o.fill ? money(o.fill.price) : ""]);
             rows("workers", Object.entries(health.workers || {}).sort(), ([service, count]) => [service, count]);
@@ -244,25 +264,57 @@ enum DashboardPage {
           }
         }
 
-        async function act(action) {
+        // The headers of a state-changing call, or null (and a message) when the token is needed and missing.
+        function actionHeaders() {
           const headers = { "Content-Type": "application/json" };
           if (authRequired) {
             let token = $("token").value || sessionStorage.getItem("apiToken") || "";
-            if (!token) { $("message").textContent = "this action needs the API token"; $("token").focus(); return; }
+            if (!token) { $("message").textContent = "this action needs the API token"; $("token").focus(); return null; }
             sessionStorage.setItem("apiToken", token);
             headers["Authorization"] = "Bearer " + token;
           }
-          const body = JSON.stringify({ reason: $("reason").value || ("from the dashboard: " + action), requestedBy: "dashboard" });
-          const response = await fetch("/api/" + action, { method: "POST", headers, body });
+          return headers;
+        }
+
+        async function post(action, path, payload) {
+          const headers = actionHeaders();
+          if (!headers) return null;
+          const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(payload) });
+          const answer = await response.json().catch(() => ({}));
           if (response.ok) {
             $("message").textContent = "";
           } else {
-            const error = await response.json().catch(() => ({}));
             if (response.status === 401) sessionStorage.removeItem("apiToken");
-            $("message").textContent = action + " refused: " + (error.detail || response.status);
+            $("message").textContent = action + " refused: " + (answer.detail || response.status);
           }
+          return response.ok ? answer : null;
+        }
+
+        async function act(action) {
+          await post(action, "/api/" + action, { reason: $("reason").value || ("from the dashboard: " + action), requestedBy: "dashboard" });
           await refresh();
         }
+
+        // Close one position (symbol) or all (null), once the dialog is confirmed with a reason.
+        let closing = null;
+        function askClose(symbol, quantity) {
+          closing = symbol;
+          $("closeWhat").textContent = symbol ? "Close " + symbol + " (quantity " + quantity + ") at market?" : "Close every position of the " + $("book").textContent + " book at market?";
+          $("closeReason").value = ""; $("closeForce").checked = false; $("closeDialog").returnValue = "";
+          $("closeDialog").showModal();
+        }
+        $("closeDialog").addEventListener("close", async () => {
+          if ($("closeDialog").returnValue !== "confirm") return;
+          const payload = { reason: $("closeReason").value, force: $("closeForce").checked, requestedBy: "dashboard" };
+          const answer = await post("close", closing ? "/api/positions/" + encodeURIComponent(closing) + "/close" : "/api/positions/close-all", payload);
+          if (answer) {
+            const results = answer.results || [answer];
+            const refused = results.filter((r) => r.outcome === "refused");
+            $("message").textContent = refused.map((r) => r.symbol + " not closed: " + r.detail).join("; ");
+          }
+          await refresh();
+        });
+        $("closeAll").addEventListener("click", () => askClose(null, null));
 
         $("chartSymbol").addEventListener("change", () => refresh());
         $("halt").addEventListener("click", () => act("halt"));

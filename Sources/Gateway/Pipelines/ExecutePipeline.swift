@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceSupport
 import TradingDomain
 import TradingWire
 
@@ -19,6 +20,14 @@ struct AccountSummary: Encodable, Sendable {
     var equity: Decimal
     var cash: Decimal
     var drawdown: Double
+}
+
+/// What the price collar reads of a symbol's market: the newest candle's close and clock, and
+/// the feeds' best bid and ask when younger than `BOOK_MAX_AGE_MS`.
+struct MarketQuote: Sendable {
+    var lastClose: Double?
+    var clock: CandleClock?
+    var book: (bid: Double, ask: Double)?
 }
 
 /// `POST /api/trade/execute` answer.
@@ -66,6 +75,8 @@ struct ExecutePipeline: Sendable {
     let configuration: GatewayConfiguration
     let control: ControlCenter
     let logger: Logger
+    /// A symbol's last close and fresh book, for the price collar.
+    let quotes: @Sendable (String) -> MarketQuote
 
     static let settleAttempts = 10
 
@@ -77,8 +88,15 @@ struct ExecutePipeline: Sendable {
             qtyUsd: try InputValidation.notional(input.qtyUsd),
             confidence: try InputValidation.confidence(input.confidence)
         )
+        return try await submit(intent, price: input.price, requestID: requestID)
+    }
+
+    /// Collar, reserve, execute, settle a validated order. `close` marks an operator's close of a
+    /// whole position (`POST /api/positions/{symbol}/close`).
+    func submit(_ intent: OrderIntent, price: Double?, requestID: String, close: CloseOrder? = nil) async throws(APIError) -> ExecuteOutput {
         do {
-            return try await place(intent, input: input, requestID: requestID)
+            try checkCollar(intent)
+            return try await place(intent, price: price, requestID: requestID, close: close)
         } catch {
             var named = error
             named.clientOrderId = intent.clientOrderId
@@ -88,9 +106,9 @@ struct ExecutePipeline: Sendable {
 
     /// Reserve, execute, settle; a retry of a paper order still pending resumes it (the
     /// execution journal answers the fill it already made, or makes it once).
-    private func place(_ intent: OrderIntent, input: ExecuteInput, requestID: String) async throws(APIError) -> ExecuteOutput {
+    private func place(_ intent: OrderIntent, price: Double?, requestID: String, close: CloseOrder?) async throws(APIError) -> ExecuteOutput {
         var requestPrice: Decimal?
-        if let price = input.price {
+        if let price {
             guard configuration.allowRequestPrice, configuration.tradingMode == .paper else {
                 throw APIError(
                     .unprocessableContent,
@@ -109,7 +127,7 @@ struct ExecutePipeline: Sendable {
             reservation = try await workers.call(
                 ServiceName.risk,
                 Operations.Risk.reserve,
-                payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice),
+                payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice, close: close),
                 requestID: requestID
             )
         } catch {
@@ -192,6 +210,34 @@ struct ExecutePipeline: Sendable {
         }
         GatewayCounters.order(settled.order.status.rawValue)
         return ExecuteOutput(order: settled.order, duplicate: reservation.duplicate, account: settled.account, requestID: requestID)
+    }
+
+    /// The price collar on a market order: refused while its mark is stale (409
+    /// `stale_market_data`, the risk worker's guard, checked first so a stale mark is never the
+    /// collar's yardstick), and when its expected price is beyond `MAX_PRICE_DEVIATION_BPS` from
+    /// the mark (422 `price_collar`). A symbol with no candle and no book is left to the risk
+    /// worker (`no_price`, or a request price).
+    func checkCollar(_ intent: OrderIntent) throws(APIError) {
+        let quote = quotes(intent.symbol)
+        let now = unixMilliseconds()
+        if let problem = StaleDataGuard.problem(
+            symbol: intent.symbol,
+            clock: quote.clock,
+            maxAge: control.riskStatus?.status.limits.maxCandleAge ?? 0,
+            now: now
+        ) {
+            throw APIError(.conflict, "stale_market_data", "no new order: \(problem)")
+        }
+        guard let prices = PriceCollar.marketPrices(side: intent.side, lastClose: quote.lastClose, book: quote.book) else { return }
+        if let breach = PriceCollar.check(
+            side: intent.side,
+            price: prices.expected,
+            mark: prices.mark,
+            maxDeviationBps: Double(configuration.maxPriceDeviationBps)
+        ) {
+            GatewayCounters.order("refused_collar")
+            throw APIError(.unprocessableContent, "price_collar", "market order not sent: \(breach.detail)")
+        }
     }
 
     /// Records an outcome with the risk worker, retrying while it is unreachable: a fill that
