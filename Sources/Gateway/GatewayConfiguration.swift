@@ -1,7 +1,8 @@
+import Foundation
 import ServiceSupport
-import ZeroMQ
 import TradingDomain
 import TradingWire
+import ZeroMQ
 
 /// Everything the gateway reads from the environment.
 ///
@@ -25,6 +26,7 @@ import TradingWire
 /// | `PENDING_RECONCILE_MS` | int | 10000 | paper mode: age at which a pending order is reconciled against the execution journal |
 /// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
+/// | `BOOK_TICKER_MAX_AGE_MS` | int 0...60000 | 5000 | paper mode: a Binance feed's best bid and ask no older than this is the fill price (buy at the ask, sell at the bid); 0 off |
 /// | `LIVE_UNRESOLVED_ALERT_MS`, `LIVE_LATE_FILL_CHECK_MS`, `EXCHANGE_MAX_CLOCK_OFFSET_MS` | int | | see `LiveOrderSettings` |
 public struct GatewayConfiguration: Sendable {
     public var httpHost: String
@@ -46,6 +48,8 @@ public struct GatewayConfiguration: Sendable {
     public var candleWindow: Int
     public var maxSymbols: Int
     public var allowRequestPrice: Bool
+    /// `BOOK_TICKER_MAX_AGE_MS`: paper fills at a feed's book no older than this (0: never).
+    public var bookTickerMaxAgeMilliseconds: Int
     public var liveReconcileMilliseconds: Int
     public var pendingReconcileMilliseconds: Int
     /// Unresolved live orders, late fills and the exchange's clock (`LiveOrderSettings`).
@@ -70,15 +74,19 @@ public struct GatewayConfiguration: Sendable {
         exchangeCredentialsPresent = reader.optionalString("EXCHANGE_API_KEY") != nil && reader.optionalString("EXCHANGE_API_SECRET") != nil
         httpIdleTimeoutMilliseconds = try reader.int("HTTP_IDLE_TIMEOUT_MS", default: 30_000, in: 100...3_600_000)
         maxBodyBytes = try reader.int("MAX_BODY_BYTES", default: 65_536, in: 256...16_777_216)
-        modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
         modelTimeoutMilliseconds = try reader.int("MODEL_TIMEOUT_MS", default: 500, in: 10...60_000)
         consensus = ConsensusPolicy(
             quorum: try reader.int("CONSENSUS_QUORUM", default: 1, in: 1...100),
-            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1))
+            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1)
+        )
         riskPollMilliseconds = try reader.int("RISK_POLL_MS", default: 1000, in: 10...60_000)
         candleWindow = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
         maxSymbols = try reader.int("MAX_SYMBOLS", default: 500, in: 1...100_000)
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
+        bookTickerMaxAgeMilliseconds = try reader.int("BOOK_TICKER_MAX_AGE_MS", default: 5_000, in: 0...60_000)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         pendingReconcileMilliseconds = try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 100...86_400_000)
         liveOrders = try LiveOrderSettings(reader: reader)
@@ -96,12 +104,18 @@ public struct GatewayConfiguration: Sendable {
         }
         if tradingMode == .live {
             throw ConfigurationError(
-                key: "CURVE_SECRET_KEY", value: "", expected: "CURVE keys in live mode (tradectl keys generate DIR; see docs/architecture.md); refusing to start")
+                key: "CURVE_SECRET_KEY",
+                value: "",
+                expected: "CURVE keys in live mode (tradectl keys generate DIR; see docs/architecture.md); refusing to start"
+            )
         }
         guard broker.bindsLocalOnly else {
             throw ConfigurationError(
-                key: "BROKER_BIND", value: "\(broker.routerEndpoint) \(broker.controlEndpoint)",
-                expected: "loopback or ipc endpoints when CURVE is off: set CURVE_SECRET_KEY and CURVE_AUTHORIZED_KEYS (tradectl keys generate DIR); refusing to start")
+                key: "BROKER_BIND",
+                value: "\(broker.routerEndpoint) \(broker.controlEndpoint)",
+                expected:
+                    "loopback or ipc endpoints when CURVE is off: set CURVE_SECRET_KEY and CURVE_AUTHORIZED_KEYS (tradectl keys generate DIR); refusing to start"
+            )
         }
         return "the bus runs without CURVE: any local process can join it (paper mode, loopback only; set CURVE_SECRET_KEY to close it)"
     }
@@ -113,9 +127,11 @@ public struct GatewayConfiguration: Sendable {
         if apiToken == nil { missing.append("API_TOKEN") }
         if !exchangeCredentialsPresent { missing.append("EXCHANGE_API_KEY and EXCHANGE_API_SECRET") }
         if !missing.isEmpty {
-            throw ConfigurationError(key: "TRADING_MODE", value: "live", expected: "live mode needs \(missing.joined(separator: ", ")) set; refusing to start")
+            throw ConfigurationError(
+                key: "TRADING_MODE",
+                value: "live",
+                expected: "live mode needs \(missing.joined(separator: ", ")) set; refusing to start"
+            )
         }
     }
 }
-
-import Foundation

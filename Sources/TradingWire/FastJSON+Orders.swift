@@ -90,6 +90,8 @@ extension ExecutionTerms: FastJSONObject {
         writer.field("feeBps", feeBps)
         writer.field("quoteMarkUsd", quoteMarkUsd)
         writer.field("heldQuantity", heldQuantity)
+        writer.field("priceSource", priceSource?.rawValue)
+        if let bookAgeMs { writer.field("bookAgeMs", bookAgeMs) }
         return writer
     }
 
@@ -97,9 +99,19 @@ extension ExecutionTerms: FastJSONObject {
         var readable = true
         let quoteMark = value.member("quoteMarkUsd", &readable, \.decimal)
         let held = value.member("heldQuantity", &readable, \.decimal)
+        let source = value.member("priceSource", &readable) { $0.string.flatMap(PriceSource.init(rawValue:)) }
+        let bookAge = value.member("bookAgeMs", &readable, \.int64)
         guard readable, let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
         else { return nil }
-        return ExecutionTerms(markPrice: mark, slippageBps: slippage, feeBps: fee, quoteMarkUsd: quoteMark, heldQuantity: held)
+        return ExecutionTerms(
+            markPrice: mark,
+            slippageBps: slippage,
+            feeBps: fee,
+            quoteMarkUsd: quoteMark,
+            heldQuantity: held,
+            priceSource: source,
+            bookAgeMs: bookAge
+        )
     }
 }
 
@@ -114,6 +126,7 @@ extension Fill: FastJSONObject {
         writer.field("dust", dust)
         writer.field("dryRun", dryRun)
         writer.field("filledAt", filledAt)
+        writer.field("priceSource", priceSource?.rawValue)
         return writer
     }
 
@@ -123,13 +136,22 @@ extension Fill: FastJSONObject {
         var readable = true
         let commissions = value.member("commissions", &readable, \.decimals)
         let dust = value.member("dust", &readable, \.decimal)
+        let source = value.member("priceSource", &readable) { $0.string.flatMap(PriceSource.init(rawValue:)) }
         guard readable, let price = value["price"]?.decimal, let quantity = value["quantity"]?.decimal,
             let notional = value["notional"]?.decimal, let fee = value["fee"]?.decimal, let dryRun = value["dryRun"]?.bool,
             let filledAt = value["filledAt"]?.int64
         else { return nil }
         var fill = try? Fill(
-            price: price, quantity: quantity, notional: notional, fee: fee, commissions: commissions, dryRun: dryRun, filledAt: filledAt)
+            price: price,
+            quantity: quantity,
+            notional: notional,
+            fee: fee,
+            commissions: commissions,
+            dryRun: dryRun,
+            filledAt: filledAt
+        )
         fill?.dust = dust
+        fill?.priceSource = source
         return fill
     }
 }
@@ -211,8 +233,15 @@ extension RiskFlags: FastJSONObject {
         }
         guard readable, let halted = value["halted"]?.bool, let riskLocked = value["riskLocked"]?.bool else { return nil }
         return RiskFlags(
-            halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, reducing: reducing ?? false,
-            reducingReason: reducingReason, locks: locks, accountHold: accountHold)
+            halted: halted,
+            haltReason: haltReason,
+            riskLocked: riskLocked,
+            lockReason: lockReason,
+            reducing: reducing ?? false,
+            reducingReason: reducingReason,
+            locks: locks,
+            accountHold: accountHold
+        )
     }
 }
 
@@ -238,8 +267,14 @@ extension PositionSnapshot: FastJSONObject {
             let unrealized = value["unrealizedPnl"]?.decimal
         else { return nil }
         return PositionSnapshot(
-            symbol: symbol, quantity: quantity, averagePrice: average, markPrice: mark, realizedPnl: realized, unrealizedPnl: unrealized,
-            dust: dust)
+            symbol: symbol,
+            quantity: quantity,
+            averagePrice: average,
+            markPrice: mark,
+            realizedPnl: realized,
+            unrealizedPnl: unrealized,
+            dust: dust
+        )
     }
 }
 
@@ -270,8 +305,18 @@ extension AccountSnapshot: FastJSONObject {
             let positions = value.elements("positions", PositionSnapshot.fromFastJSON)
         else { return nil }
         return AccountSnapshot(
-            cash: cash, equity: equity, peakEquity: peak, drawdown: drawdown, grossExposure: gross, dailyLoss: dailyLoss, realizedPnl: realized,
-            unrealizedPnl: unrealized, pendingOrders: pending, positions: positions, feesOwed: feesOwed)
+            cash: cash,
+            equity: equity,
+            peakEquity: peak,
+            drawdown: drawdown,
+            grossExposure: gross,
+            dailyLoss: dailyLoss,
+            realizedPnl: realized,
+            unrealizedPnl: unrealized,
+            pendingOrders: pending,
+            positions: positions,
+            feesOwed: feesOwed
+        )
     }
 }
 
@@ -281,16 +326,33 @@ extension ReserveRequest: FastJSONObject {
         writer.field("intent", object: intent.fastObject)
         writer.field("mode", mode.rawValue)
         writer.field("requestPrice", requestPrice)
+        if let book { writer.field("book", object: book.fastObject) }
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> ReserveRequest? {
         var readable = true
         let price = value.member("requestPrice", &readable, \.decimal)
+        let book = value.member("book", &readable, BookQuote.fromFastJSON)
         guard readable, let intentValue = value["intent"], let intent = OrderIntent.fromFastJSON(intentValue),
             let mode = value.raw("mode", as: TradingMode.self)
         else { return nil }
-        return ReserveRequest(intent: intent, mode: mode, requestPrice: price)
+        return ReserveRequest(intent: intent, mode: mode, requestPrice: price, book: book)
+    }
+}
+
+extension BookQuote: FastJSONObject {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("bid", bid)
+        writer.field("ask", ask)
+        writer.field("ageMs", ageMs)
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> BookQuote? {
+        guard let bid = value["bid"]?.decimal, let ask = value["ask"]?.decimal, let age = value["ageMs"]?.int64 else { return nil }
+        return BookQuote(bid: bid, ask: ask, ageMs: age)
     }
 }
 
@@ -395,8 +457,16 @@ extension ControlState: FastJSONObject {
             let ts = value["ts"]?.int64
         else { return nil }
         var state = ControlState(
-            seq: seq, halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, tradingMode: tradingMode, ts: ts,
-            stateReason: stateReason, accountHold: accountHold)
+            seq: seq,
+            halted: halted,
+            haltReason: haltReason,
+            riskLocked: riskLocked,
+            lockReason: lockReason,
+            tradingMode: tradingMode,
+            ts: ts,
+            stateReason: stateReason,
+            accountHold: accountHold
+        )
         // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
         state.tradingState = tradingState
         return state

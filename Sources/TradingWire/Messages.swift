@@ -220,12 +220,20 @@ public struct Fill: Codable, Sendable, Equatable {
     public var dryRun: Bool
     /// Unix milliseconds.
     public var filledAt: Int64
+    /// A paper fill: the price it was computed from (`book_ask`, `book_bid`, `last_close`,
+    /// `request_price`); nil for a live fill (the exchange's price).
+    public var priceSource: PriceSource?
 
     /// Throws `invalid_fill` (422) unless quantity and price are positive, notional, fee and
     /// every commission non-negative, none of them NaN, and each commission asset a plausible
     /// asset name (2 to 12 upper-case letters or digits).
     public init(
-        price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, commissions: [String: Decimal]? = nil, dryRun: Bool,
+        price: Decimal,
+        quantity: Decimal,
+        notional: Decimal,
+        fee: Decimal,
+        commissions: [String: Decimal]? = nil,
+        dryRun: Bool,
         filledAt: Int64
     ) throws(WireError) {
         for (name, value) in [("price", price), ("quantity", quantity)] where value.isNaN || value <= 0 {
@@ -251,17 +259,50 @@ public struct Fill: Codable, Sendable, Equatable {
         self.filledAt = filledAt
     }
 
-    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dust, dryRun, filledAt }
+    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dust, dryRun, filledAt, priceSource }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
-            price: try container.decode(Decimal.self, forKey: .price), quantity: try container.decode(Decimal.self, forKey: .quantity),
-            notional: try container.decode(Decimal.self, forKey: .notional), fee: try container.decode(Decimal.self, forKey: .fee),
+            price: try container.decode(Decimal.self, forKey: .price),
+            quantity: try container.decode(Decimal.self, forKey: .quantity),
+            notional: try container.decode(Decimal.self, forKey: .notional),
+            fee: try container.decode(Decimal.self, forKey: .fee),
             commissions: try container.decodeIfPresent([String: Decimal].self, forKey: .commissions),
-            dryRun: try container.decode(Bool.self, forKey: .dryRun), filledAt: try container.decode(Int64.self, forKey: .filledAt))
+            dryRun: try container.decode(Bool.self, forKey: .dryRun),
+            filledAt: try container.decode(Int64.self, forKey: .filledAt)
+        )
         dust = try container.decodeIfPresent(Decimal.self, forKey: .dust)
+        priceSource = try container.decodeIfPresent(PriceSource.self, forKey: .priceSource)
     }
+}
+
+/// The price a paper order was reserved and filled at: the best ask (a buy) or bid (a sell) of
+/// a fresh book ticker, else the symbol's last close, else the price the request carried
+/// (`ALLOW_REQUEST_PRICE`).
+public enum PriceSource: String, Codable, Sendable, Equatable {
+    case bookAsk = "book_ask"
+    case bookBid = "book_bid"
+    case lastClose = "last_close"
+    case requestPrice = "request_price"
+}
+
+/// A symbol's best bid and ask as the gateway held it when it asked for a reservation (paper
+/// mode), sent only while no older than `BOOK_TICKER_MAX_AGE_MS`.
+public struct BookQuote: Codable, Sendable, Equatable {
+    public var bid: Decimal
+    public var ask: Decimal
+    /// How old the book was when the gateway sent it (milliseconds).
+    public var ageMs: Int64
+
+    public init(bid: Decimal, ask: Decimal, ageMs: Int64) {
+        self.bid = bid
+        self.ask = ask
+        self.ageMs = ageMs
+    }
+
+    /// Both prices positive and the bid at most the ask.
+    public var isUsable: Bool { !bid.isNaN && !ask.isNaN && bid > 0 && bid <= ask && ageMs >= 0 }
 }
 
 /// The price and costs an order was reserved under: a paper fill is computed from these alone,
@@ -279,13 +320,28 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
     /// sell that closes it (or would leave less than the exchange can trade) is sent as that
     /// quantity, rounded down to the step. Nil otherwise.
     public var heldQuantity: Decimal?
+    /// A paper order: where `markPrice` came from. Nil for a live order, and for orders
+    /// reserved before it was recorded.
+    public var priceSource: PriceSource?
+    /// With a book price: the book's age at reservation (milliseconds).
+    public var bookAgeMs: Int64?
 
-    public init(markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, quoteMarkUsd: Decimal? = nil, heldQuantity: Decimal? = nil) {
+    public init(
+        markPrice: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal,
+        quoteMarkUsd: Decimal? = nil,
+        heldQuantity: Decimal? = nil,
+        priceSource: PriceSource? = nil,
+        bookAgeMs: Int64? = nil
+    ) {
         self.markPrice = markPrice
         self.slippageBps = slippageBps
         self.feeBps = feeBps
         self.quoteMarkUsd = quoteMarkUsd
         self.heldQuantity = heldQuantity
+        self.priceSource = priceSource
+        self.bookAgeMs = bookAgeMs
     }
 }
 
@@ -301,7 +357,12 @@ public struct Order: Codable, Sendable, Equatable {
     public var rejectReason: String?
 
     public init(
-        intent: OrderIntent, status: OrderStatus, mode: TradingMode, createdAt: Int64, terms: ExecutionTerms? = nil, fill: Fill? = nil,
+        intent: OrderIntent,
+        status: OrderStatus,
+        mode: TradingMode,
+        createdAt: Int64,
+        terms: ExecutionTerms? = nil,
+        fill: Fill? = nil,
         rejectReason: String? = nil
     ) {
         self.intent = intent
@@ -320,11 +381,14 @@ public struct ReserveRequest: Codable, Sendable, Equatable {
     public var mode: TradingMode
     /// A price the caller gave and the operator allows (paper only): used when no mark is known.
     public var requestPrice: Decimal?
+    /// The symbol's fresh best bid and ask (paper only): a buy reserves at the ask, a sell at the bid.
+    public var book: BookQuote?
 
-    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil) {
+    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil, book: BookQuote? = nil) {
         self.intent = intent
         self.mode = mode
         self.requestPrice = requestPrice
+        self.book = book
     }
 }
 
@@ -407,7 +471,12 @@ public struct PositionSnapshot: Codable, Sendable, Equatable {
     public var dust: Decimal?
 
     public init(
-        symbol: String, quantity: Decimal, averagePrice: Decimal, markPrice: Decimal?, realizedPnl: Decimal, unrealizedPnl: Decimal,
+        symbol: String,
+        quantity: Decimal,
+        averagePrice: Decimal,
+        markPrice: Decimal?,
+        realizedPnl: Decimal,
+        unrealizedPnl: Decimal,
         dust: Decimal? = nil
     ) {
         self.symbol = symbol
@@ -439,8 +508,16 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
     public var feesOwed: [String: Decimal]?
 
     public init(
-        cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, dailyLoss: Decimal = 0,
-        realizedPnl: Decimal = 0, unrealizedPnl: Decimal = 0, pendingOrders: Int = 0, positions: [PositionSnapshot],
+        cash: Decimal,
+        equity: Decimal,
+        peakEquity: Decimal,
+        drawdown: Double,
+        grossExposure: Decimal,
+        dailyLoss: Decimal = 0,
+        realizedPnl: Decimal = 0,
+        unrealizedPnl: Decimal = 0,
+        pendingOrders: Int = 0,
+        positions: [PositionSnapshot],
         feesOwed: [String: Decimal]? = nil
     ) {
         self.cash = cash
@@ -503,9 +580,17 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var maxCandleAge: Double = 3
 
     public init(
-        confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,
-        maxDailyLossUsd: Decimal = 1_000_000_000, maxDrawdown: Double, maxOrdersPerMinute: Int = 1_000_000, symbolAllowlist: [String] = [],
-        startingEquityUsd: Decimal, slippageBps: Decimal, feeBps: Decimal
+        confidenceThreshold: Double,
+        maxOrderNotionalUsd: Decimal,
+        maxPositionUsd: Decimal,
+        maxGrossExposureUsd: Decimal = 1_000_000_000,
+        maxDailyLossUsd: Decimal = 1_000_000_000,
+        maxDrawdown: Double,
+        maxOrdersPerMinute: Int = 1_000_000,
+        symbolAllowlist: [String] = [],
+        startingEquityUsd: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal
     ) {
         self.confidenceThreshold = confidenceThreshold
         self.maxOrderNotionalUsd = maxOrderNotionalUsd

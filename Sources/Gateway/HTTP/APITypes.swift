@@ -52,6 +52,8 @@ struct HealthConfig: Encodable, Sendable {
     var heartbeatLiveness: Int
     var authRequired: Bool
     var allowRequestPrice: Bool
+    /// `BOOK_TICKER_MAX_AGE_MS`: a paper fill uses a Binance feed's book this fresh (0: never).
+    var bookTickerMaxAgeMs: Int
     var drawdownAction: DrawdownAction?
     var maxCandleAge: Double?
     var protections: ProtectionSettings?
