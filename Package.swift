@@ -157,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "trading-stack",
             dependencies: [
-                "ServiceSupport", "ZeroMQ", "TradingWire", "TradingDomain", "RiskWorker",
+                "ServiceSupport", "ZeroMQ", "TradingWire", "TradingDomain", "RiskWorker", "MarketFeed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ZeroMQ", "TradingWire", "WorkerRuntime", "ServiceSupport",
+                "ZeroMQ", "TradingWire", "TradingDomain", "WorkerRuntime", "ServiceSupport", "MarketFeed",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -35,7 +35,8 @@ struct GatewayAPI: Sendable {
             configuration: configuration,
             control: control,
             logger: logger,
-            quotes: { [self] symbol in marketQuote(symbol) }
+            quotes: { [self] symbol in marketQuote(symbol) },
+            books: feedBoard
         )
     }
 
@@ -202,11 +203,12 @@ struct GatewayAPI: Sendable {
         return try jsonResponse(entry ?? ModelDirectory.Entry(modelId: id, canary: routing, shadowCompared: 0, shadowAgreed: 0))
     }
 
-    /// `symbol`'s last close and clock, and its book when a feed reported it within `BOOK_MAX_AGE_MS`.
+    /// `symbol`'s last close and clock, and its book when a feed reported it within `BOOK_TICKER_MAX_AGE_MS` (the book a paper order fills at).
     func marketQuote(_ symbol: String) -> MarketQuote {
         let now = unixMilliseconds()
-        let book = feedBoard.book(for: symbol).flatMap { book in
-            now - book.at <= Int64(configuration.bookMaxAgeMilliseconds) ? (bid: book.bid, ask: book.ask) : nil
+        // The same fresh book a paper order fills at (a Binance feed's, within BOOK_TICKER_MAX_AGE_MS).
+        let book = feedBoard.freshBook(for: symbol, maxAge: Int64(configuration.bookTickerMaxAgeMilliseconds), now: now).map { quote in
+            (bid: NSDecimalNumber(decimal: quote.bid).doubleValue, ask: NSDecimalNumber(decimal: quote.ask).doubleValue)
         }
         return MarketQuote(lastClose: market.lastClose(for: symbol), clock: market.clock(for: symbol), book: book)
     }
@@ -262,7 +264,7 @@ struct GatewayAPI: Sendable {
                 authRequired: configuration.apiToken != nil,
                 allowRequestPrice: configuration.allowRequestPrice,
                 maxPriceDeviationBps: configuration.maxPriceDeviationBps,
-                bookMaxAgeMs: configuration.bookMaxAgeMilliseconds,
+                bookTickerMaxAgeMs: configuration.bookTickerMaxAgeMilliseconds,
                 drawdownAction: limits?.drawdownAction,
                 maxCandleAge: limits?.maxCandleAge,
                 protections: limits?.protections

@@ -27,7 +27,7 @@ import ZeroMQ
 /// | `LIVE_RECONCILE_MS` | int | 5000 | live mode: how often (and after how long) pending live orders are queried |
 /// | `ALLOW_REQUEST_PRICE` | bool | false | paper mode: an execute may carry `price`, used when no market price is known |
 /// | `MAX_PRICE_DEVIATION_BPS` | int, 1...5000 | 500 | the price collar: an order expected to fill further than this from the mark is refused (422 `price_collar`) |
-/// | `BOOK_MAX_AGE_MS` | int, 500...600000 | 10000 | a feed's best bid and ask younger than this is a fresh book (the collar's expected price) |
+/// | `BOOK_TICKER_MAX_AGE_MS` | int 0...60000 | 5000 | a Binance feed's best bid and ask no older than this is a fresh book: paper fills at it (buy at the ask, sell at the bid) and the collar takes it as a market order's expected price; 0 off |
 /// | `LIVE_UNRESOLVED_ALERT_MS`, `LIVE_LATE_FILL_CHECK_MS`, `EXCHANGE_MAX_CLOCK_OFFSET_MS` | int | | see `LiveOrderSettings` |
 public struct GatewayConfiguration: Sendable {
     public var httpHost: String
@@ -51,8 +51,9 @@ public struct GatewayConfiguration: Sendable {
     public var allowRequestPrice: Bool
     /// `MAX_PRICE_DEVIATION_BPS`: the price collar, in basis points of the mark.
     public var maxPriceDeviationBps: Int
-    /// `BOOK_MAX_AGE_MS`: how old a feed's book may be and still give a market order's expected price.
-    public var bookMaxAgeMilliseconds: Int
+    /// `BOOK_TICKER_MAX_AGE_MS`: a feed's book no older than this is fresh: paper fills at it and
+    /// the collar takes it as a market order's expected price (0: never).
+    public var bookTickerMaxAgeMilliseconds: Int
     public var liveReconcileMilliseconds: Int
     public var pendingReconcileMilliseconds: Int
     /// Unresolved live orders, late fills and the exchange's clock (`LiveOrderSettings`).
@@ -90,7 +91,7 @@ public struct GatewayConfiguration: Sendable {
         maxSymbols = try reader.int("MAX_SYMBOLS", default: 500, in: 1...100_000)
         allowRequestPrice = try reader.bool("ALLOW_REQUEST_PRICE", default: false)
         maxPriceDeviationBps = try reader.int("MAX_PRICE_DEVIATION_BPS", default: 500, in: 1...5_000)
-        bookMaxAgeMilliseconds = try reader.int("BOOK_MAX_AGE_MS", default: 10_000, in: 500...600_000)
+        bookTickerMaxAgeMilliseconds = try reader.int("BOOK_TICKER_MAX_AGE_MS", default: 5_000, in: 0...60_000)
         liveReconcileMilliseconds = try reader.int("LIVE_RECONCILE_MS", default: 5_000, in: 100...600_000)
         pendingReconcileMilliseconds = try reader.int("PENDING_RECONCILE_MS", default: 10_000, in: 100...86_400_000)
         liveOrders = try LiveOrderSettings(reader: reader)

@@ -217,7 +217,7 @@ public struct BinanceMarketParser: Sendable {
             throw MarketRefusal("bad_range", "\(symbol) kline \(openTime): prices 1e-8 to 1e12, high >= open, close, low; volume >= 0")
         }
         guard openTime > 0 else { throw MarketRefusal("bad_range", "\(symbol) kline open time \(openTime)") }
-        guard openTime % interval.milliseconds == 0 else {
+        guard interval.isAligned(openTime) else {
             throw MarketRefusal("misaligned_open_time", "\(symbol) kline \(openTime) is not a multiple of \(interval.name)")
         }
         guard openTime <= now + interval.milliseconds else {

@@ -21,6 +21,16 @@ public struct MarketInterval: Sendable, Equatable, CustomStringConvertible {
         self.milliseconds = entry.1
     }
 
+    /// Where the interval's candles open, as an offset from the Unix epoch: weekly candles open
+    /// on Mondays at 00:00 UTC (the epoch was a Thursday, four days later than a Monday), the
+    /// others on multiples of their length.
+    public var offsetMilliseconds: Int64 { name == "1w" ? 345_600_000 : 0 }
+
+    /// Whether a candle of this interval can open at `openTime`.
+    public func isAligned(_ openTime: Int64) -> Bool {
+        (openTime - offsetMilliseconds) % milliseconds == 0
+    }
+
     /// Every accepted name, for error messages.
     public static var names: String { known.map(\.0).joined(separator: ", ") }
 

@@ -91,6 +91,11 @@ final class LedgerStore: Sendable {
             try db.execute(sql: "ALTER TABLE positions ADD COLUMN dust TEXT NOT NULL DEFAULT '0'")
         }
         registerLiveBookMigration(&migrator)
+        migrator.registerMigration("v5-price-source") { db in
+            // A paper order's price source (book_ask, book_bid, last_close, request_price; NULL for
+            // live orders and those written before): also in the body's terms and fill.
+            try db.execute(sql: "ALTER TABLE orders ADD COLUMN price_source TEXT")
+        }
         return migrator
     }
 
@@ -288,10 +293,14 @@ final class LedgerStore: Sendable {
                 let body = String(decoding: try WireCodec.encode(order), as: UTF8.self)
                 try db.executeCached(
                     sql: """
-                        INSERT INTO orders (client_order_id, created_at, status, mode, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at
+                        INSERT INTO orders (client_order_id, created_at, status, mode, body, updated_at, price_source) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at,
+                            price_source = excluded.price_source
                         """,
-                    arguments: [order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now]
+                    arguments: [
+                        order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now,
+                        (order.fill?.priceSource ?? order.terms?.priceSource)?.rawValue,
+                    ]
                 )
             }
             for audit in writes.audits {

@@ -430,12 +430,25 @@ public struct RiskEngine: Sendable {
             if let raw = quotedMarks[intent.symbol] { knownMark = (raw * rate).rounded(scale: 8) }
             requestPrice = requestPrice.map { ($0 * rate).rounded(scale: 8) }
         }
-        guard let markPrice = knownMark ?? requestPrice else {
+        guard var markPrice = knownMark ?? requestPrice else {
             throw WireError(
                 code: "no_price",
                 detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first",
                 status: 409
             )
+        }
+        // Paper: a fresh book ticker (the gateway sends one only within BOOK_TICKER_MAX_AGE_MS)
+        // fills a buy at the ask and a sell at the bid; else the last close, as before.
+        var priceSource: PriceSource? = request.mode == .paper ? (knownMark != nil ? .lastClose : .requestPrice) : nil
+        var bookAgeMs: Int64?
+        if request.mode == .paper, let book = request.book, book.isUsable {
+            let quoted = intent.side == .buy ? book.ask : book.bid
+            let price = quoteMarkUsd.map { (quoted * $0).rounded(scale: 8) } ?? quoted
+            if price > 0 {
+                markPrice = price
+                priceSource = intent.side == .buy ? .bookAsk : .bookBid
+                bookAgeMs = book.ageMs
+            }
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
         // A live sell carries the long position it may close: the execution worker sends it by base quantity.
@@ -448,7 +461,9 @@ public struct RiskEngine: Sendable {
             quoteMarkUsd: quoteMarkUsd,
             heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil,
             closeQuantity: request.close != nil ? Self.magnitude(heldQuantity) : nil,
-            forcedClose: forced ? true : nil
+            forcedClose: forced ? true : nil,
+            priceSource: priceSource,
+            bookAgeMs: bookAgeMs
         )
         _ = try PaperFill.fill(
             side: intent.side,
@@ -589,11 +604,13 @@ public struct RiskEngine: Sendable {
         if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
     }
 
-    /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
-    /// A close fills the quantity it was reserved to close, exactly.
+    /// The paper fill of an order: a pure function of its terms, stamped with its reservation
+    /// time, naming the price it was computed from. A close fills the quantity it was reserved
+    /// to close, exactly.
     public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
+        var fill: Fill
         if let quantity = terms.closeQuantity {
-            return try PaperFill.fill(
+            fill = try PaperFill.fill(
                 side: order.intent.side,
                 quantity: quantity,
                 markPrice: terms.markPrice,
@@ -601,15 +618,18 @@ public struct RiskEngine: Sendable {
                 feeBps: terms.feeBps,
                 at: order.createdAt
             )
+        } else {
+            fill = try PaperFill.fill(
+                side: order.intent.side,
+                notional: order.intent.qtyUsd,
+                markPrice: terms.markPrice,
+                slippageBps: terms.slippageBps,
+                feeBps: terms.feeBps,
+                at: order.createdAt
+            )
         }
-        return try PaperFill.fill(
-            side: order.intent.side,
-            notional: order.intent.qtyUsd,
-            markPrice: terms.markPrice,
-            slippageBps: terms.slippageBps,
-            feeBps: terms.feeBps,
-            at: order.createdAt
-        )
+        fill.priceSource = terms.priceSource
+        return fill
     }
 
     /// A new price: marks the account and may trip the drawdown brake. Returns true if it tripped

@@ -92,6 +92,8 @@ extension ExecutionTerms: FastJSONObject {
         writer.field("heldQuantity", heldQuantity)
         if let closeQuantity { writer.field("closeQuantity", closeQuantity) }
         if let forcedClose { writer.field("forcedClose", forcedClose) }
+        writer.field("priceSource", priceSource?.rawValue)
+        if let bookAgeMs { writer.field("bookAgeMs", bookAgeMs) }
         return writer
     }
 
@@ -101,6 +103,8 @@ extension ExecutionTerms: FastJSONObject {
         let held = value.member("heldQuantity", &readable, \.decimal)
         let closeQuantity = value.member("closeQuantity", &readable, \.decimal)
         let forced = value.member("forcedClose", &readable, \.bool)
+        let source = value.member("priceSource", &readable) { $0.string.flatMap(PriceSource.init(rawValue:)) }
+        let bookAge = value.member("bookAgeMs", &readable, \.int64)
         guard readable, let mark = value["markPrice"]?.decimal, let slippage = value["slippageBps"]?.decimal, let fee = value["feeBps"]?.decimal
         else { return nil }
         return ExecutionTerms(
@@ -110,7 +114,9 @@ extension ExecutionTerms: FastJSONObject {
             quoteMarkUsd: quoteMark,
             heldQuantity: held,
             closeQuantity: closeQuantity,
-            forcedClose: forced
+            forcedClose: forced,
+            priceSource: source,
+            bookAgeMs: bookAge
         )
     }
 }
@@ -126,6 +132,7 @@ extension Fill: FastJSONObject {
         writer.field("dust", dust)
         writer.field("dryRun", dryRun)
         writer.field("filledAt", filledAt)
+        writer.field("priceSource", priceSource?.rawValue)
         return writer
     }
 
@@ -135,6 +142,7 @@ extension Fill: FastJSONObject {
         var readable = true
         let commissions = value.member("commissions", &readable, \.decimals)
         let dust = value.member("dust", &readable, \.decimal)
+        let source = value.member("priceSource", &readable) { $0.string.flatMap(PriceSource.init(rawValue:)) }
         guard readable, let price = value["price"]?.decimal, let quantity = value["quantity"]?.decimal,
             let notional = value["notional"]?.decimal, let fee = value["fee"]?.decimal, let dryRun = value["dryRun"]?.bool,
             let filledAt = value["filledAt"]?.int64
@@ -149,6 +157,7 @@ extension Fill: FastJSONObject {
             filledAt: filledAt
         )
         fill?.dust = dust
+        fill?.priceSource = source
         return fill
     }
 }
@@ -330,12 +339,14 @@ extension ReserveRequest: FastJSONObject {
             object.field("requestedBy", close.requestedBy)
             writer.field("close", object: object)
         }
+        if let book { writer.field("book", object: book.fastObject) }
         return writer
     }
 
     public static func fromFastJSON(_ value: FastJSON.Value) -> ReserveRequest? {
         var readable = true
         let price = value.member("requestPrice", &readable, \.decimal)
+        let book = value.member("book", &readable, BookQuote.fromFastJSON)
         let close = value.member("close", &readable) { close -> CloseOrder? in
             guard let force = close["force"]?.bool, let reason = close["reason"]?.string, let by = close["requestedBy"]?.string else { return nil }
             return CloseOrder(force: force, reason: reason, requestedBy: by)
@@ -343,7 +354,22 @@ extension ReserveRequest: FastJSONObject {
         guard readable, let intentValue = value["intent"], let intent = OrderIntent.fromFastJSON(intentValue),
             let mode = value.raw("mode", as: TradingMode.self)
         else { return nil }
-        return ReserveRequest(intent: intent, mode: mode, requestPrice: price, close: close)
+        return ReserveRequest(intent: intent, mode: mode, requestPrice: price, book: book, close: close)
+    }
+}
+
+extension BookQuote: FastJSONObject {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("bid", bid)
+        writer.field("ask", ask)
+        writer.field("ageMs", ageMs)
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> BookQuote? {
+        guard let bid = value["bid"]?.decimal, let ask = value["ask"]?.decimal, let age = value["ageMs"]?.int64 else { return nil }
+        return BookQuote(bid: bid, ask: ask, ageMs: age)
     }
 }
 

@@ -220,6 +220,9 @@ public struct Fill: Codable, Sendable, Equatable {
     public var dryRun: Bool
     /// Unix milliseconds.
     public var filledAt: Int64
+    /// A paper fill: the price it was computed from (`book_ask`, `book_bid`, `last_close`,
+    /// `request_price`); nil for a live fill (the exchange's price).
+    public var priceSource: PriceSource?
 
     /// Throws `invalid_fill` (422) unless quantity and price are positive, notional, fee and
     /// every commission non-negative, none of them NaN, and each commission asset a plausible
@@ -256,7 +259,7 @@ public struct Fill: Codable, Sendable, Equatable {
         self.filledAt = filledAt
     }
 
-    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dust, dryRun, filledAt }
+    private enum CodingKeys: String, CodingKey { case price, quantity, notional, fee, commissions, dust, dryRun, filledAt, priceSource }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -270,7 +273,36 @@ public struct Fill: Codable, Sendable, Equatable {
             filledAt: try container.decode(Int64.self, forKey: .filledAt)
         )
         dust = try container.decodeIfPresent(Decimal.self, forKey: .dust)
+        priceSource = try container.decodeIfPresent(PriceSource.self, forKey: .priceSource)
     }
+}
+
+/// The price a paper order was reserved and filled at: the best ask (a buy) or bid (a sell) of
+/// a fresh book ticker, else the symbol's last close, else the price the request carried
+/// (`ALLOW_REQUEST_PRICE`).
+public enum PriceSource: String, Codable, Sendable, Equatable {
+    case bookAsk = "book_ask"
+    case bookBid = "book_bid"
+    case lastClose = "last_close"
+    case requestPrice = "request_price"
+}
+
+/// A symbol's best bid and ask as the gateway held it when it asked for a reservation (paper
+/// mode), sent only while no older than `BOOK_TICKER_MAX_AGE_MS`.
+public struct BookQuote: Codable, Sendable, Equatable {
+    public var bid: Decimal
+    public var ask: Decimal
+    /// How old the book was when the gateway sent it (milliseconds).
+    public var ageMs: Int64
+
+    public init(bid: Decimal, ask: Decimal, ageMs: Int64) {
+        self.bid = bid
+        self.ask = ask
+        self.ageMs = ageMs
+    }
+
+    /// Both prices positive and the bid at most the ask.
+    public var isUsable: Bool { !bid.isNaN && !ask.isNaN && bid > 0 && bid <= ask && ageMs >= 0 }
 }
 
 /// The price and costs an order was reserved under: a paper fill is computed from these alone,
@@ -295,6 +327,11 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
     /// True for a close the operator forced through a halt or risk lock (`"force": true`); the
     /// execution worker lets only such orders past a halted control state. Nil otherwise.
     public var forcedClose: Bool?
+    /// A paper order: where `markPrice` came from. Nil for a live order, and for orders
+    /// reserved before it was recorded.
+    public var priceSource: PriceSource?
+    /// With a book price: the book's age at reservation (milliseconds).
+    public var bookAgeMs: Int64?
 
     public init(
         markPrice: Decimal,
@@ -303,7 +340,9 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
         quoteMarkUsd: Decimal? = nil,
         heldQuantity: Decimal? = nil,
         closeQuantity: Decimal? = nil,
-        forcedClose: Bool? = nil
+        forcedClose: Bool? = nil,
+        priceSource: PriceSource? = nil,
+        bookAgeMs: Int64? = nil
     ) {
         self.markPrice = markPrice
         self.slippageBps = slippageBps
@@ -312,6 +351,8 @@ public struct ExecutionTerms: Codable, Sendable, Equatable {
         self.heldQuantity = heldQuantity
         self.closeQuantity = closeQuantity
         self.forcedClose = forcedClose
+        self.priceSource = priceSource
+        self.bookAgeMs = bookAgeMs
     }
 }
 
@@ -351,13 +392,16 @@ public struct ReserveRequest: Codable, Sendable, Equatable {
     public var mode: TradingMode
     /// A price the caller gave and the operator allows (paper only): used when no mark is known.
     public var requestPrice: Decimal?
+    /// The symbol's fresh best bid and ask (paper only): a buy reserves at the ask, a sell at the bid.
+    public var book: BookQuote?
     /// Set when the order closes a whole position (`POST /api/positions/{symbol}/close`).
     public var close: CloseOrder?
 
-    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil, close: CloseOrder? = nil) {
+    public init(intent: OrderIntent, mode: TradingMode, requestPrice: Decimal? = nil, book: BookQuote? = nil, close: CloseOrder? = nil) {
         self.intent = intent
         self.mode = mode
         self.requestPrice = requestPrice
+        self.book = book
         self.close = close
     }
 }

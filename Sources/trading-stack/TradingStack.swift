@@ -6,13 +6,13 @@ import Foundation
 struct TradingStack: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trading-stack",
-        abstract: "Runs the whole pipeline locally, replays a candle file into a running gateway, or backtests one.",
+        abstract: "Runs the whole pipeline locally, replays a candle file into a running gateway, backtests one, or downloads one from Binance.",
         discussion: """
             Environment of `run`: STACK_LOG_DIR (logs), STACK_DATA_DIR (data), STACK_MODELS (id=path,...), \
             STACK_HEALTH_PORT_BASE (9100), FEATURE_WORKERS, MODEL_WORKERS, EXECUTION_WORKERS (1), FEED_FILE, FEED_SYMBOL, \
             FEED_INTERVAL_MS; every other variable passes through to the services.
             """,
-        subcommands: [Run.self, Replay.self, Backtest.self],
+        subcommands: [Run.self, Replay.self, Backtest.self, Download.self],
         defaultSubcommand: Run.self
     )
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TradingWire
 
@@ -54,5 +55,23 @@ import TradingWire
         #expect(board.book(for: "ETHUSDT") == nil, "no book for a symbol not held")
         board.record(report("c"), now: now + 2, held: held)
         #expect(board.allFeeds().map(\.report.feed) == ["b", "c"], "the longest silent feed is forgotten")
+    }
+
+    @Test("the paper price's book: fresh within the bound, its age the longer of the feed's and the gateway's; only a Binance feed's; 0 is off")
+    func freshBook() {
+        let board = MarketFeedBoard()
+        board.record(report(books: [.init(symbol: "BTCUSDT", bid: 99.5, ask: 100.5, at: now - 300)]), now: now) { _ in true }
+        let fresh = board.freshBook(for: "BTCUSDT", maxAge: 1_000, now: now + 200)
+        #expect(fresh?.bid == 99.5 && fresh?.ask == 100.5 && fresh?.ageMs == 500)
+        #expect(board.freshBook(for: "BTCUSDT", maxAge: 1_000, now: now + 701) == nil, "801 ms old")
+        #expect(board.freshBook(for: "BTCUSDT", maxAge: 0, now: now) == nil, "off")
+        #expect(board.freshBook(for: "ETHUSDT", maxAge: 1_000, now: now) == nil)
+        // A feed clock running ahead: the gateway's receipt bounds the age.
+        board.record(report(books: [.init(symbol: "ETHUSDT", bid: 9, ask: 10, at: now + 30_000)]), now: now) { _ in true }
+        #expect(board.freshBook(for: "ETHUSDT", maxAge: 1_000, now: now + 2_000) == nil)
+        var replay = report("replayer", books: [.init(symbol: "BTCUSDT", bid: 99, ask: 100, at: now + 10)])
+        replay.source = "replay"
+        board.record(replay, now: now + 10) { _ in true }
+        #expect(board.freshBook(for: "BTCUSDT", maxAge: 1_000, now: now + 20) == nil, "not a Binance feed's book")
     }
 }

@@ -82,9 +82,9 @@ struct CloseStackTests {
         #expect(stale.json["error"] as? String == "stale_market_data")
     }
 
-    @Test("MAX_PRICE_DEVIATION_BPS and BOOK_MAX_AGE_MS out of range: the gateway refuses to start, naming the key")
+    @Test("MAX_PRICE_DEVIATION_BPS and BOOK_TICKER_MAX_AGE_MS out of range: the gateway refuses to start, naming the key")
     func settingsOutOfRange() throws {
-        for (key, value) in [("MAX_PRICE_DEVIATION_BPS", "0"), ("MAX_PRICE_DEVIATION_BPS", "5001"), ("BOOK_MAX_AGE_MS", "10")] {
+        for (key, value) in [("MAX_PRICE_DEVIATION_BPS", "0"), ("MAX_PRICE_DEVIATION_BPS", "5001"), ("BOOK_TICKER_MAX_AGE_MS", "60001")] {
             let (status, log) = try Stack([key: value]).runOnce("gateway", timeoutSeconds: 20)
             #expect(status != 0, "\(key)=\(value) started")
             #expect(log.contains(key), "\(log)")

@@ -44,8 +44,39 @@ final class FakeBinanceMarket: Sendable {
         var serverShutdown = false
     }
 
+    /// What the klines REST endpoint does wrong, by request number (1-based, counting every
+    /// klines request), as Binance documents its failures: a 429 (`-1003` too much request
+    /// weight) or 418 (the IP banned for sending after a 429) with `Retry-After`, a page shorter
+    /// than the `limit` asked, a 5xx, a slow answer, an interval it does not serve (`-1120`).
+    struct RESTFaults: Sendable {
+        var rateLimitAt: Set<Int> = []
+        var retryAfterSeconds = 1
+        var shortPageAt: Set<Int> = []
+        var serverErrorAt: Set<Int> = []
+        var delayMilliseconds = 0
+        var refusedIntervals: Set<String> = []
+    }
+
+    /// One klines request as it arrived.
+    struct KlinesRequest: Sendable, Equatable {
+        var symbol: String
+        var interval: String
+        var startTime: Int64?
+        var endTime: Int64?
+        var limit: Int
+        var at: Int64
+    }
+
     struct State {
         var faults = Faults()
+        var rest = RESTFaults()
+        var requests: [KlinesRequest] = []
+        /// Weight used in the current minute, and which minute.
+        var weight = 0
+        var weightMinute: Int64 = 0
+        /// No request is welcome before this (after a 429); one that comes is banned (418).
+        var notBefore: Int64 = 0
+        var earlyRequests = 0
         var connections = 0
         var open = 0
         var restRequests = 0
@@ -56,15 +87,33 @@ final class FakeBinanceMarket: Sendable {
 
     let port = freePort()
     let symbols: [String]
+    /// The first open time each symbol has klines for (its listing): none before.
+    let listedAt: Int64
+    /// Open times with no kline at all (a trading halt): Binance leaves them out.
+    let halted: Range<Int64>?
     let intervalMilliseconds: Int64 = 1_000
     let pingPeriod: Duration
     let state = Mutex(State())
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
-    init(symbols: [String], pingPeriod: Duration = .seconds(2)) {
+    init(symbols: [String], pingPeriod: Duration = .seconds(2), listedAt: Int64 = 0, halted: Range<Int64>? = nil) {
         self.symbols = symbols
         self.pingPeriod = pingPeriod
+        self.listedAt = listedAt
+        self.halted = halted
     }
+
+    func restFaults(_ change: (inout RESTFaults) -> Void) { state.withLock { change(&$0.rest) } }
+    var klinesRequests: [KlinesRequest] { state.withLock { $0.requests } }
+
+    /// Binance's spot kline intervals and their lengths ("Kline/Candlestick data": `1s`; `1m`,
+    /// `3m`, `5m`, `15m`, `30m`; `1h` ... `12h`; `1d`, `3d`; `1w`; `1M`, not served here). Weekly
+    /// klines open on Mondays, 00:00 UTC.
+    static let intervals: [String: Int64] = [
+        "1s": 1_000, "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000, "1h": 3_600_000,
+        "2h": 7_200_000, "4h": 14_400_000, "6h": 21_600_000, "8h": 28_800_000, "12h": 43_200_000, "1d": 86_400_000,
+        "3d": 259_200_000, "1w": 604_800_000,
+    ]
 
     var wsURL: String { "ws://127.0.0.1:\(port)" }
     var restURL: String { "http://127.0.0.1:\(port)" }
@@ -83,7 +132,7 @@ final class FakeBinanceMarket: Sendable {
 
     func start() async throws {
         let router = Router()
-        router.get("/api/v3/klines") { request, _ in self.klines(request) }
+        router.get("/api/v3/klines") { request, _ in await self.klines(request) }
         router.get("/api/v3/ping") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{}"))) }
         let server = HTTPServerBuilder.http1WebSocketUpgrade(
             configuration: .init(ws: .init(maxFrameSize: 16 << 20, autoPing: .enabled(timePeriod: pingPeriod)))
@@ -225,36 +274,84 @@ final class FakeBinanceMarket: Sendable {
         )
     }
 
-    private func klines(_ request: Request) -> Response {
-        state.withLock { $0.restRequests += 1 }
+    /// `GET /api/v3/klines` ("Market Data endpoints"): weight 2; `limit` default 500, at most
+    /// 1000; klines opening from `startTime` (or the newest `limit`) to `endTime`, oldest first,
+    /// the current one still open last; `X-MBX-USED-WEIGHT-1M` the weight used this minute.
+    private func klines(_ request: Request) async -> Response {
         let query = request.uri.queryParameters
+        let now = Self.now()
+        let limit = query["limit"].flatMap { Int(String($0)) } ?? 500
+        let (number, faults, early, weight) = state.withLock { state -> (Int, RESTFaults, Bool, Int) in
+            state.restRequests += 1
+            state.requests.append(
+                KlinesRequest(
+                    symbol: query["symbol"].map(String.init) ?? "",
+                    interval: query["interval"].map(String.init) ?? "",
+                    startTime: query["startTime"].flatMap { Int64(String($0)) },
+                    endTime: query["endTime"].flatMap { Int64(String($0)) },
+                    limit: limit,
+                    at: now
+                )
+            )
+            if now / 60_000 != state.weightMinute {
+                state.weightMinute = now / 60_000
+                state.weight = 0
+            }
+            state.weight += 2
+            let early = now < state.notBefore
+            if early { state.earlyRequests += 1 }
+            return (state.requests.count, state.rest, early, state.weight)
+        }
+        if faults.delayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(faults.delayMilliseconds)) }
+        let weightHeader = HTTPField.Name("X-MBX-USED-WEIGHT-1M")!
+        if early || faults.rateLimitAt.contains(number) {
+            // 429 first; a request sent before its Retry-After passed gets the ban, 418.
+            state.withLock { $0.notBefore = now + Int64(faults.retryAfterSeconds) * 1_000 }
+            let status: HTTPResponse.Status = early ? .init(code: 418) : .tooManyRequests
+            return Response(
+                status: status,
+                headers: [.contentType: "application/json", .retryAfter: "\(faults.retryAfterSeconds)", weightHeader: "\(weight)"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: early
+                            ? #"{"code":-1003,"msg":"Way too much request weight used; IP banned until \#(now + 1_000)."}"#
+                            : #"{"code":-1003,"msg":"Too much request weight used; current limit is 6000 request weight per 1 MINUTE."}"#
+                    )
+                )
+            )
+        }
+        if faults.serverErrorAt.contains(number) {
+            return Self.refusal(.internalServerError, -1000, "An unknown error occurred while processing the request.")
+        }
         guard let symbol = query["symbol"].map(String.init), symbols.contains(symbol) else {
             return Self.refusal(.badRequest, -1121, "Invalid symbol.")
         }
-        guard query["interval"] == "1s" else { return Self.refusal(.badRequest, -1120, "Invalid interval.") }
-        let limit = query["limit"].flatMap { Int(String($0)) } ?? 500
+        guard let name = query["interval"].map(String.init), let step = Self.intervals[name], !faults.refusedIntervals.contains(name) else {
+            return Self.refusal(.badRequest, -1120, "Invalid interval.")
+        }
         guard (1...1_000).contains(limit) else {
             return Self.refusal(.badRequest, -1130, "Invalid data sent for a parameter.")
         }
-        let now = Self.now()
+        let offset: Int64 = name == "1w" ? 345_600_000 : 0
         let end = min(query["endTime"].flatMap { Int64(String($0)) } ?? now, now)
-        var start = query["startTime"].flatMap { Int64(String($0)) } ?? (end - Int64(limit) * intervalMilliseconds)
-        start = (start + intervalMilliseconds - 1) / intervalMilliseconds * intervalMilliseconds
+        var start = max(query["startTime"].flatMap { Int64(String($0)) } ?? (end - Int64(limit) * step), listedAt)
+        start = (start - offset + step - 1) / step * step + offset
+        let count = faults.shortPageAt.contains(number) ? max(1, limit / 3) : limit
         var rows: [String] = []
         var openTime = start
-        while openTime <= end, rows.count < limit {
+        while openTime <= end, rows.count < count {
+            defer { openTime += step }
+            if let halted, halted.contains(openTime) { continue }
             let c = candle(symbol, openTime)
             let p = { (value: Double) in "\"\(String(format: "%.8f", value))\"" }
             rows.append(
                 "[\(openTime),\(p(c.open)),\(p(c.high)),\(p(c.low)),\(p(c.close)),\(p(c.volume)),"
-                    + "\(openTime + intervalMilliseconds - 1),\"1.0\",2,\"0.5\",\"0.5\",\"0\"]"
+                    + "\(openTime + step - 1),\"1.0\",2,\"0.5\",\"0.5\",\"0\"]"
             )
-            openTime += intervalMilliseconds
         }
-        let weight = limit <= 100 ? 1 : limit <= 500 ? 2 : 5
         return Response(
             status: .ok,
-            headers: [.contentType: "application/json", HTTPField.Name("X-MBX-USED-WEIGHT-1M")!: "\(weight)"],
+            headers: [.contentType: "application/json", weightHeader: "\(weight)"],
             body: .init(byteBuffer: ByteBuffer(string: "[\(rows.joined(separator: ","))]"))
         )
     }

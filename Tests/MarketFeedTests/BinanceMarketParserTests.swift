@@ -127,6 +127,18 @@ import TradingWire
         #expect(MarketInterval("2m") == nil)
     }
 
+    @Test("weekly klines open on Mondays, 00:00 UTC (2024-01-01 was one); the others on multiples of their length")
+    func weeklyAlignment() throws {
+        let week = try #require(MarketInterval("1w"))
+        #expect(week.isAligned(1_704_067_200_000))
+        #expect(!week.isAligned(1_704_067_200_000 - 3 * 86_400_000), "a Friday")
+        let weekly = BinanceMarketParser(symbols: ["BTCUSDT"], interval: week)
+        let row = #"[[1704067200000,"42283.58","44184.10","41500.00","43000.00","12.5",1704671999999,"1.0",2,"0.5","0.5","0"]]"#
+        #expect(try weekly.klines(Array(row.utf8), symbol: "BTCUSDT", now: 1_705_000_000_000).map(\.openTime) == [1_704_067_200_000])
+        #expect(try #require(MarketInterval("5m")).isAligned(1_704_067_500_000))
+        #expect(try !#require(MarketInterval("5m")).isAligned(1_704_067_260_000))
+    }
+
     @Test func streamURLNamesEveryStream() {
         let url = BinanceStreamConnection.url(base: "ws://127.0.0.1:1", symbols: ["BTCUSDT", "ETHUSDT"], interval: MarketInterval("1s")!)
         #expect(url == "ws://127.0.0.1:1/stream?streams=btcusdt@kline_1s/btcusdt@bookTicker/ethusdt@kline_1s/ethusdt@bookTicker")

@@ -190,6 +190,19 @@ struct FastJSONTests {
             filledAt: 1_764_000_000_123
         )
     }
+    /// A paper order reserved at a book ticker's ask, and its fill naming it.
+    static let bookTerms = ExecutionTerms(
+        markPrice: Decimal(string: "91345.51")!,
+        slippageBps: 5,
+        feeBps: 10,
+        priceSource: .bookAsk,
+        bookAgeMs: 1_234
+    )
+    static func bookFill() throws -> Fill {
+        var fill = try fill(commissions: nil)
+        fill.priceSource = .bookAsk
+        return fill
+    }
     static func orders() throws -> [Order] {
         let terms = ExecutionTerms(markPrice: Decimal(string: "91345.5")!, slippageBps: 5, feeBps: Decimal(string: "7.5")!)
         return [
@@ -211,6 +224,7 @@ struct FastJSONTests {
                 fill: try fill(commissions: nil),
                 rejectReason: "no_price: none"
             ),
+            Order(intent: intent, status: .filled, mode: .paper, createdAt: 4, terms: bookTerms, fill: try bookFill()),
         ]
     }
     static let flags = [
@@ -289,6 +303,12 @@ struct FastJSONTests {
         }
         try agree(ReserveRequest(intent: Self.intent, mode: .paper, requestPrice: Decimal(string: "0.00012345")!))
         try agree(ReserveRequest(intent: Self.intent, mode: .live))
+        let book = BookQuote(bid: Decimal(string: "91345.5")!, ask: Decimal(string: "91345.51")!, ageMs: 812)
+        try agree(ReserveRequest(intent: Self.intent, mode: .paper, book: book))
+        try agree(book)
+        for source in [PriceSource.bookAsk, .bookBid, .lastClose, .requestPrice] {
+            try agree(ExecutionTerms(markPrice: 1, slippageBps: 0, feeBps: 0, priceSource: source))
+        }
         for account in Self.accounts { try agree(account) }
         for flags in Self.flags { try agree(flags) }
     }

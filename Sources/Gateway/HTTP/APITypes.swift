@@ -53,7 +53,9 @@ struct HealthConfig: Encodable, Sendable {
     var authRequired: Bool
     var allowRequestPrice: Bool
     var maxPriceDeviationBps: Int
-    var bookMaxAgeMs: Int
+    /// `BOOK_TICKER_MAX_AGE_MS`: a Binance feed's book this fresh is a paper fill's price and a
+    /// market order's expected price for the collar (0: never).
+    var bookTickerMaxAgeMs: Int
     var drawdownAction: DrawdownAction?
     var maxCandleAge: Double?
     var protections: ProtectionSettings?

@@ -23,7 +23,7 @@ struct AccountSummary: Encodable, Sendable {
 }
 
 /// What the price collar reads of a symbol's market: the newest candle's close and clock, and
-/// the feeds' best bid and ask when younger than `BOOK_MAX_AGE_MS`.
+/// the feeds' best bid and ask when younger than `BOOK_TICKER_MAX_AGE_MS` (a Binance feed's).
 struct MarketQuote: Sendable {
     var lastClose: Double?
     var clock: CandleClock?
@@ -77,6 +77,8 @@ struct ExecutePipeline: Sendable {
     let logger: Logger
     /// A symbol's last close and fresh book, for the price collar.
     let quotes: @Sendable (String) -> MarketQuote
+    /// The feeds' best bids and asks: a paper order reserves at a fresh one.
+    var books: MarketFeedBoard?
 
     static let settleAttempts = 10
 
@@ -122,14 +124,14 @@ struct ExecutePipeline: Sendable {
             requestPrice = decimal
         }
 
+        // Paper: the symbol's best bid and ask while no older than BOOK_TICKER_MAX_AGE_MS.
+        let book =
+            configuration.tradingMode == .paper
+            ? books?.freshBook(for: intent.symbol, maxAge: Int64(configuration.bookTickerMaxAgeMilliseconds), now: unixMilliseconds()) : nil
+        let reserve = ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice, book: book, close: close)
         let reservation: ReserveResult
         do {
-            reservation = try await workers.call(
-                ServiceName.risk,
-                Operations.Risk.reserve,
-                payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice, close: close),
-                requestID: requestID
-            )
+            reservation = try await workers.call(ServiceName.risk, Operations.Risk.reserve, payload: reserve, requestID: requestID)
         } catch {
             throw error.apiError
         }
