@@ -69,22 +69,31 @@ public struct XGBoostModel: Sendable, Equatable {
             let base = nodes.count
             let count = tree.left.count
             roots.append(base)
-            valid = valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
+            valid =
+                valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
             guard valid else { break }
             // Every index must fit an Int32 once offset by the nodes before this tree.
             valid = valid && base + count <= Int(Int32.max)
             guard valid else { break }
             for node in 0..<count {
                 let leaf = tree.left[node] == -1
-                valid = valid && (leaf || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
-                    && (0..<features.count).contains(Int(tree.feature[node]))))
+                valid =
+                    valid
+                    && (leaf
+                        || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
+                            && (0..<features.count).contains(Int(tree.feature[node]))))
                 guard valid else { break }
                 let left = leaf ? -1 : Int32(base) + tree.left[node]
                 let right = leaf ? -1 : Int32(base) + tree.right[node]
                 nodes.append(
                     Node(
-                        left: left, right: right, missing: tree.defaultLeft[node] ? left : right, feature: tree.feature[node],
-                        condition: tree.condition[node]))
+                        left: left,
+                        right: right,
+                        missing: tree.defaultLeft[node] ? left : right,
+                        feature: tree.feature[node],
+                        condition: tree.condition[node]
+                    )
+                )
             }
         }
         flat = valid && !trees.isEmpty ? (nodes, roots) : nil
@@ -105,7 +114,12 @@ public struct XGBoostModel: Sendable, Equatable {
     /// otherwise by `JSONDecoder`, which then also words the error.
     static func load(from data: Data, parsed: FastJSON.Value?) throws -> XGBoostModel {
         let file = try ArtifactJSON.decode(
-            File.self, from: data, parsed: parsed, fast: File.init(fastJSON:), unreadable: { .unreadable("not an XGBoost JSON model: \($0)") })
+            File.self,
+            from: data,
+            parsed: parsed,
+            fast: File.init(fastJSON:),
+            unreadable: { .unreadable("not an XGBoost JSON model: \($0)") }
+        )
         let learner = file.learner
         guard learner.objective.name == "binary:logistic" else {
             throw ModelArtifactError.unreadable("objective \(learner.objective.name) is not supported (expected binary:logistic)")
@@ -137,8 +151,13 @@ public struct XGBoostModel: Sendable, Equatable {
             }
             trees.append(
                 Tree(
-                    left: raw.left_children, right: raw.right_children, feature: raw.split_indices,
-                    condition: raw.split_conditions.map(Float.init), defaultLeft: raw.default_left.values))
+                    left: raw.left_children,
+                    right: raw.right_children,
+                    feature: raw.split_indices,
+                    condition: raw.split_conditions.map(Float.init),
+                    defaultLeft: raw.default_left.values
+                )
+            )
         }
         guard !trees.isEmpty else { throw ModelArtifactError.unreadable("the model has no trees") }
         let score = Float(baseScore)
@@ -313,9 +332,21 @@ public enum ModelArtifact: Sendable, Equatable {
 
     /// Recognises the kind by its content: `{"kind": "logistic", ...}` or XGBoost's `{"learner": ...}`.
     public static func load(from data: Data) throws -> ModelArtifact {
+        try load(from: data, parsed: ArtifactJSON.parse(data))
+    }
+
+    /// The artifact and the open-time range it was trained on (nil when it names none), from
+    /// one parse of the document. A range that is there but malformed is an error.
+    public static func loadWithTrainedRange(from data: Data) throws -> (artifact: ModelArtifact, trained: TrainedRange?) {
+        let parsed = ArtifactJSON.parse(data)
+        return (try load(from: data, parsed: parsed), try TrainedRange.read(from: data, parsed: parsed))
+    }
+
+    /// `load(from:)` with the document parsed by `FastJSON` (nil when it declined).
+    static func load(from data: Data, parsed: FastJSON.Value?) throws -> ModelArtifact {
         // Parsed once by `FastJSON` (a plain JSON object of ASCII text, as both kinds are
         // written), the top-level keys choose the kind as the generic parse below would.
-        if let parsed = ArtifactJSON.parse(data), case .object(let members) = parsed {
+        if let parsed, case .object(let members) = parsed {
             if members["learner"] != nil { return .xgboost(try XGBoostModel.load(from: data, parsed: parsed)) }
             if let kind = members["kind"]?.string {
                 guard kind == "logistic" else { throw ModelArtifactError.wrongKind(kind) }
@@ -367,6 +398,66 @@ public enum ModelArtifact: Sendable, Equatable {
     }
 }
 
+/// The open times (Unix milliseconds) of the first and the last candle whose features a model
+/// was trained on, as `scripts/train_models.py` writes them: `"trainedFrom"` and `"trainedTo"`
+/// at the top of a logistic artifact, and in `learner.attributes` of an XGBoost model (whose
+/// attributes are strings, so there they are digits in a string).
+public struct TrainedRange: Codable, Sendable, Equatable {
+    public var from: Int64
+    public var to: Int64
+
+    public init(from: Int64, to: Int64) {
+        self.from = from
+        self.to = to
+    }
+
+    public func contains(_ openTime: Int64) -> Bool { openTime >= from && openTime <= to }
+
+    /// The range an artifact names: nil when it has neither key; an error when it has one
+    /// without the other, a value that is not an integer (or a string of one), or `from > to`.
+    static func read(from data: Data, parsed: FastJSON.Value?) throws -> TrainedRange? {
+        let texts: (from: String?, to: String?)
+        if let parsed {
+            let holder = parsed["learner"]?["attributes"] ?? parsed
+            texts = (integerText(holder["trainedFrom"]), integerText(holder["trainedTo"]))
+        } else {
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            let holder = ((object["learner"] as? [String: Any])?["attributes"] as? [String: Any]) ?? object
+            texts = (integerText(holder["trainedFrom"]), integerText(holder["trainedTo"]))
+        }
+        switch texts {
+        case (nil, nil):
+            return nil
+        case (let from?, let to?):
+            guard let start = Int64(from), let end = Int64(to), start <= end else {
+                throw ModelArtifactError.unreadable("trainedFrom \(from) and trainedTo \(to) are not Unix milliseconds with trainedFrom <= trainedTo")
+            }
+            return TrainedRange(from: start, to: end)
+        default:
+            throw ModelArtifactError.unreadable("trainedFrom and trainedTo come together: the artifact has only one of them")
+        }
+    }
+
+    /// A number's literal or a string's text; "" (never an integer) for anything else present.
+    private static func integerText(_ value: FastJSON.Value?) -> String? {
+        switch value {
+        case nil: nil
+        case .number(_, let literal)?: literal
+        case .string(let text)?: text
+        default: ""
+        }
+    }
+
+    private static func integerText(_ value: Any?) -> String? {
+        switch value {
+        case nil: nil
+        case let text as String: text
+        case let number as NSNumber: number.stringValue
+        default: ""
+        }
+    }
+}
+
 /// Reading model artifacts with `FastJSON` instead of Foundation's decoders (the 100 kB XGBoost
 /// artifact costs milliseconds through `JSONDecoder`). Every reader here answers nil for anything
 /// but exactly the expected type, and the caller then falls back to Foundation: the fast path
@@ -399,7 +490,11 @@ enum ArtifactJSON {
     /// `T` read from the `FastJSON` tree by `fast` when it can, otherwise decoded from the data
     /// by `JSONDecoder`, whose error `unreadable` words.
     static func decode<T: Decodable>(
-        _ type: T.Type, from data: Data, parsed: FastJSON.Value?, fast: (FastJSON.Value) -> T?, unreadable: (any Error) -> ModelArtifactError
+        _ type: T.Type,
+        from data: Data,
+        parsed: FastJSON.Value?,
+        fast: (FastJSON.Value) -> T?,
+        unreadable: (any Error) -> ModelArtifactError
     ) throws -> T {
         if let parsed, let value = fast(parsed) { return value }
         do {
