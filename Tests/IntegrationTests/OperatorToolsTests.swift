@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -8,7 +9,10 @@ import FoundationNetworking
 /// Runs a tool to completion (an absolute path, or a name looked up on PATH): its exit status and
 /// everything it printed.
 func runTool(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeoutSeconds: Int? = nil
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil,
+    timeoutSeconds: Int? = nil
 ) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
@@ -89,9 +93,11 @@ struct OperatorToolsTests {
             }
         }
         let gateway = try await stack.get("/metrics").text
-        for family in ["gateway_http_requests_total{route=\"/api/trade/execute\",method=\"POST\",status=\"200\"} 1",
+        for family in [
+            "gateway_http_requests_total{route=\"/api/trade/execute\",method=\"POST\",status=\"200\"} 1",
             "gateway_http_request_duration_seconds_bucket", "risk_equity_usd ", "risk_drawdown_ratio ", "risk_drawdown_limit_ratio 0.1",
-            "control_publish_drops_total 0", "broker_workers_expired_total 0", "control_state_changes_total 1"] {
+            "control_publish_drops_total 0", "broker_workers_expired_total 0", "control_state_changes_total 1",
+        ] {
             #expect(gateway.contains(family), "gateway /metrics lacks \(family)")
         }
     }
@@ -168,7 +174,9 @@ struct OperatorToolsTests {
         let close = (last["close"] as? Double ?? 1) / 2
         let crash: [String: Any] = [
             "symbol": "BTCUSDT",
-            "candles": [["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": close, "high": close, "low": close, "close": close, "volume": 1.0]],
+            "candles": [
+                ["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": close, "high": close, "low": close, "close": close, "volume": 1.0]
+            ],
         ]
         #expect(try await stack.post("/api/market/candles", json: crash).json["riskLocked"] as? Bool == true)
         try await waitUntil("the lock is posted") { receiver.received("json").contains { $0["event"] as? String == "lock" } }
@@ -196,7 +204,9 @@ struct OperatorToolsTests {
         #expect(try await stack.get("/health", port: stack.modelHealthPort).json["model_loaded"] as? Bool == true)
     }
 
-    @Test("the dashboard in headless Chromium: no console error, the API's figures, the trading state, a protection lock, and a halt clicked with the token")
+    @Test(
+        "the dashboard in headless Chromium: no console error, the API's figures, the trading state, a protection lock, and a halt clicked with the token"
+    )
     func dashboardInChromium() async throws {
         let chromium = try runTool("/bin/sh", ["-c", "command -v chromium || command -v chromium-browser"])
         try #require(chromium.status == 0, "chromium is missing (scripts/install-deps installs Debian's chromium)")
@@ -210,7 +220,9 @@ struct OperatorToolsTests {
         let lower = (last["close"] as? Double ?? 1) * 0.98
         let drop: [String: Any] = [
             "symbol": "BTCUSDT",
-            "candles": [["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": lower, "high": lower, "low": lower, "close": lower, "volume": 1.0]],
+            "candles": [
+                ["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": lower, "high": lower, "low": lower, "close": lower, "volume": 1.0]
+            ],
         ]
         #expect(try await stack.post("/api/market/candles", json: drop).status == 200)
         #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 500, "confidence": 0.9}"#).status == 200)
@@ -236,11 +248,13 @@ struct OperatorToolsTests {
         #expect(document.status == 200)
         #expect(document.json["openapi"] as? String == "3.1.0")
         let paths = Set((document.json["paths"] as? [String: Any] ?? [:]).keys)
-        for path in ["/", "/openapi.json", "/livez", "/readyz", "/health", "/metrics", "/api/ai/consensus", "/api/trade/execute",
+        for path in [
+            "/", "/openapi.json", "/livez", "/readyz", "/health", "/metrics", "/api/ai/consensus", "/api/trade/execute",
             "/api/market/candles", "/api/positions", "/api/orders", "/api/orders/{clientOrderId}", "/api/equity", "/api/preflight",
             "/api/models", "/api/models/{id}/canary", "/api/models/{id}/promote", "/api/models/{id}/rollback", "/api/halt",
             "/api/resume", "/api/risk/reset", "/api/risk/state", "/api/locks", "/api/locks/{id}", "/api/live/orders/{clientOrderId}/resolve",
-            "/api/live/adopt", "/api/live/foreign-trades", "/api/market/status", "/api/market/feeds"] {
+            "/api/live/adopt", "/api/live/foreign-trades", "/api/market/status", "/api/market/feeds",
+        ] {
             #expect(paths.contains(path), "the document lacks \(path)")
         }
         #expect(paths.count == 29, "a path the test does not know: \(paths.sorted())")
@@ -254,7 +268,8 @@ struct OperatorCLITests {
         try runTool(
             Stack.binaryDirectory.appendingPathComponent("tradectl").path,
             arguments + ["--url", "http://127.0.0.1:\(stack.httpPort)", "--model-url", "http://127.0.0.1:\(stack.modelHealthPort)"],
-            environment: [:])
+            environment: [:]
+        )
     }
 
     func json(_ text: String) -> [String: Any] {
@@ -323,22 +338,34 @@ struct OperatorCLITests {
         #expect(replay.output.contains("replay summary: 100 of 100 candles sent as ETHBTC, 0 failed"))
     }
 
-    @Test("trading-stack backtest: the same files, byte for byte, as before the fast paths (incremental features, byte CSV reader, formatter)",
-          arguments: [
-            ("ETH_BTC-5m.csv", "b43e3217baf36f0b3638fe9ea7bd409a5221cd085f9f538925e42e6e0b35d9f2",
-             "d8a3c7e558d770a6518704fefebefe6c6bd5a284576ff1abc89bc5b05f23656a", "0595143627fb00141ca7b07226eded89e1ee631a5e08d1df748c58c64829d9cf"),
-            ("UNITTEST_BTC-1m.csv", "7d96ef4c32941af583eba22aea793579b743896bc3e4a7ccfb5008e8ae2c8dd2",
-             "110f3bc52dcd079c7e2d59a31d0a60dae4d5cb6ae0c530a10ca4eaac51c2cd32", "8bc15c49de1f575db4514be3f481e9e99882df984ac4572f54267f8bc315a0cf"),
-          ])
+    @Test(
+        "trading-stack backtest --fill close: the same equity.csv and equity.svg, byte for byte, as before the fast paths and next-open fills",
+        arguments: [
+            (
+                "ETH_BTC-5m.csv", "8d08b3c27d930ce27ddca9b992dd6bc9d7f87c064cc38001efb3c840b71d986d",
+                "d8a3c7e558d770a6518704fefebefe6c6bd5a284576ff1abc89bc5b05f23656a", "0595143627fb00141ca7b07226eded89e1ee631a5e08d1df748c58c64829d9cf"
+            ),
+            (
+                "UNITTEST_BTC-1m.csv", "1e38943df8d557c70cb84edb7988b3fbda35e095ca96cbc1f71c9645d5ac55f6",
+                "110f3bc52dcd079c7e2d59a31d0a60dae4d5cb6ae0c530a10ca4eaac51c2cd32", "8bc15c49de1f575db4514be3f481e9e99882df984ac4572f54267f8bc315a0cf"
+            ),
+        ]
+    )
     func backtestPinned(_ name: String, _ report: String, _ csv: String, _ svg: String) throws {
-        // The digests are those of the files written by the backtest before it used IncrementalFeatures
-        // (commit 06678be), with the default configuration and the three shipped models.
+        // equity.csv and equity.svg: the digests of the files written by the backtest before it used
+        // IncrementalFeatures (commit 06678be), with the default configuration and the three shipped
+        // models; --fill close keeps them. report.json: its fields of then unchanged (checked against
+        // the binary before next-open fills), with the fields added since (execution, cagr, months,
+        // the in-sample split, ...).
         let binary = Stack.binaryDirectory.appendingPathComponent("trading-stack").path
         let file = Stack.repositoryRoot.appendingPathComponent("market-data/candles/\(name)").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("backtest-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try runTool(
-            binary, ["backtest", file, "--symbol", "ETHBTC", "--out", out.path], environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"])
+            binary,
+            ["backtest", file, "--symbol", "ETHBTC", "--fill", "close", "--out", out.path],
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
+        )
         #expect(run.status == 0, "\(run.output)")
         for (file, digest) in [("report.json", report), ("equity.csv", csv), ("equity.svg", svg)] {
             let data = try Data(contentsOf: out.appendingPathComponent(file))
@@ -354,13 +381,21 @@ struct OperatorCLITests {
         defer { try? FileManager.default.removeItem(at: out) }
         let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
         let run = try runTool(
-            binary, ["backtest", file, "--symbol", "ETHBTC", "--from", "2018-01-12", "--to", "2018-01-20T00:00:00Z", "--out", out.path],
-            environment: environment)
+            binary,
+            ["backtest", file, "--symbol", "ETHBTC", "--from", "2018-01-12", "--to", "2018-01-20T00:00:00Z", "--out", out.path],
+            environment: environment
+        )
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("backtest ETHBTC:") && run.output.contains("candles/s (") && run.output.contains("3 models)"))
+        #expect(run.output.contains("fills        at the next candle's open") && run.output.contains("WARNING      most candles"))
+        #expect(report?["outOfSample"] == nil, "12 to 20 January 2018 are all inside the shipped models' training range")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
         #expect(report?["candles"] as? Int == 8 * 288 + 1)  // --to is inclusive
-        for key in ["trades", "winRate", "realisedPnl", "maxDrawdown", "sharpe", "sortino", "timeInMarket", "buyAndHoldReturn"] {
+        for key in [
+            "trades", "winRate", "realisedPnl", "maxDrawdown", "sharpe", "sortino", "timeInMarket", "buyAndHoldReturn", "execution", "cagr",
+            "exitsByReason",
+            "months", "inSampleShare", "inSample", "trainedRanges", "warnings",
+        ] {
             #expect(report?[key] != nil, "report.json lacks \(key)")
         }
         let csv = try String(contentsOf: out.appendingPathComponent("equity.csv"), encoding: .utf8)
@@ -373,6 +408,12 @@ struct OperatorCLITests {
         #expect(badTime.status == 2 && badTime.output.contains("invalid_time"))
         let badConfig = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC"], environment: environment.merging(["FEE_BPS": "-1"]) { $1 })
         #expect(badConfig.status != 0 && badConfig.output.contains("FEE_BPS"))
+        let badFill = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC", "--fill", "bogus"], environment: environment)
+        #expect(badFill.status == 2 && badFill.output.contains(#"backtest: invalid_fill: --fill must be next-open or close, not "bogus""#))
+        let badStop = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC", "--stop-loss-bps", "-5"], environment: environment)
+        #expect(
+            badStop.status == 2 && badStop.output.contains(#"backtest: invalid_bps: --stop-loss-bps must be basis points in (0, 10000), not "-5""#)
+        )
         #expect(try runTool(binary, ["backtest", "/nonexistent.csv", "--symbol", "ETHBTC"], environment: environment).status != 0)
     }
 }
