@@ -388,9 +388,9 @@ struct OperatorCLITests {
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("backtest ETHBTC:") && run.output.contains("candles/s (") && run.output.contains("3 models)"))
         #expect(run.output.contains("fills        at the next candle's open") && run.output.contains("WARNING      most candles"))
-        #expect(report?["outOfSample"] == nil, "12 to 20 January 2018 are all inside the shipped models' training range")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
         #expect(report?["candles"] as? Int == 8 * 288 + 1)  // --to is inclusive
+        #expect(report?["outOfSample"] == nil, "12 to 20 January 2018 are all inside the shipped models' training range")
         for key in [
             "trades", "winRate", "realisedPnl", "maxDrawdown", "sharpe", "sortino", "timeInMarket", "buyAndHoldReturn", "execution", "cagr",
             "exitsByReason",
