@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Synchronization
 import TradingWire
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -84,13 +85,18 @@ public final class BinanceSpotClient: Sendable {
     /// Signed with `timestamp` (the order's reservation time) when given: the exchange refuses
     /// the order once `timestamp + recvWindow` has passed, so it can exist there only if it was
     /// placed before then (see `provablyAbsent`).
-    public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome {
+    public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome
+    {
         placeMarketOrder(symbol: symbol, side: side, size: .quote(quoteAmount), clientOrderID: clientOrderID, timestamp: timestamp)
     }
 
     /// `POST /api/v3/order`: a MARKET order sized by quote amount or by base quantity.
     public func placeMarketOrder(
-        symbol: String, side: Side, size: MarketOrderSize, clientOrderID: String, timestamp: Int64? = nil
+        symbol: String,
+        side: Side,
+        size: MarketOrderSize,
+        clientOrderID: String,
+        timestamp: Int64? = nil
     ) -> ExchangeOutcome {
         if let wait = remainingBackoff() { return .rateLimited(retryAfter: wait) }
         let sizing =
@@ -245,9 +251,13 @@ public final class BinanceSpotClient: Sendable {
     /// more, an order never is.
     func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
         func signed() -> String {
-            path + "?" + Self.signedQuery(
-                parameters, secret: configuration.credentials.secret, timestamp: exchangeTime(timestamp ?? Self.hostNow()),
-                receiveWindow: configuration.receiveWindowMilliseconds)
+            path + "?"
+                + Self.signedQuery(
+                    parameters,
+                    secret: configuration.credentials.secret,
+                    timestamp: exchangeTime(timestamp ?? Self.hostNow()),
+                    receiveWindow: configuration.receiveWindowMilliseconds
+                )
         }
         let result = send(method, signed())
         guard Self.isClockRefusal(result) else { return result }

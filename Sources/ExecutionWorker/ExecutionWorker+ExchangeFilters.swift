@@ -24,7 +24,8 @@ extension ExchangeSettings {
             for (symbol, problem) in problems ?? [:] {
                 logger.warning(
                     "exchange filters unknown: no live order for the symbol until they are read",
-                    metadata: ["symbol": "\(symbol)", "reason": "\(problem)"])
+                    metadata: ["symbol": "\(symbol)", "reason": "\(problem)"]
+                )
             }
         }
         report(rules.read(symbols, now: unixMilliseconds()))
@@ -69,7 +70,8 @@ extension ExecutionWorker {
                     code: "no_quote_mark",
                     detail: "\(intent.symbol) is quoted in \(filters.quoteAsset) (exchangeInfo) and the order carries no USD mark of it: "
                         + "qtyUsd cannot be sent as \(filters.quoteAsset)",
-                    status: 422)
+                    status: 422
+                )
             }
             quoteAmount = filters.quoteRoundedDown(intent.qtyUsd / rate)
             guard quoteAmount > 0 else {
@@ -77,7 +79,8 @@ extension ExecutionWorker {
                     code: "exchange_filter",
                     detail: "quoteAssetPrecision: \(intent.qtyUsd) USD is less than one unit of \(filters.quoteAssetPrecision) decimals "
                         + "of \(filters.quoteAsset)",
-                    status: 422)
+                    status: 422
+                )
             }
         }
         let markInQuote = terms.markPrice / usdRate(order)
@@ -88,7 +91,9 @@ extension ExecutionWorker {
                 if let refusal = filters.checkBaseOrder(quantity: quantity, markPrice: markInQuote) {
                     throw WireError(
                         code: "exchange_filter",
-                        detail: "\(refusal); the position's \(held) \(filters.baseAsset) is dust: the exchange cannot take it", status: 422)
+                        detail: "\(refusal); the position's \(held) \(filters.baseAsset) is dust: the exchange cannot take it",
+                        status: 422
+                    )
                 }
                 return .base(quantity)
             }

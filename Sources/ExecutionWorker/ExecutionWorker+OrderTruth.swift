@@ -46,16 +46,22 @@ extension ExecutionWorker {
             let provenAfter = order.createdAt + Int64(settings.absentAfterMilliseconds)
             guard now >= provenAfter, exchange.provablyAbsent(signedAt: order.createdAt, now: now) else {
                 return QueryResult(
-                    state: "unknown", fill: nil,
-                    detail: "not found yet; proof of absence needs LIVE_ABSENT_AFTER_MS (\(settings.absentAfterMilliseconds) ms) past its timestamp and a clean sweep")
+                    state: "unknown",
+                    fill: nil,
+                    detail:
+                        "not found yet; proof of absence needs LIVE_ABSENT_AFTER_MS (\(settings.absentAfterMilliseconds) ms) past its timestamp and a clean sweep"
+                )
             }
             // The window opens a minute before the order's timestamp: clock error and the 1 s the
             // exchange accepts ahead of its own time are well inside it.
             switch exchange.sweep(symbol: symbol, clientOrderID: id, from: order.createdAt - 60_000, to: now) {
             case .clean:
                 return QueryResult(
-                    state: "absent", fill: nil,
-                    detail: "the exchange has no such order \(settings.absentAfterMilliseconds / 1000) s past its timestamp, and allOrders and myTrades show nothing of it")
+                    state: "absent",
+                    fill: nil,
+                    detail:
+                        "the exchange has no such order \(settings.absentAfterMilliseconds / 1000) s past its timestamp, and allOrders and myTrades show nothing of it"
+                )
             case .inconclusive(let reason):
                 return QueryResult(state: "unknown", fill: nil, detail: "not found, but the sweep is no proof: \(reason)")
             case .found(let listed):
@@ -65,7 +71,11 @@ extension ExecutionWorker {
         }
         switch outcome {
         case .filled(let price, let quantity, let quote, let commissions):
-            return QueryResult(state: "filled", fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions), detail: nil)
+            return QueryResult(
+                state: "filled",
+                fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions),
+                detail: nil
+            )
         case .rejected(let code, let message):
             // Only an order the exchange shows ended with nothing executed (queries never map a refusal here).
             return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
@@ -93,8 +103,12 @@ extension ExecutionWorker {
     static func clockStatus(_ exchange: BinanceSpotClient, settings: OrderTruthSettings) -> ExchangeClockStatus {
         let (reading, failure) = exchange.clockReading
         return ExchangeClockStatus(
-            offsetMs: reading?.offsetMilliseconds, ageMs: reading.map { unixMilliseconds() - $0.measuredAt },
-            roundTripMs: reading?.roundTripMilliseconds, syncIntervalMs: settings.timeSyncMilliseconds, lastFailure: failure)
+            offsetMs: reading?.offsetMilliseconds,
+            ageMs: reading.map { unixMilliseconds() - $0.measuredAt },
+            roundTripMs: reading?.roundTripMilliseconds,
+            syncIntervalMs: settings.timeSyncMilliseconds,
+            lastFailure: failure
+        )
     }
 
     /// Measures the exchange's clock now and every `EXCHANGE_TIME_SYNC_MS`, off the request path.
@@ -113,7 +127,8 @@ extension ExecutionWorker {
             if before == nil || abs(reading.offsetMilliseconds - (before?.offsetMilliseconds ?? 0)) > 250 {
                 logger.info(
                     "exchange clock measured",
-                    metadata: ["offset.ms": "\(reading.offsetMilliseconds)", "roundTrip.ms": "\(reading.roundTripMilliseconds)"])
+                    metadata: ["offset.ms": "\(reading.offsetMilliseconds)", "roundTrip.ms": "\(reading.roundTripMilliseconds)"]
+                )
             }
         }
         timer.resume()

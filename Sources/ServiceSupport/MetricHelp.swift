@@ -28,7 +28,8 @@ public enum MetricHelp {
         // gateway: trading
         "orders_total": "Execute calls by outcome (filled, rejected, duplicate, refused, unknown).",
         "risk_locked_refusals_total": "Orders refused because trading is risk-locked.",
-        "stale_data_refusals_total": "Consensus answers and orders refused (409) because the symbol's newest candle is older than MAX_CANDLE_AGE, by where.",
+        "stale_data_refusals_total":
+            "Consensus answers and orders refused (409) because the symbol's newest candle is older than MAX_CANDLE_AGE, by where.",
         "operator_actions_total": "Operator actions (halt, resume, reset, model routing), by action.",
         "risk_drawdown_ratio": "Drawdown from peak equity as a fraction (0.1 = 10 %), from the risk worker's latest status.",
         "risk_equity_usd": "Account equity in USD, from the risk worker's latest status.",

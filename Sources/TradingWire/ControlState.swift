@@ -25,8 +25,16 @@ public struct ControlState: Codable, Sendable, Equatable {
     public var accountHold: String?
 
     public init(
-        seq: UInt64, halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?,
-        tradingMode: TradingMode, ts: Int64, tradingState: TradingState? = nil, stateReason: String? = nil, accountHold: String? = nil
+        seq: UInt64,
+        halted: Bool,
+        haltReason: String?,
+        riskLocked: Bool,
+        lockReason: String?,
+        tradingMode: TradingMode,
+        ts: Int64,
+        tradingState: TradingState? = nil,
+        stateReason: String? = nil,
+        accountHold: String? = nil
     ) {
         self.accountHold = accountHold
         self.seq = seq
@@ -64,8 +72,14 @@ public struct RiskFlags: Codable, Sendable, Equatable {
     public var accountHold: String?
 
     public init(
-        halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?, reducing: Bool = false, reducingReason: String? = nil,
-        locks: [ProtectionLock] = [], accountHold: String? = nil
+        halted: Bool,
+        haltReason: String?,
+        riskLocked: Bool,
+        lockReason: String?,
+        reducing: Bool = false,
+        reducingReason: String? = nil,
+        locks: [ProtectionLock] = [],
+        accountHold: String? = nil
     ) {
         self.accountHold = accountHold
         self.halted = halted

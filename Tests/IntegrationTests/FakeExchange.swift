@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -123,7 +124,9 @@ final class FakeExchange: Sendable {
             throw Refusal(status: 401, code: -2015, message: "Invalid API-key, IP, or permissions for action.")
         }
         let query = request.uri.query ?? ""
-        guard let range = query.range(of: "&signature=") else { throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'signature' was not sent.") }
+        guard let range = query.range(of: "&signature=") else {
+            throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'signature' was not sent.")
+        }
         let payload = String(query[..<range.lowerBound])
         let signature = String(query[range.upperBound...])
         let expected = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(secret.utf8)))
@@ -156,8 +159,11 @@ final class FakeExchange: Sendable {
         }
         switch fault {
         case .rateLimit(let seconds):
-            return Response(status: .tooManyRequests, headers: [.retryAfter: "\(seconds)", .contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"code":-1003,"msg":"Too many requests."}"#)))
+            return Response(
+                status: .tooManyRequests,
+                headers: [.retryAfter: "\(seconds)", .contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"code":-1003,"msg":"Too many requests."}"#))
+            )
         case .reject(let code, let message):
             return Refusal(status: 400, code: code, message: message).response
         case .failBeforePlacing:
@@ -251,7 +257,11 @@ final class FakeExchange: Sendable {
 
         var response: Response {
             let data = (try? JSONSerialization.data(withJSONObject: ["code": code, "msg": message])) ?? Data()
-            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            return Response(
+                status: .init(code: status),
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data))
+            )
         }
     }
 }
