@@ -7,6 +7,10 @@ Features are computed exactly as the feature worker computes them (see docs/mode
   rsi_14 = Wilder's RSI over 14 periods, smoothed over the whole history
 Label: 1 when the next candle closes above this one.
 The split is chronological: the first 70 % trains, the last 30 % measures out-of-sample accuracy.
+Each artifact carries the open times (Unix ms) of its first and last training row, "trainedFrom" and
+"trainedTo" (top-level in logit.json and rsi.json; in learner.attributes, as strings, in xgb.json):
+the backtest marks the candles in that range as in-sample. The label of the last row is the close
+of the candle after trainedTo.
 
 One run writes three artifacts (three model ids that can vote):
   logit.json  logistic regression on [mom_20, rv_5, rsi_14] (kind "logistic", version eth-btc-5m-v1)
@@ -35,10 +39,15 @@ import sys
 import numpy as np
 
 
-def load_closes(path):
+def load_candles(path):
+    """The file's open times (Unix ms) and closes."""
     with open(path) as handle:
         rows = list(csv.DictReader(handle))
-    return np.array([float(row["close"]) for row in rows])
+    return [int(row["open_time"]) for row in rows], np.array([float(row["close"]) for row in rows])
+
+
+def load_closes(path):
+    return load_candles(path)[1]
 
 
 def rsi_series(closes, period=14):
@@ -112,16 +121,30 @@ XGB_PARAMS = {
 }
 
 
+def feature_rows(closes):
+    """Which candles are rows (every feature defined, and a next close for the label), and how many
+    of those rows train: the first 70 %."""
+    valid = ~np.isnan(features(closes)).any(axis=1)
+    valid[-1] = False
+    return valid, int(valid.sum() * 0.7)
+
+
 def dataset(path):
     """Feature rows (columns FEATURES) and labels, split chronologically 70/30."""
     closes = load_closes(path)
     x = features(closes)
     y = (np.r_[closes[1:], np.nan] > closes).astype(float)
-    valid = ~np.isnan(x).any(axis=1)
-    valid[-1] = False
+    valid, split = feature_rows(closes)
     x, y = x[valid], y[valid]
-    split = int(len(x) * 0.7)
     return x[:split], x[split:], y[:split], y[split:]
+
+
+def trained_range(path):
+    """The open times (Unix ms) of the first and the last training row."""
+    open_times, closes = load_candles(path)
+    valid, split = feature_rows(closes)
+    rows = np.nonzero(valid)[0]
+    return {"trainedFrom": open_times[rows[0]], "trainedTo": open_times[rows[split - 1]]}
 
 
 def accuracy(p, y):
@@ -138,7 +161,7 @@ def logistic_probability(artifact, values):
     return 1.0 / (1.0 + math.exp(-(artifact["bias"] + total)))
 
 
-def train_logistic(name, version, columns, data, train_x, test_x, train_y, test_y):
+def train_logistic(name, version, columns, data, trained, train_x, test_x, train_y, test_y):
     index = [FEATURES.index(c) for c in columns]
     # C-contiguous like the original single-model script, so numpy reduces in the same order
     # and logit.json stays byte-identical to the one it shipped.
@@ -161,6 +184,7 @@ def train_logistic(name, version, columns, data, train_x, test_x, train_y, test_
         "scales": scales.tolist(),
         "weights": w[1:].tolist(),
         "bias": float(w[0]),
+        **trained,
         "training": {
             "data": os.path.basename(data),
             "rows_train": int(len(tr)),
@@ -175,11 +199,13 @@ def train_logistic(name, version, columns, data, train_x, test_x, train_y, test_
     return artifact
 
 
-def train_xgb(train_x, test_x, train_y, test_y):
+def train_xgb(trained, train_x, test_x, train_y, test_y):
     import xgboost as xgb
 
     dtrain = xgb.DMatrix(train_x, label=train_y, feature_names=FEATURES)
     booster = xgb.train(XGB_PARAMS, dtrain, num_boost_round=XGB_ROUNDS)
+    # XGBoost's attributes are strings; save_model writes them in learner.attributes.
+    booster.set_attr(**{key: str(value) for key, value in trained.items()})
     train_acc = accuracy(booster.predict(dtrain), train_y)
     test_acc = accuracy(booster.predict(xgb.DMatrix(test_x, feature_names=FEATURES)), test_y)
     print(f"xgb: train accuracy {train_acc:.4f}, out-of-sample accuracy {test_acc:.4f} "
@@ -319,15 +345,17 @@ def main():
           f"test up-rate {float(test_y.mean()):.4f}")
     os.makedirs(args.out, exist_ok=True)
     split = (train_x, test_x, train_y, test_y)
+    trained = trained_range(args.data)
+    print(f"trained on the rows with open times {trained['trainedFrom']} .. {trained['trainedTo']}")
 
-    logit = train_logistic("logit", args.version, FEATURES, args.data, *split)
+    logit = train_logistic("logit", args.version, FEATURES, args.data, trained, *split)
     write_json(os.path.join(args.out, "logit.json"), logit)
 
-    booster = train_xgb(*split)
+    booster = train_xgb(trained, *split)
     xgb_path = os.path.join(args.out, "xgb.json")
     booster.save_model(xgb_path)
 
-    rsi = train_logistic("rsi", args.rsi_version, ["rsi_14", "rv_5"], args.data, *split)
+    rsi = train_logistic("rsi", args.rsi_version, ["rsi_14", "rv_5"], args.data, trained, *split)
     write_json(os.path.join(args.out, "rsi.json"), rsi)
     print(f"artifacts -> {args.out}/{{logit,xgb,rsi}}.json")
 

@@ -109,16 +109,54 @@ public enum BacktestRendering {
     public static func summary(_ report: BacktestReport) -> String {
         let refusals = report.refusals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let blocked = report.blockedSignals.sorted { $0.value > $1.value }.prefix(6).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return """
-            backtest \(report.symbol): \(report.candles) candles \(ISO8601Millis.format(report.firstCandle)) .. \(ISO8601Millis.format(report.lastCandle)), interval \(report.intervalMs / 1_000) s
-              equity       \(report.startingEquity) -> \(report.finalEquity) (\(percent(report.totalReturn))); buy and hold \(percent(report.buyAndHoldReturn))
-              realised PnL \(report.realisedPnl), fees \(report.fees)
-              trades       \(report.trades) (\(report.wins) won, \(report.losses) lost), win rate \(report.winRate.map(percent) ?? "n/a")
-              risk         max drawdown \(percent(report.maxDrawdown)), Sharpe \(report.sharpe.map { fixed($0, 3) } ?? "n/a"), Sortino \(report.sortino.map { fixed($0, 3) } ?? "n/a") (annualised)
-              market       \(percent(report.timeInMarket)) of candles in a position; \(report.orders) orders, \(report.locksSet) protection locks set
-              refused      \(refusals.isEmpty ? "none" : refusals)
-              no signal    \(blocked.isEmpty ? "none" : blocked)
-            """
+        let exits = BacktestExitReason.allCases.compactMap { reason in report.exitsByReason[reason.rawValue].map { "\(reason.rawValue) \($0)" } }
+        let execution = report.execution
+        let protective = [
+            execution.stopLossBps.map { "stop-loss \(fixed($0, 1)) bps" }, execution.takeProfitBps.map { "take-profit \(fixed($0, 1)) bps" },
+            execution.trailingStopBps.map { "trailing stop \(fixed($0, 1)) bps" },
+        ].compactMap { $0 }
+        let slippage =
+            execution.slippageModel == .fixed
+            ? "slippage fixed (SLIPPAGE_BPS)"
+            : "slippage by volume (k \(fixed(execution.slippageK, 3)), cap \(fixed(execution.slippageCapBps, 1)) bps)"
+        var lines = [
+            "backtest \(report.symbol): \(report.candles) candles \(ISO8601Millis.format(report.firstCandle)) .. \(ISO8601Millis.format(report.lastCandle)), interval \(report.intervalMs / 1_000) s",
+            "  fills        at the \(execution.fill == .nextOpen ? "next candle's open" : "decision's close"), \(slippage)"
+                + (protective.isEmpty ? "" : "; " + protective.joined(separator: ", ")),
+            "  equity       \(report.startingEquity) -> \(report.finalEquity) (\(percent(report.totalReturn))); buy and hold \(percent(report.buyAndHoldReturn))",
+            "  realised PnL \(report.realisedPnl), fees \(report.fees)",
+            "  trades       \(report.trades) (\(report.wins) won, \(report.losses) lost), win rate \(report.winRate.map(percent) ?? "n/a")",
+            "  per trade    profit factor \(report.profitFactor.map { fixed($0, 3) } ?? "n/a"), expectancy \(report.expectancy.map { "\($0)" } ?? "n/a")",
+            "  exits        \(exits.isEmpty ? "none" : exits.joined(separator: ", "))",
+            "  risk         max drawdown \(percent(report.maxDrawdown)), Sharpe \(report.sharpe.map { fixed($0, 3) } ?? "n/a"), Sortino \(report.sortino.map { fixed($0, 3) } ?? "n/a") (annualised)",
+            "  growth       CAGR \(report.cagr.map(percent) ?? "n/a"), Calmar \(report.calmar.map { fixed($0, 3) } ?? "n/a")",
+            "  drawdowns    average \(report.averageDrawdownDurationMs.map(duration) ?? "n/a"), longest \(duration(report.longestDrawdownDurationMs))",
+            "  market       \(percent(report.timeInMarket)) of candles in a position; \(report.orders) orders, \(report.locksSet) protection locks set",
+            "  refused      \(refusals.isEmpty ? "none" : refusals)",
+            "  no signal    \(blocked.isEmpty ? "none" : blocked)",
+        ]
+        for (name, segment) in [("in-sample", report.inSample), ("out-of-sample", report.outOfSample)] {
+            guard let segment else { continue }
+            lines.append(
+                "  \((name + " ").padding(toLength: max(13, name.count + 1), withPad: " ", startingAt: 0))\(segment.candles) candles (\(percent(segment.share))): return \(percent(segment.totalReturn)), "
+                    + "Sharpe \(segment.sharpe.map { fixed($0, 3) } ?? "n/a"), max drawdown \(percent(segment.maxDrawdown)), \(segment.trades) trades, "
+                    + "win rate \(segment.winRate.map(percent) ?? "n/a")"
+            )
+        }
+        for month in report.months {
+            lines.append(
+                "  month        \(month.month): \(percent(month.totalReturn)), \(month.trades) trades, PnL \(month.pnl), \(month.candles) candles"
+            )
+        }
+        for warning in report.warnings { lines.append("  WARNING      \(warning)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `3 d 4 h 5 min` (whole minutes).
+    static func duration(_ milliseconds: Int64) -> String {
+        let minutes = milliseconds / 60_000
+        let parts = [(minutes / 1_440, "d"), (minutes / 60 % 24, "h"), (minutes % 60, "min")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        return parts.isEmpty ? "0 min" : parts.joined(separator: " ")
     }
 
     static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 2) + " %" }

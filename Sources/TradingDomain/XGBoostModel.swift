@@ -332,9 +332,21 @@ public enum ModelArtifact: Sendable, Equatable {
 
     /// Recognises the kind by its content: `{"kind": "logistic", ...}` or XGBoost's `{"learner": ...}`.
     public static func load(from data: Data) throws -> ModelArtifact {
+        try load(from: data, parsed: ArtifactJSON.parse(data))
+    }
+
+    /// The artifact and the open-time range it was trained on (nil when it names none), from
+    /// one parse of the document. A range that is there but malformed is an error.
+    public static func loadWithTrainedRange(from data: Data) throws -> (artifact: ModelArtifact, trained: TrainedRange?) {
+        let parsed = ArtifactJSON.parse(data)
+        return (try load(from: data, parsed: parsed), try TrainedRange.read(from: data, parsed: parsed))
+    }
+
+    /// `load(from:)` with the document parsed by `FastJSON` (nil when it declined).
+    static func load(from data: Data, parsed: FastJSON.Value?) throws -> ModelArtifact {
         // Parsed once by `FastJSON` (a plain JSON object of ASCII text, as both kinds are
         // written), the top-level keys choose the kind as the generic parse below would.
-        if let parsed = ArtifactJSON.parse(data), case .object(let members) = parsed {
+        if let parsed, case .object(let members) = parsed {
             if members["learner"] != nil { return .xgboost(try XGBoostModel.load(from: data, parsed: parsed)) }
             if let kind = members["kind"]?.string {
                 guard kind == "logistic" else { throw ModelArtifactError.wrongKind(kind) }
@@ -382,6 +394,66 @@ public enum ModelArtifact: Sendable, Equatable {
         switch self {
         case .logistic(let model): model.probabilityUp(vector)
         case .xgboost(let model): model.probabilityUp(vector)
+        }
+    }
+}
+
+/// The open times (Unix milliseconds) of the first and the last candle whose features a model
+/// was trained on, as `scripts/train_models.py` writes them: `"trainedFrom"` and `"trainedTo"`
+/// at the top of a logistic artifact, and in `learner.attributes` of an XGBoost model (whose
+/// attributes are strings, so there they are digits in a string).
+public struct TrainedRange: Codable, Sendable, Equatable {
+    public var from: Int64
+    public var to: Int64
+
+    public init(from: Int64, to: Int64) {
+        self.from = from
+        self.to = to
+    }
+
+    public func contains(_ openTime: Int64) -> Bool { openTime >= from && openTime <= to }
+
+    /// The range an artifact names: nil when it has neither key; an error when it has one
+    /// without the other, a value that is not an integer (or a string of one), or `from > to`.
+    static func read(from data: Data, parsed: FastJSON.Value?) throws -> TrainedRange? {
+        let texts: (from: String?, to: String?)
+        if let parsed {
+            let holder = parsed["learner"]?["attributes"] ?? parsed
+            texts = (integerText(holder["trainedFrom"]), integerText(holder["trainedTo"]))
+        } else {
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            let holder = ((object["learner"] as? [String: Any])?["attributes"] as? [String: Any]) ?? object
+            texts = (integerText(holder["trainedFrom"]), integerText(holder["trainedTo"]))
+        }
+        switch texts {
+        case (nil, nil):
+            return nil
+        case (let from?, let to?):
+            guard let start = Int64(from), let end = Int64(to), start <= end else {
+                throw ModelArtifactError.unreadable("trainedFrom \(from) and trainedTo \(to) are not Unix milliseconds with trainedFrom <= trainedTo")
+            }
+            return TrainedRange(from: start, to: end)
+        default:
+            throw ModelArtifactError.unreadable("trainedFrom and trainedTo come together: the artifact has only one of them")
+        }
+    }
+
+    /// A number's literal or a string's text; "" (never an integer) for anything else present.
+    private static func integerText(_ value: FastJSON.Value?) -> String? {
+        switch value {
+        case nil: nil
+        case .number(_, let literal)?: literal
+        case .string(let text)?: text
+        default: ""
+        }
+    }
+
+    private static func integerText(_ value: Any?) -> String? {
+        switch value {
+        case nil: nil
+        case let text as String: text
+        case let number as NSNumber: number.stringValue
+        default: ""
         }
     }
 }

@@ -15,7 +15,9 @@ struct Backtest: ParsableCommand {
         discussion: """
             Reads the risk worker's keys (CONFIDENCE_THRESHOLD, MAX_ORDER_USD, FEE_BPS, SLIPPAGE_BPS, MAX_DRAWDOWN, \
             DRAWDOWN_ACTION, COOLDOWN_MINUTES, STOPLOSS_GUARD_*, LOW_PROFIT_*, ...) and the gateway's CONSENSUS_QUORUM, \
-            CONSENSUS_MIN_AGREEMENT and CANDLE_WINDOW from the environment. Writes report.json, equity.csv and equity.svg.
+            CONSENSUS_MIN_AGREEMENT and CANDLE_WINDOW from the environment. Writes report.json, equity.csv and equity.svg. \
+            Orders fill at the next candle's open unless --fill close; inside a candle a stop is taken before a target. \
+            Candles inside a model artifact's trainedFrom..trainedTo are reported apart as in-sample.
             """
     )
 
@@ -29,6 +31,25 @@ struct Backtest: ParsableCommand {
         ProcessInfo.processInfo.environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,rsi=deploy/models/rsi.json,xgb=deploy/models/xgb.json"
     @Option(help: "Quote currency per entry (default MAX_ORDER_USD).") var stake: Double?
     @Option(help: "Directory for report.json, equity.csv and equity.svg.") var out: String?
+    @Option(
+        help:
+            "Where a decided order fills: next-open (the next candle's open, the default) or close (the deciding candle's close, as paper trading books it)."
+    )
+    var fill: String?
+    @Option(
+        help:
+            "fixed (SLIPPAGE_BPS on every fill, the default) or volume (SLIPPAGE_BPS + k × the order's share of the candle's quote volume in bps, capped)."
+    )
+    var slippageModel: String?
+    @Option(parsing: .unconditional, help: "The volume model's k: a number in [0, 10] (default 0.1).") var slippageK: String?
+    @Option(parsing: .unconditional, help: "The volume model's cap on the whole slippage: basis points in [0, 5000] (default 200).")
+    var slippageCapBps: String?
+    @Option(parsing: .unconditional, help: "Stop-loss below the entry's fill price: basis points in (0, 10000) (default none).") var stopLossBps:
+        String?
+    @Option(parsing: .unconditional, help: "Take-profit above the entry's fill price: basis points in (0, 100000] (default none).")
+    var takeProfitBps: String?
+    @Option(parsing: .unconditional, help: "Trailing stop below the highest price since the entry: basis points in (0, 10000) (default none).")
+    var trailingStopBps: String?
     @Flag(help: "Only the throughput line, no files (a benchmark).") var benchmark = false
 
     func run() throws {
@@ -60,6 +81,16 @@ struct Backtest: ParsableCommand {
         } else {
             stakeUsd = risk.limits.maxOrderNotionalUsd
         }
+        let execution = try BacktestExecution.parse(
+            fill: fill,
+            slippageModel: slippageModel,
+            slippageK: slippageK,
+            slippageCapBps: slippageCapBps,
+            stopLossBps: stopLossBps,
+            takeProfitBps: takeProfitBps,
+            trailingStopBps: trailingStopBps,
+            baseSlippageBps: risk.limits.slippageBps
+        )
         let settings = BacktestSettings(
             symbol: symbol,
             limits: risk.limits,
@@ -67,7 +98,8 @@ struct Backtest: ParsableCommand {
             stakeUsd: stakeUsd,
             window: window,
             from: try from.map(Self.time),
-            to: try to.map(Self.time)
+            to: try to.map(Self.time),
+            execution: execution
         )
         // End to end: the models and the CSV read, the run, the three files rendered (and written
         // unless --benchmark).
@@ -169,9 +201,14 @@ struct Backtest: ParsableCommand {
                 throw WireError(code: "invalid_models", detail: "cannot read the model artifact \(parts[1])", status: 422)
             }
             do {
-                let artifact = try ModelArtifact.load(from: data)
+                let (artifact, trained) = try ModelArtifact.loadWithTrainedRange(from: data)
                 loaded.append(
-                    BacktestModel(id: parts[0], version: artifact.embeddedVersion ?? (parts[1] as NSString).lastPathComponent, artifact: artifact)
+                    BacktestModel(
+                        id: parts[0],
+                        version: artifact.embeddedVersion ?? (parts[1] as NSString).lastPathComponent,
+                        artifact: artifact,
+                        trained: trained
+                    )
                 )
             } catch {
                 throw WireError(code: "invalid_models", detail: "\(parts[1]): \(error)", status: 422)

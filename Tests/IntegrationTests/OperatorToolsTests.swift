@@ -357,28 +357,31 @@ struct OperatorCLITests {
     }
 
     @Test(
-        "trading-stack backtest: the same files, byte for byte, as before the fast paths (incremental features, byte CSV reader, formatter)",
+        "trading-stack backtest --fill close: the same equity.csv and equity.svg, byte for byte, as before the fast paths and next-open fills",
         arguments: [
             (
-                "ETH_BTC-5m.csv", "b43e3217baf36f0b3638fe9ea7bd409a5221cd085f9f538925e42e6e0b35d9f2",
+                "ETH_BTC-5m.csv", "8d08b3c27d930ce27ddca9b992dd6bc9d7f87c064cc38001efb3c840b71d986d",
                 "d8a3c7e558d770a6518704fefebefe6c6bd5a284576ff1abc89bc5b05f23656a", "0595143627fb00141ca7b07226eded89e1ee631a5e08d1df748c58c64829d9cf"
             ),
             (
-                "UNITTEST_BTC-1m.csv", "7d96ef4c32941af583eba22aea793579b743896bc3e4a7ccfb5008e8ae2c8dd2",
+                "UNITTEST_BTC-1m.csv", "1e38943df8d557c70cb84edb7988b3fbda35e095ca96cbc1f71c9645d5ac55f6",
                 "110f3bc52dcd079c7e2d59a31d0a60dae4d5cb6ae0c530a10ca4eaac51c2cd32", "8bc15c49de1f575db4514be3f481e9e99882df984ac4572f54267f8bc315a0cf"
             ),
         ]
     )
     func backtestPinned(_ name: String, _ report: String, _ csv: String, _ svg: String) throws {
-        // The digests are those of the files written by the backtest before it used IncrementalFeatures
-        // (commit 06678be), with the default configuration and the three shipped models.
+        // equity.csv and equity.svg: the digests of the files written by the backtest before it used
+        // IncrementalFeatures (commit 06678be), with the default configuration and the three shipped
+        // models; --fill close keeps them. report.json: its fields of then unchanged (checked against
+        // the binary before next-open fills), with the fields added since (execution, cagr, months,
+        // the in-sample split, ...).
         let binary = Stack.binaryDirectory.appendingPathComponent("trading-stack").path
         let file = Stack.repositoryRoot.appendingPathComponent("market-data/candles/\(name)").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("backtest-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try runTool(
             binary,
-            ["backtest", file, "--symbol", "ETHBTC", "--out", out.path],
+            ["backtest", file, "--symbol", "ETHBTC", "--fill", "close", "--out", out.path],
             environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
         )
         #expect(run.status == 0, "\(run.output)")
@@ -402,9 +405,15 @@ struct OperatorCLITests {
         )
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("backtest ETHBTC:") && run.output.contains("candles/s (") && run.output.contains("3 models)"))
+        #expect(run.output.contains("fills        at the next candle's open") && run.output.contains("WARNING      most candles"))
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
         #expect(report?["candles"] as? Int == 8 * 288 + 1)  // --to is inclusive
-        for key in ["trades", "winRate", "realisedPnl", "maxDrawdown", "sharpe", "sortino", "timeInMarket", "buyAndHoldReturn"] {
+        #expect(report?["outOfSample"] == nil, "12 to 20 January 2018 are all inside the shipped models' training range")
+        for key in [
+            "trades", "winRate", "realisedPnl", "maxDrawdown", "sharpe", "sortino", "timeInMarket", "buyAndHoldReturn", "execution", "cagr",
+            "exitsByReason",
+            "months", "inSampleShare", "inSample", "trainedRanges", "warnings",
+        ] {
             #expect(report?[key] != nil, "report.json lacks \(key)")
         }
         let csv = try String(contentsOf: out.appendingPathComponent("equity.csv"), encoding: .utf8)
@@ -417,6 +426,12 @@ struct OperatorCLITests {
         #expect(badTime.status == 2 && badTime.output.contains("invalid_time"))
         let badConfig = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC"], environment: environment.merging(["FEE_BPS": "-1"]) { $1 })
         #expect(badConfig.status != 0 && badConfig.output.contains("FEE_BPS"))
+        let badFill = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC", "--fill", "bogus"], environment: environment)
+        #expect(badFill.status == 2 && badFill.output.contains(#"backtest: invalid_fill: --fill must be next-open or close, not "bogus""#))
+        let badStop = try runTool(binary, ["backtest", file, "--symbol", "ETHBTC", "--stop-loss-bps", "-5"], environment: environment)
+        #expect(
+            badStop.status == 2 && badStop.output.contains(#"backtest: invalid_bps: --stop-loss-bps must be basis points in (0, 10000), not "-5""#)
+        )
         #expect(try runTool(binary, ["backtest", "/nonexistent.csv", "--symbol", "ETHBTC"], environment: environment).status != 0)
     }
 }

@@ -5,13 +5,20 @@ import TradingWire
 
 /// A model that follows momentum hard: up when the 20-candle momentum is positive, down when
 /// negative, undecided (0.5) when flat, so every decision of a simple series is known.
-private let momentum = BacktestModel(
+let momentum = BacktestModel(
     id: "mom",
     version: "test",
     artifact: .logistic(LogisticModel(version: "test", features: ["mom_20"], means: [0], scales: [1], weights: [50], bias: 0))
 )
 
-private func settings(_ configure: (inout RiskLimits) -> Void = { _ in }) -> BacktestSettings {
+/// No fee, no slippage, a 0.6 confidence threshold, 100,000 of equity. By default fills at the
+/// deciding close (`--fill close`): the hand-checked figures below are those of the backtest
+/// before next-open fills, which that mode keeps.
+func backtestSettings(
+    _ execution: BacktestExecution = BacktestExecution(fill: .close),
+    stake: Decimal = 1_000,
+    _ configure: (inout RiskLimits) -> Void = { _ in }
+) -> BacktestSettings {
     var limits = RiskLimits(
         confidenceThreshold: 0.6,
         maxOrderNotionalUsd: 10_000,
@@ -22,7 +29,11 @@ private func settings(_ configure: (inout RiskLimits) -> Void = { _ in }) -> Bac
         feeBps: 0
     )
     configure(&limits)
-    return BacktestSettings(symbol: "TEST", limits: limits, consensus: ConsensusPolicy(), stakeUsd: 1_000)
+    return BacktestSettings(symbol: "TEST", limits: limits, consensus: ConsensusPolicy(), stakeUsd: stake, execution: execution)
+}
+
+private func settings(_ configure: (inout RiskLimits) -> Void = { _ in }) -> BacktestSettings {
+    backtestSettings(BacktestExecution(fill: .close), stake: 1_000, configure)
 }
 
 /// `count` closes from `start`, moving by `step` each candle.
@@ -170,7 +181,8 @@ struct BacktestFileTests {
     static func shippedModels() throws -> [BacktestModel] {
         try ["logit", "rsi", "xgb"].map { id in
             let data = try Data(contentsOf: repositoryRoot.appendingPathComponent("deploy/models/\(id).json"))
-            return BacktestModel(id: id, version: id, artifact: try ModelArtifact.load(from: data))
+            let (artifact, trained) = try ModelArtifact.loadWithTrainedRange(from: data)
+            return BacktestModel(id: id, version: id, artifact: artifact, trained: trained)
         }
     }
 
@@ -193,6 +205,21 @@ struct BacktestFileTests {
         #expect(csv.split(separator: "\n").count == candles.count + 1)
         let svg = BacktestRendering.svg(first)
         #expect(svg.hasPrefix("<svg") && svg.contains("polyline"))
+    }
+
+    @Test("the shipped models' training range: most of ETH_BTC-5m.csv is in-sample (warned), UNITTEST_BTC-1m.csv (Nov 2017) none of it")
+    func inSample() throws {
+        var configured = settings()
+        configured.execution = BacktestExecution()
+        let eth = try Backtester.run(candles: try Self.load("ETH_BTC-5m.csv"), models: try Self.shippedModels(), settings: configured).report
+        // Candles 20 ... 4036 of 5,760 are the training rows.
+        #expect(eth.inSampleShare == 4_017.0 / 5_760.0)
+        #expect(eth.inSample?.candles == 4_017 && eth.outOfSample?.candles == 1_743)
+        #expect(eth.warnings.first?.hasPrefix("most candles (4017 of 5760)") == true)
+        #expect(Set(eth.trainedRanges.keys) == ["logit", "rsi", "xgb"])
+        let other = try Backtester.run(candles: try Self.load("UNITTEST_BTC-1m.csv"), models: try Self.shippedModels(), settings: configured).report
+        #expect(other.inSampleShare == 0 && other.inSample == nil && other.outOfSample?.candles == other.candles)
+        #expect(other.warnings.isEmpty)
     }
 
     @Test("--from and --to select the candles traded")
