@@ -194,6 +194,7 @@ extension RiskFlags: FastJSONObject {
         writer.field("locks", objects: locks.map(\.fastObject))
         writer.field("tradingState", tradingState.rawValue)
         if let accountHold { writer.field("accountHold", accountHold) }
+        if let exchangeBackoff { writer.field("exchangeBackoff", object: exchangeBackoff.fastObject) }
         return writer
     }
 
@@ -204,6 +205,7 @@ extension RiskFlags: FastJSONObject {
         let reducing = value.member("reducing", &readable, \.bool)
         let reducingReason = value.member("reducingReason", &readable, \.string)
         let accountHold = value.member("accountHold", &readable, \.string)
+        let exchangeBackoff = value.member("exchangeBackoff", &readable, ExchangeBackoff.fromFastJSON)
         var locks: [ProtectionLock] = []
         if value["locks"] != nil && value["locks"] != .null {
             guard let read = value.elements("locks", ProtectionLock.fromFastJSON) else { return nil }
@@ -212,7 +214,24 @@ extension RiskFlags: FastJSONObject {
         guard readable, let halted = value["halted"]?.bool, let riskLocked = value["riskLocked"]?.bool else { return nil }
         return RiskFlags(
             halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, reducing: reducing ?? false,
-            reducingReason: reducingReason, locks: locks, accountHold: accountHold)
+            reducingReason: reducingReason, locks: locks, accountHold: accountHold, exchangeBackoff: exchangeBackoff)
+    }
+}
+
+extension ExchangeBackoff: FastJSONObject {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("ordersUntil", ordersUntil)
+        writer.field("requestsUntil", requestsUntil)
+        writer.field("reason", reason)
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> ExchangeBackoff? {
+        guard let orders = value["ordersUntil"]?.int64, let requests = value["requestsUntil"]?.int64, let reason = value["reason"]?.string else {
+            return nil
+        }
+        return ExchangeBackoff(ordersUntil: orders, requestsUntil: requests, reason: reason)
     }
 }
 
@@ -380,6 +399,7 @@ extension ControlState: FastJSONObject {
         writer.field("tradingState", tradingState?.rawValue)
         writer.field("stateReason", stateReason)
         if let accountHold { writer.field("accountHold", accountHold) }
+        if let exchangeBackoff { writer.field("exchangeBackoff", object: exchangeBackoff.fastObject) }
         return writer
     }
 
@@ -390,13 +410,14 @@ extension ControlState: FastJSONObject {
         let tradingState = value.member("tradingState", &readable) { $0.string.flatMap(TradingState.init(rawValue:)) }
         let stateReason = value.member("stateReason", &readable, \.string)
         let accountHold = value.member("accountHold", &readable, \.string)
+        let exchangeBackoff = value.member("exchangeBackoff", &readable, ExchangeBackoff.fromFastJSON)
         guard readable, let seq = value["seq"]?.uint64, let halted = value["halted"]?.bool,
             let riskLocked = value["riskLocked"]?.bool, let tradingMode = value.raw("tradingMode", as: TradingMode.self),
             let ts = value["ts"]?.int64
         else { return nil }
         var state = ControlState(
             seq: seq, halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, tradingMode: tradingMode, ts: ts,
-            stateReason: stateReason, accountHold: accountHold)
+            stateReason: stateReason, accountHold: accountHold, exchangeBackoff: exchangeBackoff)
         // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
         state.tradingState = tradingState
         return state
