@@ -43,7 +43,7 @@ struct GatewayAPI: Sendable {
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
             recordMarketGauges()
-            control.liveOrders.recordGauges()
+            control.liveOrders.recordGauges(backoff: control.sharedBackoff())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
@@ -59,6 +59,15 @@ struct GatewayAPI: Sendable {
                 if let refusal = accountRefusal() { throw refusal }
                 let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
                 guard preflight.ok else {
+                    // While the exchange's rate limits hold every replica (the clock cannot be
+                    // measured during a ban), that is the answer, with when to come back.
+                    if let backoff = control.sharedBackoff() {
+                        var refusal = APIError(
+                            .tooManyRequests, "exchange_rate_budget",
+                            "\(backoff.reason); every execution replica holds new orders (the preflight waits too: \(preflight.failures))")
+                        refusal.retryAfterSeconds = backoff.retryAfterSeconds(at: unixMilliseconds())
+                        throw refusal
+                    }
                     throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
                 }
                 if let unresolved = control.liveOrders.halt(for: try InputValidation.symbol(input.symbol)) {
@@ -227,7 +236,7 @@ struct GatewayAPI: Sendable {
                 statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
                 stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
             control: control.control, workers: snapshot.workers, models: modelIDs,
-            modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveOrders.health : nil,
+            modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveHealth : nil,
             market: marketStatus(now: now).symbols)
         output.risk.book = book
         output.risk.reconciliation = risk?.status.live?.reconciliation
