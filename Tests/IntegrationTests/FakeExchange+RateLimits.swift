@@ -144,13 +144,13 @@ extension FakeExchange {
         }
     }
 
-    /// Adds weight another client on the same IP used this minute.
-    func useWeight(_ weight: Int) {
+    /// Sets this minute's used weight (another client on the same IP used the rest).
+    func setWeight(_ weight: Int) {
         let now = serverNow()
         let minute = now - now % 60_000
         state.withLock { state in
             if state.rate.weightWindow != minute { (state.rate.weightWindow, state.rate.weight) = (minute, 0) }
-            state.rate.weight += weight
+            state.rate.weight = max(state.rate.weight, weight)
         }
     }
 
