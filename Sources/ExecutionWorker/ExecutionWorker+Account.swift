@@ -33,8 +33,15 @@ extension ExecutionWorker {
 
     /// The shared rate-limit back-off the control state carries, taken into this replica's budget
     /// (its queries wait out a ban another replica met).
+    /// Also waits (at most 3 s) for the first measurement of the exchange's clock, which starts
+    /// once the control state is heard: a request served in between is not signed on the host's
+    /// clock alone.
     static func adoptSharedBackoff(_ control: ControlView, exchange: BinanceSpotClient) {
         if let shared = control.current()?.exchangeBackoff { exchange.rateBudget.adopt(shared, now: unixMilliseconds()) }
+        let deadline = unixMilliseconds() + 3_000
+        while exchange.clockReading.reading == nil, exchange.clockReading.lastFailure == nil, unixMilliseconds() < deadline {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
     }
 
     /// The shared back-off, as a refusal of a new live order: 429 `exchange_rate_budget` with

@@ -85,8 +85,8 @@ extension ExecutionWorker {
     /// Blocks until a control state is heard, then takes its shared rate-limit back-off into the
     /// client's budget. Called off the request path, before the exchange is asked anything.
     static func awaitControlState(_ control: ControlView, exchange: BinanceSpotClient) {
-        while control.current() == nil { Thread.sleep(forTimeInterval: 0.02) }
-        adoptSharedBackoff(control, exchange: exchange)
+        while control.current() == nil { Thread.sleep(forTimeInterval: 0.005) }
+        if let shared = control.current()?.exchangeBackoff { exchange.rateBudget.adopt(shared, now: unixMilliseconds()) }
     }
 
     /// The `clock` operation: the last measurement of the exchange's clock.

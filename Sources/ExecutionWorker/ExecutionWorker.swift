@@ -92,6 +92,7 @@ public enum ExecutionWorker {
                     refusals.increment()
                     throw refusal
                 }
+                adoptSharedBackoff(control, exchange: exchange)
                 let fill = try placeLive(order, exchange: exchange, rules: rules, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill

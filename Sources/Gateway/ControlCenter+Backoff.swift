@@ -14,6 +14,16 @@ extension ControlCenter {
         return health
     }
 
+    /// 429 `exchange_rate_budget` with `Retry-After` while a back-off holds every replica, naming
+    /// what else holds the order (`besides`); nil when none holds.
+    func rateBudgetRefusal(besides: String) -> APIError? {
+        let now = unixMilliseconds()
+        guard let backoff = sharedBackoff(at: now) else { return nil }
+        var refusal = APIError(.tooManyRequests, "exchange_rate_budget", "\(backoff.reason); every execution replica holds new orders (\(besides))")
+        refusal.retryAfterSeconds = backoff.retryAfterSeconds(at: now)
+        return refusal
+    }
+
     /// Broadcasts `backoff` (merged with what is already shared), then has the risk worker record
     /// it. Nothing is done for a back-off that has ended or that the shared one already covers.
     func share(_ backoff: ExchangeBackoff, reportedBy: String, workers: WorkerClient) async {

@@ -56,19 +56,15 @@ struct GatewayAPI: Sendable {
             let requestID = context.requestID
             let input = try await request.decodeJSON(ExecuteInput.self, limit: configuration.maxBodyBytes)
             if configuration.tradingMode == .live {
-                if let refusal = accountRefusal() { throw refusal }
+                // While the exchange's rate limits hold every replica, an unread account or a failed
+                // preflight (the clock cannot be measured during a ban) answer that, with when to come back.
+                if let refusal = accountRefusal() {
+                    throw refusal.code == "account_unknown" ? control.rateBudgetRefusal(besides: refusal.detail) ?? refusal : refusal
+                }
                 let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
                 guard preflight.ok else {
-                    // While the exchange's rate limits hold every replica (the clock cannot be
-                    // measured during a ban), that is the answer, with when to come back.
-                    if let backoff = control.sharedBackoff() {
-                        var refusal = APIError(
-                            .tooManyRequests, "exchange_rate_budget",
-                            "\(backoff.reason); every execution replica holds new orders (the preflight waits too: \(preflight.failures))")
-                        refusal.retryAfterSeconds = backoff.retryAfterSeconds(at: unixMilliseconds())
-                        throw refusal
-                    }
-                    throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
+                    throw control.rateBudgetRefusal(besides: "the preflight fails: \(preflight.failures)")
+                        ?? APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
                 }
                 if let unresolved = control.liveOrders.halt(for: try InputValidation.symbol(input.symbol)) {
                     throw APIError(
