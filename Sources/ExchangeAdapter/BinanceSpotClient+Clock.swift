@@ -1,5 +1,6 @@
 import Foundation
 import TradingWire
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -52,7 +53,10 @@ extension BinanceSpotClient {
             // Binance refuses timestamps before 2017; anything earlier (or not an integer) is unreadable.
             if let server = object["serverTime"] as? Int, server > 1_483_228_800_000, !(object["serverTime"] is Bool) {
                 let reading = ExchangeClockReading(
-                    offsetMilliseconds: Int64(server) - (sent + received) / 2, measuredAt: received, roundTripMilliseconds: received - sent)
+                    offsetMilliseconds: Int64(server) - (sent + received) / 2,
+                    measuredAt: received,
+                    roundTripMilliseconds: received - sent
+                )
                 clockState.withLock { $0 = ExchangeClockState(reading: reading, lastFailure: nil) }
                 return reading
             }

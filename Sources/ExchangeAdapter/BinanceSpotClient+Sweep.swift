@@ -53,7 +53,9 @@ extension BinanceSpotClient {
             if !orderIDs.contains(orderID) { unlisted.insert(orderID) }
         }
         if unlisted.count > Self.sweepLookupLimit {
-            return .inconclusive("myTrades has trades of \(unlisted.count) orders allOrders does not list (more than \(Self.sweepLookupLimit) to look up)")
+            return .inconclusive(
+                "myTrades has trades of \(unlisted.count) orders allOrders does not list (more than \(Self.sweepLookupLimit) to look up)"
+            )
         }
         for orderID in unlisted.sorted() {
             guard case .answer(200, let order, nil) = call("GET", "/api/v3/order", [("symbol", symbol), ("orderId", "\(orderID)")]),

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Synchronization
 import TradingWire
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -32,7 +33,10 @@ public struct ExchangeConfiguration: Sendable {
     public var rate: ExchangeRateSettings
 
     public init(
-        baseURL: String, credentials: ExchangeCredentials, receiveWindowMilliseconds: Int = 5_000, timeoutMilliseconds: Int = 2_000,
+        baseURL: String,
+        credentials: ExchangeCredentials,
+        receiveWindowMilliseconds: Int = 5_000,
+        timeoutMilliseconds: Int = 2_000,
         rate: ExchangeRateSettings = ExchangeRateSettings()
     ) {
         self.rate = rate
@@ -94,13 +98,18 @@ public final class BinanceSpotClient: Sendable {
     /// Signed with `timestamp` (the order's reservation time) when given: the exchange refuses
     /// the order once `timestamp + recvWindow` has passed, so it can exist there only if it was
     /// placed before then (see `provablyAbsent`).
-    public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome {
+    public func placeMarketOrder(symbol: String, side: Side, quoteAmount: Decimal, clientOrderID: String, timestamp: Int64? = nil) -> ExchangeOutcome
+    {
         placeMarketOrder(symbol: symbol, side: side, size: .quote(quoteAmount), clientOrderID: clientOrderID, timestamp: timestamp)
     }
 
     /// `POST /api/v3/order`: a MARKET order sized by quote amount or by base quantity.
     public func placeMarketOrder(
-        symbol: String, side: Side, size: MarketOrderSize, clientOrderID: String, timestamp: Int64? = nil
+        symbol: String,
+        side: Side,
+        size: MarketOrderSize,
+        clientOrderID: String,
+        timestamp: Int64? = nil
     ) -> ExchangeOutcome {
         let sizing =
             switch size {
@@ -146,7 +155,10 @@ public final class BinanceSpotClient: Sendable {
 
     /// The outcome of an order the exchange listed, with its trades when it executed something.
     func outcomeWithTrades(
-        symbol: String, order object: [String: Any], clientOrderID: String, purpose: RequestPurpose = .reconcile
+        symbol: String,
+        order object: [String: Any],
+        clientOrderID: String,
+        purpose: RequestPurpose = .reconcile
     ) -> ExchangeOutcome {
         let outcome = Self.outcome(ofOrder: object, trades: nil, clientOrderID: clientOrderID)
         guard case .filled = outcome else { return outcome }
@@ -257,12 +269,20 @@ public final class BinanceSpotClient: Sendable {
     /// refusal has the clock measured again; a GET (a query, safe to repeat) is then sent once
     /// more, an order never is.
     func call(
-        _ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil, purpose: RequestPurpose = .reconcile
+        _ method: String,
+        _ path: String,
+        _ parameters: [(String, String)],
+        timestamp: Int64? = nil,
+        purpose: RequestPurpose = .reconcile
     ) -> CallResult {
         func signed() -> String {
-            path + "?" + Self.signedQuery(
-                parameters, secret: configuration.credentials.secret, timestamp: exchangeTime(timestamp ?? Self.hostNow()),
-                receiveWindow: configuration.receiveWindowMilliseconds)
+            path + "?"
+                + Self.signedQuery(
+                    parameters,
+                    secret: configuration.credentials.secret,
+                    timestamp: exchangeTime(timestamp ?? Self.hostNow()),
+                    receiveWindow: configuration.receiveWindowMilliseconds
+                )
         }
         let result = send(method, signed(), purpose: purpose)
         guard Self.isClockRefusal(result) else { return result }

@@ -16,7 +16,12 @@ extension ExecutionWorker {
             case .account(let account): return account
             case .unknown(let reason):
                 // A 429/418 met here is shared with the other replicas by the gateway.
-                throw WireError(code: "account_unreadable", detail: reason, status: 502, backoff: exchange.rateBudget.backoff(now: unixMilliseconds()))
+                throw WireError(
+                    code: "account_unreadable",
+                    detail: reason,
+                    status: 502,
+                    backoff: exchange.rateBudget.backoff(now: unixMilliseconds())
+                )
             }
         }
         handler.on(Operations.Execution.trades) { (request: WireRequest<TradesQuery>) throws(WireError) -> TradeList in
@@ -52,8 +57,11 @@ extension ExecutionWorker {
         exchange.rateBudget.adopt(shared, now: now)
         let seconds = shared.retryAfterSeconds(at: now)
         return WireError(
-            code: "exchange_rate_budget", detail: "\(shared.reason); every execution replica holds new orders for \(seconds) s more", status: 429,
-            retryAfterSeconds: seconds)
+            code: "exchange_rate_budget",
+            detail: "\(shared.reason); every execution replica holds new orders for \(seconds) s more",
+            status: 429,
+            retryAfterSeconds: seconds
+        )
     }
 
     /// The account hold the control state carries: no live order is sent while it stands.

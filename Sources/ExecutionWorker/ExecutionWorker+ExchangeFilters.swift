@@ -21,13 +21,17 @@ extension ExchangeSettings {
     /// the process. A symbol whose filters stay unknown is logged (a warning: orders are refused).
     /// `first` runs on that thread before the first read (it waits for the control state).
     public static func startRefresh(
-        _ rules: ExchangeRulesBook, symbols: [String], logger: Logger, first: @escaping @Sendable () -> Void = {}
+        _ rules: ExchangeRulesBook,
+        symbols: [String],
+        logger: Logger,
+        first: @escaping @Sendable () -> Void = {}
     ) {
         let report: @Sendable ([String: String]?) -> Void = { problems in
             for (symbol, problem) in problems ?? [:] {
                 logger.warning(
                     "exchange filters unknown: no live order for the symbol until they are read",
-                    metadata: ["symbol": "\(symbol)", "reason": "\(problem)"])
+                    metadata: ["symbol": "\(symbol)", "reason": "\(problem)"]
+                )
             }
         }
         let period = max(1, Double(rules.refreshMilliseconds) / 10_000)
@@ -73,7 +77,8 @@ extension ExecutionWorker {
                     code: "no_quote_mark",
                     detail: "\(intent.symbol) is quoted in \(filters.quoteAsset) (exchangeInfo) and the order carries no USD mark of it: "
                         + "qtyUsd cannot be sent as \(filters.quoteAsset)",
-                    status: 422)
+                    status: 422
+                )
             }
             quoteAmount = filters.quoteRoundedDown(intent.qtyUsd / rate)
             guard quoteAmount > 0 else {
@@ -81,7 +86,8 @@ extension ExecutionWorker {
                     code: "exchange_filter",
                     detail: "quoteAssetPrecision: \(intent.qtyUsd) USD is less than one unit of \(filters.quoteAssetPrecision) decimals "
                         + "of \(filters.quoteAsset)",
-                    status: 422)
+                    status: 422
+                )
             }
         }
         let markInQuote = terms.markPrice / usdRate(order)
@@ -92,7 +98,9 @@ extension ExecutionWorker {
                 if let refusal = filters.checkBaseOrder(quantity: quantity, markPrice: markInQuote) {
                     throw WireError(
                         code: "exchange_filter",
-                        detail: "\(refusal); the position's \(held) \(filters.baseAsset) is dust: the exchange cannot take it", status: 422)
+                        detail: "\(refusal); the position's \(held) \(filters.baseAsset) is dust: the exchange cannot take it",
+                        status: 422
+                    )
                 }
                 return .base(quantity)
             }

@@ -46,16 +46,22 @@ extension ExecutionWorker {
             let provenAfter = order.createdAt + Int64(settings.absentAfterMilliseconds)
             guard now >= provenAfter, exchange.provablyAbsent(signedAt: order.createdAt, now: now) else {
                 return QueryResult(
-                    state: "unknown", fill: nil,
-                    detail: "not found yet; proof of absence needs LIVE_ABSENT_AFTER_MS (\(settings.absentAfterMilliseconds) ms) past its timestamp and a clean sweep")
+                    state: "unknown",
+                    fill: nil,
+                    detail:
+                        "not found yet; proof of absence needs LIVE_ABSENT_AFTER_MS (\(settings.absentAfterMilliseconds) ms) past its timestamp and a clean sweep"
+                )
             }
             // The window opens a minute before the order's timestamp: clock error and the 1 s the
             // exchange accepts ahead of its own time are well inside it.
             switch exchange.sweep(symbol: symbol, clientOrderID: id, from: order.createdAt - 60_000, to: now) {
             case .clean:
                 return QueryResult(
-                    state: "absent", fill: nil,
-                    detail: "the exchange has no such order \(settings.absentAfterMilliseconds / 1000) s past its timestamp, and allOrders and myTrades show nothing of it")
+                    state: "absent",
+                    fill: nil,
+                    detail:
+                        "the exchange has no such order \(settings.absentAfterMilliseconds / 1000) s past its timestamp, and allOrders and myTrades show nothing of it"
+                )
             case .inconclusive(let reason):
                 return QueryResult(state: "unknown", fill: nil, detail: "not found, but the sweep is no proof: \(reason)")
             case .found(let listed):
@@ -65,7 +71,11 @@ extension ExecutionWorker {
         }
         switch outcome {
         case .filled(let price, let quantity, let quote, let commissions):
-            return QueryResult(state: "filled", fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions), detail: nil)
+            return QueryResult(
+                state: "filled",
+                fill: try liveFill(order, price: price, quantity: quantity, quote: quote, commissions: commissions),
+                detail: nil
+            )
         case .rejected(let code, let message):
             // Only an order the exchange shows ended with nothing executed (queries never map a refusal here).
             return QueryResult(state: "absent", fill: nil, detail: "exchange code \(code): \(message)")
@@ -102,9 +112,13 @@ extension ExecutionWorker {
     static func clockStatus(_ exchange: BinanceSpotClient, settings: OrderTruthSettings) -> ExchangeClockStatus {
         let (reading, failure) = exchange.clockReading
         return ExchangeClockStatus(
-            offsetMs: reading?.offsetMilliseconds, ageMs: reading.map { unixMilliseconds() - $0.measuredAt },
-            roundTripMs: reading?.roundTripMilliseconds, syncIntervalMs: settings.timeSyncMilliseconds, lastFailure: failure,
-            rate: exchange.rateBudget.status(now: unixMilliseconds(), exchangeNow: exchange.exchangeNow()))
+            offsetMs: reading?.offsetMilliseconds,
+            ageMs: reading.map { unixMilliseconds() - $0.measuredAt },
+            roundTripMs: reading?.roundTripMilliseconds,
+            syncIntervalMs: settings.timeSyncMilliseconds,
+            lastFailure: failure,
+            rate: exchange.rateBudget.status(now: unixMilliseconds(), exchangeNow: exchange.exchangeNow())
+        )
     }
 
     /// Measures the exchange's clock now and every `EXCHANGE_TIME_SYNC_MS`, off the request path.
@@ -112,7 +126,10 @@ extension ExecutionWorker {
     /// Each measurement waits for a control state (and takes its shared rate-limit back-off); one
     /// the back-off refused is tried again as soon as the back-off ends.
     static func startClockSync(
-        _ exchange: BinanceSpotClient, settings: OrderTruthSettings, control: ControlView, logger: Logger
+        _ exchange: BinanceSpotClient,
+        settings: OrderTruthSettings,
+        control: ControlView,
+        logger: Logger
     ) -> any DispatchSourceTimer {
         let offset = Gauge(label: "exchange_clock_offset_seconds")
         let queue = DispatchQueue(label: "exchange-clock")
@@ -133,7 +150,8 @@ extension ExecutionWorker {
             if before == nil || abs(reading.offsetMilliseconds - (before?.offsetMilliseconds ?? 0)) > 250 {
                 logger.info(
                     "exchange clock measured",
-                    metadata: ["offset.ms": "\(reading.offsetMilliseconds)", "roundTrip.ms": "\(reading.roundTripMilliseconds)"])
+                    metadata: ["offset.ms": "\(reading.offsetMilliseconds)", "roundTrip.ms": "\(reading.roundTripMilliseconds)"]
+                )
             }
         }
         timer.setEventHandler { measure() }

@@ -36,7 +36,10 @@ public enum ExchangeSettings {
                 baseURL: reader.string("EXCHANGE_BASE_URL", default: "https://api.binance.com"),
                 credentials: ExchangeCredentials(apiKey: key, secret: secret),
                 receiveWindowMilliseconds: try reader.int("EXCHANGE_RECV_WINDOW_MS", default: 5_000, in: 100...60_000),
-                timeoutMilliseconds: try reader.int("EXCHANGE_TIMEOUT_MS", default: 2_000, in: 100...60_000), rate: rate))
+                timeoutMilliseconds: try reader.int("EXCHANGE_TIMEOUT_MS", default: 2_000, in: 100...60_000),
+                rate: rate
+            )
+        )
     }
 }
 
@@ -46,7 +49,11 @@ public enum ExchangeSettings {
 /// and it never sends an order twice: an unclear answer is settled by querying the order.
 public enum ExecutionWorker {
     public static func handler(
-        control: ControlView, exchange: BinanceSpotClient?, rules: ExchangeRulesBook? = nil, journal: ExecutionJournal, logger: Logger,
+        control: ControlView,
+        exchange: BinanceSpotClient?,
+        rules: ExchangeRulesBook? = nil,
+        journal: ExecutionJournal,
+        logger: Logger,
         truth: OrderTruthSettings = OrderTruthSettings()
     ) -> OperationHandler {
         var handler = OperationHandler()
@@ -57,18 +64,26 @@ public enum ExecutionWorker {
             let order = request.payload.order
             // An order already executed answers its journaled fill: a retry never fills twice.
             if order.mode == .paper, case .executed(let fill)? = try journal.resolve(order.intent.clientOrderId, expireIfAbsent: false) {
-                logger.info("order already executed: journaled fill", metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"])
+                logger.info(
+                    "order already executed: journaled fill",
+                    metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)"]
+                )
                 return fill
             }
             if let refusal = control.tradingRefusal() {
                 logger.warning(
                     "order refused by control state",
-                    metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.code)"])
+                    metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.code)"]
+                )
                 refusals.increment()
                 throw refusal
             }
             guard let state = control.current(), state.tradingMode == order.mode else {
-                throw WireError(code: "mode_mismatch", detail: "order is for \(order.mode.rawValue) mode but the control state says otherwise", status: 409)
+                throw WireError(
+                    code: "mode_mismatch",
+                    detail: "order is for \(order.mode.rawValue) mode but the control state says otherwise",
+                    status: 409
+                )
             }
             switch order.mode {
             case .paper:
@@ -88,7 +103,8 @@ public enum ExecutionWorker {
                 if let refusal = rateRefusal(state, exchange: exchange) {
                     logger.warning(
                         "live order refused: the exchange's rate-limit back-off holds every replica",
-                        metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.detail)"])
+                        metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.detail)"]
+                    )
                     refusals.increment()
                     throw refusal
                 }
@@ -132,7 +148,11 @@ public enum ExecutionWorker {
     /// the risk worker to convert at the mark. A quote that is not USD-like (`ETHBTC`) is booked
     /// at the USD mark of the quote asset the order was sent at (`usdRate`).
     static func liveFill(
-        _ order: Order, price: Decimal, quantity: Decimal, quote: Decimal, commissions: [String: Decimal]
+        _ order: Order,
+        price: Decimal,
+        quantity: Decimal,
+        quote: Decimal,
+        commissions: [String: Decimal]
     ) throws(WireError) -> Fill {
         let quoteAsset = TradingPair(anyQuote: order.intent.symbol)?.quote
         var other = commissions
@@ -144,8 +164,14 @@ public enum ExecutionWorker {
             (price, quote, fee) = ((price * rate).rounded(scale: 8), (quote * rate).rounded(scale: 8), (fee * rate).rounded(scale: 8))
         }
         return try Fill(
-            price: price, quantity: quantity, notional: quote, fee: fee, commissions: other.isEmpty ? nil : other, dryRun: false,
-            filledAt: unixMilliseconds())
+            price: price,
+            quantity: quantity,
+            notional: quote,
+            fee: fee,
+            commissions: other.isEmpty ? nil : other,
+            dryRun: false,
+            filledAt: unixMilliseconds()
+        )
     }
 
     /// A closing sell (`sent` by base quantity) filled in full leaves what it could not sell as dust.
@@ -157,13 +183,22 @@ public enum ExecutionWorker {
     /// Places a live market order once; when the answer is unclear, asks the exchange what
     /// became of it instead of sending it again.
     static func placeLive(
-        _ order: Order, exchange: BinanceSpotClient, rules: ExchangeRulesBook?, requestID: String, logger: Logger
+        _ order: Order,
+        exchange: BinanceSpotClient,
+        rules: ExchangeRulesBook?,
+        requestID: String,
+        logger: Logger
     ) throws(WireError) -> Fill {
         let intent = order.intent
         // The exchange's filters are checked before sending, not learned from its refusals.
         let size = try liveSize(order, filters: try filters(for: order, rules: rules))
         var outcome = exchange.placeMarketOrder(
-            symbol: intent.symbol, side: intent.side, size: size, clientOrderID: intent.clientOrderId, timestamp: order.createdAt)
+            symbol: intent.symbol,
+            side: intent.side,
+            size: size,
+            clientOrderID: intent.clientOrderId,
+            timestamp: order.createdAt
+        )
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
             outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId, purpose: .settle)
@@ -174,7 +209,10 @@ public enum ExecutionWorker {
             if outcome == .notFound {
                 // No proof: the matching engine may show it later (LIVE_ABSENT_AFTER_MS and a sweep decide).
                 throw WireError(
-                    code: "order_state_unknown", detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query", status: 504)
+                    code: "order_state_unknown",
+                    detail: "\(reason); the exchange does not show the order yet, it will be reconciled by query",
+                    status: 504
+                )
             }
         }
         switch outcome {
@@ -187,15 +225,27 @@ public enum ExecutionWorker {
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):
             throw WireError(
-                code: "exchange_rate_limited", detail: "the exchange asks to wait \(seconds) s; nothing was placed", status: 429,
-                retryAfterSeconds: seconds, backoff: exchange.rateBudget.backoff(now: unixMilliseconds()))
+                code: "exchange_rate_limited",
+                detail: "the exchange asks to wait \(seconds) s; nothing was placed",
+                status: 429,
+                retryAfterSeconds: seconds,
+                backoff: exchange.rateBudget.backoff(now: unixMilliseconds())
+            )
         case .overBudget(let seconds, let reason):
             throw WireError(
-                code: "exchange_rate_budget", detail: "\(reason); no order sent for \(seconds) s", status: 429, retryAfterSeconds: seconds,
-                backoff: exchange.rateBudget.backoff(now: unixMilliseconds()))
+                code: "exchange_rate_budget",
+                detail: "\(reason); no order sent for \(seconds) s",
+                status: 429,
+                retryAfterSeconds: seconds,
+                backoff: exchange.rateBudget.backoff(now: unixMilliseconds())
+            )
         case .notFound:
             // Only after a duplicate: the exchange said it has the id, then that it has not.
-            throw WireError(code: "order_state_unknown", detail: "the exchange does not show the order it called a duplicate; it will be reconciled", status: 504)
+            throw WireError(
+                code: "order_state_unknown",
+                detail: "the exchange does not show the order it called a duplicate; it will be reconciled",
+                status: 504
+            )
         case .open(let status):
             throw WireError(code: "order_state_unknown", detail: "the exchange says \(status); the order will be reconciled", status: 504)
         case .unknown(let reason):
@@ -223,8 +273,15 @@ public enum ExecutionWorker {
         let operations = handler(control: control, exchange: exchange, rules: rules, journal: journal, logger: logger, truth: truth)
         try withExtendedLifetime(clockSync) {
             try WorkerProcess.run(
-                service: ServiceName.execution, configuration: configuration, handler: GroupedExecutionHandler(operations: operations, journal: journal),
-                control: control, waitForControlState: true, offloadRequests: true, metrics: metrics, logger: logger)
+                service: ServiceName.execution,
+                configuration: configuration,
+                handler: GroupedExecutionHandler(operations: operations, journal: journal),
+                control: control,
+                waitForControlState: true,
+                offloadRequests: true,
+                metrics: metrics,
+                logger: logger
+            )
         }
     }
 }

@@ -144,7 +144,9 @@ public final class ControlCenter: Sendable {
 
     /// The effective flags: the risk worker's, with the halts it does not know of yet.
     private static func effective(_ state: State) -> RiskFlags? {
-        guard var flags = state.riskFlags ?? (state.haltInFlight != nil ? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil) : nil)
+        guard
+            var flags = state.riskFlags
+                ?? (state.haltInFlight != nil ? RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil) : nil)
         else { return nil }
         if !flags.halted, let reason = state.haltInFlight ?? state.riskSilence {
             flags.halted = true
@@ -183,9 +185,18 @@ public final class ControlCenter: Sendable {
                 return (current, nil, locks)
             }
             let next = ControlState(
-                seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq, halted: flags.halted, haltReason: flags.haltReason,
-                riskLocked: flags.riskLocked, lockReason: flags.lockReason, tradingMode: tradingMode, ts: unixMilliseconds(),
-                tradingState: flags.tradingState, stateReason: flags.stateReason, accountHold: hold, exchangeBackoff: backoff)
+                seq: (state.control?.seq).map { $0 + 1 } ?? firstSeq,
+                halted: flags.halted,
+                haltReason: flags.haltReason,
+                riskLocked: flags.riskLocked,
+                lockReason: flags.lockReason,
+                tradingMode: tradingMode,
+                ts: unixMilliseconds(),
+                tradingState: flags.tradingState,
+                stateReason: flags.stateReason,
+                accountHold: hold,
+                exchangeBackoff: backoff
+            )
             let previous = state.control
             state.control = next
             return (previous, next, locks)
@@ -193,7 +204,10 @@ public final class ControlCenter: Sendable {
         for lock in locks {
             logger.info(
                 "protection lock set",
-                metadata: ["lock": "\(lock.id)", "rule": "\(lock.rule)", "symbol": "\(lock.symbol ?? "ALL")", "until": "\(ISO8601Millis.format(lock.until))"])
+                metadata: [
+                    "lock": "\(lock.id)", "rule": "\(lock.rule)", "symbol": "\(lock.symbol ?? "ALL")", "until": "\(ISO8601Millis.format(lock.until))",
+                ]
+            )
             if let notifier { ControlNotifications.announce(lock: lock, notifier: notifier) }
         }
         if let changed {
@@ -204,7 +218,8 @@ public final class ControlCenter: Sendable {
                     "seq": "\(changed.seq)", "halted": "\(changed.halted)", "riskLocked": "\(changed.riskLocked)",
                     "tradingState": "\(changed.tradingState?.rawValue ?? "")",
                     "reason": "\(changed.lockReason ?? changed.haltReason ?? "")",
-                ])
+                ]
+            )
             if let notifier { ControlNotifications.announce(from: previous, to: changed, notifier: notifier) }
         }
     }

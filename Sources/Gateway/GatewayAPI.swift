@@ -45,8 +45,10 @@ struct GatewayAPI: Sendable {
             recordMarketGauges()
             control.liveOrders.recordGauges(backoff: control.sharedBackoff())
             return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render()))
+            )
         }
         router.post("api/ai/consensus") { request, context in
             let input = try await request.decodeJSON(ConsensusInput.self, limit: configuration.maxBodyBytes)
@@ -68,20 +70,24 @@ struct GatewayAPI: Sendable {
                 }
                 if let unresolved = control.liveOrders.halt(for: try InputValidation.symbol(input.symbol)) {
                     throw APIError(
-                        HTTPResponse.Status(code: 423), "order_state_unresolved",
+                        HTTPResponse.Status(code: 423),
+                        "order_state_unresolved",
                         "\(unresolved.symbol) is halted: live order \(unresolved.clientOrderId) is unresolved (\(unresolved.detail)); "
-                            + "resolve it with POST /api/live/orders/\(unresolved.clientOrderId)/resolve")
+                            + "resolve it with POST /api/live/orders/\(unresolved.clientOrderId)/resolve"
+                    )
                 }
             }
             let output = try await execute.run(input, requestID: requestID)
             if output.mode == .live, output.status == .filled, !output.duplicate { notifier?.liveFill(output) }
             logger.info(
                 "order \(output.status.rawValue)",
-                metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"])
+                metadata: ["request.id": "\(requestID)", "order": "\(output.clientOrderId)", "duplicate": "\(output.duplicate)"]
+            )
             return try jsonResponse(output, requestID: requestID)
         }
         let candleRoute = router.group().add(
-            middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken))
+            middleware: BearerTokenMiddleware(token: configuration.apiToken, alternate: configuration.marketFeedToken)
+        )
         registerFeedReports(on: candleRoute)
         candleRoute.post("api/market/candles") { request, context in
             let input = try await request.decodeJSON(CandlesInput.self, limit: configuration.maxBodyBytes)
@@ -122,7 +128,11 @@ struct GatewayAPI: Sendable {
             let id = try modelID(context)
             let input = try await request.decodeJSON(CanaryInput.self, limit: configuration.maxBodyBytes)
             guard let mode = CanaryMode(rawValue: input.mode), mode != .promoted else {
-                throw APIError(.unprocessableContent, "invalid_mode", "mode must be off, shadow or split (promote with POST /api/models/\(id)/promote)")
+                throw APIError(
+                    .unprocessableContent,
+                    "invalid_mode",
+                    "mode must be off, shadow or split (promote with POST /api/models/\(id)/promote)"
+                )
             }
             let share = input.share ?? (mode == .split ? 0.1 : 0)
             guard share.isFinite, (0...1).contains(share) else {
@@ -158,7 +168,9 @@ struct GatewayAPI: Sendable {
     /// operator's calls (halt, resume, reset, status and ledger reads, marks): they go ahead of
     /// the orders' reserves and settles waiting at the broker.
     func risk<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ operation: WireOperation<Payload, Result>, _ payload: Payload, requestID: String
+        _ operation: WireOperation<Payload, Result>,
+        _ payload: Payload,
+        requestID: String
     ) async throws(APIError) -> Result {
         do {
             return try await workers.call(ServiceName.risk, operation, payload: payload, requestID: requestID, priority: true)
@@ -208,32 +220,62 @@ struct GatewayAPI: Sendable {
         let account = book == .live ? risk?.status.live?.account : risk?.status.account
         if configuration.tradingMode == .live, let hold = risk?.status.live?.reconciliation.hold { problems.append(hold) }
         var output = HealthOutput(
-            ok: problems.isEmpty, service: "gateway", tradingMode: configuration.tradingMode, problems: problems,
+            ok: problems.isEmpty,
+            service: "gateway",
+            tradingMode: configuration.tradingMode,
+            problems: problems,
             uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
             config: HealthConfig(
-                confidenceThreshold: limits?.confidenceThreshold, maxOrderNotionalUsd: limits?.maxOrderNotionalUsd,
-                maxPositionUsd: limits?.maxPositionUsd, maxGrossExposureUsd: limits?.maxGrossExposureUsd,
-                maxDailyLossUsd: limits?.maxDailyLossUsd, maxDrawdown: limits?.maxDrawdown, maxOrdersPerMinute: limits?.maxOrdersPerMinute,
-                symbolAllowlist: limits?.symbolAllowlist, startingEquityUsd: limits?.startingEquityUsd,
-                slippageBps: limits?.slippageBps, feeBps: limits?.feeBps, consensusQuorum: configuration.consensus.quorum,
-                consensusMinAgreement: configuration.consensus.minAgreement, modelIds: configuration.modelIDs,
+                confidenceThreshold: limits?.confidenceThreshold,
+                maxOrderNotionalUsd: limits?.maxOrderNotionalUsd,
+                maxPositionUsd: limits?.maxPositionUsd,
+                maxGrossExposureUsd: limits?.maxGrossExposureUsd,
+                maxDailyLossUsd: limits?.maxDailyLossUsd,
+                maxDrawdown: limits?.maxDrawdown,
+                maxOrdersPerMinute: limits?.maxOrdersPerMinute,
+                symbolAllowlist: limits?.symbolAllowlist,
+                startingEquityUsd: limits?.startingEquityUsd,
+                slippageBps: limits?.slippageBps,
+                feeBps: limits?.feeBps,
+                consensusQuorum: configuration.consensus.quorum,
+                consensusMinAgreement: configuration.consensus.minAgreement,
+                modelIds: configuration.modelIDs,
                 requestTimeoutMs: configuration.broker.requestTimeoutMilliseconds,
                 heartbeatIntervalMs: configuration.broker.heartbeatIntervalMilliseconds,
-                heartbeatLiveness: configuration.broker.heartbeatLiveness, authRequired: configuration.apiToken != nil,
-                allowRequestPrice: configuration.allowRequestPrice, drawdownAction: limits?.drawdownAction,
-                maxCandleAge: limits?.maxCandleAge, protections: limits?.protections),
+                heartbeatLiveness: configuration.broker.heartbeatLiveness,
+                authRequired: configuration.apiToken != nil,
+                allowRequestPrice: configuration.allowRequestPrice,
+                drawdownAction: limits?.drawdownAction,
+                maxCandleAge: limits?.maxCandleAge,
+                protections: limits?.protections
+            ),
             risk: HealthRisk(
-                known: risk != nil, drawdown: account?.drawdown, equity: account?.equity,
-                peakEquity: account?.peakEquity, cash: account?.cash,
-                grossExposure: account?.grossExposure, dailyLoss: account?.dailyLoss,
-                realizedPnl: account?.realizedPnl, unrealizedPnl: account?.unrealizedPnl,
-                pendingOrders: account?.pendingOrders, locked: risk?.status.flags.riskLocked,
-                lockReason: risk?.status.flags.lockReason, halted: risk?.status.flags.halted, haltReason: risk?.status.flags.haltReason,
-                statusAgeMs: risk.map { now - $0.at }, tradingState: risk?.status.flags.tradingState,
-                stateReason: risk?.status.flags.stateReason, locks: risk?.status.flags.activeLocks(at: now)),
-            control: control.control, workers: snapshot.workers, models: modelIDs,
-            modelVersions: self.models.entries(live: snapshot.workers), liveOrders: live ? control.liveHealth : nil,
-            market: marketStatus(now: now).symbols)
+                known: risk != nil,
+                drawdown: account?.drawdown,
+                equity: account?.equity,
+                peakEquity: account?.peakEquity,
+                cash: account?.cash,
+                grossExposure: account?.grossExposure,
+                dailyLoss: account?.dailyLoss,
+                realizedPnl: account?.realizedPnl,
+                unrealizedPnl: account?.unrealizedPnl,
+                pendingOrders: account?.pendingOrders,
+                locked: risk?.status.flags.riskLocked,
+                lockReason: risk?.status.flags.lockReason,
+                halted: risk?.status.flags.halted,
+                haltReason: risk?.status.flags.haltReason,
+                statusAgeMs: risk.map { now - $0.at },
+                tradingState: risk?.status.flags.tradingState,
+                stateReason: risk?.status.flags.stateReason,
+                locks: risk?.status.flags.activeLocks(at: now)
+            ),
+            control: control.control,
+            workers: snapshot.workers,
+            models: modelIDs,
+            modelVersions: self.models.entries(live: snapshot.workers),
+            liveOrders: live ? control.liveHealth : nil,
+            market: marketStatus(now: now).symbols
+        )
         output.risk.book = book
         output.risk.reconciliation = risk?.status.live?.reconciliation
         return output
@@ -252,15 +294,24 @@ struct GatewayAPI: Sendable {
             switch error {
             case .stale(let newest, let oldest):
                 throw APIError(
-                    .conflict, "stale_candle",
-                    "\(symbol) already holds a candle opened at \(newest); openTime \(oldest) is not newer: nothing was added, the mark did not move")
+                    .conflict,
+                    "stale_candle",
+                    "\(symbol) already holds a candle opened at \(newest); openTime \(oldest) is not newer: nothing was added, the mark did not move"
+                )
             case .repeated(let openTime):
                 throw APIError(.unprocessableContent, "invalid_candle", "two candles share openTime \(openTime)")
             case .future(let openTime, let latest):
                 throw APIError(
-                    .unprocessableContent, "candle_in_future", "openTime \(openTime) is more than one interval in the future (latest allowed \(latest))")
+                    .unprocessableContent,
+                    "candle_in_future",
+                    "openTime \(openTime) is more than one interval in the future (latest allowed \(latest))"
+                )
             case .tooManySymbols(let limit):
-                throw APIError(.unprocessableContent, "too_many_symbols", "at most \(limit) symbols are held (MAX_SYMBOLS); \(symbol) is not one of them")
+                throw APIError(
+                    .unprocessableContent,
+                    "too_many_symbols",
+                    "at most \(limit) symbols are held (MAX_SYMBOLS); \(symbol) is not one of them"
+                )
             }
         }
         guard let latest = input.candles.max(by: { $0.openTime < $1.openTime }), let price = Decimal(exactly: latest.close, scale: 8) else {
@@ -273,14 +324,23 @@ struct GatewayAPI: Sendable {
             logger.warning("risk_locked: trading is locked", metadata: ["request.id": "\(requestID)", "reason": "\(status.flags.lockReason ?? "")"])
         }
         return CandlesOutput(
-            requestId: requestID, symbol: symbol, added: added, held: market.candles(for: symbol).count, price: price,
-            drawdown: status.account.drawdown, riskLocked: status.flags.riskLocked)
+            requestId: requestID,
+            symbol: symbol,
+            added: added,
+            held: market.candles(for: symbol).count,
+            price: price,
+            drawdown: status.account.drawdown,
+            riskLocked: status.flags.riskLocked
+        )
     }
 
     // MARK: operator actions
 
     func operatorAction(
-        _ request: Request, _ context: GatewayRequestContext, _ operation: WireOperation<OperatorAction, RiskStatus>, message: String
+        _ request: Request,
+        _ context: GatewayRequestContext,
+        _ operation: WireOperation<OperatorAction, RiskStatus>,
+        message: String
     ) async throws -> Response {
         let op = operation.name
         let isHalt = op == Operations.Risk.halt.name
@@ -309,7 +369,12 @@ struct GatewayAPI: Sendable {
 
     /// Carries out an operator action through the risk worker and answers with the flags.
     func perform(
-        _ op: String, isHalt: Bool, reason: String?, requestedBy: String, message: String, requestID: String,
+        _ op: String,
+        isHalt: Bool,
+        reason: String?,
+        requestedBy: String,
+        message: String,
+        requestID: String,
         call: (String) async throws(APIError) -> RiskStatus
     ) async throws -> Response {
         // Halt: stop first, write later (and log after). Every worker holds as soon as the
@@ -317,7 +382,9 @@ struct GatewayAPI: Sendable {
         if isHalt { control.haltNow(reason: reason ?? "halted by \(requestedBy)") }
         GatewayCounters.operatorAction(op)
         logger.warning(
-            "\(message)", metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(reason ?? "")"])
+            "\(message)",
+            metadata: ["request.id": "\(requestID)", "requestedBy": "\(requestedBy)", "reason": "\(reason ?? "")"]
+        )
         // Resume and reset: written first, broadcast after (the risk worker's answer is the change).
         let outcome: Result<RiskStatus, APIError>
         do {
@@ -329,20 +396,42 @@ struct GatewayAPI: Sendable {
             let state = control.control
             logger.warning(
                 "halt broadcast but not yet recorded by the risk worker: held by the gateway",
-                metadata: ["request.id": "\(requestID)", "error": "\(error.code): \(error.detail)"])
+                metadata: ["request.id": "\(requestID)", "error": "\(error.code): \(error.detail)"]
+            )
             return try jsonResponse(
                 OperatorOutput(
-                    requestId: requestID, ok: true, action: op, halted: true, haltReason: state?.haltReason, riskLocked: state?.riskLocked ?? false,
-                    lockReason: state?.lockReason, drawdown: nil, persisted: false, tradingState: .halted, stateReason: state?.haltReason),
-                status: .accepted, requestID: requestID)
+                    requestId: requestID,
+                    ok: true,
+                    action: op,
+                    halted: true,
+                    haltReason: state?.haltReason,
+                    riskLocked: state?.riskLocked ?? false,
+                    lockReason: state?.lockReason,
+                    drawdown: nil,
+                    persisted: false,
+                    tradingState: .halted,
+                    stateReason: state?.haltReason
+                ),
+                status: .accepted,
+                requestID: requestID
+            )
         }
         let status = try outcome.get()
         if isHalt { control.update(status: status) } else { control.operatorCleared(status: status) }
         return try jsonResponse(
             OperatorOutput(
-                requestId: requestID, ok: true, action: op, halted: status.flags.halted, haltReason: status.flags.haltReason,
-                riskLocked: status.flags.riskLocked, lockReason: status.flags.lockReason, drawdown: status.account.drawdown,
-                tradingState: status.flags.tradingState, stateReason: status.flags.stateReason),
-            requestID: requestID)
+                requestId: requestID,
+                ok: true,
+                action: op,
+                halted: status.flags.halted,
+                haltReason: status.flags.haltReason,
+                riskLocked: status.flags.riskLocked,
+                lockReason: status.flags.lockReason,
+                drawdown: status.account.drawdown,
+                tradingState: status.flags.tradingState,
+                stateReason: status.flags.stateReason
+            ),
+            requestID: requestID
+        )
     }
 }

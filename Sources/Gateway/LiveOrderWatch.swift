@@ -122,12 +122,18 @@ final class LiveOrderWatch: Sendable {
         state.withLock { state in
             let clock = state.clock.map { clock in
                 LiveOrderHealth.Clock(
-                    offsetMs: clock.status.offsetMs, ageMs: clock.status.ageMs.map { $0 + unixMilliseconds() - clock.heardAt },
-                    roundTripMs: clock.status.roundTripMs, syncIntervalMs: clock.status.syncIntervalMs, lastFailure: clock.status.lastFailure)
+                    offsetMs: clock.status.offsetMs,
+                    ageMs: clock.status.ageMs.map { $0 + unixMilliseconds() - clock.heardAt },
+                    roundTripMs: clock.status.roundTripMs,
+                    syncIntervalMs: clock.status.syncIntervalMs,
+                    lastFailure: clock.status.lastFailure
+                )
             }
             return LiveOrderHealth(
                 exchangeClock: clock ?? LiveOrderHealth.Clock(lastFailure: "not heard from the execution worker yet"),
-                unresolved: state.unresolved.values.sorted { $0.clientOrderId < $1.clientOrderId }, exchangeRate: state.clock?.status.rate)
+                unresolved: state.unresolved.values.sorted { $0.clientOrderId < $1.clientOrderId },
+                exchangeRate: state.clock?.status.rate
+            )
         }
     }
 
@@ -140,10 +146,15 @@ final class LiveOrderWatch: Sendable {
         }
         let oldest = LiveOrderSettings.clockPeriodsAllowed * Int64(interval) + 5_000
         if age > oldest {
-            return (false, "the last measurement is \(age) ms old, beyond \(oldest) ms (\(LiveOrderSettings.clockPeriodsAllowed) x EXCHANGE_TIME_SYNC_MS): \(clock.lastFailure ?? "")")
+            return (
+                false,
+                "the last measurement is \(age) ms old, beyond \(oldest) ms (\(LiveOrderSettings.clockPeriodsAllowed) x EXCHANGE_TIME_SYNC_MS): \(clock.lastFailure ?? "")"
+            )
         }
         if abs(offset) > Int64(settings.maxClockOffsetMilliseconds) {
-            return (false, "offset \(offset) ms is beyond EXCHANGE_MAX_CLOCK_OFFSET_MS (\(settings.maxClockOffsetMilliseconds) ms): fix the host's clock")
+            return (
+                false, "offset \(offset) ms is beyond EXCHANGE_MAX_CLOCK_OFFSET_MS (\(settings.maxClockOffsetMilliseconds) ms): fix the host's clock"
+            )
         }
         return (true, "offset \(offset) ms, measured \(age) ms ago")
     }

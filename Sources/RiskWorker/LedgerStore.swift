@@ -66,7 +66,8 @@ final class LedgerStore: Sendable {
                     CREATE TABLE audit (
                         id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, action TEXT NOT NULL,
                         requested_by TEXT NOT NULL, reason TEXT);
-                    """)
+                    """
+            )
         }
         registerEquityMigration(&migrator)
         migrator.registerMigration("fees-owed") { db in
@@ -82,7 +83,8 @@ final class LedgerStore: Sendable {
                     CREATE TABLE closed_trades (order_id TEXT PRIMARY KEY, closed_at INTEGER NOT NULL, body TEXT NOT NULL);
                     CREATE INDEX closed_trades_by_time ON closed_trades(closed_at);
                     CREATE TABLE candle_clocks (symbol TEXT PRIMARY KEY, newest_open_time INTEGER NOT NULL, interval_ms INTEGER NOT NULL);
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("positions-dust") { db in
             // The part of a position the exchange cannot trade (a decimal string; '0' for none).
@@ -96,7 +98,8 @@ final class LedgerStore: Sendable {
                     ALTER TABLE account ADD COLUMN backoff_orders_until INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE account ADD COLUMN backoff_requests_until INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE account ADD COLUMN backoff_reason TEXT;
-                    """)
+                    """
+            )
         }
         return migrator
     }
@@ -110,8 +113,11 @@ final class LedgerStore: Sendable {
                 var positions: [String: Portfolio.Position] = [:]
                 for position in try Row.fetchAll(db, sql: "SELECT * FROM positions") {
                     positions[position["symbol"]] = Portfolio.Position(
-                        quantity: try Self.decimal(position["quantity"]), averagePrice: try Self.decimal(position["average_price"]),
-                        realizedPnl: try Self.decimal(position["realized_pnl"]), dust: try Self.decimal(position["dust"]))
+                        quantity: try Self.decimal(position["quantity"]),
+                        averagePrice: try Self.decimal(position["average_price"]),
+                        realizedPnl: try Self.decimal(position["realized_pnl"]),
+                        dust: try Self.decimal(position["dust"])
+                    )
                 }
                 var marks: [String: Decimal] = [:]
                 for mark in try Row.fetchAll(db, sql: "SELECT * FROM marks") {
@@ -123,15 +129,30 @@ final class LedgerStore: Sendable {
                     feesOwed[asset] = try Self.decimal(amount)
                 }
                 let portfolio = Portfolio(
-                    cash: try Self.decimal(row["cash"]), positions: positions, marks: marks, peakEquity: try Self.decimal(row["peak_equity"]),
-                    feesOwed: feesOwed)
+                    cash: try Self.decimal(row["cash"]),
+                    positions: positions,
+                    marks: marks,
+                    peakEquity: try Self.decimal(row["peak_equity"]),
+                    feesOwed: feesOwed
+                )
                 let flags = RiskFlags(
-                    halted: row["halted"], haltReason: row["halt_reason"], riskLocked: row["risk_locked"], lockReason: row["lock_reason"],
-                    reducing: row["reducing"], reducingReason: row["reducing_reason"], exchangeBackoff: Self.backoff(row))
+                    halted: row["halted"],
+                    haltReason: row["halt_reason"],
+                    riskLocked: row["risk_locked"],
+                    lockReason: row["lock_reason"],
+                    reducing: row["reducing"],
+                    reducingReason: row["reducing_reason"],
+                    exchangeBackoff: Self.backoff(row)
+                )
                 engine = RiskEngine(
-                    limits: limits, flags: flags, portfolio: portfolio,
+                    limits: limits,
+                    flags: flags,
+                    portfolio: portfolio,
                     day: RiskEngine.TradingDay(date: row["day"], startEquity: try Self.decimal(row["day_start_equity"])),
-                    protections: try Self.loadProtections(db), candleClocks: try Self.loadClocks(db), live: live)
+                    protections: try Self.loadProtections(db),
+                    candleClocks: try Self.loadClocks(db),
+                    live: live
+                )
             } else {
                 engine = RiskEngine(limits: limits, live: live)
             }
@@ -141,7 +162,9 @@ final class LedgerStore: Sendable {
                 sql: """
                     SELECT body FROM orders WHERE status = 'pending'
                     UNION ALL SELECT body FROM (SELECT body FROM orders WHERE status != 'pending' ORDER BY created_at DESC LIMIT ?)
-                    """, arguments: [recentOrders])
+                    """,
+                arguments: [recentOrders]
+            )
             for row in rows {
                 let body: String = row["body"]
                 engine.remember(try decoder.decode(Order.self, from: Data(body.utf8)))
@@ -166,8 +189,11 @@ final class LedgerStore: Sendable {
         let locks = try String.fetchAll(db, sql: "SELECT body FROM protection_locks ORDER BY until").map {
             try decoder.decode(ProtectionLock.self, from: Data($0.utf8))
         }
-        let trades = try String.fetchAll(db, sql: "SELECT body FROM (SELECT body, closed_at FROM closed_trades ORDER BY closed_at DESC LIMIT 10000) ORDER BY closed_at")
-            .map { try decoder.decode(ClosedTrade.self, from: Data($0.utf8)) }
+        let trades = try String.fetchAll(
+            db,
+            sql: "SELECT body FROM (SELECT body, closed_at FROM closed_trades ORDER BY closed_at DESC LIMIT 10000) ORDER BY closed_at"
+        )
+        .map { try decoder.decode(ClosedTrade.self, from: Data($0.utf8)) }
         return Protections(locks: locks, trades: trades)
     }
 
@@ -190,7 +216,8 @@ final class LedgerStore: Sendable {
             for lock in locks {
                 try db.executeCached(
                     sql: "INSERT INTO protection_locks (id, until, body) VALUES (?, ?, ?)",
-                    arguments: [lock.id, lock.until, String(decoding: try encoder.encode(lock), as: UTF8.self)])
+                    arguments: [lock.id, lock.until, String(decoding: try encoder.encode(lock), as: UTF8.self)]
+                )
             }
         }
         let closing = Set(orders.map(\.intent.clientOrderId))
@@ -198,20 +225,23 @@ final class LedgerStore: Sendable {
             for trade in engine.protections.trades where closing.contains(trade.orderId) {
                 try db.executeCached(
                     sql: "INSERT OR IGNORE INTO closed_trades (order_id, closed_at, body) VALUES (?, ?, ?)",
-                    arguments: [trade.orderId, trade.closedAt, String(decoding: try encoder.encode(trade), as: UTF8.self)])
+                    arguments: [trade.orderId, trade.closedAt, String(decoding: try encoder.encode(trade), as: UTF8.self)]
+                )
             }
         }
         for symbol in symbols {
             guard let clock = engine.candleClocks[symbol] else { continue }
             try db.executeCached(
                 sql: "INSERT OR REPLACE INTO candle_clocks (symbol, newest_open_time, interval_ms) VALUES (?, ?, ?)",
-                arguments: [symbol, clock.newestOpenTime, clock.intervalMilliseconds])
+                arguments: [symbol, clock.newestOpenTime, clock.intervalMilliseconds]
+            )
         }
     }
 
     /// Writes the account, the given orders and the given symbols' positions and marks in one
     /// transaction: either all of it is on disk, or none.
-    func save(_ engine: RiskEngine, orders: [Order] = [], symbols: [String] = [], audit: (action: String, by: String, reason: String?)? = nil) throws {
+    func save(_ engine: RiskEngine, orders: [Order] = [], symbols: [String] = [], audit: (action: String, by: String, reason: String?)? = nil) throws
+    {
         var writes = LedgerWrites()
         writes.add(orders: orders, symbols: symbols, audit: audit)
         try save(engine, writes: writes)
@@ -230,7 +260,9 @@ final class LedgerStore: Sendable {
             throw LedgerRefusal(detail: "refused to write \(bad): not a number")
         }
         let feesOwedText = String(
-            decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues(\.plainText)), as: UTF8.self)
+            decoding: try encoder.encode(engine.portfolio.feesOwed.mapValues(\.plainText)),
+            as: UTF8.self
+        )
         let liveChanged = savedLiveBook.withLock { $0 != engine.live }
         try database.write { db in
             if liveChanged { try Self.saveLiveBook(db, engine.live, now: now) }
@@ -253,7 +285,8 @@ final class LedgerStore: Sendable {
                     engine.flags.lockReason, engine.day.date, engine.day.startEquity.plainText, feesOwedText, now, engine.flags.reducing,
                     engine.flags.reducingReason, engine.flags.exchangeBackoff?.ordersUntil ?? 0, engine.flags.exchangeBackoff?.requestsUntil ?? 0,
                     engine.flags.exchangeBackoff?.reason,
-                ])
+                ]
+            )
             try Self.saveProtections(db, engine, orders: orders, symbols: Set(symbols), encoder: encoder)
             for symbol in symbols.sorted() {
                 if let position = portfolio.positions[symbol] {
@@ -262,10 +295,14 @@ final class LedgerStore: Sendable {
                         arguments: [
                             symbol, position.quantity.plainText, position.averagePrice.plainText, position.realizedPnl.plainText,
                             position.dust.plainText,
-                        ])
+                        ]
+                    )
                 }
                 if let mark = portfolio.marks[symbol] {
-                    try db.executeCached(sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)", arguments: [symbol, mark.plainText, now])
+                    try db.executeCached(
+                        sql: "INSERT OR REPLACE INTO marks (symbol, price, ts) VALUES (?, ?, ?)",
+                        arguments: [symbol, mark.plainText, now]
+                    )
                 }
             }
             for order in orders {
@@ -275,17 +312,20 @@ final class LedgerStore: Sendable {
                         INSERT INTO orders (client_order_id, created_at, status, mode, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT(client_order_id) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at
                         """,
-                    arguments: [order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now])
+                    arguments: [order.intent.clientOrderId, order.createdAt, order.status.rawValue, order.mode.rawValue, body, now]
+                )
             }
             for audit in writes.audits {
                 try db.executeCached(
                     sql: "INSERT INTO audit (ts, action, requested_by, reason) VALUES (?, ?, ?, ?)",
-                    arguments: [now, audit.action, audit.by, audit.reason])
+                    arguments: [now, audit.action, audit.by, audit.reason]
+                )
             }
             if let equity {
                 try db.executeCached(
                     sql: "INSERT INTO equity_points (ts, equity, cash, peak_equity, drawdown) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [equity.ts, equity.equity.plainText, equity.cash.plainText, equity.peakEquity.plainText, equity.drawdown])
+                    arguments: [equity.ts, equity.equity.plainText, equity.cash.plainText, equity.peakEquity.plainText, equity.drawdown]
+                )
             }
         }
         if liveChanged { savedLiveBook.withLock { $0 = engine.live } }
@@ -304,7 +344,12 @@ final class LedgerStore: Sendable {
         // timer writes besides, a point a minute), so the writer is free, and the reader pool's
         // hand-over (its own queue, a semaphore, then the reader's queue) cost more than the SELECT.
         try database.unsafeReentrantWrite { db in
-            guard let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM orders WHERE client_order_id = ?"), arguments: [clientOrderID]) else {
+            guard
+                let body = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT body FROM orders WHERE client_order_id = ?"),
+                    arguments: [clientOrderID]
+                )
+            else {
                 return nil
             }
             return try JSONDecoder().decode(Order.self, from: Data(body.utf8))
@@ -317,7 +362,10 @@ final class LedgerStore: Sendable {
             let bodies: [String]
             if let status {
                 bodies = try String.fetchAll(
-                    db, sql: "SELECT body FROM orders WHERE status = ? ORDER BY created_at DESC LIMIT ?", arguments: [status.rawValue, limit])
+                    db,
+                    sql: "SELECT body FROM orders WHERE status = ? ORDER BY created_at DESC LIMIT ?",
+                    arguments: [status.rawValue, limit]
+                )
             } else {
                 bodies = try String.fetchAll(db, sql: "SELECT body FROM orders ORDER BY created_at DESC LIMIT ?", arguments: [limit])
             }

@@ -33,10 +33,16 @@ public final class RiskWorker: Sendable {
         var opened: (LedgerStore, RiskEngine)?
         while opened == nil {
             do {
-                let store = try LedgerStore(directory: configuration.dataDirectory, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, logger: logger)
+                let store = try LedgerStore(
+                    directory: configuration.dataDirectory,
+                    busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
+                    logger: logger
+                )
                 let restored = try store.load(limits: configuration.limits, recentOrders: 5_000)
                 let pending = restored.orders.values.filter { $0.status == .pending }.count
-                if pending > 0 { logger.warning("orders left pending: the gateway reconciles them with the executor", metadata: ["pending": "\(pending)"]) }
+                if pending > 0 {
+                    logger.warning("orders left pending: the gateway reconciles them with the executor", metadata: ["pending": "\(pending)"])
+                }
                 opened = (store, restored)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                 logger.warning("the ledger is locked by another connection: retrying", metadata: ["error": "\(error)"])
@@ -52,7 +58,8 @@ public final class RiskWorker: Sendable {
                 "path": "\(configuration.dataDirectory)/ledger.sqlite", "equity": "\(restored.portfolio.equity)",
                 "riskLocked": "\(flags.riskLocked)", "halted": "\(flags.halted)",
                 "synchronous": "\((try? store.writerPragma("synchronous")).flatMap { $0 }.map { "\($0)" } ?? "unknown")",
-            ])
+            ]
+        )
         engine = Mutex(restored)
         equity = EquityRecorder(store: store, logger: logger)
         equity.observe(restored, orders: [])
@@ -142,7 +149,9 @@ public final class RiskWorker: Sendable {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             logger.warning("ledger group write waited out its busy timeout: refused", metadata: ["error": "\(error)", "requests": "\(bodies.count)"])
             engine.withLock { $0.restore(closed.undo) }
-            let refusal = WireReply<Empty>(error: WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503))
+            let refusal = WireReply<Empty>(
+                error: WireError(code: "ledger_busy", detail: "the ledger is locked by another connection; nothing was written, retry", status: 503)
+            )
             let body = (try? WireCodec.encode(refusal)) ?? []
             return bodies.map { _ in body }
         } catch {
@@ -191,7 +200,9 @@ public final class RiskWorker: Sendable {
         }
         handler.on(Operations.Risk.mark) { [self] (request: WireRequest<MarkRequest>) throws(WireError) -> RiskStatus in
             guard request.payload.price > 0 else { throw WireError(code: "invalid_price", detail: "price must be positive", status: 422) }
-            let clock = request.payload.intervalMs.flatMap { $0 > 0 ? CandleClock(newestOpenTime: request.payload.ts, intervalMilliseconds: $0) : nil }
+            let clock = request.payload.intervalMs.flatMap {
+                $0 > 0 ? CandleClock(newestOpenTime: request.payload.ts, intervalMilliseconds: $0) : nil
+            }
             return try mutate { engine in
                 if engine.mark(symbol: request.payload.symbol, price: request.payload.price, now: unixMilliseconds(), clock: clock) {
                     logTrip(engine.flags, requestID: request.requestId)
@@ -206,7 +217,8 @@ public final class RiskWorker: Sendable {
                     metadata: [
                         "request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)",
                         "was": "\(engine.flags.lockReason ?? "not locked")",
-                    ])
+                    ]
+                )
                 engine.resetLock()
                 return (engine.status, [], [], ("reset", request.payload.requestedBy, request.payload.reason))
             }
@@ -215,7 +227,9 @@ public final class RiskWorker: Sendable {
             try mutate { engine in
                 let reason = request.payload.reason ?? "halted by \(request.payload.requestedBy)"
                 logger.warning(
-                    "trading halted", metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "reason": "\(reason)"])
+                    "trading halted",
+                    metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "reason": "\(reason)"]
+                )
                 engine.halt(reason: reason)
                 return (engine.status, [], [], ("halt", request.payload.requestedBy, reason))
             }
@@ -289,7 +303,8 @@ public final class RiskWorker: Sendable {
                     metadata: [
                         "request.id": "\(request.requestId)", "requestedBy": "\(change.requestedBy)", "state": "\(change.state.rawValue)",
                         "was": "\(engine.flags.tradingState.rawValue)", "reason": "\(change.reason ?? "")",
-                    ])
+                    ]
+                )
                 engine.setState(change.state, reason: change.reason)
                 return (engine.status, [], [], ("state \(change.state.rawValue)", change.requestedBy, change.reason))
             }
@@ -305,7 +320,8 @@ public final class RiskWorker: Sendable {
                 }
                 logger.warning(
                     "protection lock deleted",
-                    metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "lock": "\(removed.id)"])
+                    metadata: ["request.id": "\(request.requestId)", "requestedBy": "\(request.payload.requestedBy)", "lock": "\(removed.id)"]
+                )
                 let result = UnlockResult(removed: removed, locks: engine.protections.active(at: now))
                 return (result, [], [], ("unlock \(removed.id)", request.payload.requestedBy, removed.reason))
             }
@@ -318,7 +334,13 @@ public final class RiskWorker: Sendable {
         let worker = try RiskWorker(configuration: try RiskConfiguration(reader: reader), logger: logger)
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         try WorkerProcess.run(
-            service: ServiceName.risk, configuration: configuration, handler: worker.requestHandler(), control: control, metrics: metrics, logger: logger)
+            service: ServiceName.risk,
+            configuration: configuration,
+            handler: worker.requestHandler(),
+            control: control,
+            metrics: metrics,
+            logger: logger
+        )
     }
 }
 

@@ -28,7 +28,8 @@ public enum MetricHelp {
         // gateway: trading
         "orders_total": "Execute calls by outcome (filled, rejected, duplicate, refused, unknown).",
         "risk_locked_refusals_total": "Orders refused because trading is risk-locked.",
-        "stale_data_refusals_total": "Consensus answers and orders refused (409) because the symbol's newest candle is older than MAX_CANDLE_AGE, by where.",
+        "stale_data_refusals_total":
+            "Consensus answers and orders refused (409) because the symbol's newest candle is older than MAX_CANDLE_AGE, by where.",
         "operator_actions_total": "Operator actions (halt, resume, reset, model routing), by action.",
         "risk_drawdown_ratio": "Drawdown from peak equity as a fraction (0.1 = 10 %), from the risk worker's latest status.",
         "risk_equity_usd": "Account equity in USD, from the risk worker's latest status.",
@@ -39,8 +40,10 @@ public enum MetricHelp {
         "exchange_clock_offset_seconds": "The exchange's clock minus the host's (GET /api/v3/time), as the execution worker last measured it.",
         "exchange_clock_age_seconds": "Age of the execution worker's latest measurement of the exchange's clock, as the gateway holds it.",
         "live_orders_unresolved": "Live orders unknown past LIVE_UNRESOLVED_ALERT_MS (each halts its symbol).",
-        "exchange_used_weight": "The exchange's request weight used this minute (X-MBX-USED-WEIGHT-1M), as the execution replica last polled reports it.",
-        "exchange_backoff_seconds": "Seconds until new live orders may be sent again (the rate-limit back-off every execution replica holds; 0 for none).",
+        "exchange_used_weight":
+            "The exchange's request weight used this minute (X-MBX-USED-WEIGHT-1M), as the execution replica last polled reports it.",
+        "exchange_backoff_seconds":
+            "Seconds until new live orders may be sent again (the rate-limit back-off every execution replica holds; 0 for none).",
         // every process
         "control_halted": "1 while trading is halted, else 0.",
         "control_risk_locked": "1 while trading is risk-locked (drawdown limit), else 0.",

@@ -44,8 +44,14 @@ public struct RiskEngine: Sendable {
     }
 
     public init(
-        limits: RiskLimits, flags: RiskFlags? = nil, portfolio: Portfolio? = nil, orders: [String: Order] = [:], day: TradingDay? = nil,
-        protections: Protections = Protections(), candleClocks: [String: CandleClock] = [:], live: LiveBook = LiveBook()
+        limits: RiskLimits,
+        flags: RiskFlags? = nil,
+        portfolio: Portfolio? = nil,
+        orders: [String: Order] = [:],
+        day: TradingDay? = nil,
+        protections: Protections = Protections(),
+        candleClocks: [String: CandleClock] = [:],
+        live: LiveBook = LiveBook()
     ) {
         self.live = live
         self.limits = limits
@@ -280,7 +286,9 @@ public struct RiskEngine: Sendable {
             guard existing.intent == intent else {
                 throw WireError(
                     code: "client_order_id_conflict",
-                    detail: "client order id \(intent.clientOrderId) was used for a different order", status: 409)
+                    detail: "client order id \(intent.clientOrderId) was used for a different order",
+                    status: 409
+                )
             }
             return ReserveResult(order: existing, duplicate: true, flags: flags)
         }
@@ -307,12 +315,16 @@ public struct RiskEngine: Sendable {
                 throw WireError(
                     code: "symbol_not_live",
                     detail: "\(intent.symbol) is quoted in \(pair.quote): the live book keeps only USD-like quotes as cash, so live orders "
-                        + "of it are refused (paper converts them at the \(pair.quote) USD mark); nothing was sent", status: 422)
+                        + "of it are refused (paper converts them at the \(pair.quote) USD mark); nothing was sent",
+                    status: 422
+                )
             }
             guard let pair = TradingPair(symbol: intent.symbol), live.balances[pair.base] != nil, live.balances[pair.quote] != nil else {
                 throw WireError(
                     code: "symbol_not_live",
-                    detail: "\(intent.symbol)'s assets are not reconciled with the exchange's account: add it to LIVE_SYMBOLS", status: 422)
+                    detail: "\(intent.symbol)'s assets are not reconciled with the exchange's account: add it to LIVE_SYMBOLS",
+                    status: 422
+                )
             }
         }
         // Trading state and protection locks refuse what opens or grows a position, never what shrinks one.
@@ -321,8 +333,10 @@ public struct RiskEngine: Sendable {
         if flags.reducing && !shrinks {
             throw WireError(
                 code: "reducing_only",
-                detail: "trading state is REDUCING (\(flags.reducingReason ?? "no reason given")): only orders that reduce an open position are accepted",
-                status: 423)
+                detail:
+                    "trading state is REDUCING (\(flags.reducingReason ?? "no reason given")): only orders that reduce an open position are accepted",
+                status: 423
+            )
         }
         if !shrinks, let lock = protections.lock(on: intent.symbol, at: now) {
             throw WireError(code: "symbol_locked", detail: lock.refusal, status: 423)
@@ -330,38 +344,54 @@ public struct RiskEngine: Sendable {
         if !limits.symbolAllowlist.isEmpty && !limits.symbolAllowlist.contains(intent.symbol) {
             throw WireError(
                 code: "symbol_not_allowed",
-                detail: "\(intent.symbol) is not on the allow-list (\(limits.symbolAllowlist.joined(separator: ", ")))", status: 422)
+                detail: "\(intent.symbol) is not on the allow-list (\(limits.symbolAllowlist.joined(separator: ", ")))",
+                status: 422
+            )
         }
         if intent.confidence < limits.confidenceThreshold {
             throw WireError(
                 code: "confidence_below_threshold",
-                detail: "confidence \(Self.format(intent.confidence)) is below the threshold \(limits.confidenceThreshold)", status: 422)
+                detail: "confidence \(Self.format(intent.confidence)) is below the threshold \(limits.confidenceThreshold)",
+                status: 422
+            )
         }
         if intent.qtyUsd < limits.minOrderUsd {
             throw WireError(
-                code: "order_too_small", detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)", status: 422)
+                code: "order_too_small",
+                detail: "order notional \(intent.qtyUsd) is below the minimum \(limits.minOrderUsd) (MIN_ORDER_USD)",
+                status: 422
+            )
         }
         if intent.qtyUsd > limits.maxOrderNotionalUsd {
             throw WireError(
                 code: "max_order_notional",
-                detail: "order notional \(intent.qtyUsd) exceeds the limit \(limits.maxOrderNotionalUsd)", status: 422)
+                detail: "order notional \(intent.qtyUsd) exceeds the limit \(limits.maxOrderNotionalUsd)",
+                status: 422
+            )
         }
         recentReservations.forget(upTo: now - 60_000)
         if recentReservations.count >= limits.maxOrdersPerMinute {
             throw WireError(
-                code: "rate_limited", detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later", status: 429)
+                code: "rate_limited",
+                detail: "more than \(limits.maxOrdersPerMinute) orders in the last minute; retry later",
+                status: 429
+            )
         }
         let dailyLoss = isLive ? live.day.startEquity - (live.portfolio?.equity ?? 0) : day.startEquity - portfolio.equity
         if dailyLoss >= limits.maxDailyLossUsd {
             throw WireError(
                 code: "max_daily_loss",
                 detail: "today's loss \(dailyLoss.rounded(scale: 2)) reached the limit \(limits.maxDailyLossUsd); trading resumes next UTC day",
-                status: 422)
+                status: 422
+            )
         }
         if request.mode == .live {
             if intent.qtyUsd > limits.liveMaxOrderUsd {
                 throw WireError(
-                    code: "live_order_cap", detail: "live order notional \(intent.qtyUsd) exceeds the live cap \(limits.liveMaxOrderUsd)", status: 422)
+                    code: "live_order_cap",
+                    detail: "live order notional \(intent.qtyUsd) exceeds the live cap \(limits.liveMaxOrderUsd)",
+                    status: 422
+                )
             }
             let today = Self.utcDate(now)
             let sentToday = orders.values
@@ -370,7 +400,9 @@ public struct RiskEngine: Sendable {
             if sentToday + intent.qtyUsd > limits.liveMaxDailyUsd {
                 throw WireError(
                     code: "live_daily_cap",
-                    detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)", status: 422)
+                    detail: "live notional today would be \(sentToday + intent.qtyUsd), beyond the daily cap \(limits.liveMaxDailyUsd)",
+                    status: 422
+                )
             }
         }
         var knownMark = portfolio.marks[intent.symbol]
@@ -383,7 +415,8 @@ public struct RiskEngine: Sendable {
                     code: "no_quote_mark",
                     detail: "\(intent.symbol) is quoted in \(pair.quote): no fresh USD mark of \(pair.quote) ("
                         + TradingPair.usdSymbols(of: pair.quote).prefix(3).joined(separator: ", ") + ", ... within MAX_CANDLE_AGE) to convert qtyUsd",
-                    status: 422)
+                    status: 422
+                )
             }
             quoteMarkUsd = rate
             if let raw = quotedMarks[intent.symbol] { knownMark = (raw * rate).rounded(scale: 8) }
@@ -392,18 +425,29 @@ public struct RiskEngine: Sendable {
         guard let markPrice = knownMark ?? requestPrice else {
             throw WireError(
                 code: "no_price",
-                detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first", status: 409)
+                detail: "no market price is known for \(intent.symbol): feed candles with POST /api/market/candles first",
+                status: 409
+            )
         }
         // The quantity this notional buys at the mark must not round to zero (8 places).
         // A live sell carries the long position it may close: the execution worker sends it by base quantity.
         // Live: the live book's holding (the exchange's balance of the base asset), never the paper position.
         let heldQuantity = isLive ? live.held(intent.symbol) : portfolio.positions[intent.symbol]?.quantity ?? 0
         let terms = ExecutionTerms(
-            markPrice: markPrice, slippageBps: limits.slippageBps, feeBps: limits.feeBps, quoteMarkUsd: quoteMarkUsd,
-            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil)
+            markPrice: markPrice,
+            slippageBps: limits.slippageBps,
+            feeBps: limits.feeBps,
+            quoteMarkUsd: quoteMarkUsd,
+            heldQuantity: request.mode == .live && intent.side == .sell && heldQuantity > 0 ? heldQuantity : nil
+        )
         _ = try PaperFill.fill(
-            side: intent.side, notional: intent.qtyUsd, markPrice: markPrice, slippageBps: request.mode == .paper ? terms.slippageBps : 0,
-            feeBps: terms.feeBps, at: now)
+            side: intent.side,
+            notional: intent.qtyUsd,
+            markPrice: markPrice,
+            slippageBps: request.mode == .paper ? terms.slippageBps : 0,
+            feeBps: terms.feeBps,
+            at: now
+        )
         if request.mode == .live, intent.side == .sell {
             // Spot is long-only: a sell may sell what the account holds, less what pending sells take.
             let held = live.held(intent.symbol)
@@ -415,7 +459,8 @@ public struct RiskEngine: Sendable {
                     code: "insufficient_balance",
                     detail: "a sell of \(intent.qtyUsd) USD is \(quantity.rounded(scale: 8)) \(asset) at \(markPrice), beyond the "
                         + "\((held - pendingSells).rounded(scale: 8)) the account holds (spot live is long-only); nothing was sent",
-                    status: 422)
+                    status: 422
+                )
             }
         }
         let signed = intent.side == .buy ? intent.qtyUsd : -intent.qtyUsd
@@ -432,13 +477,17 @@ public struct RiskEngine: Sendable {
         if Self.magnitude(after) > limits.maxPositionUsd {
             throw WireError(
                 code: "max_position",
-                detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)", status: 422)
+                detail: "position in \(intent.symbol) would be \(after.rounded(scale: 2)), beyond the limit \(limits.maxPositionUsd)",
+                status: 422
+            )
         }
         let grossAfter = grossNow - Self.magnitude(before) + Self.magnitude(after)
         if grossAfter > limits.maxGrossExposureUsd && grossAfter > grossNow {
             throw WireError(
                 code: "max_gross_exposure",
-                detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)", status: 422)
+                detail: "gross exposure would be \(grossAfter.rounded(scale: 2)), beyond the limit \(limits.maxGrossExposureUsd)",
+                status: 422
+            )
         }
         recentReservations.append(now)
         let order = Order(intent: intent, status: .pending, mode: request.mode, createdAt: now, terms: terms)
@@ -523,7 +572,8 @@ public struct RiskEngine: Sendable {
             let realised = (after?.realizedPnl ?? 0) - before.realizedPnl
             protections.record(
                 ClosedTrade(orderId: order.intent.clientOrderId, symbol: symbol, closedAt: fill.filledAt, pnl: realised),
-                settings: limits.protections)
+                settings: limits.protections
+            )
             flags.locks = protections.locks
         }
         if liveBook { checkLiveDrawdown() } else { checkDrawdown() }
@@ -532,8 +582,13 @@ public struct RiskEngine: Sendable {
     /// The paper fill of an order: a pure function of its terms, stamped with its reservation time.
     public static func paperFill(_ order: Order, terms: ExecutionTerms) throws(WireError) -> Fill {
         try PaperFill.fill(
-            side: order.intent.side, notional: order.intent.qtyUsd, markPrice: terms.markPrice, slippageBps: terms.slippageBps,
-            feeBps: terms.feeBps, at: order.createdAt)
+            side: order.intent.side,
+            notional: order.intent.qtyUsd,
+            markPrice: terms.markPrice,
+            slippageBps: terms.slippageBps,
+            feeBps: terms.feeBps,
+            at: order.createdAt
+        )
     }
 
     /// A new price: marks the account and may trip the drawdown brake. Returns true if it tripped

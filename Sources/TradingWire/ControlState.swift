@@ -28,8 +28,16 @@ public struct ControlState: Codable, Sendable, Equatable {
     public var exchangeBackoff: ExchangeBackoff?
 
     public init(
-        seq: UInt64, halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?,
-        tradingMode: TradingMode, ts: Int64, tradingState: TradingState? = nil, stateReason: String? = nil, accountHold: String? = nil,
+        seq: UInt64,
+        halted: Bool,
+        haltReason: String?,
+        riskLocked: Bool,
+        lockReason: String?,
+        tradingMode: TradingMode,
+        ts: Int64,
+        tradingState: TradingState? = nil,
+        stateReason: String? = nil,
+        accountHold: String? = nil,
         exchangeBackoff: ExchangeBackoff? = nil
     ) {
         self.accountHold = accountHold
@@ -72,8 +80,15 @@ public struct RiskFlags: Codable, Sendable, Equatable {
     public var exchangeBackoff: ExchangeBackoff?
 
     public init(
-        halted: Bool, haltReason: String?, riskLocked: Bool, lockReason: String?, reducing: Bool = false, reducingReason: String? = nil,
-        locks: [ProtectionLock] = [], accountHold: String? = nil, exchangeBackoff: ExchangeBackoff? = nil
+        halted: Bool,
+        haltReason: String?,
+        riskLocked: Bool,
+        lockReason: String?,
+        reducing: Bool = false,
+        reducingReason: String? = nil,
+        locks: [ProtectionLock] = [],
+        accountHold: String? = nil,
+        exchangeBackoff: ExchangeBackoff? = nil
     ) {
         self.accountHold = accountHold
         self.exchangeBackoff = exchangeBackoff

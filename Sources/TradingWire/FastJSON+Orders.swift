@@ -128,7 +128,14 @@ extension Fill: FastJSONObject {
             let filledAt = value["filledAt"]?.int64
         else { return nil }
         var fill = try? Fill(
-            price: price, quantity: quantity, notional: notional, fee: fee, commissions: commissions, dryRun: dryRun, filledAt: filledAt)
+            price: price,
+            quantity: quantity,
+            notional: notional,
+            fee: fee,
+            commissions: commissions,
+            dryRun: dryRun,
+            filledAt: filledAt
+        )
         fill?.dust = dust
         return fill
     }
@@ -213,8 +220,16 @@ extension RiskFlags: FastJSONObject {
         }
         guard readable, let halted = value["halted"]?.bool, let riskLocked = value["riskLocked"]?.bool else { return nil }
         return RiskFlags(
-            halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, reducing: reducing ?? false,
-            reducingReason: reducingReason, locks: locks, accountHold: accountHold, exchangeBackoff: exchangeBackoff)
+            halted: halted,
+            haltReason: haltReason,
+            riskLocked: riskLocked,
+            lockReason: lockReason,
+            reducing: reducing ?? false,
+            reducingReason: reducingReason,
+            locks: locks,
+            accountHold: accountHold,
+            exchangeBackoff: exchangeBackoff
+        )
     }
 }
 
@@ -257,8 +272,14 @@ extension PositionSnapshot: FastJSONObject {
             let unrealized = value["unrealizedPnl"]?.decimal
         else { return nil }
         return PositionSnapshot(
-            symbol: symbol, quantity: quantity, averagePrice: average, markPrice: mark, realizedPnl: realized, unrealizedPnl: unrealized,
-            dust: dust)
+            symbol: symbol,
+            quantity: quantity,
+            averagePrice: average,
+            markPrice: mark,
+            realizedPnl: realized,
+            unrealizedPnl: unrealized,
+            dust: dust
+        )
     }
 }
 
@@ -289,8 +310,18 @@ extension AccountSnapshot: FastJSONObject {
             let positions = value.elements("positions", PositionSnapshot.fromFastJSON)
         else { return nil }
         return AccountSnapshot(
-            cash: cash, equity: equity, peakEquity: peak, drawdown: drawdown, grossExposure: gross, dailyLoss: dailyLoss, realizedPnl: realized,
-            unrealizedPnl: unrealized, pendingOrders: pending, positions: positions, feesOwed: feesOwed)
+            cash: cash,
+            equity: equity,
+            peakEquity: peak,
+            drawdown: drawdown,
+            grossExposure: gross,
+            dailyLoss: dailyLoss,
+            realizedPnl: realized,
+            unrealizedPnl: unrealized,
+            pendingOrders: pending,
+            positions: positions,
+            feesOwed: feesOwed
+        )
     }
 }
 
@@ -416,8 +447,17 @@ extension ControlState: FastJSONObject {
             let ts = value["ts"]?.int64
         else { return nil }
         var state = ControlState(
-            seq: seq, halted: halted, haltReason: haltReason, riskLocked: riskLocked, lockReason: lockReason, tradingMode: tradingMode, ts: ts,
-            stateReason: stateReason, accountHold: accountHold, exchangeBackoff: exchangeBackoff)
+            seq: seq,
+            halted: halted,
+            haltReason: haltReason,
+            riskLocked: riskLocked,
+            lockReason: lockReason,
+            tradingMode: tradingMode,
+            ts: ts,
+            stateReason: stateReason,
+            accountHold: accountHold,
+            exchangeBackoff: exchangeBackoff
+        )
         // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
         state.tradingState = tradingState
         return state

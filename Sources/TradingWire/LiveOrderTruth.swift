@@ -14,7 +14,12 @@ public struct ExchangeClockStatus: Codable, Sendable, Equatable {
     public var rate: ExchangeRateStatus?
 
     public init(
-        offsetMs: Int64?, ageMs: Int64?, roundTripMs: Int64?, syncIntervalMs: Int, lastFailure: String?, rate: ExchangeRateStatus? = nil
+        offsetMs: Int64?,
+        ageMs: Int64?,
+        roundTripMs: Int64?,
+        syncIntervalMs: Int,
+        lastFailure: String?,
+        rate: ExchangeRateStatus? = nil
     ) {
         self.rate = rate
         self.offsetMs = offsetMs

@@ -32,8 +32,13 @@ extension FakeExchange {
     static let defaultSymbols: [String: SymbolRules] = [
         "BTCUSDT": SymbolRules(base: "BTC", quote: "USDT"),
         "BNBUSDT": SymbolRules(base: "BNB", quote: "USDT"),
-        "ETHBTC": SymbolRules(base: "ETH", quote: "BTC", minQty: Decimal(string: "0.0001")!, stepSize: Decimal(string: "0.0001")!,
-            minNotional: Decimal(string: "0.0001")!),
+        "ETHBTC": SymbolRules(
+            base: "ETH",
+            quote: "BTC",
+            minQty: Decimal(string: "0.0001")!,
+            stepSize: Decimal(string: "0.0001")!,
+            minNotional: Decimal(string: "0.0001")!
+        ),
     ]
 
     func exchangeInfo(_ request: Request) -> Response {

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -126,7 +127,9 @@ final class FakeExchange: Sendable {
             throw Refusal(status: 401, code: -2015, message: "Invalid API-key, IP, or permissions for action.")
         }
         let query = request.uri.query ?? ""
-        guard let range = query.range(of: "&signature=") else { throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'signature' was not sent.") }
+        guard let range = query.range(of: "&signature=") else {
+            throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'signature' was not sent.")
+        }
         let payload = String(query[..<range.lowerBound])
         let signature = String(query[range.upperBound...])
         let expected = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(secret.utf8)))
@@ -160,8 +163,13 @@ final class FakeExchange: Sendable {
         switch fault {
         case .rateLimit(let seconds):
             startRetryPeriod(seconds: seconds)
-            return Refusal(status: 429, code: -1003, message: "Too many requests; current limit of IP is 6000 requests per minute.", retryAfter: seconds)
-                .response
+            return Refusal(
+                status: 429,
+                code: -1003,
+                message: "Too many requests; current limit of IP is 6000 requests per minute.",
+                retryAfter: seconds
+            )
+            .response
         case .reject(let code, let message):
             return Refusal(status: 400, code: code, message: message).response
         case .failBeforePlacing:

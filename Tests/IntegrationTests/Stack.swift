@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TradingWire
 import ZeroMQ
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -102,7 +103,12 @@ final class Stack: @unchecked Sendable {
     /// Runs `executable` to its end (or stops it with SIGTERM after `timeoutSeconds`).
     func runOnce(_ executable: String, _ extra: [String: String] = [:], timeoutSeconds: Int? = nil) throws -> (status: Int32, output: String) {
         let environment = environment.merging(keyEnvironment(executable)) { _, new in new }.merging(extra) { _, new in new }
-        return try runTool(Stack.binaryDirectory.appendingPathComponent(executable).path, [], environment: environment, timeoutSeconds: timeoutSeconds)
+        return try runTool(
+            Stack.binaryDirectory.appendingPathComponent(executable).path,
+            [],
+            environment: environment,
+            timeoutSeconds: timeoutSeconds
+        )
     }
 
     /// The CURVE variables of an executable: the gateway's server key, or its worker role's key.
@@ -181,7 +187,12 @@ final class Stack: @unchecked Sendable {
         try await request("GET", path, body: nil, port: port)
     }
 
-    func post(_ path: String, _ body: String?, headers: [String: String] = ["Content-Type": "application/json"], session: URLSession = .shared) async throws -> Answer {
+    func post(
+        _ path: String,
+        _ body: String?,
+        headers: [String: String] = ["Content-Type": "application/json"],
+        session: URLSession = .shared
+    ) async throws -> Answer {
         try await request("POST", path, body: body.map { Data($0.utf8) }, headers: headers, session: session)
     }
 
@@ -199,7 +210,12 @@ final class Stack: @unchecked Sendable {
     }
 
     func request(
-        _ method: String, _ path: String, body: Data?, headers: [String: String] = [:], port: Int? = nil, session: URLSession = .shared
+        _ method: String,
+        _ path: String,
+        body: Data?,
+        headers: [String: String] = [:],
+        port: Int? = nil,
+        session: URLSession = .shared
     ) async throws -> Answer {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? httpPort)\(path)")!, timeoutInterval: 10)
         request.httpMethod = method

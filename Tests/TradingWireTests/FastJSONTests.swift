@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TradingWire
 
 @Suite("fast JSON for the hot wire messages")
@@ -14,7 +15,10 @@ struct FastJSONTests {
         #expect(decoded.payload.features == features && decoded.op == "predict" && decoded.requestId == "r-1" && decoded.v == 1)
 
         let featureRequest = WireRequest(
-            op: "features", requestId: "q\"uo\\te\u{1}", payload: FeatureRequest(symbol: "BTCUSDT", features: ["mom_20": 1e-7, "rsi_14": 99.5], candles: nil))
+            op: "features",
+            requestId: "q\"uo\\te\u{1}",
+            payload: FeatureRequest(symbol: "BTCUSDT", features: ["mom_20": 1e-7, "rsi_14": 99.5], candles: nil)
+        )
         let decodedFeature = try JSONDecoder().decode(WireRequest<FeatureRequest>.self, from: Data(try #require(featureRequest.fastJSON())))
         #expect(decodedFeature.requestId == "q\"uo\\te\u{1}")
         #expect(decodedFeature.payload.features == ["mom_20": 1e-7, "rsi_14": 99.5])
@@ -38,29 +42,35 @@ struct FastJSONTests {
         #expect(WireRequest<PredictRequest>.fromFastJSON(try #require(FastJSON.parse(request)))?.payload.features == features)
     }
 
-    @Test("malformed or unusual documents are declined, never half-read", arguments: [
-        "{", "[1,", #"{"a":1,}"#, "01", "1.", ".5", "+1", "-", "1e", #"{"a":1 "b":2}"#, #"{"a":1,"a":2}"#, "nul", "[1] x",
-        #""esc\"aped""#, "\"tab\t\"", "NaN", "1e999",
-    ])
+    @Test(
+        "malformed or unusual documents are declined, never half-read",
+        arguments: [
+            "{", "[1,", #"{"a":1,}"#, "01", "1.", ".5", "+1", "-", "1e", #"{"a":1 "b":2}"#, #"{"a":1,"a":2}"#, "nul", "[1] x",
+            #""esc\"aped""#, "\"tab\t\"", "NaN", "1e999",
+        ]
+    )
     func declines(text: String) {
         #expect(FastJSON.parse(Array(text.utf8)) == nil)
     }
 
-    @Test("the first key written twice in one object is found, escapes read; keys of other objects and string values are not keys", arguments: [
-        (#"{"a":1,"a":2}"#, "a"),
-        (#"{"o":{"x":1,"y":[1,{"x":2}],"x":3}}"#, "x"),
-        (#"{"a":[1,2],"a":3}"#, "a"),
-        (#"{"side":"buy","\u0073ide":"sell"}"#, "side"),
-        (#"{"q\"k":1,"q\u0022k":2}"#, "q\"k"),
-        (#"{"\ud83d\ude00":1,"😀":2}"#, "😀"),
-        (#"[{"a":1},{"a":2}]"#, nil),
-        (#"{"a":{"a":{"a":1}}}"#, nil),
-        (#"{"a":"a","b":"a","c":["a","a"]}"#, nil),
-        (#"{"a":"x\",\"a\":\"","b":1}"#, nil),
-        (#"{"a":1,"b":2}"#, nil),
-        (#"{"a":1,"a""#, nil),
-        ("[1, 2", nil),
-    ] as [(String, String?)])
+    @Test(
+        "the first key written twice in one object is found, escapes read; keys of other objects and string values are not keys",
+        arguments: [
+            (#"{"a":1,"a":2}"#, "a"),
+            (#"{"o":{"x":1,"y":[1,{"x":2}],"x":3}}"#, "x"),
+            (#"{"a":[1,2],"a":3}"#, "a"),
+            (#"{"side":"buy","\u0073ide":"sell"}"#, "side"),
+            (#"{"q\"k":1,"q\u0022k":2}"#, "q\"k"),
+            (#"{"\ud83d\ude00":1,"😀":2}"#, "😀"),
+            (#"[{"a":1},{"a":2}]"#, nil),
+            (#"{"a":{"a":{"a":1}}}"#, nil),
+            (#"{"a":"a","b":"a","c":["a","a"]}"#, nil),
+            (#"{"a":"x\",\"a\":\"","b":1}"#, nil),
+            (#"{"a":1,"b":2}"#, nil),
+            (#"{"a":1,"a""#, nil),
+            ("[1, 2", nil),
+        ] as [(String, String?)]
+    )
     func repeatedKeys(text: String, repeated: String?) {
         #expect(FastJSON.repeatedKey(in: Array(text.utf8)) == repeated)
     }
@@ -68,11 +78,15 @@ struct FastJSONTests {
     @Test("a number's Double is Double(text)'s, bit for bit, whether the plain-decimal path or strtod reads it")
     func numbersAsStrtod() throws {
         var generator = SystemRandomNumberGenerator()
-        var texts = ["0", "-0", "0.1", "0.3", "-1.5", "123456789012345", "1234567890123456", "9007199254740993", "0.0000000000000000000001",
-            "0.00000000000000000000001", "999999999999999", "0.999999999999999", "1e5", "-2.5E-3", "91445.609955", "4.27e-07"]
+        var texts = [
+            "0", "-0", "0.1", "0.3", "-1.5", "123456789012345", "1234567890123456", "9007199254740993", "0.0000000000000000000001",
+            "0.00000000000000000000001", "999999999999999", "0.999999999999999", "1e5", "-2.5E-3", "91445.609955", "4.27e-07",
+        ]
         for _ in 0..<20_000 {
             let integer = Int.random(in: 0...3, using: &generator) == 0 ? "0" : String(UInt64.random(in: 1...999_999_999, using: &generator))
-            let fraction = String((0..<Int.random(in: 0...17, using: &generator)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            let fraction = String(
+                (0..<Int.random(in: 0...17, using: &generator)).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) }
+            )
             let exponent = Int.random(in: 0...4, using: &generator) == 0 ? "e\(Int.random(in: -30...30, using: &generator))" : ""
             texts.append((Bool.random(using: &generator) ? "-" : "") + integer + (fraction.isEmpty ? "" : "." + fraction) + exponent)
         }
@@ -89,7 +103,10 @@ struct FastJSONTests {
 
     @Test("a wire body with a key written twice is refused, not read either way")
     func wireRefusesRepeatedKeys() throws {
-        let order = Array(#"{"v":1,"op":"reserve","requestId":"r","payload":{"intent":{"clientOrderId":"o-1","symbol":"ETHBTC","side":"buy","side":"sell","qtyUsd":10,"confidence":0.9},"mode":"paper"}}"#.utf8)
+        let order = Array(
+            #"{"v":1,"op":"reserve","requestId":"r","payload":{"intent":{"clientOrderId":"o-1","symbol":"ETHBTC","side":"buy","side":"sell","qtyUsd":10,"confidence":0.9},"mode":"paper"}}"#
+                .utf8
+        )
         #expect(throws: DecodingError.self) { try WireCodec.decodeRequest(ReserveRequest.self, from: order) }
         let vote = Array(#"{"v":1,"result":{"modelId":"logit","version":"1","probabilityUp":0.9,"probabilityUp":0.1}}"#.utf8)
         #expect(throws: DecodingError.self) { try WireCodec.decode(WireReply<ModelVote>.self, from: vote) }
@@ -98,7 +115,10 @@ struct FastJSONTests {
     @Test("objects keep their members in order; a key repeated anywhere, in a small or a large object, is declined")
     func objectMembers() throws {
         let parsed = try #require(FastJSON.parse(Array(#"{"b": 1, "a": [true, false, null], "c": {"d": "e"}}"#.utf8)))
-        guard case .object(let members) = parsed else { Issue.record("not an object"); return }
+        guard case .object(let members) = parsed else {
+            Issue.record("not an object")
+            return
+        }
         #expect(members.map(\.0) == ["b", "a", "c"])
         #expect(parsed["a"] == .array([.bool(true), .bool(false), .null]))
         #expect(parsed["c"]?["d"]?.string == "e")
@@ -120,7 +140,10 @@ struct FastJSONTests {
         #expect(FastJSON.parse(Array("false".utf8)) == .bool(false))
     }
 
-    @Test("valid numbers parse as JSON defines them", arguments: [("0", 0.0), ("-0.5", -0.5), ("12e3", 12000.0), ("1E-2", 0.01), ("-10.25e+1", -102.5)])
+    @Test(
+        "valid numbers parse as JSON defines them",
+        arguments: [("0", 0.0), ("-0.5", -0.5), ("12e3", 12000.0), ("1E-2", 0.01), ("-10.25e+1", -102.5)]
+    )
     func numbers(text: String, expected: Double) {
         #expect(FastJSON.parse(Array(text.utf8))?.double == expected)
     }
@@ -149,35 +172,92 @@ struct FastJSONTests {
 
     static let lock = ProtectionLock(id: "cooldown-ETHBTC-1", symbol: "ETHBTC", rule: "cooldown", reason: "a losing trade", since: 1, until: 60_001)
     static let allLock = ProtectionLock(id: "stoploss-guard-ALL-2", symbol: nil, rule: "stoploss_guard", reason: "3 losing", since: 2, until: 3)
-    static let intent = OrderIntent(clientOrderId: "o-1", symbol: "ETHBTC", side: .sell, qtyUsd: Decimal(string: "10.25")!, confidence: 0.7312345678901)
+    static let intent = OrderIntent(
+        clientOrderId: "o-1",
+        symbol: "ETHBTC",
+        side: .sell,
+        qtyUsd: Decimal(string: "10.25")!,
+        confidence: 0.7312345678901
+    )
     static func fill(commissions: [String: Decimal]?) throws -> Fill {
         try Fill(
-            price: Decimal(string: "0.09134567")!, quantity: Decimal(string: "112.12345678")!, notional: Decimal(string: "10.2412345678901234567")!,
-            fee: Decimal(string: "0.00000001")!, commissions: commissions, dryRun: false, filledAt: 1_764_000_000_123)
+            price: Decimal(string: "0.09134567")!,
+            quantity: Decimal(string: "112.12345678")!,
+            notional: Decimal(string: "10.2412345678901234567")!,
+            fee: Decimal(string: "0.00000001")!,
+            commissions: commissions,
+            dryRun: false,
+            filledAt: 1_764_000_000_123
+        )
     }
     static func orders() throws -> [Order] {
         let terms = ExecutionTerms(markPrice: Decimal(string: "91345.5")!, slippageBps: 5, feeBps: Decimal(string: "7.5")!)
         return [
             Order(intent: intent, status: .pending, mode: .paper, createdAt: 1),
-            Order(intent: intent, status: .filled, mode: .live, createdAt: 2, terms: terms, fill: try fill(commissions: ["BNB": Decimal(string: "0.0005")!, "ETH": 1])),
-            Order(intent: intent, status: .rejected, mode: .paper, createdAt: 3, terms: terms, fill: try fill(commissions: nil), rejectReason: "no_price: none"),
+            Order(
+                intent: intent,
+                status: .filled,
+                mode: .live,
+                createdAt: 2,
+                terms: terms,
+                fill: try fill(commissions: ["BNB": Decimal(string: "0.0005")!, "ETH": 1])
+            ),
+            Order(
+                intent: intent,
+                status: .rejected,
+                mode: .paper,
+                createdAt: 3,
+                terms: terms,
+                fill: try fill(commissions: nil),
+                rejectReason: "no_price: none"
+            ),
         ]
     }
     static let flags = [
         RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil),
-        RiskFlags(halted: true, haltReason: "operator", riskLocked: true, lockReason: "drawdown", reducing: true, reducingReason: "brake", locks: [lock, allLock]),
+        RiskFlags(
+            halted: true,
+            haltReason: "operator",
+            riskLocked: true,
+            lockReason: "drawdown",
+            reducing: true,
+            reducingReason: "brake",
+            locks: [lock, allLock]
+        ),
         RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil, accountHold: "account_mismatch: BTC: exchange 3, live book 2"),
     ]
     static let accounts = [
         AccountSnapshot(cash: 10_000, equity: 10_000, peakEquity: 10_000, drawdown: 0, grossExposure: 0, positions: []),
         AccountSnapshot(
-            cash: Decimal(string: "-12.5")!, equity: Decimal(string: "9987.123456789")!, peakEquity: 10_001, drawdown: 0.0013, grossExposure: 7,
-            dailyLoss: 1, realizedPnl: Decimal(string: "-0.3")!, unrealizedPnl: Decimal(string: "0.000001")!, pendingOrders: 4,
+            cash: Decimal(string: "-12.5")!,
+            equity: Decimal(string: "9987.123456789")!,
+            peakEquity: 10_001,
+            drawdown: 0.0013,
+            grossExposure: 7,
+            dailyLoss: 1,
+            realizedPnl: Decimal(string: "-0.3")!,
+            unrealizedPnl: Decimal(string: "0.000001")!,
+            pendingOrders: 4,
             positions: [
-                PositionSnapshot(symbol: "ETHBTC", quantity: -3, averagePrice: Decimal(string: "0.09")!, markPrice: nil, realizedPnl: 0, unrealizedPnl: 0),
-                PositionSnapshot(symbol: "BTCUSDT", quantity: Decimal(string: "0.001")!, averagePrice: 91_000, markPrice: 91_500, realizedPnl: 1, unrealizedPnl: Decimal(string: "0.5")!),
+                PositionSnapshot(
+                    symbol: "ETHBTC",
+                    quantity: -3,
+                    averagePrice: Decimal(string: "0.09")!,
+                    markPrice: nil,
+                    realizedPnl: 0,
+                    unrealizedPnl: 0
+                ),
+                PositionSnapshot(
+                    symbol: "BTCUSDT",
+                    quantity: Decimal(string: "0.001")!,
+                    averagePrice: 91_000,
+                    markPrice: 91_500,
+                    realizedPnl: 1,
+                    unrealizedPnl: Decimal(string: "0.5")!
+                ),
             ],
-            feesOwed: ["BNB": Decimal(string: "0.0005")!]),
+            feesOwed: ["BNB": Decimal(string: "0.0005")!]
+        ),
     ]
 
     /// Both directions for one value: the fast writer's bytes read back equal through Foundation
@@ -252,18 +332,50 @@ struct FastJSONTests {
         var states = [
             ControlState(seq: 1_795_772_385_692, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 0),
             ControlState(
-                seq: UInt64.max, halted: true, haltReason: "operator: stop now \u{1F6D1}", riskLocked: true, lockReason: "drawdown 21% ≥ 20%",
-                tradingMode: .live, ts: -1, stateReason: "halted by ops"),
+                seq: UInt64.max,
+                halted: true,
+                haltReason: "operator: stop now \u{1F6D1}",
+                riskLocked: true,
+                lockReason: "drawdown 21% ≥ 20%",
+                tradingMode: .live,
+                ts: -1,
+                stateReason: "halted by ops"
+            ),
             ControlState(
-                seq: 7, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 1_700_000_000_000,
-                tradingState: .reducing, stateReason: "reduce only"),
+                seq: 7,
+                halted: false,
+                haltReason: nil,
+                riskLocked: false,
+                lockReason: nil,
+                tradingMode: .paper,
+                ts: 1_700_000_000_000,
+                tradingState: .reducing,
+                stateReason: "reduce only"
+            ),
             ControlState(
-                seq: 8, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .live, ts: 1_700_000_000_000,
-                accountHold: "account_unknown: the exchange's account could not be read"),
+                seq: 8,
+                halted: false,
+                haltReason: nil,
+                riskLocked: false,
+                lockReason: nil,
+                tradingMode: .live,
+                ts: 1_700_000_000_000,
+                accountHold: "account_unknown: the exchange's account could not be read"
+            ),
             ControlState(
-                seq: 9, halted: false, haltReason: nil, riskLocked: false, lockReason: nil, tradingMode: .live, ts: 1_700_000_000_000,
+                seq: 9,
+                halted: false,
+                haltReason: nil,
+                riskLocked: false,
+                lockReason: nil,
+                tradingMode: .live,
+                ts: 1_700_000_000_000,
                 exchangeBackoff: ExchangeBackoff(
-                    ordersUntil: 1_700_000_060_000, requestsUntil: 1_700_000_030_000, reason: "the exchange answered HTTP 429: wait 30 s")),
+                    ordersUntil: 1_700_000_060_000,
+                    requestsUntil: 1_700_000_030_000,
+                    reason: "the exchange answered HTTP 429: wait 30 s"
+                )
+            ),
         ]
         // From a publisher that predates trading states: no state at all, as Foundation reads it.
         states[0].tradingState = nil
@@ -278,8 +390,20 @@ struct FastJSONTests {
 
     @Test("a control state the fast reader cannot read is left to Foundation, which refuses it")
     func controlStateDeclines() throws {
-        let text = String(decoding: try #require(ControlState(
-            seq: 5, halted: true, haltReason: "x", riskLocked: false, lockReason: nil, tradingMode: .paper, ts: 9).fastJSON()), as: UTF8.self)
+        let text = String(
+            decoding: try #require(
+                ControlState(
+                    seq: 5,
+                    halted: true,
+                    haltReason: "x",
+                    riskLocked: false,
+                    lockReason: nil,
+                    tradingMode: .paper,
+                    ts: 9
+                ).fastJSON()
+            ),
+            as: UTF8.self
+        )
         for bad in [
             text.replacingOccurrences(of: #""seq":5"#, with: #""seq":-5"#),  // no negative sequence
             text.replacingOccurrences(of: #""seq":5"#, with: #""seq":5.5"#),  // not an integer

@@ -75,7 +75,8 @@ struct ExecutePipeline: Sendable {
             symbol: try InputValidation.symbol(input.symbol),
             side: try InputValidation.side(input.side),
             qtyUsd: try InputValidation.notional(input.qtyUsd),
-            confidence: try InputValidation.confidence(input.confidence))
+            confidence: try InputValidation.confidence(input.confidence)
+        )
         do {
             return try await place(intent, input: input, requestID: requestID)
         } catch {
@@ -92,8 +93,10 @@ struct ExecutePipeline: Sendable {
         if let price = input.price {
             guard configuration.allowRequestPrice, configuration.tradingMode == .paper else {
                 throw APIError(
-                    .unprocessableContent, "request_price_not_allowed",
-                    "orders fill at the market price; a request price is accepted only in paper mode with ALLOW_REQUEST_PRICE=true")
+                    .unprocessableContent,
+                    "request_price_not_allowed",
+                    "orders fill at the market price; a request price is accepted only in paper mode with ALLOW_REQUEST_PRICE=true"
+                )
             }
             guard price.isFinite, price > 0, price < 1e12, let decimal = Decimal(exactly: price, scale: 8), decimal > 0 else {
                 throw APIError(.unprocessableContent, "invalid_price", "price must be a finite positive number")
@@ -104,14 +107,19 @@ struct ExecutePipeline: Sendable {
         let reservation: ReserveResult
         do {
             reservation = try await workers.call(
-                ServiceName.risk, Operations.Risk.reserve, payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice), requestID: requestID)
+                ServiceName.risk,
+                Operations.Risk.reserve,
+                payload: ReserveRequest(intent: intent, mode: configuration.tradingMode, requestPrice: requestPrice),
+                requestID: requestID
+            )
         } catch {
             throw error.apiError
         }
         if let mismatch = ReplyChecks.reservationMismatch(reservation.order, duplicate: reservation.duplicate, asked: intent) {
             logger.error(
                 "risk reply does not match the order asked for: refused, nothing sent to execution",
-                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(mismatch)"])
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(mismatch)"]
+            )
             GatewayCounters.order("refused_mismatch")
             throw APIError(.badGateway, "risk_reply_mismatch", "order \(intent.clientOrderId) was not sent: \(mismatch)")
         }
@@ -120,7 +128,10 @@ struct ExecutePipeline: Sendable {
             GatewayCounters.order("duplicate")
             let resumable = reservation.order.status == .pending && reservation.order.mode == .paper && configuration.tradingMode == .paper
             guard resumable else { return ExecuteOutput(order: reservation.order, duplicate: true, account: nil, requestID: requestID) }
-            logger.info("retry of a pending paper order: resumed through the execution journal", metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"])
+            logger.info(
+                "retry of a pending paper order: resumed through the execution journal",
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)"]
+            )
         }
         // Execution gets the order validated here, under the terms the ledger reserved it with.
         var validated = reservation.order
@@ -137,22 +148,31 @@ struct ExecutePipeline: Sendable {
             case .worker(let workerError) where workerError.code == "order_state_unknown":
                 logger.error(
                     "order outcome unknown at the exchange: left pending for reconciliation",
-                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(workerError.detail)"])
+                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(workerError.detail)"]
+                )
                 GatewayCounters.order("unknown")
                 throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(workerError.detail)")
             case .broker(let brokerError) where brokerError.mayHaveRun:
                 logger.error(
                     "order outcome unknown: left pending for reconciliation",
-                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "error": "\(brokerError)"])
+                    metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "error": "\(brokerError)"]
+                )
                 GatewayCounters.order("unknown")
-                throw APIError(.gatewayTimeout, "order_state_unknown", "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId")
+                throw APIError(
+                    .gatewayTimeout,
+                    "order_state_unknown",
+                    "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId"
+                )
             default:
                 if case .worker(let workerError) = error, let backoff = workerError.backoff {
                     await control.share(backoff, reportedBy: "execute", workers: workers)
                 }
                 let reason = error.apiError
                 GatewayCounters.order("rejected")
-                _ = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "\(reason.code): \(reason.detail)"), requestID: requestID)
+                _ = try await settle(
+                    SettleRequest(clientOrderId: intent.clientOrderId, fill: nil, rejectReason: "\(reason.code): \(reason.detail)"),
+                    requestID: requestID
+                )
                 throw reason
             }
         }
@@ -161,13 +181,17 @@ struct ExecutePipeline: Sendable {
             // pending for reconciliation and the fill is not booked.
             logger.error(
                 "execution reply does not fit the order: settle refused, left pending for reconciliation",
-                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(problem)"])
+                metadata: ["request.id": "\(requestID)", "order": "\(intent.clientOrderId)", "detail": "\(problem)"]
+            )
             GatewayCounters.order("refused_fill")
             throw APIError(.badGateway, "execution_reply_mismatch", "order \(intent.clientOrderId) is pending: \(problem)")
         }
         let settled = try await settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: fill, rejectReason: nil), requestID: requestID)
         if settled.flags.riskLocked {
-            logger.warning("risk_locked: drawdown brake tripped by a fill", metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"])
+            logger.warning(
+                "risk_locked: drawdown brake tripped by a fill",
+                metadata: ["request.id": "\(requestID)", "reason": "\(settled.flags.lockReason ?? "")"]
+            )
         }
         GatewayCounters.order(settled.order.status.rawValue)
         return ExecuteOutput(order: settled.order, duplicate: reservation.duplicate, account: settled.account, requestID: requestID)
@@ -185,14 +209,22 @@ struct ExecutePipeline: Sendable {
             } catch {
                 lastError = error
                 if case .worker = error { break }
-                logger.warning("settle failed, retrying", metadata: ["request.id": "\(requestID)", "attempt": "\(attempt)", "error": "\(error.apiError)"])
+                logger.warning(
+                    "settle failed, retrying",
+                    metadata: ["request.id": "\(requestID)", "attempt": "\(attempt)", "error": "\(error.apiError)"]
+                )
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
         }
         logger.error(
             "order outcome not recorded: left pending for reconciliation",
-            metadata: ["request.id": "\(requestID)", "order": "\(request.clientOrderId)", "error": "\(lastError.map { "\($0.apiError)" } ?? "")"])
-        throw APIError(.gatewayTimeout, "order_state_unknown", "order \(request.clientOrderId) executed but the ledger could not be updated; it will be reconciled")
+            metadata: ["request.id": "\(requestID)", "order": "\(request.clientOrderId)", "error": "\(lastError.map { "\($0.apiError)" } ?? "")"]
+        )
+        throw APIError(
+            .gatewayTimeout,
+            "order_state_unknown",
+            "order \(request.clientOrderId) executed but the ledger could not be updated; it will be reconciled"
+        )
     }
 }
 
