@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -139,14 +139,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "market-feed", dependencies: ["MarketFeed", "ServiceSupport"], swiftSettings: swiftSettings),
-        .executableTarget(name: "gateway", dependencies: ["Gateway", "ServiceSupport", .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "gateway",
+            dependencies: ["Gateway", "ServiceSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "feature-worker", dependencies: ["FeatureWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "model-worker", dependencies: ["ModelWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(name: "risk-worker", dependencies: ["RiskWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         // scripts/bench's yardstick: a bare Hummingbird route, to compare runs on a machine whose speed moves.
         .executableTarget(
-            name: "http-yardstick", dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOPosix", package: "swift-nio")],
-            swiftSettings: swiftSettings),
+            name: "http-yardstick",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "execution-worker", dependencies: ["ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "trading-stack",
@@ -154,7 +160,8 @@ let package = Package(
                 "ServiceSupport", "ZeroMQ", "TradingWire", "TradingDomain", "RiskWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: swiftSettings),
+            swiftSettings: swiftSettings
+        ),
         // The operator's CLI: the runbook as commands.
         .executableTarget(
             name: "tradectl",
@@ -171,14 +178,21 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            swiftSettings: swiftSettings),
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MarketFeedTests", dependencies: ["MarketFeed", "TradingWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TradingWireTests", dependencies: ["TradingWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "ExchangeAdapterTests", dependencies: ["ExchangeAdapter", "ExecutionWorker", "ServiceSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ExchangeAdapterTests",
+            dependencies: ["ExchangeAdapter", "ExecutionWorker", "ServiceSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TradingDomainTests", dependencies: ["TradingDomain"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "RiskWorkerTests", dependencies: ["RiskWorker", "TradingDomain", "TradingWire", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: swiftSettings),
+            name: "RiskWorkerTests",
+            dependencies: ["RiskWorker", "TradingDomain", "TradingWire", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -91,21 +91,34 @@ private struct SymbolFields: Decodable {
         if let notional = byType["NOTIONAL"] {
             notionals.append(
                 ExchangeFilters.Notional(
-                    filterType: "NOTIONAL", minNotional: try notional.decimal(\.minNotional, "minNotional", symbol),
+                    filterType: "NOTIONAL",
+                    minNotional: try notional.decimal(\.minNotional, "minNotional", symbol),
                     applyMinToMarket: try notional.flag(\.applyMinToMarket, "applyMinToMarket", symbol),
                     maxNotional: try notional.decimal(\.maxNotional, "maxNotional", symbol),
-                    applyMaxToMarket: try notional.flag(\.applyMaxToMarket, "applyMaxToMarket", symbol)))
+                    applyMaxToMarket: try notional.flag(\.applyMaxToMarket, "applyMaxToMarket", symbol)
+                )
+            )
         }
         if let minimum = byType["MIN_NOTIONAL"] {
             notionals.append(
                 ExchangeFilters.Notional(
-                    filterType: "MIN_NOTIONAL", minNotional: try minimum.decimal(\.minNotional, "minNotional", symbol),
-                    applyMinToMarket: try minimum.flag(\.applyToMarket, "applyToMarket", symbol)))
+                    filterType: "MIN_NOTIONAL",
+                    minNotional: try minimum.decimal(\.minNotional, "minNotional", symbol),
+                    applyMinToMarket: try minimum.flag(\.applyToMarket, "applyToMarket", symbol)
+                )
+            )
         }
         return ExchangeFilters(
-            symbol: symbol, status: status, baseAsset: baseAsset, quoteAsset: quoteAsset, quoteAssetPrecision: quoteAssetPrecision,
-            quoteOrderQtyMarketAllowed: quoteOrderQtyMarketAllowed, lotSize: try lot.lotSize(symbol),
-            marketLotSize: try byType["MARKET_LOT_SIZE"]?.lotSize(symbol), notionals: notionals)
+            symbol: symbol,
+            status: status,
+            baseAsset: baseAsset,
+            quoteAsset: quoteAsset,
+            quoteAssetPrecision: quoteAssetPrecision,
+            quoteOrderQtyMarketAllowed: quoteOrderQtyMarketAllowed,
+            lotSize: try lot.lotSize(symbol),
+            marketLotSize: try byType["MARKET_LOT_SIZE"]?.lotSize(symbol),
+            notionals: notionals
+        )
     }
 }
 
@@ -123,8 +136,10 @@ private struct FilterFields: Decodable {
 
     func lotSize(_ symbol: String) throws(ExchangeFilters.Unknown) -> ExchangeFilters.LotSize {
         ExchangeFilters.LotSize(
-            minQty: try decimal(\.minQty, "minQty", symbol), maxQty: try decimal(\.maxQty, "maxQty", symbol),
-            stepSize: try decimal(\.stepSize, "stepSize", symbol))
+            minQty: try decimal(\.minQty, "minQty", symbol),
+            maxQty: try decimal(\.maxQty, "maxQty", symbol),
+            stepSize: try decimal(\.stepSize, "stepSize", symbol)
+        )
     }
 
     /// A non-negative decimal string (`"0.00100000"`): digits and at most one point, nothing else.

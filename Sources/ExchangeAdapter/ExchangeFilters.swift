@@ -53,8 +53,15 @@ public struct ExchangeFilters: Sendable, Equatable {
     public var notionals: [Notional]
 
     public init(
-        symbol: String, status: String, baseAsset: String, quoteAsset: String, quoteAssetPrecision: Int, quoteOrderQtyMarketAllowed: Bool,
-        lotSize: LotSize, marketLotSize: LotSize? = nil, notionals: [Notional] = []
+        symbol: String,
+        status: String,
+        baseAsset: String,
+        quoteAsset: String,
+        quoteAssetPrecision: Int,
+        quoteOrderQtyMarketAllowed: Bool,
+        lotSize: LotSize,
+        marketLotSize: LotSize? = nil,
+        notionals: [Notional] = []
     ) {
         self.symbol = symbol
         self.status = status

@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 import Logging
-import Synchronization
 import ServiceSupport
+import Synchronization
 import TradingWire
 
 /// The paper execution worker's durable journal (`execution-journal.sqlite` in `DATA_DIR`):
@@ -51,7 +51,8 @@ public final class ExecutionJournal: Sendable {
                 sql: """
                     CREATE TABLE IF NOT EXISTS journal (
                         client_order_id TEXT PRIMARY KEY, state TEXT NOT NULL, fill TEXT, at INTEGER NOT NULL)
-                    """)
+                    """
+            )
         }
         guard try synchronousMode() == 2 else { throw JournalError(detail: "the execution journal does not hold synchronous = FULL") }
     }
@@ -77,14 +78,19 @@ public final class ExecutionJournal: Sendable {
                     let text = String(decoding: try JSONEncoder().encode(fill), as: UTF8.self)
                     try db.execute(
                         sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'executed', ?, ?)",
-                        arguments: [clientOrderID, text, unixMilliseconds()])
+                        arguments: [clientOrderID, text, unixMilliseconds()]
+                    )
                     return fill
                 }
             }
         } catch let error as WireError {
             throw error
         } catch {
-            throw WireError(code: "journal_unavailable", detail: "the execution journal could not be written: \(error); nothing was executed", status: 503)
+            throw WireError(
+                code: "journal_unavailable",
+                detail: "the execution journal could not be written: \(error); nothing was executed",
+                status: 503
+            )
         }
     }
 
@@ -109,7 +115,8 @@ public final class ExecutionJournal: Sendable {
                 guard expireIfAbsent else { return nil }
                 try db.execute(
                     sql: "INSERT INTO journal (client_order_id, state, fill, at) VALUES (?, 'expired', NULL, ?)",
-                    arguments: [clientOrderID, unixMilliseconds()])
+                    arguments: [clientOrderID, unixMilliseconds()]
+                )
                 return .expired
             }
         } catch {
@@ -132,7 +139,12 @@ public final class ExecutionJournal: Sendable {
     /// request; if the journal cannot be written, every fill of the group is refused (nothing
     /// was executed).
     func commitGroup() -> [Int: Result<Fill, WireError>] {
-        guard let open = group.withLock({ open -> JournalGroup? in defer { open = nil }; return open }), !open.fills.isEmpty else { return [:] }
+        guard
+            let open = group.withLock({ open -> JournalGroup? in
+                defer { open = nil }
+                return open
+            }), !open.fills.isEmpty
+        else { return [:] }
         do {
             return try immediate { db in
                 var changed: [Int: Result<Fill, WireError>] = [:]
@@ -152,12 +164,20 @@ public final class ExecutionJournal: Sendable {
                     }
                 }
                 // A repeat answered from a fill that did not stand: asked again, it reads the journal.
-                let retry = WireError(code: "journal_conflict", detail: "another execution worker journaled this order meanwhile; ask again", status: 503)
+                let retry = WireError(
+                    code: "journal_conflict",
+                    detail: "another execution worker journaled this order meanwhile; ask again",
+                    status: 503
+                )
                 for dependent in open.dependents where conflicted.contains(dependent.clientOrderID) { changed[dependent.request] = .failure(retry) }
                 return changed
             }
         } catch {
-            let refusal = WireError(code: "journal_unavailable", detail: "the execution journal could not be written: \(error); nothing was executed", status: 503)
+            let refusal = WireError(
+                code: "journal_unavailable",
+                detail: "the execution journal could not be written: \(error); nothing was executed",
+                status: 503
+            )
             let refused = open.fills.map(\.request) + open.dependents.map(\.request)
             return Dictionary(refused.map { ($0, .failure(refusal)) }, uniquingKeysWith: { first, _ in first })
         }

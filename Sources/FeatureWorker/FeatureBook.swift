@@ -43,7 +43,10 @@ public final class FeatureBook: Sendable {
     public func features(symbol: String, asOf: Int64, given: [String: Double]?) throws(WireError) -> FeatureResult {
         guard let held = symbols.withLock({ $0[symbol] }), held.newestOpenTime == asOf else {
             throw WireError(
-                code: "features_not_current", detail: "the feature worker has not heard the candle of \(symbol) that opened at \(asOf) yet", status: 409)
+                code: "features_not_current",
+                detail: "the feature worker has not heard the candle of \(symbol) that opened at \(asOf) yet",
+                status: 409
+            )
         }
         return try FeatureBuilder.build(given: given, indicators: held)
     }

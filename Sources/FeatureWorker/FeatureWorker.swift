@@ -41,7 +41,13 @@ public enum FeatureWorker {
         let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
         let book = FeatureBook()
         try WorkerProcess.run(
-            service: ServiceName.feature, configuration: configuration, handler: handler(book: book), control: control,
-            subscriptions: [marketSubscription(book: book, logger: logger)], metrics: metrics, logger: logger)
+            service: ServiceName.feature,
+            configuration: configuration,
+            handler: handler(book: book),
+            control: control,
+            subscriptions: [marketSubscription(book: book, logger: logger)],
+            metrics: metrics,
+            logger: logger
+        )
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPDeadline
 import Hummingbird
-import NIOHTTPTypes
 import Logging
+import NIOHTTPTypes
 import NIOPosix
 import ServiceLifecycle
 import ServiceSupport
@@ -12,7 +12,9 @@ import TradingWire
 /// Builds the gateway: broker and control publisher, risk status poller, HTTP API.
 /// The executable runs what this returns; tests can build it the same way.
 public func buildGateway(
-    configuration: GatewayConfiguration, logger: Logger, metrics: ProcessMetrics = .standalone()
+    configuration: GatewayConfiguration,
+    logger: Logger,
+    metrics: ProcessMetrics = .standalone()
 ) throws -> some ApplicationProtocol {
     try configuration.validateForStart()
     if let warning = try configuration.validateBusSecurity() { logger.warning("\(warning)") }
@@ -28,8 +30,18 @@ public func buildGateway(
     }
     let liveAccount = LiveAccountMonitor()
     let api = GatewayAPI(
-        configuration: configuration, broker: broker, control: control, workers: workers, market: market, logger: logger,
-        startedAt: Date(), metrics: metrics, models: ModelDirectory(), notifier: notifier, liveAccount: liveAccount)
+        configuration: configuration,
+        broker: broker,
+        control: control,
+        workers: workers,
+        market: market,
+        logger: logger,
+        startedAt: Date(),
+        metrics: metrics,
+        models: ModelDirectory(),
+        notifier: notifier,
+        liveAccount: liveAccount
+    )
 
     let document = try OpenAPIDocument.load()
     let router = Router(context: GatewayRequestContext.self)
@@ -54,22 +66,37 @@ public func buildGateway(
                     RequestDeadlineHandler<HTTPRequestPart, HTTPResponsePart>(
                         timeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)),
                         isRequestEnd: { if case .end = $0 { true } else { false } },
-                        isResponseEnd: { if case .end = $0 { true } else { false } })
+                        isResponseEnd: { if case .end = $0 { true } else { false } }
+                    )
                 ],
-                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))),
+                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds))
+            )
+        ),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gateway"),
         services: [
             BrokerService(broker: broker, logger: logger),
             RiskStatusPoller(
-                workers: workers, control: control, interval: configuration.riskPollMilliseconds, configuration: configuration, broker: broker,
-                logger: logger),
+                workers: workers,
+                control: control,
+                interval: configuration.riskPollMilliseconds,
+                configuration: configuration,
+                broker: broker,
+                logger: logger
+            ),
             Reconciler(workers: workers, control: control, configuration: configuration, logger: logger, notifier: notifier),
             AccountReconciler(
-                workers: workers, control: control, configuration: configuration, monitor: liveAccount, logger: logger, notifier: notifier),
+                workers: workers,
+                control: control,
+                configuration: configuration,
+                monitor: liveAccount,
+                logger: logger,
+                notifier: notifier
+            ),
             NotificationService(notifier: notifier, broker: broker, logger: logger),
         ],
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.httpThreads)),
-        logger: logger)
+        logger: logger
+    )
 }
 
 /// Runs the broker thread for the life of the service group.
@@ -98,7 +125,8 @@ struct Reconciler: Service {
     var notifier: Notifier?
 
     func run() async throws {
-        let interval = configuration.tradingMode == .live
+        let interval =
+            configuration.tradingMode == .live
             ? configuration.liveReconcileMilliseconds : max(100, min(5_000, configuration.pendingReconcileMilliseconds / 2))
         // Live: a first pass at once, so that the clock and the symbols unresolved orders halt are
         // known before the preflight lets an order out.
@@ -113,15 +141,25 @@ struct Reconciler: Service {
         if configuration.tradingMode == .live { await pollClock() }
         let pending: OrderList
         do {
-            pending = try await workers.call(ServiceName.risk, Operations.Risk.orders, payload: OrdersQuery(limit: 100, status: .pending), requestID: "reconcile")
+            pending = try await workers.call(
+                ServiceName.risk,
+                Operations.Risk.orders,
+                payload: OrdersQuery(limit: 100, status: .pending),
+                requestID: "reconcile"
+            )
         } catch {
             return
         }
         let paperCutoff = unixMilliseconds() - Int64(configuration.pendingReconcileMilliseconds)
         for order in pending.orders where order.mode == .paper && order.createdAt <= paperCutoff {
             let id = order.intent.clientOrderId
-            guard let answer: JournalAnswer = try? await workers.call(
-                ServiceName.execution, Operations.Execution.journal, payload: JournalQuery(clientOrderId: id, expireIfAbsent: true), requestID: "reconcile")
+            guard
+                let answer: JournalAnswer = try? await workers.call(
+                    ServiceName.execution,
+                    Operations.Execution.journal,
+                    payload: JournalQuery(clientOrderId: id, expireIfAbsent: true),
+                    requestID: "reconcile"
+                )
             else { continue }
             let settle: SettleRequest
             switch (answer.state, answer.fill) {
@@ -129,7 +167,8 @@ struct Reconciler: Service {
             case ("expired", _): settle = SettleRequest(clientOrderId: id, fill: nil, rejectReason: "expired_unsent: execution never executed it")
             default: continue
             }
-            if let settled: SettleResult = try? await workers.call(ServiceName.risk, Operations.Risk.settle, payload: settle, requestID: "reconcile") {
+            if let settled: SettleResult = try? await workers.call(ServiceName.risk, Operations.Risk.settle, payload: settle, requestID: "reconcile")
+            {
                 control.update(flags: settled.flags)
                 logger.warning("reconciled a pending paper order", metadata: ["order": "\(id)", "status": "\(settled.order.status.rawValue)"])
             }
@@ -156,8 +195,13 @@ struct RiskStatusPoller: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let status: RiskStatus = try await workers.call(
-                    ServiceName.risk, Operations.Risk.status, payload: Empty(), requestID: "risk-poll", timeoutMilliseconds: max(interval, 500),
-                    priority: true)
+                    ServiceName.risk,
+                    Operations.Risk.status,
+                    payload: Empty(),
+                    requestID: "risk-poll",
+                    timeoutMilliseconds: max(interval, 500),
+                    priority: true
+                )
                 control.update(status: status)
                 if !announced, control.tradingMode == .live {
                     announced = true

@@ -1,7 +1,8 @@
+import Foundation
 import ServiceSupport
-import ZeroMQ
 import TradingDomain
 import TradingWire
+import ZeroMQ
 
 /// Everything the gateway reads from the environment.
 ///
@@ -70,11 +71,14 @@ public struct GatewayConfiguration: Sendable {
         exchangeCredentialsPresent = reader.optionalString("EXCHANGE_API_KEY") != nil && reader.optionalString("EXCHANGE_API_SECRET") != nil
         httpIdleTimeoutMilliseconds = try reader.int("HTTP_IDLE_TIMEOUT_MS", default: 30_000, in: 100...3_600_000)
         maxBodyBytes = try reader.int("MAX_BODY_BYTES", default: 65_536, in: 256...16_777_216)
-        modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        modelIDs = (reader.optionalString("MODEL_IDS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
         modelTimeoutMilliseconds = try reader.int("MODEL_TIMEOUT_MS", default: 500, in: 10...60_000)
         consensus = ConsensusPolicy(
             quorum: try reader.int("CONSENSUS_QUORUM", default: 1, in: 1...100),
-            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1))
+            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1)
+        )
         riskPollMilliseconds = try reader.int("RISK_POLL_MS", default: 1000, in: 10...60_000)
         candleWindow = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
         maxSymbols = try reader.int("MAX_SYMBOLS", default: 500, in: 1...100_000)
@@ -96,12 +100,18 @@ public struct GatewayConfiguration: Sendable {
         }
         if tradingMode == .live {
             throw ConfigurationError(
-                key: "CURVE_SECRET_KEY", value: "", expected: "CURVE keys in live mode (tradectl keys generate DIR; see docs/architecture.md); refusing to start")
+                key: "CURVE_SECRET_KEY",
+                value: "",
+                expected: "CURVE keys in live mode (tradectl keys generate DIR; see docs/architecture.md); refusing to start"
+            )
         }
         guard broker.bindsLocalOnly else {
             throw ConfigurationError(
-                key: "BROKER_BIND", value: "\(broker.routerEndpoint) \(broker.controlEndpoint)",
-                expected: "loopback or ipc endpoints when CURVE is off: set CURVE_SECRET_KEY and CURVE_AUTHORIZED_KEYS (tradectl keys generate DIR); refusing to start")
+                key: "BROKER_BIND",
+                value: "\(broker.routerEndpoint) \(broker.controlEndpoint)",
+                expected:
+                    "loopback or ipc endpoints when CURVE is off: set CURVE_SECRET_KEY and CURVE_AUTHORIZED_KEYS (tradectl keys generate DIR); refusing to start"
+            )
         }
         return "the bus runs without CURVE: any local process can join it (paper mode, loopback only; set CURVE_SECRET_KEY to close it)"
     }
@@ -113,9 +123,11 @@ public struct GatewayConfiguration: Sendable {
         if apiToken == nil { missing.append("API_TOKEN") }
         if !exchangeCredentialsPresent { missing.append("EXCHANGE_API_KEY and EXCHANGE_API_SECRET") }
         if !missing.isEmpty {
-            throw ConfigurationError(key: "TRADING_MODE", value: "live", expected: "live mode needs \(missing.joined(separator: ", ")) set; refusing to start")
+            throw ConfigurationError(
+                key: "TRADING_MODE",
+                value: "live",
+                expected: "live mode needs \(missing.joined(separator: ", ")) set; refusing to start"
+            )
         }
     }
 }
-
-import Foundation

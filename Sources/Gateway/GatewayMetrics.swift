@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import ServiceSupport
 import Synchronization
@@ -94,8 +95,6 @@ enum GatewayCounters {
         counter("operator_actions_total", ("action", action)).increment()
     }
 }
-
-import Foundation
 
 extension Decimal {
     var doubleValueForMetrics: Double { NSDecimalNumber(decimal: self).doubleValue }

@@ -17,22 +17,35 @@ enum ControlNotifications {
         let states = ["state": after.rawValue, "previousState": before.rawValue, "tradingMode": next.tradingMode.rawValue]
         if !previous.halted && next.halted {
             notifier.notify(
-                event: "halt", severity: "critical", text: "Trading halted: \(next.haltReason ?? "no reason given")",
-                details: states.merging(["reason": next.haltReason ?? ""]) { $1 })
+                event: "halt",
+                severity: "critical",
+                text: "Trading halted: \(next.haltReason ?? "no reason given")",
+                details: states.merging(["reason": next.haltReason ?? ""]) { $1 }
+            )
         } else if previous.halted && !next.halted {
             let reducing = after == .reducing ? " (state REDUCING: \(next.stateReason ?? "no reason given"))" : ""
             notifier.notify(
-                event: "resume", severity: "info", text: "Trading resumed\(reducing)", details: states.merging(["reason": next.stateReason ?? ""]) { $1 })
+                event: "resume",
+                severity: "info",
+                text: "Trading resumed\(reducing)",
+                details: states.merging(["reason": next.stateReason ?? ""]) { $1 }
+            )
         } else if before != after {
             let text = after == .reducing ? "Trading state REDUCING: \(next.stateReason ?? "no reason given")" : "Trading state ACTIVE again"
             notifier.notify(
-                event: "trading_state", severity: after == .reducing ? "warning" : "info", text: text,
-                details: states.merging(["reason": next.stateReason ?? ""]) { $1 })
+                event: "trading_state",
+                severity: after == .reducing ? "warning" : "info",
+                text: text,
+                details: states.merging(["reason": next.stateReason ?? ""]) { $1 }
+            )
         }
         if !previous.riskLocked && next.riskLocked {
             notifier.notify(
-                event: "lock", severity: "critical", text: "Trading risk-locked: \(next.lockReason ?? "drawdown limit")",
-                details: ["reason": next.lockReason ?? "", "tradingMode": next.tradingMode.rawValue])
+                event: "lock",
+                severity: "critical",
+                text: "Trading risk-locked: \(next.lockReason ?? "drawdown limit")",
+                details: ["reason": next.lockReason ?? "", "tradingMode": next.tradingMode.rawValue]
+            )
         } else if previous.riskLocked && !next.riskLocked {
             notifier.notify(event: "reset", severity: "warning", text: "Risk lock reset", details: ["tradingMode": next.tradingMode.rawValue])
         }
@@ -48,12 +61,14 @@ enum ControlNotifications {
     static func announce(lock: ProtectionLock, notifier: Notifier) {
         let until = ISO8601Millis.format(lock.until)
         notifier.notify(
-            event: "protection_lock", severity: "warning",
+            event: "protection_lock",
+            severity: "warning",
             text: "\(lock.symbol ?? "Every symbol") locked by \(lock.rule) until \(until): \(lock.reason) (lock \(lock.id))",
             details: [
                 "id": lock.id, "symbol": lock.symbol ?? "ALL", "rule": lock.rule, "reason": lock.reason, "until": until,
                 "since": ISO8601Millis.format(lock.since),
-            ])
+            ]
+        )
     }
 }
 
@@ -89,11 +104,19 @@ struct NotificationService: Service {
             let current = broker.snapshot.workers
             for (service, count) in previous where count > 0 && (current[service] ?? 0) == 0 {
                 notifier.notify(
-                    event: "no_live_worker", severity: "critical", text: "No live worker for service \(service)",
-                    details: ["service": service])
+                    event: "no_live_worker",
+                    severity: "critical",
+                    text: "No live worker for service \(service)",
+                    details: ["service": service]
+                )
             }
             for (service, count) in current where count > 0 && (previous[service] ?? 0) == 0 && previous[service] != nil {
-                notifier.notify(event: "worker_back", severity: "info", text: "Service \(service) has a live worker again", details: ["service": service])
+                notifier.notify(
+                    event: "worker_back",
+                    severity: "info",
+                    text: "Service \(service) has a live worker again",
+                    details: ["service": service]
+                )
             }
             previous = current.merging(previous.mapValues { _ in 0 }) { live, _ in live }
         }
@@ -108,13 +131,21 @@ extension Notifier {
 
     /// A pending live order that reconciliation found filled.
     func liveFill(_ order: Order, reconciled: Bool) {
-        liveFill(clientOrderID: order.intent.clientOrderId, symbol: order.intent.symbol, side: order.intent.side, qtyUsd: order.intent.qtyUsd, reconciled: reconciled)
+        liveFill(
+            clientOrderID: order.intent.clientOrderId,
+            symbol: order.intent.symbol,
+            side: order.intent.side,
+            qtyUsd: order.intent.qtyUsd,
+            reconciled: reconciled
+        )
     }
 
     private func liveFill(clientOrderID: String, symbol: String, side: Side, qtyUsd: Decimal, reconciled: Bool) {
         notify(
-            event: "live_fill", severity: "info",
+            event: "live_fill",
+            severity: "info",
             text: "Live \(side.rawValue) \(symbol) \(qtyUsd) USD filled\(reconciled ? " (found by reconciliation)" : "") (order \(clientOrderID))",
-            details: ["clientOrderId": clientOrderID, "symbol": symbol, "side": side.rawValue, "qtyUsd": "\(qtyUsd)", "reconciled": "\(reconciled)"])
+            details: ["clientOrderId": clientOrderID, "symbol": symbol, "side": side.rawValue, "qtyUsd": "\(qtyUsd)", "reconciled": "\(reconciled)"]
+        )
     }
 }

@@ -34,7 +34,10 @@ public final class MarketCache: Sendable {
 
     /// `defaultIntervalMilliseconds` is the candle interval assumed until a symbol holds two candles.
     public init(
-        window: Int, maxSymbols: Int = 500, defaultIntervalMilliseconds: Int64 = 300_000, onChange: (@Sendable (String, [Candle]) -> Void)? = nil
+        window: Int,
+        maxSymbols: Int = 500,
+        defaultIntervalMilliseconds: Int64 = 300_000,
+        onChange: (@Sendable (String, [Candle]) -> Void)? = nil
     ) {
         self.onChange = onChange
         self.window = window
@@ -60,7 +63,9 @@ public final class MarketCache: Sendable {
             // The interval is read from the candles held and the batch, never from the gap
             // between them (a far-future candle would make its own interval).
             let held = Array(series.suffix(3))
-            let gaps = (Array(zip(held, held.dropFirst())) + Array(zip(sorted, sorted.dropFirst()))).map { $1.openTime - $0.openTime }.filter { $0 > 0 }
+            let gaps = (Array(zip(held, held.dropFirst())) + Array(zip(sorted, sorted.dropFirst()))).map { $1.openTime - $0.openTime }.filter {
+                $0 > 0
+            }
             let interval = gaps.min() ?? defaultIntervalMilliseconds
             let latestAllowed = now + max(interval, defaultIntervalMilliseconds)
             if last.openTime > latestAllowed { throw .future(openTime: last.openTime, latestAllowed: latestAllowed) }

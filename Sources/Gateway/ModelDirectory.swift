@@ -96,9 +96,14 @@ public final class ModelDirectory: Sendable {
                 let compared = state.compared[id] ?? 0
                 let agreed = state.agreed[id] ?? 0
                 return Entry(
-                    modelId: id, incumbentVersion: state.incumbentVersions[id], canaryVersion: state.canaryVersions[id],
-                    canary: state.routing[id] ?? defaultRouting, shadowCompared: compared, shadowAgreed: agreed,
-                    agreement: compared > 0 ? Double(agreed) / Double(compared) : nil)
+                    modelId: id,
+                    incumbentVersion: state.incumbentVersions[id],
+                    canaryVersion: state.canaryVersions[id],
+                    canary: state.routing[id] ?? defaultRouting,
+                    shadowCompared: compared,
+                    shadowAgreed: agreed,
+                    agreement: compared > 0 ? Double(agreed) / Double(compared) : nil
+                )
             }
         }
     }

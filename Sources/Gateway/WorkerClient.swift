@@ -36,7 +36,11 @@ struct WorkerClient: Sendable {
     /// `priority`: ahead of the ordinary requests waiting for the service (operators' actions
     /// and status reads must not wait behind a backlog of orders).
     func call<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ service: String, _ operation: WireOperation<Payload, Result>, payload: Payload, requestID: String, timeoutMilliseconds: Int? = nil,
+        _ service: String,
+        _ operation: WireOperation<Payload, Result>,
+        payload: Payload,
+        requestID: String,
+        timeoutMilliseconds: Int? = nil,
         priority: Bool = false
     ) async throws(WorkerCallError) -> Result {
         let body: [UInt8]
@@ -63,7 +67,9 @@ struct WorkerClient: Sendable {
 
     /// Reads a worker's reply envelope, keeping broker, worker and decoding failures apart.
     static func decode<Result: Codable & Sendable>(
-        _ type: Result.Type, from outcome: Swift.Result<[UInt8], BrokerError>, service: String
+        _ type: Result.Type,
+        from outcome: Swift.Result<[UInt8], BrokerError>,
+        service: String
     ) throws(WorkerCallError) -> Result {
         let replyBytes: [UInt8]
         switch outcome {

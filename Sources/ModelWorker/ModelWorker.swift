@@ -48,7 +48,11 @@ public struct ModelWorkerConfiguration: Sendable {
         if let list = reader.optionalString("MODELS") {
             bundle = try Self.bundle(list)
             guard parsed == .incumbent, versionOverride == nil else {
-                throw ConfigurationError(key: "MODELS", value: list, expected: "incumbent models only, without MODEL_VERSION (each artifact names its version)")
+                throw ConfigurationError(
+                    key: "MODELS",
+                    value: list,
+                    expected: "incumbent models only, without MODEL_VERSION (each artifact names its version)"
+                )
             }
         }
     }
@@ -64,7 +68,9 @@ public struct ModelWorkerConfiguration: Sendable {
             }
             entries.append((parts[0], parts[1]))
         }
-        guard (1...ServiceName.maxBundledModels).contains(entries.count) else { throw ConfigurationError(key: "MODELS", value: list, expected: expected) }
+        guard (1...ServiceName.maxBundledModels).contains(entries.count) else {
+            throw ConfigurationError(key: "MODELS", value: list, expected: expected)
+        }
         return entries
     }
 
@@ -153,13 +159,15 @@ public final class ModelServer: Sendable {
                 metadata: [
                     "model.id": "\(next.modelID)", "model.version": "\(next.version)", "previous.version": "\(previous.version)",
                     "checksum": "\(next.checksum)",
-                ])
+                ]
+            )
             return nil
         } catch {
             state.withLock { $0.lastReloadError = "\(error)" }
             logger.error(
                 "model reload refused: the previous model keeps serving",
-                metadata: ["path": "\(configuration.modelPath)", "error": "\(error)", "model.version": "\(current.version)"])
+                metadata: ["path": "\(configuration.modelPath)", "error": "\(error)", "model.version": "\(current.version)"]
+            )
             return error
         }
     }
@@ -185,11 +193,21 @@ public final class ModelServer: Sendable {
     public func health(connected: Bool, controlKnown: Bool) -> Health {
         state.withLock { state in
             Health(
-                ok: connected, service: "model-worker", model_id: state.model.modelID, model_role: configuration.role.rawValue,
-                model_version: state.model.version, model_loaded: true, model_kind: state.model.artifact.kind,
-                model_path: configuration.modelPath, model_checksum: state.model.checksum,
-                loaded_at: ISO8601DateFormatter().string(from: state.model.loadedAt), reloads: state.reloads,
-                last_reload_error: state.lastReloadError, broker_connected: connected, control_known: controlKnown)
+                ok: connected,
+                service: "model-worker",
+                model_id: state.model.modelID,
+                model_role: configuration.role.rawValue,
+                model_version: state.model.version,
+                model_loaded: true,
+                model_kind: state.model.artifact.kind,
+                model_path: configuration.modelPath,
+                model_checksum: state.model.checksum,
+                loaded_at: ISO8601DateFormatter().string(from: state.model.loadedAt),
+                reloads: state.reloads,
+                last_reload_error: state.lastReloadError,
+                broker_connected: connected,
+                control_known: controlKnown
+            )
         }
     }
 }
@@ -261,7 +279,9 @@ public enum ModelWorker {
     public static func bundleHandler(servers: [ModelServer]) -> OperationHandler {
         var handler = OperationHandler()
         var predictors: [String: Predictor] = [:]
-        for server in servers { predictors[server.current.modelID] = Predictor(server: server, role: ModelWorkerConfiguration.Role.incumbent.rawValue) }
+        for server in servers {
+            predictors[server.current.modelID] = Predictor(server: server, role: ModelWorkerConfiguration.Role.incumbent.rawValue)
+        }
         let served = servers.map(\.current.modelID)
         handler.on(Operations.Model.predictModels) { [predictors] (request: WireRequest<PredictModelsRequest>) throws(WireError) -> ModelVotes in
             let asked = request.payload.modelIds
@@ -273,7 +293,11 @@ public enum ModelWorker {
             votes.reserveCapacity(asked.count)
             for id in asked {
                 guard let predictor = predictors[id] else {
-                    throw WireError(code: "unknown_model", detail: "this bundle serves \(served.joined(separator: ", ")), not \(id.prefix(64))", status: 404)
+                    throw WireError(
+                        code: "unknown_model",
+                        detail: "this bundle serves \(served.joined(separator: ", ")), not \(id.prefix(64))",
+                        status: 404
+                    )
                 }
                 votes.append(predictor.vote(request.payload.features))
             }
@@ -313,7 +337,8 @@ public enum ModelWorker {
                 metadata: [
                     "model.id": "\(loaded.modelID)", "model.version": "\(loaded.version)", "model.kind": "\(loaded.artifact.kind)",
                     "role": "\(model.role.rawValue)", "checksum": "\(loaded.checksum)", "service": "\(configuration.service)",
-                ])
+                ]
+            )
         }
         let control = ControlView(staleMilliseconds: configuration.worker.controlStaleMilliseconds)
         let link = BrokerLink()
@@ -325,9 +350,20 @@ public enum ModelWorker {
             let each = servers.map { $0.health(connected: connected, controlKnown: known) }
             let body: [UInt8]
             if bundled, let first = each.first {
-                body = (try? WireCodec.encode(BundleHealth(
-                    ok: connected, service: "model-worker", bundle: configuration.service, model_id: first.model_id, model_version: first.model_version,
-                    model_loaded: each.allSatisfy(\.model_loaded), broker_connected: connected, control_known: known, models: each))) ?? []
+                body =
+                    (try? WireCodec.encode(
+                        BundleHealth(
+                            ok: connected,
+                            service: "model-worker",
+                            bundle: configuration.service,
+                            model_id: first.model_id,
+                            model_version: first.model_version,
+                            model_loaded: each.allSatisfy(\.model_loaded),
+                            broker_connected: connected,
+                            control_known: known,
+                            models: each
+                        )
+                    )) ?? []
             } else {
                 body = each.first.flatMap { try? WireCodec.encode($0) } ?? []
             }
@@ -338,17 +374,25 @@ public enum ModelWorker {
         if notifier.isEnabled { Task.detached { await notifier.run() } }
         let handler = bundled ? bundleHandler(servers: servers) : handler(server: servers[0], role: configuration.role.rawValue)
         try WorkerProcess.run(
-            service: configuration.service, configuration: configuration.worker,
-            handler: handler, control: control, link: link,
-            healthRoutes: ["/health": health], metrics: metrics,
+            service: configuration.service,
+            configuration: configuration.worker,
+            handler: handler,
+            control: control,
+            link: link,
+            healthRoutes: ["/health": health],
+            metrics: metrics,
             onReload: { [servers] in
                 for (server, model) in zip(servers, configuration.models) {
                     guard let error = server.reload() else { continue }
                     notifier.notify(
-                        event: "model_reload_failed", severity: "warning",
+                        event: "model_reload_failed",
+                        severity: "warning",
                         text: "Model \(model.modelID) of \(configuration.service) reload refused; the previous version keeps serving: \(error)",
-                        details: ["service": configuration.service, "model": model.modelID, "path": model.modelPath, "error": "\(error)"])
+                        details: ["service": configuration.service, "model": model.modelID, "path": model.modelPath, "error": "\(error)"]
+                    )
                 }
-            }, logger: logger)
+            },
+            logger: logger
+        )
     }
 }

@@ -16,7 +16,8 @@ extension LedgerStore {
                     CREATE TABLE equity_points (
                         ts INTEGER NOT NULL, equity TEXT NOT NULL, cash TEXT NOT NULL, peak_equity TEXT NOT NULL, drawdown REAL NOT NULL);
                     CREATE INDEX equity_points_by_time ON equity_points(ts);
-                    """)
+                    """
+            )
         }
     }
 
@@ -24,7 +25,8 @@ extension LedgerStore {
         try database.write { db in
             try db.execute(
                 sql: "INSERT INTO equity_points (ts, equity, cash, peak_equity, drawdown) VALUES (?, ?, ?, ?, ?)",
-                arguments: [point.ts, "\(point.equity)", "\(point.cash)", "\(point.peakEquity)", point.drawdown])
+                arguments: [point.ts, "\(point.equity)", "\(point.cash)", "\(point.peakEquity)", point.drawdown]
+            )
         }
     }
 
@@ -32,12 +34,18 @@ extension LedgerStore {
     func equity(since: Int64, limit: Int) throws -> [EquityPoint] {
         try database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT ts, equity, cash, peak_equity, drawdown FROM equity_points WHERE ts >= ? ORDER BY ts DESC, rowid DESC LIMIT ?",
-                arguments: [since, limit])
+                db,
+                sql: "SELECT ts, equity, cash, peak_equity, drawdown FROM equity_points WHERE ts >= ? ORDER BY ts DESC, rowid DESC LIMIT ?",
+                arguments: [since, limit]
+            )
             return rows.reversed().map { row in
                 EquityPoint(
-                    ts: row["ts"], equity: Decimal(string: row["equity"]) ?? 0, cash: Decimal(string: row["cash"]) ?? 0,
-                    peakEquity: Decimal(string: row["peak_equity"]) ?? 0, drawdown: row["drawdown"])
+                    ts: row["ts"],
+                    equity: Decimal(string: row["equity"]) ?? 0,
+                    cash: Decimal(string: row["cash"]) ?? 0,
+                    peakEquity: Decimal(string: row["peak_equity"]) ?? 0,
+                    drawdown: row["drawdown"]
+                )
             }
         }
     }

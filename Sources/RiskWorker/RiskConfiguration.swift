@@ -52,7 +52,8 @@ public struct RiskConfiguration: Sendable {
                 .map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty },
             startingEquityUsd: try reader.decimal("STARTING_EQUITY_USD", default: 100_000, in: 1...1_000_000_000_000),
             slippageBps: try reader.decimal("SLIPPAGE_BPS", default: 5, in: 0...1_000),
-            feeBps: try reader.decimal("FEE_BPS", default: 10, in: 0...1_000))
+            feeBps: try reader.decimal("FEE_BPS", default: 10, in: 0...1_000)
+        )
         limits.liveMaxOrderUsd = try reader.decimal("LIVE_MAX_ORDER_USD", default: 100, in: 0...1_000_000_000)
         limits.minOrderUsd = try reader.decimal("MIN_ORDER_USD", default: 1, in: 0...1_000_000)
         limits.liveMaxDailyUsd = try reader.decimal("LIVE_MAX_DAILY_USD", default: 1_000, in: 0...1_000_000_000_000)
@@ -71,7 +72,8 @@ public struct RiskConfiguration: Sendable {
             lowProfitTrades: try reader.int("LOW_PROFIT_TRADES", default: 0, in: 0...1_000),
             lowProfitLookbackMinutes: try reader.int("LOW_PROFIT_LOOKBACK_MINUTES", default: 1_440, in: 1...525_600),
             lowProfitLockMinutes: try reader.int("LOW_PROFIT_LOCK_MINUTES", default: 60, in: 1...525_600),
-            lowProfitMinUsd: try reader.decimal("LOW_PROFIT_MIN_USD", default: 0, in: -1_000_000_000...1_000_000_000))
+            lowProfitMinUsd: try reader.decimal("LOW_PROFIT_MIN_USD", default: 0, in: -1_000_000_000...1_000_000_000)
+        )
         dataDirectory = reader.string("DATA_DIR", default: "data")
         busyTimeoutMilliseconds = try reader.int("LEDGER_BUSY_TIMEOUT_MS", default: 30_000, in: 0...600_000)
     }

@@ -47,7 +47,11 @@ public struct JSONLogHandler: LogHandler {
     /// One log line, newline included: `ts`, `level`, `service` and `msg` (these four cannot be
     /// overridden by metadata), then the metadata, keys in order.
     public static func line(
-        level: Logger.Level, service: String, message: String, fields: [String: Logger.MetadataValue], at date: Date = Date()
+        level: Logger.Level,
+        service: String,
+        message: String,
+        fields: [String: Logger.MetadataValue],
+        at date: Date = Date()
     ) -> [UInt8] {
         var fields = fields
         fields["ts"] = .string(timestamp(date))
@@ -117,7 +121,9 @@ public struct JSONLogHandler: LogHandler {
             case 0x09: line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                line.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
+                ])
             default: line.append(byte)
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -47,7 +48,11 @@ public struct NotifierConfiguration: Sendable {
                 text = String(text[text.index(after: equals)...])
             }
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-                throw ConfigurationError(key: "NOTIFY_WEBHOOK_URL", value: text, expected: "comma-separated http(s) URLs, each optionally prefixed with json=, slack=, discord= or telegram=")
+                throw ConfigurationError(
+                    key: "NOTIFY_WEBHOOK_URL",
+                    value: text,
+                    expected: "comma-separated http(s) URLs, each optionally prefixed with json=, slack=, discord= or telegram="
+                )
             }
             targets.append(Target(url: url, format: format))
         }
@@ -130,8 +135,11 @@ public final class Notifier: Sendable {
                 group.addTask {
                     for await notification in queue.stream {
                         let delivered = await self.deliver(notification, to: target)
-                        Counter(label: "notifications_total", dimensions: [("event", notification.event), ("outcome", delivered ? "sent" : "failed")])
-                            .increment()
+                        Counter(
+                            label: "notifications_total",
+                            dimensions: [("event", notification.event), ("outcome", delivered ? "sent" : "failed")]
+                        )
+                        .increment()
                         if Task.isCancelled { break }
                     }
                 }
@@ -140,7 +148,9 @@ public final class Notifier: Sendable {
     }
 
     /// Ends `run()` once the queue is drained.
-    public func finish() { queues.forEach { $0.continuation.finish() } }
+    public func finish() {
+        for queue in queues { queue.continuation.finish() }
+    }
 
     private func deliver(_ notification: Notification, to target: NotifierConfiguration.Target) async -> Bool {
         var request = URLRequest(url: target.url)
@@ -161,7 +171,8 @@ public final class Notifier: Sendable {
             guard attempt < configuration.maxAttempts, !Task.isCancelled else {
                 logger.warning(
                     "notification not delivered",
-                    metadata: ["event": "\(notification.event)", "host": "\(target.url.host ?? "")", "attempts": "\(attempt)", "error": "\(failure)"])
+                    metadata: ["event": "\(notification.event)", "host": "\(target.url.host ?? "")", "attempts": "\(attempt)", "error": "\(failure)"]
+                )
                 return false
             }
             try? await Task.sleep(for: .milliseconds(delay))

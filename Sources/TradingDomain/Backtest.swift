@@ -31,7 +31,15 @@ public struct BacktestSettings: Sendable {
     /// Trade up to this open time (Unix ms), inclusive.
     public var to: Int64?
 
-    public init(symbol: String, limits: RiskLimits, consensus: ConsensusPolicy, stakeUsd: Decimal, window: Int = 200, from: Int64? = nil, to: Int64? = nil) {
+    public init(
+        symbol: String,
+        limits: RiskLimits,
+        consensus: ConsensusPolicy,
+        stakeUsd: Decimal,
+        window: Int = 200,
+        from: Int64? = nil,
+        to: Int64? = nil
+    ) {
         self.symbol = symbol
         self.limits = limits
         self.consensus = consensus
@@ -120,7 +128,11 @@ public enum Backtester {
             throw WireError(code: "too_few_candles", detail: "fewer than two candles between --from and --to", status: 422)
         }
         for (previous, next) in zip(candles, candles.dropFirst()) where next.openTime <= previous.openTime {
-            throw WireError(code: "candles_out_of_order", detail: "open times must increase (\(next.openTime) after \(previous.openTime))", status: 422)
+            throw WireError(
+                code: "candles_out_of_order",
+                detail: "open times must increase (\(next.openTime) after \(previous.openTime))",
+                status: 422
+            )
         }
         let gaps = zip(candles, candles.dropFirst()).prefix(1_000).map { $1.openTime - $0.openTime }
         let interval = gaps.min() ?? 60_000
@@ -157,7 +169,9 @@ public enum Backtester {
                 let held = engine.portfolio.positions[symbol]?.quantity ?? 0
                 if let blocker = signal.blockers.first {
                     blocked[code(of: blocker), default: 0] += 1
-                } else if let refusal = engine.gateRefusals(GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), now: now).first {
+                } else if let refusal = engine.gateRefusals(GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), now: now)
+                    .first
+                {
                     blocked[code(of: refusal), default: 0] += 1
                 } else if signal.side == .buy ? held == 0 : held > 0 {
                     let notional: Decimal
@@ -172,7 +186,12 @@ public enum Backtester {
                     let locksBefore = engine.protections.locks.count
                     do {
                         let intent = OrderIntent(
-                            clientOrderId: "bt-\(orderCount)", symbol: symbol, side: signal.side, qtyUsd: notional, confidence: signal.confidence)
+                            clientOrderId: "bt-\(orderCount)",
+                            symbol: symbol,
+                            side: signal.side,
+                            qtyUsd: notional,
+                            confidence: signal.confidence
+                        )
                         let reserved = try engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: now)
                         guard let terms = reserved.order.terms else { continue }
                         let fill = try RiskEngine.paperFill(reserved.order, terms: terms)
@@ -188,8 +207,14 @@ public enum Backtester {
                         if after.quantity == 0, let open = entry {
                             trades.append(
                                 BacktestTrade(
-                                    entryTime: open.time, exitTime: now, entryPrice: open.price, exitPrice: fill.price,
-                                    pnl: after.realizedPnl - open.realised, fees: open.fees))
+                                    entryTime: open.time,
+                                    exitTime: now,
+                                    entryPrice: open.price,
+                                    exitPrice: fill.price,
+                                    pnl: after.realizedPnl - open.realised,
+                                    fees: open.fees
+                                )
+                            )
                             entry = nil
                         }
                     } catch {
@@ -202,13 +227,27 @@ public enum Backtester {
             }
             curve.append(
                 EquitySample(
-                    openTime: candle.openTime, close: candle.close, equity: engine.portfolio.equityValue,
-                    position: engine.portfolio.positions[symbol]?.quantity ?? 0))
+                    openTime: candle.openTime,
+                    close: candle.close,
+                    equity: engine.portfolio.equityValue,
+                    position: engine.portfolio.positions[symbol]?.quantity ?? 0
+                )
+            )
         }
         let report = BacktestMetrics.report(
-            symbol: symbol, curve: curve, intervalMs: interval, startingEquity: startingEquity, finalEquity: engine.portfolio.equity,
-            realised: engine.status.account.realizedPnl, fees: fees, trades: trades, orders: orderCount, refusals: refusals, blocked: blocked,
-            locksSet: locksSet)
+            symbol: symbol,
+            curve: curve,
+            intervalMs: interval,
+            startingEquity: startingEquity,
+            finalEquity: engine.portfolio.equity,
+            realised: engine.status.account.realizedPnl,
+            fees: fees,
+            trades: trades,
+            orders: orderCount,
+            refusals: refusals,
+            blocked: blocked,
+            locksSet: locksSet
+        )
         return BacktestResult(report: report, curve: curve, fills: fills)
     }
 
@@ -219,7 +258,8 @@ public enum Backtester {
     /// candle by candle (`IncrementalFeatures`, equal bit for bit to the batch computation over the
     /// window, warmed up with the window before the first index), not recomputed over a copy of the
     /// window: the result does not depend on where a chunk starts.
-    static func signals(candles: [Candle], indices: Range<Int>, models: [BacktestModel], settings: BacktestSettings) -> [(Decimal, ConsensusSignal?)?] {
+    static func signals(candles: [Candle], indices: Range<Int>, models: [BacktestModel], settings: BacktestSettings) -> [(Decimal, ConsensusSignal?)?]
+    {
         var signals: [(Decimal, ConsensusSignal?)?] = []
         signals.reserveCapacity(indices.count)
         var indicators = IncrementalFeatures(window: settings.window)
@@ -231,8 +271,11 @@ public enum Backtester {
         let closes = candles[max(0, slidFrom - settings.window + 1)..<indices.upperBound].map(\.close)
         let closesOffset = max(0, slidFrom - settings.window + 1)
         let windowRSIs = Indicators.rsi(
-            windowsOf: settings.window, endingAt: (slidFrom - closesOffset)..<(indices.upperBound - closesOffset), in: closes,
-            period: IncrementalFeatures.rsiPeriod)
+            windowsOf: settings.window,
+            endingAt: (slidFrom - closesOffset)..<(indices.upperBound - closesOffset),
+            in: closes,
+            period: IncrementalFeatures.rsiPeriod
+        )
         // Each model's parts taken out once, not copied out of `models` for every candle.
         let artifacts = models.map(\.artifact)
         let names = models.map { (id: $0.id, version: $0.version) }
@@ -357,8 +400,18 @@ public enum BacktestMetrics {
     }
 
     static func report(
-        symbol: String, curve: [EquitySample], intervalMs: Int64, startingEquity: Decimal, finalEquity: Decimal, realised: Decimal, fees: Decimal,
-        trades: [BacktestTrade], orders: Int, refusals: [String: Int], blocked: [String: Int], locksSet: Int
+        symbol: String,
+        curve: [EquitySample],
+        intervalMs: Int64,
+        startingEquity: Decimal,
+        finalEquity: Decimal,
+        realised: Decimal,
+        fees: Decimal,
+        trades: [BacktestTrade],
+        orders: Int,
+        refusals: [String: Int],
+        blocked: [String: Int],
+        locksSet: Int
     ) -> BacktestReport {
         let equity = [startingEquity.doubleValue] + curve.map(\.equity)
         let returns = returns(equity)
@@ -367,13 +420,30 @@ public enum BacktestMetrics {
         let firstClose = curve.first?.close ?? 1
         let lastClose = curve.last?.close ?? firstClose
         return BacktestReport(
-            symbol: symbol, firstCandle: curve.first?.openTime ?? 0, lastCandle: curve.last?.openTime ?? 0, candles: curve.count,
-            intervalMs: intervalMs, startingEquity: startingEquity, finalEquity: finalEquity.rounded(scale: 8),
-            totalReturn: startingEquity > 0 ? ((finalEquity - startingEquity) / startingEquity).doubleValue : 0, realisedPnl: realised.rounded(scale: 8),
-            fees: fees, trades: trades.count, wins: wins, losses: trades.count - wins, winRate: trades.isEmpty ? nil : Double(wins) / Double(trades.count),
-            maxDrawdown: maxDrawdown(equity), sharpe: sharpe(returns, periodsPerYear: periods), sortino: sortino(returns, periodsPerYear: periods),
+            symbol: symbol,
+            firstCandle: curve.first?.openTime ?? 0,
+            lastCandle: curve.last?.openTime ?? 0,
+            candles: curve.count,
+            intervalMs: intervalMs,
+            startingEquity: startingEquity,
+            finalEquity: finalEquity.rounded(scale: 8),
+            totalReturn: startingEquity > 0 ? ((finalEquity - startingEquity) / startingEquity).doubleValue : 0,
+            realisedPnl: realised.rounded(scale: 8),
+            fees: fees,
+            trades: trades.count,
+            wins: wins,
+            losses: trades.count - wins,
+            winRate: trades.isEmpty ? nil : Double(wins) / Double(trades.count),
+            maxDrawdown: maxDrawdown(equity),
+            sharpe: sharpe(returns, periodsPerYear: periods),
+            sortino: sortino(returns, periodsPerYear: periods),
             timeInMarket: curve.isEmpty ? 0 : Double(curve.filter { $0.position != 0 }.count) / Double(curve.count),
-            buyAndHoldReturn: firstClose > 0 ? lastClose / firstClose - 1 : 0, orders: orders, refusals: refusals, blockedSignals: blocked,
-            locksSet: locksSet, tradeList: trades)
+            buyAndHoldReturn: firstClose > 0 ? lastClose / firstClose - 1 : 0,
+            orders: orders,
+            refusals: refusals,
+            blockedSignals: blocked,
+            locksSet: locksSet,
+            tradeList: trades
+        )
     }
 }

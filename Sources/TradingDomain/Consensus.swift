@@ -52,7 +52,11 @@ extension ConsensusPolicy {
             blockers.append("agreement \(agreement) is below \(minAgreement)")
         }
         return ConsensusSignal(
-            probabilityUp: probabilityUp, confidence: max(probabilityUp, 1 - probabilityUp), side: side,
-            agreement: agreement, blockers: blockers)
+            probabilityUp: probabilityUp,
+            confidence: max(probabilityUp, 1 - probabilityUp),
+            side: side,
+            agreement: agreement,
+            blockers: blockers
+        )
     }
 }

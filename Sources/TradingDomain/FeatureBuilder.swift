@@ -70,7 +70,11 @@ public enum FeatureBuilder {
     private static func validate(_ given: [String: Double]) throws(WireError) {
         for (name, value) in given {
             guard let range = ranges[name] else {
-                throw WireError(code: "unknown_feature", detail: "unknown feature \"\(name)\"; known: \(FeatureVector.names.joined(separator: ", "))", status: 422)
+                throw WireError(
+                    code: "unknown_feature",
+                    detail: "unknown feature \"\(name)\"; known: \(FeatureVector.names.joined(separator: ", "))",
+                    status: 422
+                )
             }
             guard value.isFinite else { throw WireError(code: "invalid_feature", detail: "\(name) must be a finite number", status: 422) }
             guard range.contains(value) else {
@@ -79,14 +83,21 @@ public enum FeatureBuilder {
         }
     }
 
-    private static func complete(given: [String: Double], computed: [String: Double], price: Double?, candleCount: Int) throws(WireError) -> FeatureResult {
+    private static func complete(
+        given: [String: Double],
+        computed: [String: Double],
+        price: Double?,
+        candleCount: Int
+    ) throws(WireError) -> FeatureResult {
         if candleCount > 0 {
             for name in FeatureVector.names where given[name] == nil {
                 guard let value = computed[name], let range = ranges[name] else { continue }
                 guard value.isFinite, range.contains(value) else {
                     throw WireError(
                         code: "features_out_of_range",
-                        detail: "\(name) computed from the candles is \(value), outside \(range.lowerBound)...\(range.upperBound)", status: 422)
+                        detail: "\(name) computed from the candles is \(value), outside \(range.lowerBound)...\(range.upperBound)",
+                        status: 422
+                    )
                 }
             }
         }
@@ -98,8 +109,10 @@ public enum FeatureBuilder {
         guard missing.isEmpty, let mom = values["mom_20"], let rv = values["rv_5"], let rsi = values["rsi_14"] else {
             throw WireError(
                 code: "missing_features",
-                detail: "missing \(missing.joined(separator: ", ")): give them in \"features\", or feed at least \(minimumCandles) candles for the symbol (have \(candleCount))",
-                status: 422)
+                detail:
+                    "missing \(missing.joined(separator: ", ")): give them in \"features\", or feed at least \(minimumCandles) candles for the symbol (have \(candleCount))",
+                status: 422
+            )
         }
         let source = given.isEmpty ? "candles" : (computed.isEmpty || given.count == FeatureVector.names.count ? "given" : "mixed")
         return FeatureResult(features: FeatureVector(mom20: mom, rv5: rv, rsi14: rsi), price: price, source: source)

@@ -34,7 +34,12 @@ public struct LogisticModel: Codable, Sendable, Equatable {
     /// from that tree when every field has the type declared, otherwise by `JSONDecoder`.
     static func load(from data: Data, parsed: FastJSON.Value?) throws -> LogisticModel {
         let model = try ArtifactJSON.decode(
-            LogisticModel.self, from: data, parsed: parsed, fast: LogisticModel.init(fastJSON:), unreadable: { .unreadable("\($0)") })
+            LogisticModel.self,
+            from: data,
+            parsed: parsed,
+            fast: LogisticModel.init(fastJSON:),
+            unreadable: { .unreadable("\($0)") }
+        )
         try model.validate()
         return model
     }

@@ -75,7 +75,14 @@ public enum PaperFill {
     /// Fills `notional` (quote currency) at `markPrice` moved against the taker by `slippageBps`;
     /// the fee is `feeBps` of the filled notional. Price, quantity and money to 8 places.
     /// Throws `order_too_small` (422) when the price or the quantity rounds to zero.
-    public static func fill(side: Side, notional: Decimal, markPrice: Decimal, slippageBps: Decimal, feeBps: Decimal, at time: Int64) throws(WireError) -> Fill {
+    public static func fill(
+        side: Side,
+        notional: Decimal,
+        markPrice: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal,
+        at time: Int64
+    ) throws(WireError) -> Fill {
         let slip = markPrice * slippageBps * .basisPoint
         let price = (side == .buy ? markPrice + slip : markPrice - slip).rounded(scale: 8)
         guard !price.isNaN, price > 0 else {
@@ -84,7 +91,10 @@ public enum PaperFill {
         let quantity = (notional / price).rounded(scale: 8)
         guard !quantity.isNaN, quantity > 0 else {
             throw WireError(
-                code: "order_too_small", detail: "\(notional) USD at \(price) is a quantity that rounds to zero at 8 decimal places", status: 422)
+                code: "order_too_small",
+                detail: "\(notional) USD at \(price) is a quantity that rounds to zero at 8 decimal places",
+                status: 422
+            )
         }
         let filledNotional = (quantity * price).rounded(scale: 8)
         let fee = (filledNotional * feeBps * .basisPoint).rounded(scale: 8)

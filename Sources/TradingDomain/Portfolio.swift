@@ -51,7 +51,11 @@ public struct Portfolio: Sendable, Equatable {
 
     /// Restores a saved state.
     public init(
-        cash: Decimal, positions: [String: Position], marks: [String: Decimal], peakEquity: Decimal, feesOwed: [String: Decimal] = [:]
+        cash: Decimal,
+        positions: [String: Position],
+        marks: [String: Decimal],
+        peakEquity: Decimal,
+        feesOwed: [String: Decimal] = [:]
     ) {
         self.cash = cash
         self.positions = positions
@@ -208,15 +212,26 @@ public struct Portfolio: Sendable, Equatable {
             let mark = marks[symbol]
             let unrealized = mark.map { (position.quantity * ($0 - position.averagePrice)).rounded(scale: 8) } ?? 0
             return PositionSnapshot(
-                symbol: symbol, quantity: position.quantity - position.dust, averagePrice: position.averagePrice, markPrice: mark,
-                realizedPnl: position.realizedPnl, unrealizedPnl: unrealized, dust: position.dust > 0 ? position.dust : nil)
+                symbol: symbol,
+                quantity: position.quantity - position.dust,
+                averagePrice: position.averagePrice,
+                markPrice: mark,
+                realizedPnl: position.realizedPnl,
+                unrealizedPnl: unrealized,
+                dust: position.dust > 0 ? position.dust : nil
+            )
         }
         return AccountSnapshot(
-            cash: cash.rounded(scale: 8), equity: equity.rounded(scale: 8), peakEquity: peakEquity.rounded(scale: 8),
-            drawdown: drawdown, grossExposure: grossExposure.rounded(scale: 8),
+            cash: cash.rounded(scale: 8),
+            equity: equity.rounded(scale: 8),
+            peakEquity: peakEquity.rounded(scale: 8),
+            drawdown: drawdown,
+            grossExposure: grossExposure.rounded(scale: 8),
             realizedPnl: positionSnapshots.reduce(0) { $0 + $1.realizedPnl },
-            unrealizedPnl: positionSnapshots.reduce(0) { $0 + $1.unrealizedPnl }, positions: positionSnapshots,
-            feesOwed: feesOwed.isEmpty ? nil : feesOwed)
+            unrealizedPnl: positionSnapshots.reduce(0) { $0 + $1.unrealizedPnl },
+            positions: positionSnapshots,
+            feesOwed: feesOwed.isEmpty ? nil : feesOwed
+        )
     }
 }
 

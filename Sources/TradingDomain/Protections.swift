@@ -89,8 +89,13 @@ public struct Protections: Sendable, Equatable {
         if settings.cooldownMinutes > 0, trade.pnl < 0 {
             added.append(
                 makeLock(
-                    symbol: symbol, rule: "cooldown", minutes: settings.cooldownMinutes, now: now,
-                    reason: "a losing trade closed (\(trade.pnl.rounded(scale: 8))); cooldown of \(settings.cooldownMinutes) min"))
+                    symbol: symbol,
+                    rule: "cooldown",
+                    minutes: settings.cooldownMinutes,
+                    now: now,
+                    reason: "a losing trade closed (\(trade.pnl.rounded(scale: 8))); cooldown of \(settings.cooldownMinutes) min"
+                )
+            )
         }
         // StoplossGuard: N losing trades within the lookback lock the symbol, or every symbol.
         if settings.stoplossGuardTrades > 0, trade.pnl < 0 {
@@ -102,9 +107,14 @@ public struct Protections: Sendable, Equatable {
                 let scope = settings.stoplossGuardPerSymbol ? symbol : nil
                 added.append(
                     makeLock(
-                        symbol: scope, rule: "stoploss_guard", minutes: settings.stoplossGuardLockMinutes, now: now,
+                        symbol: scope,
+                        rule: "stoploss_guard",
+                        minutes: settings.stoplossGuardLockMinutes,
+                        now: now,
                         reason: "\(losing) losing trades\(scope.map { " in \($0)" } ?? "") within \(settings.stoplossGuardLookbackMinutes) min "
-                            + "(limit \(settings.stoplossGuardTrades))"))
+                            + "(limit \(settings.stoplossGuardTrades))"
+                    )
+                )
             }
         }
         // LowProfitPairs: enough trades in the symbol within the lookback, realising too little.
@@ -115,9 +125,14 @@ public struct Protections: Sendable, Equatable {
             if recent.count >= settings.lowProfitTrades, realised < settings.lowProfitMinUsd {
                 added.append(
                     makeLock(
-                        symbol: symbol, rule: "low_profit", minutes: settings.lowProfitLockMinutes, now: now,
+                        symbol: symbol,
+                        rule: "low_profit",
+                        minutes: settings.lowProfitLockMinutes,
+                        now: now,
                         reason: "\(recent.count) trades within \(settings.lowProfitLookbackMinutes) min realised \(realised.rounded(scale: 8)), "
-                            + "below \(settings.lowProfitMinUsd)"))
+                            + "below \(settings.lowProfitMinUsd)"
+                    )
+                )
             }
         }
         locks.append(contentsOf: added)

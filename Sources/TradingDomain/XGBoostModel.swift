@@ -69,22 +69,31 @@ public struct XGBoostModel: Sendable, Equatable {
             let base = nodes.count
             let count = tree.left.count
             roots.append(base)
-            valid = valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
+            valid =
+                valid && count > 0 && [tree.right.count, tree.feature.count, tree.condition.count, tree.defaultLeft.count].allSatisfy { $0 == count }
             guard valid else { break }
             // Every index must fit an Int32 once offset by the nodes before this tree.
             valid = valid && base + count <= Int(Int32.max)
             guard valid else { break }
             for node in 0..<count {
                 let leaf = tree.left[node] == -1
-                valid = valid && (leaf || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
-                    && (0..<features.count).contains(Int(tree.feature[node]))))
+                valid =
+                    valid
+                    && (leaf
+                        || ((0..<count).contains(Int(tree.left[node])) && (0..<count).contains(Int(tree.right[node]))
+                            && (0..<features.count).contains(Int(tree.feature[node]))))
                 guard valid else { break }
                 let left = leaf ? -1 : Int32(base) + tree.left[node]
                 let right = leaf ? -1 : Int32(base) + tree.right[node]
                 nodes.append(
                     Node(
-                        left: left, right: right, missing: tree.defaultLeft[node] ? left : right, feature: tree.feature[node],
-                        condition: tree.condition[node]))
+                        left: left,
+                        right: right,
+                        missing: tree.defaultLeft[node] ? left : right,
+                        feature: tree.feature[node],
+                        condition: tree.condition[node]
+                    )
+                )
             }
         }
         flat = valid && !trees.isEmpty ? (nodes, roots) : nil
@@ -105,7 +114,12 @@ public struct XGBoostModel: Sendable, Equatable {
     /// otherwise by `JSONDecoder`, which then also words the error.
     static func load(from data: Data, parsed: FastJSON.Value?) throws -> XGBoostModel {
         let file = try ArtifactJSON.decode(
-            File.self, from: data, parsed: parsed, fast: File.init(fastJSON:), unreadable: { .unreadable("not an XGBoost JSON model: \($0)") })
+            File.self,
+            from: data,
+            parsed: parsed,
+            fast: File.init(fastJSON:),
+            unreadable: { .unreadable("not an XGBoost JSON model: \($0)") }
+        )
         let learner = file.learner
         guard learner.objective.name == "binary:logistic" else {
             throw ModelArtifactError.unreadable("objective \(learner.objective.name) is not supported (expected binary:logistic)")
@@ -137,8 +151,13 @@ public struct XGBoostModel: Sendable, Equatable {
             }
             trees.append(
                 Tree(
-                    left: raw.left_children, right: raw.right_children, feature: raw.split_indices,
-                    condition: raw.split_conditions.map(Float.init), defaultLeft: raw.default_left.values))
+                    left: raw.left_children,
+                    right: raw.right_children,
+                    feature: raw.split_indices,
+                    condition: raw.split_conditions.map(Float.init),
+                    defaultLeft: raw.default_left.values
+                )
+            )
         }
         guard !trees.isEmpty else { throw ModelArtifactError.unreadable("the model has no trees") }
         let score = Float(baseScore)
@@ -399,7 +418,11 @@ enum ArtifactJSON {
     /// `T` read from the `FastJSON` tree by `fast` when it can, otherwise decoded from the data
     /// by `JSONDecoder`, whose error `unreadable` words.
     static func decode<T: Decodable>(
-        _ type: T.Type, from data: Data, parsed: FastJSON.Value?, fast: (FastJSON.Value) -> T?, unreadable: (any Error) -> ModelArtifactError
+        _ type: T.Type,
+        from data: Data,
+        parsed: FastJSON.Value?,
+        fast: (FastJSON.Value) -> T?,
+        unreadable: (any Error) -> ModelArtifactError
     ) throws -> T {
         if let parsed, let value = fast(parsed) { return value }
         do {

@@ -45,7 +45,10 @@ public struct AuthorizedKeys: Sendable, Equatable {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 2, let role = BusRole(rawValue: String(fields[0])) else {
-                throw AuthorizedKeysError(line: index + 1, detail: "expected ROLE PUBLIC-KEY, ROLE one of \(BusRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw AuthorizedKeysError(
+                    line: index + 1,
+                    detail: "expected ROLE PUBLIC-KEY, ROLE one of \(BusRole.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             let key = String(fields[1])
             guard isValidKey(key) else { throw AuthorizedKeysError(line: index + 1, detail: "the public key is not 40 characters of Z85") }

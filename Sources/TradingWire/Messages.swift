@@ -225,7 +225,12 @@ public struct Fill: Codable, Sendable, Equatable {
     /// every commission non-negative, none of them NaN, and each commission asset a plausible
     /// asset name (2 to 12 upper-case letters or digits).
     public init(
-        price: Decimal, quantity: Decimal, notional: Decimal, fee: Decimal, commissions: [String: Decimal]? = nil, dryRun: Bool,
+        price: Decimal,
+        quantity: Decimal,
+        notional: Decimal,
+        fee: Decimal,
+        commissions: [String: Decimal]? = nil,
+        dryRun: Bool,
         filledAt: Int64
     ) throws(WireError) {
         for (name, value) in [("price", price), ("quantity", quantity)] where value.isNaN || value <= 0 {
@@ -256,10 +261,14 @@ public struct Fill: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
-            price: try container.decode(Decimal.self, forKey: .price), quantity: try container.decode(Decimal.self, forKey: .quantity),
-            notional: try container.decode(Decimal.self, forKey: .notional), fee: try container.decode(Decimal.self, forKey: .fee),
+            price: try container.decode(Decimal.self, forKey: .price),
+            quantity: try container.decode(Decimal.self, forKey: .quantity),
+            notional: try container.decode(Decimal.self, forKey: .notional),
+            fee: try container.decode(Decimal.self, forKey: .fee),
             commissions: try container.decodeIfPresent([String: Decimal].self, forKey: .commissions),
-            dryRun: try container.decode(Bool.self, forKey: .dryRun), filledAt: try container.decode(Int64.self, forKey: .filledAt))
+            dryRun: try container.decode(Bool.self, forKey: .dryRun),
+            filledAt: try container.decode(Int64.self, forKey: .filledAt)
+        )
         dust = try container.decodeIfPresent(Decimal.self, forKey: .dust)
     }
 }
@@ -301,7 +310,12 @@ public struct Order: Codable, Sendable, Equatable {
     public var rejectReason: String?
 
     public init(
-        intent: OrderIntent, status: OrderStatus, mode: TradingMode, createdAt: Int64, terms: ExecutionTerms? = nil, fill: Fill? = nil,
+        intent: OrderIntent,
+        status: OrderStatus,
+        mode: TradingMode,
+        createdAt: Int64,
+        terms: ExecutionTerms? = nil,
+        fill: Fill? = nil,
         rejectReason: String? = nil
     ) {
         self.intent = intent
@@ -407,7 +421,12 @@ public struct PositionSnapshot: Codable, Sendable, Equatable {
     public var dust: Decimal?
 
     public init(
-        symbol: String, quantity: Decimal, averagePrice: Decimal, markPrice: Decimal?, realizedPnl: Decimal, unrealizedPnl: Decimal,
+        symbol: String,
+        quantity: Decimal,
+        averagePrice: Decimal,
+        markPrice: Decimal?,
+        realizedPnl: Decimal,
+        unrealizedPnl: Decimal,
         dust: Decimal? = nil
     ) {
         self.symbol = symbol
@@ -439,8 +458,16 @@ public struct AccountSnapshot: Codable, Sendable, Equatable {
     public var feesOwed: [String: Decimal]?
 
     public init(
-        cash: Decimal, equity: Decimal, peakEquity: Decimal, drawdown: Double, grossExposure: Decimal, dailyLoss: Decimal = 0,
-        realizedPnl: Decimal = 0, unrealizedPnl: Decimal = 0, pendingOrders: Int = 0, positions: [PositionSnapshot],
+        cash: Decimal,
+        equity: Decimal,
+        peakEquity: Decimal,
+        drawdown: Double,
+        grossExposure: Decimal,
+        dailyLoss: Decimal = 0,
+        realizedPnl: Decimal = 0,
+        unrealizedPnl: Decimal = 0,
+        pendingOrders: Int = 0,
+        positions: [PositionSnapshot],
         feesOwed: [String: Decimal]? = nil
     ) {
         self.cash = cash
@@ -503,9 +530,17 @@ public struct RiskLimits: Codable, Sendable, Equatable {
     public var maxCandleAge: Double = 3
 
     public init(
-        confidenceThreshold: Double, maxOrderNotionalUsd: Decimal, maxPositionUsd: Decimal, maxGrossExposureUsd: Decimal = 1_000_000_000,
-        maxDailyLossUsd: Decimal = 1_000_000_000, maxDrawdown: Double, maxOrdersPerMinute: Int = 1_000_000, symbolAllowlist: [String] = [],
-        startingEquityUsd: Decimal, slippageBps: Decimal, feeBps: Decimal
+        confidenceThreshold: Double,
+        maxOrderNotionalUsd: Decimal,
+        maxPositionUsd: Decimal,
+        maxGrossExposureUsd: Decimal = 1_000_000_000,
+        maxDailyLossUsd: Decimal = 1_000_000_000,
+        maxDrawdown: Double,
+        maxOrdersPerMinute: Int = 1_000_000,
+        symbolAllowlist: [String] = [],
+        startingEquityUsd: Decimal,
+        slippageBps: Decimal,
+        feeBps: Decimal
     ) {
         self.confidenceThreshold = confidenceThreshold
         self.maxOrderNotionalUsd = maxOrderNotionalUsd

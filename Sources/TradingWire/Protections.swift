@@ -94,8 +94,14 @@ public struct ProtectionSettings: Codable, Sendable, Equatable {
     public var lowProfitMinUsd: Decimal
 
     public init(
-        cooldownMinutes: Int = 0, stoplossGuardTrades: Int = 0, stoplossGuardLookbackMinutes: Int = 60, stoplossGuardLockMinutes: Int = 60,
-        stoplossGuardPerSymbol: Bool = false, lowProfitTrades: Int = 0, lowProfitLookbackMinutes: Int = 1_440, lowProfitLockMinutes: Int = 60,
+        cooldownMinutes: Int = 0,
+        stoplossGuardTrades: Int = 0,
+        stoplossGuardLookbackMinutes: Int = 60,
+        stoplossGuardLockMinutes: Int = 60,
+        stoplossGuardPerSymbol: Bool = false,
+        lowProfitTrades: Int = 0,
+        lowProfitLookbackMinutes: Int = 1_440,
+        lowProfitLockMinutes: Int = 60,
         lowProfitMinUsd: Decimal = 0
     ) {
         self.cooldownMinutes = cooldownMinutes

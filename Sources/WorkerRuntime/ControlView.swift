@@ -45,7 +45,9 @@ public final class ControlView: Sendable {
         guard let state = current(now: now) else {
             return WireError(
                 code: "control_state_unknown",
-                detail: "no control state heard in the last \(staleMilliseconds) ms: holding as halted", status: 503)
+                detail: "no control state heard in the last \(staleMilliseconds) ms: holding as halted",
+                status: 503
+            )
         }
         if state.halted {
             return WireError(code: "trading_halted", detail: state.haltReason ?? "trading is halted", status: 423)

@@ -39,7 +39,9 @@ public final class HealthServer: Sendable {
                         RequestDeadlineHandler<HTTPServerRequestPart, HTTPServerResponsePart>(
                             timeout: idleTimeout,
                             isRequestEnd: { if case .end = $0 { true } else { false } },
-                            isResponseEnd: { if case .end = $0 { true } else { false } }))
+                            isResponseEnd: { if case .end = $0 { true } else { false } }
+                        )
+                    )
                     try channel.pipeline.syncOperations.addHandler(RouteHandler(routes: routes))
                 }
             }

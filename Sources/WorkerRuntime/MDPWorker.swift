@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import Synchronization
 import Metrics
 import ServiceSupport
+import Synchronization
 import TradingWire
 import ZeroMQ
 
@@ -61,15 +61,26 @@ public final class MDPWorker: Sendable {
     /// - Parameter offloadRequests: run the handler off the socket thread, so that a slow request
     ///   (an exchange call) never stops the heartbeats that keep the worker alive at the broker.
     public init(
-        service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView, link: BrokerLink = BrokerLink(),
-        waitForControlState: Bool = false, offloadRequests: Bool = false, subscriptions: [Subscription] = [], logger: Logger
+        service: String,
+        configuration: WorkerConfiguration,
+        handler: any RequestHandler,
+        control: ControlView,
+        link: BrokerLink = BrokerLink(),
+        waitForControlState: Bool = false,
+        offloadRequests: Bool = false,
+        subscriptions: [Subscription] = [],
+        logger: Logger
     ) throws {
         self.subscriptions = subscriptions
         self.offloadRequests = offloadRequests
         self.link = link
         self.waitForControlState = waitForControlState
         self.requestCounter = Counter(label: "worker_requests_total", dimensions: [("service", service)])
-        self.requestTimer = Metrics.Timer(label: "worker_request_duration_seconds", dimensions: [("service", service)], preferredDisplayUnit: .seconds)
+        self.requestTimer = Metrics.Timer(
+            label: "worker_request_duration_seconds",
+            dimensions: [("service", service)],
+            preferredDisplayUnit: .seconds
+        )
         self.service = service
         self.configuration = configuration
         self.handler = handler
@@ -96,7 +107,8 @@ public final class MDPWorker: Sendable {
                     metadata: [
                         "seq": "\(state.seq)", "halted": "\(state.halted)", "riskLocked": "\(state.riskLocked)",
                         "tradingMode": "\(state.tradingMode.rawValue)", "publishedAt": "\(state.ts)",
-                    ])
+                    ]
+                )
             }
         }
     }
@@ -115,7 +127,9 @@ public final class MDPWorker: Sendable {
     }
 
     /// The reply of a request a batch handler left unanswered: an error, never silence.
-    static let missingReply: [UInt8] = Array(#"{"v":1,"error":{"code":"internal_error","detail":"the worker gave no reply to this request","status":500}}"#.utf8)
+    static let missingReply: [UInt8] = Array(
+        #"{"v":1,"error":{"code":"internal_error","detail":"the worker gave no reply to this request","status":500}}"#.utf8
+    )
 
     /// Asks the socket thread to say DISCONNECT and stop. Safe from any thread.
     public func stop() { stopSignal.signal() }
@@ -194,7 +208,10 @@ public final class MDPWorker: Sendable {
             if readable.contains(controlIndex) { try readControl(subscriber) }
             if readable.contains(replyIndex) {
                 replyReady.drain()
-                if let replies = replySlot.withLock({ slot -> [[UInt8]]? in defer { slot = nil }; return slot }), let done = busy {
+                if let replies = replySlot.withLock({ slot -> [[UInt8]]? in
+                    defer { slot = nil }
+                    return slot
+                }), let done = busy {
                     busy = nil
                     requestTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - done.started))
                     requestCounter.increment(by: Int64(replies.count))
@@ -221,7 +238,9 @@ public final class MDPWorker: Sendable {
                     case .request(let client, let body) where offloadRequests:
                         guard busy == nil else {
                             logger.warning("a request arrived while another is in hand: refused")
-                            let refusal = WireReply<Empty>(error: WireError(code: "worker_busy", detail: "this worker is handling another request", status: 503))
+                            let refusal = WireReply<Empty>(
+                                error: WireError(code: "worker_busy", detail: "this worker is handling another request", status: 503)
+                            )
                             _ = try broker.send(MDP.Message.reply(client: client, body: [(try? WireCodec.encode(refusal)) ?? []]).frames)
                             continue
                         }
@@ -289,4 +308,3 @@ public final class MDPWorker: Sendable {
         }
     }
 }
-

@@ -13,7 +13,8 @@ public struct OperationHandler: RequestHandler {
 
     /// Serves `operation`: the closure takes its payload and answers its result.
     public mutating func on<Payload: Codable & Sendable, Result: Codable & Sendable>(
-        _ operation: WireOperation<Payload, Result>, _ handler: @escaping @Sendable (WireRequest<Payload>) throws(WireError) -> Result
+        _ operation: WireOperation<Payload, Result>,
+        _ handler: @escaping @Sendable (WireRequest<Payload>) throws(WireError) -> Result
     ) {
         let typed = JSONRequestHandler(handler)
         operations[operation.name] = { body, expectedOp in typed.handle(body: body, expectedOp: expectedOp) }
@@ -31,7 +32,9 @@ public struct OperationHandler: RequestHandler {
             return Self.error(WireError(code: "bad_request_body", detail: "request body is not a versioned envelope: \(error)", status: 502))
         }
         guard header.v == WireVersion.current else {
-            return Self.error(WireError(code: "unsupported_version", detail: "body version \(header.v), this worker speaks \(WireVersion.current)", status: 502))
+            return Self.error(
+                WireError(code: "unsupported_version", detail: "body version \(header.v), this worker speaks \(WireVersion.current)", status: 502)
+            )
         }
         guard let operation = operations[header.op] else {
             return Self.error(WireError(code: "unknown_operation", detail: "this worker has no operation \"\(header.op)\"", status: 502))

@@ -40,8 +40,11 @@ public struct WorkerConfiguration: Sendable {
         case (nil, nil):
             guard ZMQEndpoint.isLocalOnly(brokerEndpoint), ZMQEndpoint.isLocalOnly(controlEndpoint) else {
                 throw ConfigurationError(
-                    key: "CURVE_SECRET_KEY", value: "",
-                    expected: "CURVE keys to reach a broker beyond loopback (\(brokerEndpoint)): set CURVE_SECRET_KEY and CURVE_SERVER_KEY; refusing to start")
+                    key: "CURVE_SECRET_KEY",
+                    value: "",
+                    expected:
+                        "CURVE keys to reach a broker beyond loopback (\(brokerEndpoint)): set CURVE_SECRET_KEY and CURVE_SERVER_KEY; refusing to start"
+                )
             }
             curve = nil
         case (let secret?, let server?):

@@ -12,11 +12,18 @@ public enum WorkerProcess {
     /// answers `/health` (the given route, or a default one) and `/metrics`. `subscriptions`:
     /// topics of the control endpoint the worker also listens to (the market channel).
     public static func run(
-        service: String, configuration: WorkerConfiguration, handler: any RequestHandler, control: ControlView,
-        link: BrokerLink = BrokerLink(), waitForControlState: Bool = false, offloadRequests: Bool = false,
+        service: String,
+        configuration: WorkerConfiguration,
+        handler: any RequestHandler,
+        control: ControlView,
+        link: BrokerLink = BrokerLink(),
+        waitForControlState: Bool = false,
+        offloadRequests: Bool = false,
         subscriptions: [MDPWorker.Subscription] = [],
         healthRoutes: [String: HealthServer.Route] = [:],
-        metrics: ProcessMetrics? = nil, onReload: (@Sendable () -> Void)? = nil, logger: Logger
+        metrics: ProcessMetrics? = nil,
+        onReload: (@Sendable () -> Void)? = nil,
+        logger: Logger
     ) throws -> Never {
         var healthRoutes = healthRoutes
         let brokerWindow = configuration.heartbeatIntervalMilliseconds * configuration.heartbeatLiveness
@@ -43,13 +50,24 @@ public enum WorkerProcess {
             }
         }
         let worker = try MDPWorker(
-            service: service, configuration: configuration, handler: handler, control: control, link: link,
-            waitForControlState: waitForControlState, offloadRequests: offloadRequests, subscriptions: subscriptions, logger: logger)
+            service: service,
+            configuration: configuration,
+            handler: handler,
+            control: control,
+            link: link,
+            waitForControlState: waitForControlState,
+            offloadRequests: offloadRequests,
+            subscriptions: subscriptions,
+            logger: logger
+        )
         var health: HealthServer?
         if configuration.healthPort > 0 {
             health = try HealthServer(
-                host: configuration.healthHost, port: configuration.healthPort, routes: healthRoutes,
-                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds)))
+                host: configuration.healthHost,
+                port: configuration.healthPort,
+                routes: healthRoutes,
+                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeoutMilliseconds))
+            )
             logger.info("health server listening", metadata: ["port": "\(configuration.healthPort)"])
         }
         let finished = DispatchSemaphore(value: 0)
@@ -119,6 +137,7 @@ public struct JSONRequestHandler<Payload: Codable & Sendable, Result: Codable & 
         } catch {
             reply = WireReply(error: WireError(code: "bad_request_body", detail: "\(error)", status: 502))
         }
-        return (try? WireCodec.encode(reply)) ?? Array(#"{"v":1,"error":{"code":"encode_failed","detail":"reply could not be encoded","status":500}}"#.utf8)
+        return (try? WireCodec.encode(reply))
+            ?? Array(#"{"v":1,"error":{"code":"encode_failed","detail":"reply could not be encoded","status":500}}"#.utf8)
     }
 }

@@ -68,7 +68,9 @@ public struct CurveKeySet: Sendable {
     }
 
     private func write(_ pair: CurveKeyPair, secret: URL, public publicURL: URL) throws {
-        guard FileManager.default.createFile(atPath: secret.path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(atPath: secret.path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: secret.path])
         }
         try Data((pair.publicKey + "\n").utf8).write(to: publicURL, options: .atomic)

@@ -21,13 +21,18 @@ public enum SocketThread {
     public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Body(name: name, run: body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
-            body.name.withCString { czmq_name_thread($0) }
-            body.run()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread,
+            nil,
+            { raw in
+                guard let raw else { return nil }
+                let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
+                body.name.withCString { czmq_name_thread($0) }
+                body.run()
+                return nil
+            },
+            context
+        )
         precondition(result == 0, "pthread_create failed: \(result)")
         pthread_detach(thread)
     }

@@ -24,5 +24,6 @@ router.get("livez") { _, _ in Alive(alive: true) }
 let application = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "http-yardstick"),
-    eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: 2)))
+    eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: 2))
+)
 try await application.runService()

@@ -26,7 +26,8 @@ struct TradeCtl: AsyncParsableCommand {
         subcommands: [
             Check.self, Preflight.self, Halt.self, Resume.self, Risk.self, Canary.self, Snapshot.self, Bench.self,
             Positions.self, Orders.self, Models.self, Model.self, Equity.self, Keys.self,
-        ])
+        ]
+    )
 }
 
 /// "On Every Run": containers healthy, consensus smoke test, dry-run execute.
@@ -43,16 +44,24 @@ struct Check: AsyncParsableCommand {
         let model = try? await client.get("/health", model: true)
         report.check("model service /health .ok", model?.json["ok"] as? Bool == true, compact(model?.json["ok"]))
         let consensus = try? await client.post(
-            "/api/ai/consensus", ["symbol": "BTCUSDT", "features": ["mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0]])
+            "/api/ai/consensus",
+            ["symbol": "BTCUSDT", "features": ["mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0]]
+        )
         report.check(
-            "consensus smoke test .allow", consensus?.status == 200 && consensus?.json["allow"] is Bool,
-            "HTTP \(consensus?.status ?? 0), allow \(compact(consensus?.json["allow"])), confidence \(compact(consensus?.json["confidence"]))")
+            "consensus smoke test .allow",
+            consensus?.status == 200 && consensus?.json["allow"] is Bool,
+            "HTTP \(consensus?.status ?? 0), allow \(compact(consensus?.json["allow"])), confidence \(compact(consensus?.json["confidence"]))"
+        )
         let execute = try? await client.post(
-            "/api/trade/execute", ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 2000, "confidence": 0.9])
+            "/api/trade/execute",
+            ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 2000, "confidence": 0.9]
+        )
         let paper = health?.json["tradingMode"] as? String != "live"
         report.check(
-            "dry-run execute .dryRun", execute?.status == 200 && (execute?.json["dryRun"] as? Bool == true || !paper),
-            "HTTP \(execute?.status ?? 0), dryRun \(compact(execute?.json["dryRun"]))\(execute?.status == 200 ? "" : ", \(execute?.text ?? "")")")
+            "dry-run execute .dryRun",
+            execute?.status == 200 && (execute?.json["dryRun"] as? Bool == true || !paper),
+            "HTTP \(execute?.status ?? 0), dryRun \(compact(execute?.json["dryRun"]))\(execute?.status == 200 ? "" : ", \(execute?.text ?? "")")"
+        )
         report.finish()
         if report.failures > 0 { throw ExitCode.failure }
     }
@@ -70,7 +79,11 @@ struct Preflight: AsyncParsableCommand {
         let config = health["config"] as? [String: Any] ?? [:]
         let risk = health["risk"] as? [String: Any] ?? [:]
         report.note("tradingMode: \(compact(health["tradingMode"]))")
-        report.check("confidence threshold set", (config["confidenceThreshold"] as? Double).map { $0 > 0.5 && $0 <= 1 } ?? false, compact(config["confidenceThreshold"]))
+        report.check(
+            "confidence threshold set",
+            (config["confidenceThreshold"] as? Double).map { $0 > 0.5 && $0 <= 1 } ?? false,
+            compact(config["confidenceThreshold"])
+        )
         for limit in ["maxOrderNotionalUsd", "maxPositionUsd", "maxGrossExposureUsd", "maxDailyLossUsd", "maxDrawdown"] {
             report.check("risk limit \(limit) set", (config[limit] as? Double).map { $0 > 0 } ?? false, compact(config[limit]))
         }
@@ -83,13 +96,17 @@ struct Preflight: AsyncParsableCommand {
         for index in 0..<10 {
             let mom = Double(index * 20 - 100) / 100
             let answer = try? await client.post(
-                "/api/ai/consensus", ["symbol": "BTCUSDT", "features": ["mom_20": mom, "rv_5": 0.2 + Double(index) / 10, "rsi_14": 30.0 + Double(index) * 5]])
+                "/api/ai/consensus",
+                ["symbol": "BTCUSDT", "features": ["mom_20": mom, "rv_5": 0.2 + Double(index) / 10, "rsi_14": 30.0 + Double(index) * 5]]
+            )
             if let confidence = answer?.json["confidence"] as? Double { confidences.append(confidence) }
         }
         let distinct = Set(confidences.map { ($0 * 1e6).rounded() }).count
         report.check(
-            "confidence distribution varies", confidences.count == 10 && distinct > 1,
-            "\(confidences.count) answers, \(distinct) distinct, range \(String(format: "%.3f", confidences.min() ?? 0))…\(String(format: "%.3f", confidences.max() ?? 0))")
+            "confidence distribution varies",
+            confidences.count == 10 && distinct > 1,
+            "\(confidences.count) answers, \(distinct) distinct, range \(String(format: "%.3f", confidences.min() ?? 0))…\(String(format: "%.3f", confidences.max() ?? 0))"
+        )
         report.finish()
         if report.failures > 0 { throw ExitCode.failure }
     }
@@ -123,7 +140,9 @@ struct Resume: AsyncParsableCommand {
 
 struct Risk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Risk status, reset, the trading state and the protection locks.", subcommands: [Status.self, Reset.self, State.self, Locks.self, Unlock.self])
+        abstract: "Risk status, reset, the trading state and the protection locks.",
+        subcommands: [Status.self, Reset.self, State.self, Locks.self, Unlock.self]
+    )
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drawdown, equity, lock and halt, as /health shows them.")
@@ -146,7 +165,9 @@ struct Risk: AsyncParsableCommand {
     }
 
     struct State: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the trading state: ACTIVE, REDUCING (only orders that reduce a position) or HALTED.")
+        static let configuration = CommandConfiguration(
+            abstract: "Set the trading state: ACTIVE, REDUCING (only orders that reduce a position) or HALTED."
+        )
         @OptionGroup var stack: StackOptions
         @Argument(help: "ACTIVE, REDUCING or HALTED.") var state: String
         @Option(help: "Why.") var reason = "set with tradectl"
@@ -170,12 +191,15 @@ struct Risk: AsyncParsableCommand {
     struct Unlock: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "End a protection lock early (DELETE /api/locks/ID; needs the token).",
-            discussion: "Prints the lock removed and those still in force; an unknown id prints the API's error (404 unknown_lock) and exits 1.")
+            discussion: "Prints the lock removed and those still in force; an unknown id prints the API's error (404 unknown_lock) and exits 1."
+        )
         @OptionGroup var stack: StackOptions
         @Argument(help: "The lock's id, as `tradectl risk locks` lists it.") var id: String
 
         func run() async throws {
-            guard let path = id.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "/;%"))) else {
+            guard
+                let path = id.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "/;%")))
+            else {
                 throw ValidationError("the lock id is not valid text")
             }
             let answer = try await stack.client.delete("/api/locks/" + path)
@@ -184,7 +208,9 @@ struct Risk: AsyncParsableCommand {
                     print(answer.text)
                 } else {
                     let error = answer.json
-                    print("unlock refused: HTTP \(answer.status) \(plain(error["error"])): \(plain(error["detail"]).isEmpty ? answer.text : plain(error["detail"]))")
+                    print(
+                        "unlock refused: HTTP \(answer.status) \(plain(error["error"])): \(plain(error["detail"]).isEmpty ? answer.text : plain(error["detail"]))"
+                    )
                 }
                 throw ExitCode.failure
             }
@@ -192,7 +218,9 @@ struct Risk: AsyncParsableCommand {
                 print(answer.text)
             } else {
                 let removed = answer.json["removed"] as? [String: Any] ?? [:]
-                print("lock \(plain(removed["id"])) deleted (\(plain(removed["rule"])) on \(plain(removed["symbol"]).isEmpty ? "every symbol" : plain(removed["symbol"])))")
+                print(
+                    "lock \(plain(removed["id"])) deleted (\(plain(removed["rule"])) on \(plain(removed["symbol"]).isEmpty ? "every symbol" : plain(removed["symbol"])))"
+                )
                 print("\((answer.json["locks"] as? [Any])?.count ?? 0) lock(s) still in force")
             }
         }
@@ -213,17 +241,27 @@ struct Canary: AsyncParsableCommand {
         var filled = 0
         for _ in 0..<max(1, trades) {
             let answer = try await client.post(
-                "/api/trade/execute", ["symbol": symbol, "side": "buy", "qtyUsd": qtyUsd, "confidence": 0.8])
+                "/api/trade/execute",
+                ["symbol": symbol, "side": "buy", "qtyUsd": qtyUsd, "confidence": 0.8]
+            )
             statuses[answer.status, default: 0] += 1
             if answer.json["status"] as? String == "filled" { filled += 1 }
             if answer.status != 200 && !stack.json { print("      HTTP \(answer.status): \(answer.text)") }
         }
         let risk = try await client.get("/health").json["risk"] as? [String: Any]
         if stack.json {
-            print(compact(["trades": trades, "filled": filled, "statuses": Dictionary(uniqueKeysWithValues: statuses.map { ("\($0.key)", $0.value) }),
-                "equity": risk?["equity"] ?? NSNull(), "drawdown": risk?["drawdown"] ?? NSNull()] as [String: Any]))
+            print(
+                compact(
+                    [
+                        "trades": trades, "filled": filled, "statuses": Dictionary(uniqueKeysWithValues: statuses.map { ("\($0.key)", $0.value) }),
+                        "equity": risk?["equity"] ?? NSNull(), "drawdown": risk?["drawdown"] ?? NSNull(),
+                    ] as [String: Any]
+                )
+            )
         } else {
-        print("canary: \(filled)/\(trades) filled, statuses \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), equity \(compact(risk?["equity"])), drawdown \(compact(risk?["drawdown"]))")
+            print(
+                "canary: \(filled)/\(trades) filled, statuses \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), equity \(compact(risk?["equity"])), drawdown \(compact(risk?["drawdown"]))"
+            )
         }
         if filled != trades { throw ExitCode.failure }
     }
@@ -260,7 +298,8 @@ struct Snapshot: AsyncParsableCommand {
             } else {
                 try runTool(
                     ["sh", "-c", "for c in $(docker-compose ps -q model-service); do docker logs \"$c\" \"$@\"; done", "sh"] + window,
-                    into: modelLogs)
+                    into: modelLogs
+                )
             }
         } else {
             for (source, target) in [("gateway.log", "incident_logs.txt"), ("model-worker.log", "model_logs.txt")] {
@@ -270,7 +309,10 @@ struct Snapshot: AsyncParsableCommand {
                     return (since.map { ts >= $0 } ?? true) && (until.map { ts < $0 } ?? true)
                 }
                 try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(
-                    to: folder.appendingPathComponent(target), atomically: true, encoding: .utf8)
+                    to: folder.appendingPathComponent(target),
+                    atomically: true,
+                    encoding: .utf8
+                )
             }
         }
         print(stack.json ? compact(["folder": folder.path]) : "snapshot written to \(folder.path)")
@@ -335,8 +377,12 @@ struct Bench: AsyncParsableCommand {
         try consensus.write(to: folder.appendingPathComponent("consensus.lua"), atomically: true, encoding: .utf8)
         var results: [[String: Any]] = []
         if !stack.json { print("wrk: \(threads) threads, \(connections) connections, \(duration) s per run against \(stack.url)") }
-        for (name, script, path) in [("GET /health (baseline)", "health.lua", "/health"), ("POST /api/ai/consensus", "consensus.lua", "/api/ai/consensus")] {
-            let output = try wrk(["-t\(threads)", "-c\(connections)", "-d\(duration)s", "-s", folder.appendingPathComponent(script).path, stack.url + path])
+        for (name, script, path) in [
+            ("GET /health (baseline)", "health.lua", "/health"), ("POST /api/ai/consensus", "consensus.lua", "/api/ai/consensus"),
+        ] {
+            let output = try wrk([
+                "-t\(threads)", "-c\(connections)", "-d\(duration)s", "-s", folder.appendingPathComponent(script).path, stack.url + path,
+            ])
             guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT") }) else {
                 throw ValidationError("wrk gave no result: \(output)")
             }
@@ -346,7 +392,9 @@ struct Bench: AsyncParsableCommand {
                 "non2xx": Int(fields[4]) ?? 0,
             ])
             if !stack.json {
-                print("\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(fields[1]) req/s   p50 \(fields[2]) ms   p99 \(fields[3]) ms   non-2xx \(fields[4])")
+                print(
+                    "\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(fields[1]) req/s   p50 \(fields[2]) ms   p99 \(fields[3]) ms   non-2xx \(fields[4])"
+                )
             }
         }
         if stack.json { print(compact(["runs": results])) }

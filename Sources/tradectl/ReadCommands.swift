@@ -12,7 +12,7 @@ func show(_ stack: StackOptions, _ path: String, text: ([String: Any]) -> [Strin
     if stack.json {
         print(answer.text)
     } else {
-        text(answer.json).forEach { print($0) }
+        for line in text(answer.json) { print(line) }
     }
 }
 
@@ -41,11 +41,14 @@ struct Positions: AsyncParsableCommand {
 
     func run() async throws {
         try await show(stack, "/api/positions") { account in
-            var lines = ["equity \(plain(account["equity"]))  cash \(plain(account["cash"]))  peak \(plain(account["peakEquity"]))  drawdown \(plain(account["drawdown"]))  pending \(plain(account["pendingOrders"]))"]
+            var lines = [
+                "equity \(plain(account["equity"]))  cash \(plain(account["cash"]))  peak \(plain(account["peakEquity"]))  drawdown \(plain(account["drawdown"]))  pending \(plain(account["pendingOrders"]))"
+            ]
             let positions = account["positions"] as? [[String: Any]] ?? []
             lines += table(
                 ["SYMBOL", "QUANTITY", "AVG PRICE", "MARK", "UNREALIZED", "REALIZED"],
-                positions.map { p in ["symbol", "quantity", "averagePrice", "markPrice", "unrealizedPnl", "realizedPnl"].map { plain(p[$0]) } })
+                positions.map { p in ["symbol", "quantity", "averagePrice", "markPrice", "unrealizedPnl", "realizedPnl"].map { plain(p[$0]) } }
+            )
             return lines
         }
     }
@@ -71,10 +74,14 @@ struct Orders: AsyncParsableCommand {
                 orders.map { order in
                     let intent = order["intent"] as? [String: Any] ?? [:]
                     let fill = order["fill"] as? [String: Any]
-                    let created = (order["createdAt"] as? Double).map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0 / 1000)) } ?? ""
-                    return [created, plain(intent["clientOrderId"]), plain(intent["symbol"]), plain(intent["side"]), plain(intent["qtyUsd"]),
-                        plain(order["status"]), plain(fill?["price"]), plain(order["rejectReason"])]
-                })
+                    let created =
+                        (order["createdAt"] as? Double).map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0 / 1000)) } ?? ""
+                    return [
+                        created, plain(intent["clientOrderId"]), plain(intent["symbol"]), plain(intent["side"]), plain(intent["qtyUsd"]),
+                        plain(order["status"]), plain(fill?["price"]), plain(order["rejectReason"]),
+                    ]
+                }
+            )
         }
     }
 }
@@ -90,19 +97,27 @@ struct Models: AsyncParsableCommand {
                 ["MODEL", "INCUMBENT", "CANARY", "ROUTING", "SHARE", "COMPARED", "AGREEMENT"],
                 models.map { m in
                     let routing = m["canary"] as? [String: Any] ?? [:]
-                    return [plain(m["modelId"]), plain(m["incumbentVersion"]), plain(m["canaryVersion"]), plain(routing["mode"]), plain(routing["share"]),
-                        plain(m["shadowCompared"]), plain(m["agreement"])]
-                })
+                    return [
+                        plain(m["modelId"]), plain(m["incumbentVersion"]), plain(m["canaryVersion"]), plain(routing["mode"]), plain(routing["share"]),
+                        plain(m["shadowCompared"]), plain(m["agreement"]),
+                    ]
+                }
+            )
         }
     }
 }
 
 struct Model: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Route a model's canary: canary (off, shadow, split), promote, rollback.", subcommands: [CanaryRoute.self, Promote.self, Rollback.self])
+        abstract: "Route a model's canary: canary (off, shadow, split), promote, rollback.",
+        subcommands: [CanaryRoute.self, Promote.self, Rollback.self]
+    )
 
     struct CanaryRoute: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "canary", abstract: "How the canary.<id> worker takes part: off, shadow or split.")
+        static let configuration = CommandConfiguration(
+            commandName: "canary",
+            abstract: "How the canary.<id> worker takes part: off, shadow or split."
+        )
         @OptionGroup var stack: StackOptions
         @Argument(help: "The model id.") var id: String
         @Option(help: "off, shadow or split.") var mode = "shadow"
@@ -147,7 +162,8 @@ struct Equity: AsyncParsableCommand {
                 points.map { p in
                     let time = (p["ts"] as? Double).map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0 / 1000)) } ?? ""
                     return [time, plain(p["equity"]), plain(p["cash"]), plain(p["peakEquity"]), plain(p["drawdown"])]
-                })
+                }
+            )
         }
     }
 }

@@ -16,7 +16,8 @@ struct Backtest: ParsableCommand {
             Reads the risk worker's keys (CONFIDENCE_THRESHOLD, MAX_ORDER_USD, FEE_BPS, SLIPPAGE_BPS, MAX_DRAWDOWN, \
             DRAWDOWN_ACTION, COOLDOWN_MINUTES, STOPLOSS_GUARD_*, LOW_PROFIT_*, ...) and the gateway's CONSENSUS_QUORUM, \
             CONSENSUS_MIN_AGREEMENT and CANDLE_WINDOW from the environment. Writes report.json, equity.csv and equity.svg.
-            """)
+            """
+    )
 
     @Argument(help: "The candle CSV file.") var file: String
     @Option(help: "The symbol traded (upper-case letters and digits).") var symbol: String
@@ -24,7 +25,8 @@ struct Backtest: ParsableCommand {
     var from: String?
     @Option(help: "Last candle traded: Unix milliseconds or an ISO 8601 date/time (UTC).") var to: String?
     @Option(help: "Models as id=path,... (default $STACK_MODELS, else the three shipped in deploy/models).")
-    var models = ProcessInfo.processInfo.environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,rsi=deploy/models/rsi.json,xgb=deploy/models/xgb.json"
+    var models =
+        ProcessInfo.processInfo.environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,rsi=deploy/models/rsi.json,xgb=deploy/models/xgb.json"
     @Option(help: "Quote currency per entry (default MAX_ORDER_USD).") var stake: Double?
     @Option(help: "Directory for report.json, equity.csv and equity.svg.") var out: String?
     @Flag(help: "Only the throughput line, no files (a benchmark).") var benchmark = false
@@ -46,7 +48,8 @@ struct Backtest: ParsableCommand {
         let risk = try RiskConfiguration(reader: reader)
         let consensus = ConsensusPolicy(
             quorum: try reader.int("CONSENSUS_QUORUM", default: 1, in: 1...100),
-            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1))
+            minAgreement: try reader.double("CONSENSUS_MIN_AGREEMENT", default: 0.5, in: 0...1)
+        )
         let window = try reader.int("CANDLE_WINDOW", default: 200, in: 21...10_000)
         let stakeUsd: Decimal
         if let stake {
@@ -58,8 +61,14 @@ struct Backtest: ParsableCommand {
             stakeUsd = risk.limits.maxOrderNotionalUsd
         }
         let settings = BacktestSettings(
-            symbol: symbol, limits: risk.limits, consensus: consensus, stakeUsd: stakeUsd, window: window, from: try from.map(Self.time),
-            to: try to.map(Self.time))
+            symbol: symbol,
+            limits: risk.limits,
+            consensus: consensus,
+            stakeUsd: stakeUsd,
+            window: window,
+            from: try from.map(Self.time),
+            to: try to.map(Self.time)
+        )
         // End to end: the models and the CSV read, the run, the three files rendered (and written
         // unless --benchmark).
         let started = Clock()
@@ -131,7 +140,8 @@ struct Backtest: ParsableCommand {
     /// `background` on another thread while `foreground` runs on this one; both results, or the
     /// background's error first (as if it had run first), then the foreground's.
     static func concurrently<Background: Sendable, Foreground>(
-        _ background: @escaping @Sendable () throws -> Background, _ foreground: () throws -> Foreground
+        _ background: @escaping @Sendable () throws -> Background,
+        _ foreground: () throws -> Foreground
     ) throws -> (Background, Foreground) {
         let outcome = Mutex<Result<Background, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -160,7 +170,9 @@ struct Backtest: ParsableCommand {
             }
             do {
                 let artifact = try ModelArtifact.load(from: data)
-                loaded.append(BacktestModel(id: parts[0], version: artifact.embeddedVersion ?? (parts[1] as NSString).lastPathComponent, artifact: artifact))
+                loaded.append(
+                    BacktestModel(id: parts[0], version: artifact.embeddedVersion ?? (parts[1] as NSString).lastPathComponent, artifact: artifact)
+                )
             } catch {
                 throw WireError(code: "invalid_models", detail: "\(parts[1]): \(error)", status: 422)
             }

@@ -7,7 +7,10 @@ import ZeroMQ
 /// (paper mode on loopback only), and CURVE variables set by the caller are left alone.
 enum BusKeys {
     /// The extra environment per service name, or empty when CURVE is off or set by the caller.
-    static func environment(dataDirectory: URL, environment: [String: String]) throws -> (gateway: [String: String], client: (BusRole) -> [String: String]) {
+    static func environment(
+        dataDirectory: URL,
+        environment: [String: String]
+    ) throws -> (gateway: [String: String], client: (BusRole) -> [String: String]) {
         let callerSetsKeys = environment.keys.contains { $0.hasPrefix("CURVE_") }
         if environment["STACK_CURVE"] == "off" || callerSetsKeys { return ([:], { _ in [:] }) }
         let set = CurveKeySet(directory: dataDirectory.appendingPathComponent("curve"))

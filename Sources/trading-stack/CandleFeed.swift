@@ -1,6 +1,7 @@
 import Foundation
 import TradingDomain
 import TradingWire
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

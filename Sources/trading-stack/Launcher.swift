@@ -29,8 +29,10 @@ func runStack() -> Never {
     do {
         let reader = EnvironmentReader(environment)
         supervisor = try Supervisor(
-            logDirectory: logs, logMaxBytes: UInt64(try reader.int("STACK_LOG_MAX_BYTES", default: 50_000_000, in: 4_096...10_000_000_000)),
-            logFiles: try reader.int("STACK_LOG_FILES", default: 5, in: 0...100))
+            logDirectory: logs,
+            logMaxBytes: UInt64(try reader.int("STACK_LOG_MAX_BYTES", default: 50_000_000, in: 4_096...10_000_000_000)),
+            logFiles: try reader.int("STACK_LOG_FILES", default: 5, in: 0...100)
+        )
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
     } catch {
         FileHandle.standardError.write(Data("trading-stack cannot start: \(error)\n".utf8))
@@ -46,7 +48,8 @@ func runStack() -> Never {
     func binary(_ name: String) -> String { binaryDirectory.appendingPathComponent(name).path }
     // Model ids and their artifacts: one model-worker serving them all as a bundle, or one per id
     // (STACK_MODEL_BUNDLE=off), times MODEL_WORKERS replicas.
-    let models: [(id: String, path: String)] = (environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,xgb=deploy/models/xgb.json,rsi=deploy/models/rsi.json")
+    let models: [(id: String, path: String)] =
+        (environment["STACK_MODELS"] ?? "logit=deploy/models/logit.json,xgb=deploy/models/xgb.json,rsi=deploy/models/rsi.json")
         .split(separator: ",").compactMap { entry in
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             return parts.count == 2 ? (parts[0], parts[1]) : nil
@@ -58,10 +61,20 @@ func runStack() -> Never {
     func named(_ name: String, _ index: Int) -> String { index == 0 ? name : "\(name)-\(index + 1)" }
     var services = [
         ServiceSpec(name: "gateway", executable: binary("gateway"), environment: keys.gateway),
-        ServiceSpec(name: "risk-worker", executable: binary("risk-worker"), environment: keys.client(.risk).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 2)"]) { $1 }),
+        ServiceSpec(
+            name: "risk-worker",
+            executable: binary("risk-worker"),
+            environment: keys.client(.risk).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 2)"]) { $1 }
+        ),
     ]
     for index in 0..<replicas("FEATURE_WORKERS") {
-        services.append(ServiceSpec(name: named("feature-worker", index), executable: binary("feature-worker"), environment: keys.client(.feature).merging(["HEALTH_PORT": "\(base + 1 + 10 * index)"]) { $1 }))
+        services.append(
+            ServiceSpec(
+                name: named("feature-worker", index),
+                executable: binary("feature-worker"),
+                environment: keys.client(.feature).merging(["HEALTH_PORT": "\(base + 1 + 10 * index)"]) { $1 }
+            )
+        )
     }
     var modelPort = modelHealth
     // A bundle answers every model id in one request: on few cores, a third of the messages and
@@ -71,8 +84,11 @@ func runStack() -> Never {
         for index in 0..<replicas("MODEL_WORKERS") {
             services.append(
                 ServiceSpec(
-                    name: named("model-worker", index), executable: binary("model-worker"),
-                    environment: keys.client(.model).merging(["MODELS": list, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]) { $1 }))
+                    name: named("model-worker", index),
+                    executable: binary("model-worker"),
+                    environment: keys.client(.model).merging(["MODELS": list, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]) { $1 }
+                )
+            )
             modelPort += 1
         }
     }
@@ -81,13 +97,24 @@ func runStack() -> Never {
             let name = named(position == 0 ? "model-worker" : "model-worker-\(model.id)", index)
             services.append(
                 ServiceSpec(
-                    name: name, executable: binary("model-worker"),
-                    environment: keys.client(.model).merging(["MODEL_ID": model.id, "MODEL_PATH": model.path, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)"]) { $1 }))
+                    name: name,
+                    executable: binary("model-worker"),
+                    environment: keys.client(.model).merging([
+                        "MODEL_ID": model.id, "MODEL_PATH": model.path, "HEALTH_PORT": "\(modelHealth == 0 ? 0 : modelPort)",
+                    ]) { $1 }
+                )
+            )
             modelPort += 1
         }
     }
     for index in 0..<replicas("EXECUTION_WORKERS") {
-        services.append(ServiceSpec(name: named("execution-worker", index), executable: binary("execution-worker"), environment: keys.client(.execution).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 3 + 10 * index)"]) { $1 }))
+        services.append(
+            ServiceSpec(
+                name: named("execution-worker", index),
+                executable: binary("execution-worker"),
+                environment: keys.client(.execution).merging(["DATA_DIR": data.path, "HEALTH_PORT": "\(base + 3 + 10 * index)"]) { $1 }
+            )
+        )
     }
     // The market feed (docs/market-data.md): MARKET_SOURCE=binance or none runs the market-feed
     // process; unset or replay keeps the in-process CSV replay below (offline, the paper default).
@@ -101,8 +128,11 @@ func runStack() -> Never {
     if ["binance", "none"].contains(marketSource) {
         services.append(
             ServiceSpec(
-                name: "market-feed", executable: binary("market-feed"),
-                environment: ["GATEWAY_URL": "http://127.0.0.1:\(httpPort)", "HEALTH_PORT": "\(base + 4)"]))
+                name: "market-feed",
+                executable: binary("market-feed"),
+                environment: ["GATEWAY_URL": "http://127.0.0.1:\(httpPort)", "HEALTH_PORT": "\(base + 4)"]
+            )
+        )
     }
     let stop = DispatchSemaphore(value: 0)
     var sources: [any DispatchSourceSignal] = []
@@ -124,8 +154,12 @@ func runStack() -> Never {
     supervisor.say("stack starting: gateway http://127.0.0.1:\(port), model health http://127.0.0.1:9000/health; Ctrl-C stops it")
     if let file = environment["FEED_FILE"], !file.isEmpty, marketSource.isEmpty || marketSource == "replay" {
         let feed = CandleFeed(
-            gateway: "http://127.0.0.1:\(port)", file: file, symbol: environment["FEED_SYMBOL"] ?? "BTCUSDT",
-            intervalMilliseconds: Int(environment["FEED_INTERVAL_MS"] ?? "") ?? 1000, token: environment["API_TOKEN"])
+            gateway: "http://127.0.0.1:\(port)",
+            file: file,
+            symbol: environment["FEED_SYMBOL"] ?? "BTCUSDT",
+            intervalMilliseconds: Int(environment["FEED_INTERVAL_MS"] ?? "") ?? 1000,
+            token: environment["API_TOKEN"]
+        )
         Thread.detachNewThread {
             do {
                 try feed.run(log: { supervisor.say($0) })

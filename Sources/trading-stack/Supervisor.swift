@@ -61,7 +61,10 @@ final class Supervisor: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         let logFile = try RotatingLogFile(
-            url: logDirectory.appendingPathComponent("\(spec.name).log"), maxBytes: logMaxBytes, keptFiles: logFiles)
+            url: logDirectory.appendingPathComponent("\(spec.name).log"),
+            maxBytes: logMaxBytes,
+            keptFiles: logFiles
+        )
         let output = pipe.fileHandleForReading
         SocketThread.start(name: "log \(spec.name)") { [self] in
             copyLines(from: output, to: logFile, prefix: spec.name)

@@ -8,6 +8,9 @@ Checks, against a running gateway:
      workers, models, both books (paper and live), the live book's reconciliation state and
      mismatches, and the count of foreign trades); with --expect-lock, at least one protection lock is in force and shown
      with its symbol, kind, reason and end;
+  2b. the price chart draws the held candles of the chosen symbol (GET /api/market/candles) and
+     marks the fills of our orders in that window (with --expect-fills N, exactly N); with
+     --token, a candle posted through the API appears on the chart without a reload;
   3. with --token, REDUCING set through the API (POST /api/risk/state) is shown with its reason;
      a halt clicked without the token is refused by the page and not sent; with
      the token typed in, a click on Halt (a real mouse event) halts trading, as the API then says.
@@ -208,6 +211,7 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--token")
     parser.add_argument("--expect-lock", action="store_true", help="fail unless a protection lock is in force and shown")
+    parser.add_argument("--expect-fills", type=int, help="the number of fills the price chart must mark")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
     args = parser.parse_args()
     failures, checks = [], []
@@ -284,6 +288,29 @@ def main():
         check("model versions", [row[:2] for row in shown["models"]] == [[m["modelId"], m.get("incumbentVersion") or ""] for m in models["models"]],
               f"page {shown['models']}")
         check("equity curve drawn", shown["equityDrawn"] > 1000, f"{shown['equityDrawn']} bytes")
+        chart = browser.evaluate("(() => { const c = document.getElementById('priceChart');"
+                                 " return {symbol: c.dataset.symbol, candles: c.dataset.candles, fills: c.dataset.fills, newest: c.dataset.newest,"
+                                 " drawn: c.toDataURL().length, options: [...document.getElementById('chartSymbol').options].map((o) => o.value)}; })()")
+        market_symbols = sorted(s["symbol"] for s in health.get("market", []))
+        check("the chart offers the held symbols", chart["options"] == market_symbols, f"page {chart['options']}, API {market_symbols}")
+        if market_symbols:
+            held = api(args.url, f"/api/market/candles?symbol={chart['symbol']}&limit=120")["candles"]
+            check("the chart draws the held candles", chart["candles"] == str(len(held)) and chart["drawn"] > 3000,
+                  f"page {chart['candles']} candles ({chart['drawn']} bytes), API {len(held)}")
+            interval = held[1]["openTime"] - held[0]["openTime"] if len(held) > 1 else 60000
+            all_orders = api(args.url, "/api/orders?limit=500")["orders"]
+            in_window = [o for o in all_orders if o.get("fill") and o["intent"]["symbol"] == chart["symbol"]
+                         and held[0]["openTime"] <= o["fill"]["filledAt"] < held[-1]["openTime"] + 2 * interval]
+            check("the chart marks our fills in its window", chart["fills"] == str(len(in_window)),
+                  f"page {chart['fills']}, API {len(in_window)}")
+            if args.expect_fills is not None:
+                check("the chart marks the expected fills", chart["fills"] == str(args.expect_fills), f"page {chart['fills']}")
+            if args.token:
+                newer = dict(held[-1], openTime=held[-1]["openTime"] + interval)
+                api_post(args.url, "/api/market/candles", {"symbol": chart["symbol"], "candles": [newer]}, args.token)
+                check("a posted candle reaches the chart without a reload",
+                      browser.wait_for(f"document.getElementById('priceChart').dataset.newest === '{newer['openTime']}'", timeout=10),
+                      browser.evaluate("document.getElementById('priceChart').dataset.newest"))
         check("token field only when the API needs one", shown["tokenHidden"] == (not health["config"]["authRequired"]), shown["tokenHidden"])
 
         reason = "halt clicked on the dashboard"

@@ -10,10 +10,16 @@ struct ExchangeFiltersTests {
 
     /// BTCUSDT as Binance lists it (values from its documentation's examples).
     static let btc = ExchangeFilters(
-        symbol: "BTCUSDT", status: "TRADING", baseAsset: "BTC", quoteAsset: "USDT", quoteAssetPrecision: 8, quoteOrderQtyMarketAllowed: true,
+        symbol: "BTCUSDT",
+        status: "TRADING",
+        baseAsset: "BTC",
+        quoteAsset: "USDT",
+        quoteAssetPrecision: 8,
+        quoteOrderQtyMarketAllowed: true,
         lotSize: .init(minQty: decimal("0.00001"), maxQty: 9_000, stepSize: decimal("0.00001")),
         marketLotSize: .init(minQty: 0, maxQty: 120, stepSize: 0),
-        notionals: [.init(filterType: "NOTIONAL", minNotional: 5, applyMinToMarket: true, maxNotional: 9_000_000, applyMaxToMarket: false)])
+        notionals: [.init(filterType: "NOTIONAL", minNotional: 5, applyMinToMarket: true, maxNotional: 9_000_000, applyMaxToMarket: false)]
+    )
 
     @Test("a quote order passes, or names the filter and the allowed value")
     func quoteOrders() {
@@ -22,7 +28,8 @@ struct ExchangeFiltersTests {
         #expect(filters.checkQuoteOrder(quoteAmount: Self.decimal("1.2"), markPrice: 50_000)?.description == "NOTIONAL: at least 5 USDT (asked 1.2)")
         #expect(
             filters.checkQuoteOrder(quoteAmount: 7_000_000, markPrice: 50_000)?.description
-                == "MARKET_LOT_SIZE: at most 120 BTC (expected 140 at 50000)")
+                == "MARKET_LOT_SIZE: at most 120 BTC (expected 140 at 50000)"
+        )
         var closed = filters
         closed.status = "BREAK"
         #expect(closed.checkQuoteOrder(quoteAmount: 100, markPrice: 50_000)?.description == "status: BTCUSDT is BREAK, not TRADING")
@@ -39,7 +46,8 @@ struct ExchangeFiltersTests {
         #expect(ignoredMinimum.checkQuoteOrder(quoteAmount: 6, markPrice: 50_000)?.description == "MIN_NOTIONAL: at least 10 USDT (asked 6)")
         #expect(
             filters.checkQuoteOrder(quoteAmount: 6, markPrice: 10_000_000)?.description
-                == "LOT_SIZE: at least 0.00001 BTC (expected 0.0000006 at 10000000)")
+                == "LOT_SIZE: at least 0.00001 BTC (expected 0.0000006 at 10000000)"
+        )
     }
 
     @Test("a base quantity is rounded down to the step, checked by it, and what cannot be sold is dust")
@@ -48,8 +56,10 @@ struct ExchangeFiltersTests {
         #expect(filters.marketStep == Self.decimal("0.00001"), "MARKET_LOT_SIZE's step is 0: LOT_SIZE's")
         #expect(filters.roundedDown(Self.decimal("0.123456789")) == Self.decimal("0.12345"))
         #expect(filters.checkBaseOrder(quantity: Self.decimal("0.12345"), markPrice: 50_000) == nil)
-        #expect(filters.checkBaseOrder(quantity: Self.decimal("0.123456"), markPrice: 50_000)?.description
-            == "LOT_SIZE: a multiple of 0.00001 BTC (asked 0.123456)")
+        #expect(
+            filters.checkBaseOrder(quantity: Self.decimal("0.123456"), markPrice: 50_000)?.description
+                == "LOT_SIZE: a multiple of 0.00001 BTC (asked 0.123456)"
+        )
         #expect(filters.checkBaseOrder(quantity: Self.decimal("0.00005"), markPrice: 50_000)?.filter == "NOTIONAL")
         #expect(filters.isDust(Self.decimal("0.000009"), markPrice: 50_000), "below the step")
         #expect(filters.isDust(Self.decimal("0.00005"), markPrice: 50_000), "2.5 USDT: below NOTIONAL")

@@ -25,22 +25,31 @@ struct OrderAnswerTests {
 
     @Test("a filled order is its fill; an order ended with nothing executed is a rejection; a working one is open")
     func clearAnswers() {
-        let trades: [[String: Any]] = [["qty": "1.5", "commission": "0.15", "commissionAsset": "USDT"], ["qty": "0.5", "commission": "0.05", "commissionAsset": "USDT"]]
+        let trades: [[String: Any]] = [
+            ["qty": "1.5", "commission": "0.15", "commissionAsset": "USDT"], ["qty": "0.5", "commission": "0.05", "commissionAsset": "USDT"],
+        ]
         #expect(
             BinanceSpotClient.outcome(ofOrder: order(), trades: trades, clientOrderID: "id-1")
-                == .filled(price: 100, quantity: 2, quoteAmount: 200, commissions: ["USDT": Decimal(string: "0.2")!]))
+                == .filled(price: 100, quantity: 2, quoteAmount: 200, commissions: ["USDT": Decimal(string: "0.2")!])
+        )
         #expect(
             BinanceSpotClient.outcome(ofOrder: order(["status": "EXPIRED", "executedQty": "0.00000000"]), trades: nil, clientOrderID: "id-1")
-                == .rejected(code: 0, message: "order expired by the exchange"))
-        #expect(BinanceSpotClient.outcome(ofOrder: order(["status": "NEW", "executedQty": "0"]), trades: nil, clientOrderID: "id-1") == .open(status: "NEW"))
+                == .rejected(code: 0, message: "order expired by the exchange")
+        )
+        #expect(
+            BinanceSpotClient.outcome(ofOrder: order(["status": "NEW", "executedQty": "0"]), trades: nil, clientOrderID: "id-1")
+                == .open(status: "NEW")
+        )
     }
 
-    @Test("strings for numbers, negative or signed quantities, unknown statuses, another order's id and trades that do not add up are unknown",
+    @Test(
+        "strings for numbers, negative or signed quantities, unknown statuses, another order's id and trades that do not add up are unknown",
         arguments: [
             ["executedQty": "two"], ["executedQty": "-2"], ["executedQty": 2], ["executedQty": "2e0"], ["executedQty": "2.0.0"], ["executedQty": ""],
             ["cummulativeQuoteQty": "-200"], ["cummulativeQuoteQty": NSNull()], ["status": "SETTLED_MAYBE"], ["status": 3],
             ["clientOrderId": "someone-else"], ["status": "EXPIRED", "executedQty": "garbage"],
-        ] as [[String: any Sendable]])
+        ] as [[String: any Sendable]]
+    )
     func unreadable(_ change: [String: any Sendable]) {
         #expect(isUnknown(BinanceSpotClient.outcome(ofOrder: order(change), trades: nil, clientOrderID: "id-1")), "\(change)")
     }

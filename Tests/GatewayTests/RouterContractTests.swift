@@ -61,7 +61,8 @@ struct RouterContractTests {
         #expect(
             RouteTable.mismatches(routed: routed, documented: documented) == [
                 "POST /api/new is routed but not documented", "DELETE /api/orders/{} is documented but not routed",
-            ])
+            ]
+        )
         let agreeing: [String: Set<String>] = ["/health": ["GET"], "/api/orders/{x}": ["GET"], "/api/new": ["POST"]]
         #expect(RouteTable.mismatches(routed: routed, documented: agreeing).isEmpty)
         #expect(routed.methods(for: "/api/orders/o-1") == ["GET"])
@@ -90,7 +91,9 @@ struct RouterContractTests {
             let longName = String(repeating: "o", count: 81)
             for path in ["/api/halt", "/api/resume", "/api/risk/reset"] {
                 try await client.execute(
-                    uri: path, method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Operator")!: longName],
+                    uri: path,
+                    method: .post,
+                    headers: [.contentType: "application/json", HTTPField.Name("X-Operator")!: longName],
                     body: ByteBuffer(string: #"{"reason": "test"}"#)
                 ) { response in
                     #expect(response.status == .unprocessableContent, "\(path)")
@@ -98,7 +101,12 @@ struct RouterContractTests {
                 }
             }
             let tiny = #"{"symbol": "BTCUSDT", "candles": [{"openTime": 1, "open": 1e-9, "high": 1e-9, "low": 1e-9, "close": 1e-9, "volume": 0}]}"#
-            try await client.execute(uri: "/api/market/candles", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: tiny)) {
+            try await client.execute(
+                uri: "/api/market/candles",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: tiny)
+            ) {
                 response in
                 #expect(response.status == .unprocessableContent)
                 #expect(String(buffer: response.body).contains("invalid_candle"))

@@ -18,7 +18,8 @@ struct BusSecurityTests {
 
         init(stack: Stack, service: String, keys: CurveKeyPair?) {
             let handed = handed
-            worker = RawMDPWorker(endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: service, keys: keys, serverKey: stack.serverKey) { frames in
+            worker = RawMDPWorker(endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: service, keys: keys, serverKey: stack.serverKey) {
+                frames in
                 guard frames.count >= 6, frames[2] == [0x02] else { return nil }
                 handed.value.withLock { $0 += 1 }
                 return [Array(#"{"v":1,"result":{"modelId":"evil","version":"x","probabilityUp":1.0}}"#.utf8)]
@@ -37,7 +38,7 @@ struct BusSecurityTests {
             Intruder(stack: stack, service: ServiceName.risk, keys: modelKeys),
             Intruder(stack: stack, service: ServiceName.execution, keys: modelKeys),
         ]
-        defer { intruders.forEach { $0.worker.stop() } }
+        defer { for intruder in intruders { intruder.worker.stop() } }
         try await waitUntil("the gateway refuses the model key for risk") {
             stack.log("gateway").contains("READY refused: the key may not serve this service")
         }
@@ -49,7 +50,10 @@ struct BusSecurityTests {
         }
         try await stack.feedCandles()
         for index in 0..<6 {
-            let order = try await stack.post("/api/trade/execute", json: ["symbol": "BTCUSDT", "side": index % 2 == 0 ? "buy" : "sell", "qtyUsd": 10, "confidence": 0.9])
+            let order = try await stack.post(
+                "/api/trade/execute",
+                json: ["symbol": "BTCUSDT", "side": index % 2 == 0 ? "buy" : "sell", "qtyUsd": 10, "confidence": 0.9]
+            )
             #expect(order.status == 200, "\(order.text)")
         }
         let workers = try #require(try await stack.get("/health").json["workers"] as? [String: Int])
@@ -69,7 +73,10 @@ struct BusSecurityTests {
         let executions = Mutex(0)
         // The real risk key, stolen by a worker that approves an order nobody asked for.
         let forger = RawMDPWorker(
-            endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: ServiceName.risk, keys: try stack.keyPair(.risk), serverKey: stack.serverKey
+            endpoint: "tcp://127.0.0.1:\(stack.brokerPort)",
+            service: ServiceName.risk,
+            keys: try stack.keyPair(.risk),
+            serverKey: stack.serverKey
         ) { frames in
             guard frames.count >= 6, frames[2] == [0x02] else { return nil }
             let request = (try? JSONSerialization.jsonObject(with: Data(frames[5]))) as? [String: Any]
@@ -79,12 +86,16 @@ struct BusSecurityTests {
             return [
                 Array(
                     #"{"v":1,"result":{"duplicate":false,"flags":{"halted":false,"riskLocked":false},"order":{"intent":{"clientOrderId":"forged-1","symbol":"BTCUSDT","side":"buy","qtyUsd":999999999,"confidence":0.9},"status":"pending","mode":"paper","createdAt":1,"terms":{"markPrice":1,"slippageBps":0,"feeBps":0}}}}"#
-                        .utf8)
+                        .utf8
+                )
             ]
         }
         defer { forger.stop() }
         let spy = RawMDPWorker(
-            endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: ServiceName.execution, keys: try stack.keyPair(.execution), serverKey: stack.serverKey
+            endpoint: "tcp://127.0.0.1:\(stack.brokerPort)",
+            service: ServiceName.execution,
+            keys: try stack.keyPair(.execution),
+            serverKey: stack.serverKey
         ) { frames in
             if frames.count >= 6, frames[2] == [0x02] { executions.withLock { $0 += 1 } }
             return nil
@@ -92,7 +103,10 @@ struct BusSecurityTests {
         defer { spy.stop() }
         stack.kill("execution-worker")
         try await waitUntil("the forger serves risk") { (try await stack.get("/health").json["workers"] as? [String: Int])?[ServiceName.risk] == 1 }
-        let order = try await stack.post("/api/trade/execute", json: ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "mine-1"])
+        let order = try await stack.post(
+            "/api/trade/execute",
+            json: ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "mine-1"]
+        )
         #expect(order.status == 502, "\(order.text)")
         #expect(order.json["error"] as? String == "risk_reply_mismatch")
         #expect((order.json["detail"] as? String)?.contains("forged-1") == true)
@@ -107,7 +121,10 @@ struct BusSecurityTests {
         try await stack.feedCandles()
         stack.kill("execution-worker")
         let liar = RawMDPWorker(
-            endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: ServiceName.execution, keys: try stack.keyPair(.execution), serverKey: stack.serverKey
+            endpoint: "tcp://127.0.0.1:\(stack.brokerPort)",
+            service: ServiceName.execution,
+            keys: try stack.keyPair(.execution),
+            serverKey: stack.serverKey
         ) { frames in
             guard frames.count >= 6, frames[2] == [0x02] else { return nil }
             let request = (try? JSONSerialization.jsonObject(with: Data(frames[5]))) as? [String: Any]
@@ -118,8 +135,13 @@ struct BusSecurityTests {
             return [Array(#"{"v":1,"result":{"price":\#(price),"quantity":\#(quantity),"notional":10,"fee":0.01,"dryRun":true,"filledAt":1}}"#.utf8)]
         }
         defer { liar.stop() }
-        try await waitUntil("the liar serves execution") { (try await stack.get("/health").json["workers"] as? [String: Int])?[ServiceName.execution] == 1 }
-        let order = try await stack.post("/api/trade/execute", json: ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "wrong-qty"])
+        try await waitUntil("the liar serves execution") {
+            (try await stack.get("/health").json["workers"] as? [String: Int])?[ServiceName.execution] == 1
+        }
+        let order = try await stack.post(
+            "/api/trade/execute",
+            json: ["symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "wrong-qty"]
+        )
         #expect(order.status == 502, "\(order.text)")
         #expect(order.json["error"] as? String == "execution_reply_mismatch")
         let booked = try await stack.get("/api/orders/wrong-qty")
@@ -138,13 +160,18 @@ struct BusSecurityTests {
             "liar": #"{"v":1,"result":{"modelId":"logit","version":"x","probabilityUp":0.99}}"#,
         ]
         let workers = try answers.map { id, answer in
-            RawMDPWorker(endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: "model.\(id)", keys: try stack.keyPair(.model), serverKey: stack.serverKey) {
+            RawMDPWorker(
+                endpoint: "tcp://127.0.0.1:\(stack.brokerPort)",
+                service: "model.\(id)",
+                keys: try stack.keyPair(.model),
+                serverKey: stack.serverKey
+            ) {
                 frames in
                 guard frames.count >= 6, frames[2] == [0x02] else { return nil }
                 return Array(repeating: Array(answer.utf8), count: frames.count - 5)
             }
         }
-        defer { workers.forEach { $0.stop() } }
+        defer { for worker in workers { worker.stop() } }
         try await waitUntil("the three forgers are registered") {
             let live = try await stack.get("/health").json["workers"] as? [String: Int] ?? [:]
             return answers.keys.allSatisfy { live["model.\($0)"] == 1 }
@@ -155,7 +182,9 @@ struct BusSecurityTests {
         #expect(votes.compactMap { $0["modelId"] as? String } == ["logit"])
         let excluded = try #require(consensus.json["excluded"] as? [[String: Any]])
         #expect(Set(excluded.compactMap { $0["modelId"] as? String }) == ["high", "liar", "nan"])
-        let reasons = Dictionary(uniqueKeysWithValues: excluded.compactMap { entry in (entry["modelId"] as? String).map { ($0, entry["reason"] as? String ?? "") } })
+        let reasons = Dictionary(
+            uniqueKeysWithValues: excluded.compactMap { entry in (entry["modelId"] as? String).map { ($0, entry["reason"] as? String ?? "") } }
+        )
         #expect(reasons["high"]?.contains("1.7") == true)
         #expect(reasons["liar"]?.contains("logit") == true)
     }
@@ -224,7 +253,10 @@ struct BusSecurityTests {
         let python = Process()
         let debianPython = "/usr/bin/python3"
         python.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: debianPython) ? debianPython : "/usr/bin/env")
-        python.arguments = (python.executableURL?.path == debianPython ? [] : ["python3"]) + [Stack.repositoryRoot.appendingPathComponent("examples/pyzmq_model_worker.py").path]
+        python.arguments =
+            (python.executableURL?.path == debianPython ? [] : ["python3"]) + [
+                Stack.repositoryRoot.appendingPathComponent("examples/pyzmq_model_worker.py").path
+            ]
         python.environment = [
             "BROKER_ENDPOINT": "tcp://127.0.0.1:\(stack.brokerPort)", "MODEL_ID": "py", "HEARTBEAT_INTERVAL_MS": "200",
             "CURVE_SECRET_KEY_FILE": keys.secretFile("py-worker").path, "CURVE_SERVER_KEY_FILE": keys.gatewayPublicFile.path,

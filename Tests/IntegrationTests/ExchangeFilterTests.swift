@@ -84,7 +84,9 @@ struct ExchangeFilterTests {
         let stack = try await stepStack(exchange)
         func trade(_ id: String, _ side: String, _ usd: String) async throws -> Stack.Answer {
             try await stack.post(
-                "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "\#(side)", "qtyUsd": \#(usd), "confidence": 0.9, "clientOrderId": "\#(id)"}"#)
+                "/api/trade/execute",
+                #"{"symbol": "BTCUSDT", "side": "\#(side)", "qtyUsd": \#(usd), "confidence": 0.9, "clientOrderId": "\#(id)"}"#
+            )
         }
         func position() async throws -> [String: Any]? {
             (try await stack.account()["positions"] as? [[String: Any]])?.first { $0["symbol"] as? String == "BTCUSDT" }
@@ -120,7 +122,9 @@ struct ExchangeFilterTests {
         #expect(buy.status == 200, "\(buy.text)")
         exchange.fault = .outage
         let sell = try await stack.post(
-            "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 199.99, "confidence": 0.9, "clientOrderId": "lost-1"}"#)
+            "/api/trade/execute",
+            #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 199.99, "confidence": 0.9, "clientOrderId": "lost-1"}"#
+        )
         #expect(sell.json["error"] as? String == "order_state_unknown", "\(sell.text)")
         exchange.fault = .none
         try await waitUntil("reconciliation fills it") { try await live.status(stack, "lost-1") == "filled" }
@@ -145,10 +149,15 @@ struct ExchangeFilterTests {
 
         // Strings where decimals are due: still unknown, still nothing sent.
         exchange.state.withLock {
-            $0.exchangeInfoBody = String(decoding: try! JSONSerialization.data(withJSONObject: ["symbols": [
-                FakeExchange.symbolJSON("BTCUSDT", FakeExchange.SymbolRules(base: "BTC", quote: "USDT", minQty: 0))
-                    .merging(["filters": [["filterType": "LOT_SIZE", "minQty": "zero", "maxQty": "9", "stepSize": "0.1"]]]) { _, new in new },
-            ]]), as: UTF8.self)
+            $0.exchangeInfoBody = String(
+                decoding: try! JSONSerialization.data(withJSONObject: [
+                    "symbols": [
+                        FakeExchange.symbolJSON("BTCUSDT", FakeExchange.SymbolRules(base: "BTC", quote: "USDT", minQty: 0))
+                            .merging(["filters": [["filterType": "LOT_SIZE", "minQty": "zero", "maxQty": "9", "stepSize": "0.1"]]]) { _, new in new }
+                    ]
+                ]),
+                as: UTF8.self
+            )
         }
         try await Task.sleep(for: .seconds(5.2))
         let stillRefused = try await stack.post("/api/trade/execute", order("blind-2", qty: 200))

@@ -50,8 +50,13 @@ extension FakeExchange {
             let orderID = state.nextOrderID
             state.nextOrderID += 1
             let placed = Placed(
-                orderID: orderID, symbol: symbol, side: buy ? "BUY" : "SELL", quote: quantity * price, quantity: quantity,
-                time: Int64(Date().timeIntervalSince1970 * 1000))
+                orderID: orderID,
+                symbol: symbol,
+                side: buy ? "BUY" : "SELL",
+                quote: quantity * price,
+                quantity: quantity,
+                time: Int64(Date().timeIntervalSince1970 * 1000)
+            )
             state.placed["web_\(orderID)"] = placed
             Self.move(&state, placed, commission: placed.quote / 1000, in: "USDT")
         }

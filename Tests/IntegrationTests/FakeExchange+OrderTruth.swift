@@ -58,12 +58,15 @@ extension FakeExchange {
         case .none:
             return try answer(request)
         case .refuse(_, let status, let code?):
-            let message = code == -1021 ? "Timestamp for this request is outside of the recvWindow." : "Invalid API-key, IP, or permissions for action."
+            let message =
+                code == -1021 ? "Timestamp for this request is outside of the recvWindow." : "Invalid API-key, IP, or permissions for action."
             return Refusal(status: status, code: code, message: message).response
         case .refuse(_, let status, nil):
             return Response(
-                status: .init(code: status), headers: [.contentType: "text/html"],
-                body: .init(byteBuffer: ByteBuffer(string: "<html><body><h1>403 Forbidden</h1></body></html>")))
+                status: .init(code: status),
+                headers: [.contentType: "text/html"],
+                body: .init(byteBuffer: ByteBuffer(string: "<html><body><h1>403 Forbidden</h1></body></html>"))
+            )
         case .malformed(_, let body):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
@@ -73,7 +76,9 @@ extension FakeExchange {
     private func window(_ parameters: [String: String]) throws -> (start: Int64?, end: Int64?, limit: Int) {
         func time(_ name: String) throws -> Int64? {
             guard let text = parameters[name] else { return nil }
-            guard let value = Int64(text) else { throw Refusal(status: 400, code: -1100, message: "Illegal characters found in parameter '\(name)'.") }
+            guard let value = Int64(text) else {
+                throw Refusal(status: 400, code: -1100, message: "Illegal characters found in parameter '\(name)'.")
+            }
             return value
         }
         let start = try time("startTime")
@@ -102,7 +107,9 @@ extension FakeExchange {
     /// The orders of `symbol` the matching engine shows, oldest first, within the window (by
     /// `time`, when the engine took them; `myTrades` windows by when they traded).
     private func visibleOrders(_ parameters: [String: String], at time: (Placed) -> Int64 = { $0.time }) throws -> [(String, Placed)] {
-        guard let symbol = parameters["symbol"] else { throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'symbol' was not sent.") }
+        guard let symbol = parameters["symbol"] else {
+            throw Refusal(status: 400, code: -1102, message: "Mandatory parameter 'symbol' was not sent.")
+        }
         let (start, end, limit) = try window(parameters)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let fromID = parameters["orderId"].flatMap(Int.init)
@@ -136,7 +143,9 @@ extension FakeExchange {
             var parameters = try authenticate(request)
             if fault == .outage { return Response(status: .internalServerError) }
             let orderID = parameters.removeValue(forKey: "orderId").flatMap(Int.init)
-            let trades = try visibleOrders(parameters, at: { $0.tradeTime ?? $0.time }).filter { orderID == nil || $0.1.orderID == orderID }.map { _, placed in
+            let trades = try visibleOrders(parameters, at: { $0.tradeTime ?? $0.time }).filter { orderID == nil || $0.1.orderID == orderID }.map {
+                _,
+                placed in
                 var trade = tradeJSON(placed)
                 trade["symbol"] = placed.symbol
                 trade["id"] = placed.orderID * 10

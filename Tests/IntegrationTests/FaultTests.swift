@@ -20,7 +20,10 @@ struct FaultTests {
         // A second gateway on the same broker and control ports (its own HTTP port).
         let second = Process()
         second.executableURL = Stack.binaryDirectory.appendingPathComponent("gateway")
-        second.environment = stack.environment.merging(stack.keyEnvironment("gateway")) { _, new in new }.merging(["HTTP_PORT": "\(freePort())"]) { _, new in new }
+        second.environment = stack.environment.merging(stack.keyEnvironment("gateway")) { _, new in new }.merging(["HTTP_PORT": "\(freePort())"]) {
+            _,
+            new in new
+        }
         let output = stack.directory.appendingPathComponent("second-gateway.log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
@@ -259,9 +262,11 @@ struct ObservabilityTests {
         #expect(try await stack.post("/api/ai/consensus", FaultTests.computedBody).status == 200)
 
         let gateway = try await stack.get("/metrics").text
-        for name in ["broker_requests_total{service=\"feature\",outcome=\"ok\"} 1", "broker_live_workers{service=\"execution\"} 1",
+        for name in [
+            "broker_requests_total{service=\"feature\",outcome=\"ok\"} 1", "broker_live_workers{service=\"execution\"} 1",
             "gateway_http_request_duration_seconds", "control_risk_locked 0", "broker_dispatches_total{service=\"feature\"} 1",
-            "broker_dispatched_requests_total{service=\"feature\"} 1"] {
+            "broker_dispatched_requests_total{service=\"feature\"} 1",
+        ] {
             #expect(gateway.contains(name), "gateway /metrics lacks \(name)")
         }
         let model = try await stack.get("/metrics", port: stack.modelHealthPort).text

@@ -42,7 +42,10 @@ struct GroupCommitTests {
                         let id = "gc-\(connection)-\(index)"
                         let side = index % 2 == 0 ? "buy" : "sell"
                         let answer = try await stack.post(
-                            "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "\#(side)", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "\#(id)"}"#, session: Stack.wideSession)
+                            "/api/trade/execute",
+                            #"{"symbol": "BTCUSDT", "side": "\#(side)", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "\#(id)"}"#,
+                            session: Stack.wideSession
+                        )
                         outcomes.append(Outcome(id: id, side: side, status: answer.status, filled: answer.json["status"] as? String == "filled"))
                         answered.count.withLock { $0 += 1 }
                     }
@@ -51,11 +54,14 @@ struct GroupCommitTests {
             }
             // Kill while the orders are flowing, with a group applied and waiting for its commit:
             // another connection (an operator's sqlite3) holds the ledger's write lock.
-            try await waitUntil("a fifth of the orders are answered", timeout: .seconds(60)) { answered.count.withLock { $0 } >= connections * perConnection / 5 }
+            try await waitUntil("a fifth of the orders are answered", timeout: .seconds(60)) {
+                answered.count.withLock { $0 } >= connections * perConnection / 5
+            }
             let lock = Process()
             lock.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             lock.arguments = [
-                "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3)",
+                "-c",
+                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3)",
                 stack.directory.appendingPathComponent("data/ledger.sqlite").path,
             ]
             let lockOutput = Pipe()
@@ -74,7 +80,10 @@ struct GroupCommitTests {
             return all
         }
         #expect(killed.withLock { $0 })
-        #expect(stack.log("risk-worker").contains("the ledger is locked by another connection: waiting"), "the kill came while a group waited for its commit")
+        #expect(
+            stack.log("risk-worker").contains("the ledger is locked by another connection: waiting"),
+            "the kill came while a group waited for its commit"
+        )
         #expect(outcomes.count == connections * perConnection)
         let answeredFilled = outcomes.filter { $0.status == 200 && $0.filled }
         let failed = outcomes.filter { $0.status != 200 }
@@ -89,7 +98,8 @@ struct GroupCommitTests {
         for outcome in failed {
             let retry = try await stack.post(
                 "/api/trade/execute",
-                #"{"symbol": "BTCUSDT", "side": "\#(outcome.side)", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "\#(outcome.id)"}"#)
+                #"{"symbol": "BTCUSDT", "side": "\#(outcome.side)", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "\#(outcome.id)"}"#
+            )
             #expect([200, 409, 422].contains(retry.status), "\(outcome.id): \(retry.text)")
         }
 
@@ -101,7 +111,10 @@ struct GroupCommitTests {
             byID[id] = order
         }
         for outcome in answeredFilled {
-            #expect(byID[outcome.id]?["status"] as? String == "filled", "order \(outcome.id) was answered filled but the ledger says \(byID[outcome.id]?["status"] ?? "nothing")")
+            #expect(
+                byID[outcome.id]?["status"] as? String == "filled",
+                "order \(outcome.id) was answered filled but the ledger says \(byID[outcome.id]?["status"] ?? "nothing")"
+            )
         }
         var expectedCash = 100_000.0
         for order in orders where order["status"] as? String == "filled" {
@@ -132,7 +145,9 @@ struct GroupCommitTests {
                 if index == 1 { try await Task.sleep(for: .milliseconds(400)) }
                 group.addTask {
                     try await stack.post(
-                        "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "queued-\#(index)"}"#, session: Stack.wideSession
+                        "/api/trade/execute",
+                        #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "queued-\#(index)"}"#,
+                        session: Stack.wideSession
                     ).status
                 }
             }

@@ -192,7 +192,8 @@ struct LiveBookIntegrationTests {
             let perPeriod = Double(calls) / 10
             print(
                 "measured: \(count) symbols: \(calls) account requests in 5 s at 500 ms (\(perPeriod) a period);",
-                "at the default 30000 ms: \(2 * perPeriod) requests and \(40 * perPeriod) weight a minute")
+                "at the default 30000 ms: \(2 * perPeriod) requests and \(40 * perPeriod) weight a minute"
+            )
             #expect((8...11).contains(calls))
             stack.stopAll()
         }

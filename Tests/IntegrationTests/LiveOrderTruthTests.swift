@@ -18,7 +18,8 @@ struct LiveOrderTruthTests {
     /// Python's sqlite3, read-only, beside the running risk worker).
     func audit(_ stack: Stack) throws -> String {
         let ledger = stack.directory.appendingPathComponent("data/ledger.sqlite").path
-        let script = "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); "
+        let script =
+            "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); "
             + "print('\\n'.join(' | '.join(map(str, r)) for r in c.execute('SELECT action, requested_by, reason FROM audit')))"
         let result = try runTool("/usr/bin/python3", ["-c", script, ledger])
         #expect(result.status == 0, "\(result.output)")
@@ -126,7 +127,9 @@ struct LiveOrderTruthTests {
         #expect(try await stack.feedCandles().status == 200)
         try await waitUntil("the preflight names the clock") {
             let checks = try await stack.get("/api/preflight").json["checks"] as? [[String: Any]] ?? []
-            return checks.contains { $0["name"] as? String == "exchange clock" && $0["ok"] as? Bool == false && "\($0["detail"] ?? "")".contains("500") }
+            return checks.contains {
+                $0["name"] as? String == "exchange clock" && $0["ok"] as? Bool == false && "\($0["detail"] ?? "")".contains("500")
+            }
         }
         let refused = try await stack.post("/api/trade/execute", live.order("skew-refused"))
         #expect(refused.status == 423)
@@ -134,9 +137,12 @@ struct LiveOrderTruthTests {
         #expect(exchange.state.withLock { $0.orderCalls } == 0)
     }
 
-    @Test("a refused or malformed query is unknown: the order stays pending, then is filled", arguments: [
-        "-2015/401", "403 waf", "truncated", "string for a number", "negative quantity", "unknown status",
-    ])
+    @Test(
+        "a refused or malformed query is unknown: the order stays pending, then is filled",
+        arguments: [
+            "-2015/401", "403 waf", "truncated", "string for a number", "negative quantity", "unknown status",
+        ]
+    )
     func refusalsAreUnknown(kind: String) async throws {
         let exchange = FakeExchange()
         try await exchange.start()
@@ -195,7 +201,9 @@ struct LiveOrderTruthTests {
         try await receiver.start()
         defer { receiver.stop() }
         let stack = try await live.liveStack(
-            exchange, ["LIVE_ABSENT_AFTER_MS": "6500", "NOTIFY_WEBHOOK_URL": receiver.url("events"), "LIVE_LATE_FILL_CHECK_MS": "1000"])
+            exchange,
+            ["LIVE_ABSENT_AFTER_MS": "6500", "NOTIFY_WEBHOOK_URL": receiver.url("events"), "LIVE_LATE_FILL_CHECK_MS": "1000"]
+        )
         exchange.fault = .hideAfterPlacing(seconds: 1, hiddenMilliseconds: 10_000)
         let cashBefore = try #require(try await stack.account()["cash"] as? Double)
         _ = try await stack.post("/api/trade/execute", live.order("ghost-1"))
@@ -264,13 +272,19 @@ struct LiveOrderTruthTests {
         }
         #expect(try await stack.post("/api/live/orders/nobody/resolve", #"{"outcome": "rejected", "evidence": "x"}"#).status == 404)
         let unauthorised = try await stack.request(
-            "POST", path, body: Data(#"{"outcome": "rejected", "evidence": "x"}"#.utf8), headers: ["Authorization": "Bearer wrong"])
+            "POST",
+            path,
+            body: Data(#"{"outcome": "rejected", "evidence": "x"}"#.utf8),
+            headers: ["Authorization": "Bearer wrong"]
+        )
         #expect(unauthorised.status == 401)
         #expect(try await live.status(stack, "stuck-1") == "pending")
 
         let evidence = "exchange support ticket 4711: orderId 1000 FILLED 2 BTC for 200 USDT, commission 0.2 USDT"
         let resolved = try await stack.post(
-            path, #"{"outcome": "filled", "evidence": "\#(evidence)", "fill": {"price": 100, "quantity": 2, "fee": 0.2}, "requestedBy": "ops"}"#)
+            path,
+            #"{"outcome": "filled", "evidence": "\#(evidence)", "fill": {"price": 100, "quantity": 2, "fee": 0.2}, "requestedBy": "ops"}"#
+        )
         #expect(resolved.status == 200, "\(resolved.text)")
         #expect(resolved.json["status"] as? String == "filled")
         #expect(try await live.positionQuantity(stack) == 2)

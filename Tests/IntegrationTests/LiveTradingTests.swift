@@ -76,14 +76,22 @@ struct LiveTradingTests {
             #expect(!stack.log(name).contains(exchange.apiKey))
         }
         #expect(!(try await stack.get("/health").text).contains(exchange.secret))
-        let unauthorised = try await stack.request("POST", "/api/trade/execute", body: Data(order("x").utf8), headers: ["Authorization": "Bearer wrong"])
+        let unauthorised = try await stack.request(
+            "POST",
+            "/api/trade/execute",
+            body: Data(order("x").utf8),
+            headers: ["Authorization": "Bearer wrong"]
+        )
         #expect(unauthorised.status == 401)
     }
 
-    @Test("exchange faults end with one fill or none, never two, never pending", arguments: [
-        ("reject", "rejected", 0), ("fail-before", "rejected", 0), ("fail-after", "filled", 1), ("hang-after", "filled", 1),
-        ("duplicate", "filled", 1), ("rate-limit", "rejected", 0),
-    ])
+    @Test(
+        "exchange faults end with one fill or none, never two, never pending",
+        arguments: [
+            ("reject", "rejected", 0), ("fail-before", "rejected", 0), ("fail-after", "filled", 1), ("hang-after", "filled", 1),
+            ("duplicate", "filled", 1), ("rate-limit", "rejected", 0),
+        ]
+    )
     func faults(fault: String, expected: String, placed: Int) async throws {
         let exchange = FakeExchange()
         try await exchange.start()

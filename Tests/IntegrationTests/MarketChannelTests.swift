@@ -10,7 +10,9 @@ struct MarketChannelTests {
         (answer.json["features"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Double }
     }
 
-    @Test("consensus from the held candles equals consensus with those candles given, on a replica that joined later too, and follows each new candle")
+    @Test(
+        "consensus from the held candles equals consensus with those candles given, on a replica that joined later too, and follows each new candle"
+    )
     func featuresFollowTheCandles() async throws {
         let stack = try Stack()
         try await stack.startAll()

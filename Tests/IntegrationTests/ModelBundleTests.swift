@@ -22,7 +22,9 @@ struct ModelBundleTests {
 
     static func votes(_ answer: Stack.Answer) -> [String: String] {
         let votes = answer.json["votes"] as? [[String: Any]] ?? []
-        return Dictionary(uniqueKeysWithValues: votes.compactMap { vote in (vote["modelId"] as? String).map { ($0, vote["version"] as? String ?? "") } })
+        return Dictionary(
+            uniqueKeysWithValues: votes.compactMap { vote in (vote["modelId"] as? String).map { ($0, vote["version"] as? String ?? "") } }
+        )
     }
 
     @Test("a bundle votes for each of its models, as the workers of one model each did; /health and /metrics name every model")
@@ -32,7 +34,9 @@ struct ModelBundleTests {
         for (index, id) in ["logit", "xgb", "rsi"].enumerated() {
             try single.start("model-worker#\(index)", ["MODEL_ID": id, "MODEL_PATH": Self.artifact(id)])
         }
-        try await waitUntil("three model workers") { (try await single.get("/health").json["workers"] as? [String: Int] ?? [:]).keys.filter { $0.hasPrefix("model.") }.count == 3 }
+        try await waitUntil("three model workers") {
+            (try await single.get("/health").json["workers"] as? [String: Int] ?? [:]).keys.filter { $0.hasPrefix("model.") }.count == 3
+        }
         let reference = try await single.post("/api/ai/consensus", Self.consensusBody)
         single.stopAll()
 
@@ -73,7 +77,9 @@ struct ModelBundleTests {
         #expect(Self.votes(consensus).keys.sorted() == ["logit", "rsi", "xgb"])
         // The bundle is asked once per consensus (for logit and rsi), the xgb worker once.
         let metrics = try await stack.get("/metrics").text
-        let bundleCalls = metrics.split(separator: "\n").first { $0.hasPrefix("broker_requests_total") && $0.contains("models.logit.xgb.rsi") && $0.contains(#"outcome="ok""#) }
+        let bundleCalls = metrics.split(separator: "\n").first {
+            $0.hasPrefix("broker_requests_total") && $0.contains("models.logit.xgb.rsi") && $0.contains(#"outcome="ok""#)
+        }
         #expect(bundleCalls?.hasSuffix(" 1") == true, "\(bundleCalls ?? "no bundle call counted")")
     }
 
@@ -85,15 +91,21 @@ struct ModelBundleTests {
             // Two ids asked, one vote answered.
             "models.short1.short2": #"{"v":1,"result":{"votes":[{"modelId":"short1","version":"x","probabilityUp":0.9}]}}"#,
             // Both votes, in each other's places.
-            "models.swap1.swap2": #"{"v":1,"result":{"votes":[{"modelId":"swap2","version":"x","probabilityUp":0.9},{"modelId":"swap1","version":"x","probabilityUp":0.9}]}}"#,
+            "models.swap1.swap2":
+                #"{"v":1,"result":{"votes":[{"modelId":"swap2","version":"x","probabilityUp":0.9},{"modelId":"swap1","version":"x","probabilityUp":0.9}]}}"#,
         ]
         let workers = try answers.map { service, answer in
-            RawMDPWorker(endpoint: "tcp://127.0.0.1:\(stack.brokerPort)", service: service, keys: try stack.keyPair(.model), serverKey: stack.serverKey) { frames in
+            RawMDPWorker(
+                endpoint: "tcp://127.0.0.1:\(stack.brokerPort)",
+                service: service,
+                keys: try stack.keyPair(.model),
+                serverKey: stack.serverKey
+            ) { frames in
                 guard frames.count >= 6, frames[2] == [0x02] else { return nil }
                 return Array(repeating: Array(answer.utf8), count: frames.count - 5)
             }
         }
-        defer { workers.forEach { $0.stop() } }
+        defer { for worker in workers { worker.stop() } }
         try await waitUntil("the forged bundles are registered") {
             let live = try await stack.get("/health").json["workers"] as? [String: Int] ?? [:]
             return answers.keys.allSatisfy { live[$0] == 1 }
@@ -102,7 +114,9 @@ struct ModelBundleTests {
         #expect(consensus.status == 200, "\(consensus.text)")
         #expect(Self.votes(consensus).keys.sorted() == ["logit"], "\(consensus.text)")
         let excluded = consensus.json["excluded"] as? [[String: Any]] ?? []
-        let reasons = Dictionary(uniqueKeysWithValues: excluded.compactMap { entry in (entry["modelId"] as? String).map { ($0, entry["reason"] as? String ?? "") } })
+        let reasons = Dictionary(
+            uniqueKeysWithValues: excluded.compactMap { entry in (entry["modelId"] as? String).map { ($0, entry["reason"] as? String ?? "") } }
+        )
         #expect(reasons.keys.sorted() == ["short1", "short2", "swap1", "swap2"], "\(consensus.text)")
         #expect(reasons["short2"]?.contains("1 votes for 2") == true, "\(reasons)")
         #expect(reasons["swap1"]?.contains("swap2") == true, "\(reasons)")
@@ -181,7 +195,10 @@ struct ModelBundleTests {
         try #require(replies.count == bad.count + 1)
         for ((code, request), reply) in zip(bad, replies) {
             let answer = try WireCodec.decode(WireReply<ModelVotes>.self, from: reply)
-            #expect(answer.result == nil && answer.error != nil, "\(String(decoding: request, as: UTF8.self)) answered \(String(decoding: reply, as: UTF8.self))")
+            #expect(
+                answer.result == nil && answer.error != nil,
+                "\(String(decoding: request, as: UTF8.self)) answered \(String(decoding: reply, as: UTF8.self))"
+            )
             if !code.isEmpty { #expect(answer.error?.code == code, "\(String(decoding: reply, as: UTF8.self))") }
         }
         let votes = try #require(try WireCodec.decode(WireReply<ModelVotes>.self, from: replies[bad.count]).result).votes

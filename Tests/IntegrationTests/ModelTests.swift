@@ -100,7 +100,11 @@ struct ModelTests {
         try await stack.startAll()
         try stack.start(
             "model-worker#canary",
-            ["MODEL_ROLE": "canary", "MODEL_ID": "logit", "MODEL_VERSION": "canary-v2", "MODEL_PATH": Self.models.appendingPathComponent("xgb.json").path])
+            [
+                "MODEL_ROLE": "canary", "MODEL_ID": "logit", "MODEL_VERSION": "canary-v2",
+                "MODEL_PATH": Self.models.appendingPathComponent("xgb.json").path,
+            ]
+        )
         try await waitUntil("the canary is live") {
             (try await stack.get("/health").json["workers"] as? [String: Int])?["canary.logit"] == 1
         }
@@ -141,7 +145,12 @@ struct ModelTests {
 
         let bodies = try [(-3.0, 0.1, 20.0), (0.0, 0.5, 50.0), (4.0, 1.5, 85.0)].enumerated().map { index, features in
             try WireCodec.encode(
-                WireRequest(op: "predict", requestId: "r\(index)", payload: PredictRequest(features: FeatureVector(mom20: features.0, rv5: features.1, rsi14: features.2))))
+                WireRequest(
+                    op: "predict",
+                    requestId: "r\(index)",
+                    payload: PredictRequest(features: FeatureVector(mom20: features.0, rv5: features.1, rsi14: features.2))
+                )
+            )
         }
         func ask(_ requestBodies: [[UInt8]], client: UInt8) throws -> [[UInt8]] {
             try router.send([worker, [], MDP.workerHeader, [0x02], [client], []] + requestBodies)

@@ -18,7 +18,9 @@ struct MoneyInvariantStackTests {
         let tiny = try await stack.post("/api/trade/execute", #"{"symbol": "HUGEUSDT", "side": "buy", "qtyUsd": 0.01, "confidence": 0.9}"#)
         #expect(tiny.status == 422, "\(tiny.text)")
         #expect(tiny.json["error"] as? String == "order_too_small")
-        #expect(try await stack.post("/api/market/candles", json: ["symbol": "HUGEUSDT", "candles": [Self.candle(t0 + 300_000, 9e11)]]).status == 200)
+        #expect(
+            try await stack.post("/api/market/candles", json: ["symbol": "HUGEUSDT", "candles": [Self.candle(t0 + 300_000, 9e11)]]).status == 200
+        )
         let rounds = try await stack.post("/api/trade/execute", #"{"symbol": "HUGEUSDT", "side": "buy", "qtyUsd": 5, "confidence": 0.9}"#)
         #expect(rounds.status == 422, "\(rounds.text)")
         #expect(rounds.json["error"] as? String == "order_too_small")
@@ -37,7 +39,9 @@ struct MoneyInvariantStackTests {
         #expect(try await stack.get("/health").json["ok"] as? Bool == true)
     }
 
-    @Test("a close of 1e-300 is refused; closes of 1e-8 (the smallest price) then 9e11 push mom_20 out of range: 422 features_out_of_range naming it, never 500")
+    @Test(
+        "a close of 1e-300 is refused; closes of 1e-8 (the smallest price) then 9e11 push mom_20 out of range: 422 features_out_of_range naming it, never 500"
+    )
     func overflowingFeatures() async throws {
         let stack = try Stack()
         try await stack.startAll()
@@ -63,7 +67,12 @@ struct MoneyInvariantStackTests {
         try await stack.startAll()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let t1 = now - 600_000
-        #expect(try await stack.post("/api/market/candles", json: ["symbol": "ORDUSDT", "candles": [Self.candle(t1 - 300_000, 99), Self.candle(t1, 100)]]).status == 200)
+        #expect(
+            try await stack.post(
+                "/api/market/candles",
+                json: ["symbol": "ORDUSDT", "candles": [Self.candle(t1 - 300_000, 99), Self.candle(t1, 100)]]
+            ).status == 200
+        )
         let bought = try await stack.post("/api/trade/execute", #"{"symbol": "ORDUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#)
         #expect(bought.status == 200, "\(bought.text)")
 
@@ -114,7 +123,9 @@ struct MoneyInvariantStackTests {
             #expect((answer.json["detail"] as? String ?? "").contains("twice"), "\(answer.text)")
         }
         let consensus = try await stack.post(
-            "/api/ai/consensus", #"{"symbol": "DUPUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0, "rsi_14": 5}}"#)
+            "/api/ai/consensus",
+            #"{"symbol": "DUPUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0, "rsi_14": 5}}"#
+        )
         #expect(consensus.status == 400, "\(consensus.text)")
         #expect((consensus.json["detail"] as? String ?? "").contains("rsi_14"), "\(consensus.text)")
         // The same key in two objects is no repetition.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -8,7 +9,10 @@ import FoundationNetworking
 /// Runs a tool to completion (an absolute path, or a name looked up on PATH): its exit status and
 /// everything it printed.
 func runTool(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeoutSeconds: Int? = nil
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil,
+    timeoutSeconds: Int? = nil
 ) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
@@ -89,9 +93,11 @@ struct OperatorToolsTests {
             }
         }
         let gateway = try await stack.get("/metrics").text
-        for family in ["gateway_http_requests_total{route=\"/api/trade/execute\",method=\"POST\",status=\"200\"} 1",
+        for family in [
+            "gateway_http_requests_total{route=\"/api/trade/execute\",method=\"POST\",status=\"200\"} 1",
             "gateway_http_request_duration_seconds_bucket", "risk_equity_usd ", "risk_drawdown_ratio ", "risk_drawdown_limit_ratio 0.1",
-            "control_publish_drops_total 0", "broker_workers_expired_total 0", "control_state_changes_total 1"] {
+            "control_publish_drops_total 0", "broker_workers_expired_total 0", "control_state_changes_total 1",
+        ] {
             #expect(gateway.contains(family), "gateway /metrics lacks \(family)")
         }
     }
@@ -168,7 +174,9 @@ struct OperatorToolsTests {
         let close = (last["close"] as? Double ?? 1) / 2
         let crash: [String: Any] = [
             "symbol": "BTCUSDT",
-            "candles": [["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": close, "high": close, "low": close, "close": close, "volume": 1.0]],
+            "candles": [
+                ["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": close, "high": close, "low": close, "close": close, "volume": 1.0]
+            ],
         ]
         #expect(try await stack.post("/api/market/candles", json: crash).json["riskLocked"] as? Bool == true)
         try await waitUntil("the lock is posted") { receiver.received("json").contains { $0["event"] as? String == "lock" } }
@@ -196,21 +204,39 @@ struct OperatorToolsTests {
         #expect(try await stack.get("/health", port: stack.modelHealthPort).json["model_loaded"] as? Bool == true)
     }
 
-    @Test("the dashboard in headless Chromium: no console error, the API's figures, the trading state, a protection lock, and a halt clicked with the token")
+    @Test(
+        "the dashboard in headless Chromium: no console error, the API's figures, the trading state, a protection lock, the price chart with our fills, and a halt clicked with the token"
+    )
     func dashboardInChromium() async throws {
         let chromium = try runTool("/bin/sh", ["-c", "command -v chromium || command -v chromium-browser"])
         try #require(chromium.status == 0, "chromium is missing (scripts/install-deps installs Debian's chromium)")
         let stack = try Stack(["API_TOKEN": "dashboard-secret-42", "COOLDOWN_MINUTES": "30"])
         stack.token = "dashboard-secret-42"
         try await stack.startAll()
-        #expect(try await stack.feedCandles().status == 200)
+        // The shared candles moved to the present, so that the price chart holds the fills: the
+        // sale's candle is the one that ends at the next five minutes' boundary, its fills in the
+        // slot of the candle still forming. Near a boundary the test waits it out (the fills must
+        // stay in that slot while the page is checked).
+        let interval: Int64 = 300_000
+        var boundary = (Int64(Date().timeIntervalSince1970 * 1_000) / interval + 1) * interval
+        let untilBoundary = boundary - Int64(Date().timeIntervalSince1970 * 1_000)
+        if untilBoundary < 90_000 {
+            try await Task.sleep(for: .milliseconds(untilBoundary + 500))
+            boundary += interval
+        }
+        let shared = Array(try Stack.sharedCandles().prefix(60))
+        let shift = (boundary - 3 * interval) - (shared[59]["openTime"] as? Int64 ?? 0)
+        let present = shared.map { candle in candle.merging(["openTime": (candle["openTime"] as? Int64 ?? 0) + shift]) { $1 } }
+        #expect(try await stack.post("/api/market/candles", json: ["symbol": "BTCUSDT", "candles": present]).status == 200)
         #expect(try await stack.post("/api/trade/execute", Self.executeBody).status == 200)
         // A sale at a lower close loses: the cooldown locks the symbol, for the page to show.
-        let last = try Stack.sharedCandles()[59]
+        let last = present[59]
         let lower = (last["close"] as? Double ?? 1) * 0.98
         let drop: [String: Any] = [
             "symbol": "BTCUSDT",
-            "candles": [["openTime": (last["openTime"] as? Int64 ?? 0) + 300_000, "open": lower, "high": lower, "low": lower, "close": lower, "volume": 1.0]],
+            "candles": [
+                ["openTime": (last["openTime"] as? Int64 ?? 0) + interval, "open": lower, "high": lower, "low": lower, "close": lower, "volume": 1.0]
+            ],
         ]
         #expect(try await stack.post("/api/market/candles", json: drop).status == 200)
         #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "sell", "qtyUsd": 500, "confidence": 0.9}"#).status == 200)
@@ -220,7 +246,10 @@ struct OperatorToolsTests {
         #expect(page.status == 200 && page.text.contains("<canvas id=\"equityChart\""))
         #expect(!page.text.contains("http://") && !page.text.contains("https://"), "the page fetches nothing from elsewhere")
         let script = Stack.repositoryRoot.appendingPathComponent("Tests/Browser/dashboard_check.py").path
-        let run = try runTool("python3", [script, "--url", "http://127.0.0.1:\(stack.httpPort)", "--token", "dashboard-secret-42", "--expect-lock"])
+        let run = try runTool(
+            "python3",
+            [script, "--url", "http://127.0.0.1:\(stack.httpPort)", "--token", "dashboard-secret-42", "--expect-lock", "--expect-fills", "2"]
+        )
         #expect(run.status == 0, "\(run.output)")
         let risk = try await stack.get("/health").json["risk"] as? [String: Any]
         #expect(risk?["halted"] as? Bool == true)
@@ -236,11 +265,13 @@ struct OperatorToolsTests {
         #expect(document.status == 200)
         #expect(document.json["openapi"] as? String == "3.1.0")
         let paths = Set((document.json["paths"] as? [String: Any] ?? [:]).keys)
-        for path in ["/", "/openapi.json", "/livez", "/readyz", "/health", "/metrics", "/api/ai/consensus", "/api/trade/execute",
+        for path in [
+            "/", "/openapi.json", "/livez", "/readyz", "/health", "/metrics", "/api/ai/consensus", "/api/trade/execute",
             "/api/market/candles", "/api/positions", "/api/orders", "/api/orders/{clientOrderId}", "/api/equity", "/api/preflight",
             "/api/models", "/api/models/{id}/canary", "/api/models/{id}/promote", "/api/models/{id}/rollback", "/api/halt",
             "/api/resume", "/api/risk/reset", "/api/risk/state", "/api/locks", "/api/locks/{id}", "/api/live/orders/{clientOrderId}/resolve",
-            "/api/live/adopt", "/api/live/foreign-trades", "/api/market/status", "/api/market/feeds"] {
+            "/api/live/adopt", "/api/live/foreign-trades", "/api/market/status", "/api/market/feeds",
+        ] {
             #expect(paths.contains(path), "the document lacks \(path)")
         }
         #expect(paths.count == 29, "a path the test does not know: \(paths.sorted())")
@@ -254,7 +285,8 @@ struct OperatorCLITests {
         try runTool(
             Stack.binaryDirectory.appendingPathComponent("tradectl").path,
             arguments + ["--url", "http://127.0.0.1:\(stack.httpPort)", "--model-url", "http://127.0.0.1:\(stack.modelHealthPort)"],
-            environment: [:])
+            environment: [:]
+        )
     }
 
     func json(_ text: String) -> [String: Any] {
@@ -323,13 +355,19 @@ struct OperatorCLITests {
         #expect(replay.output.contains("replay summary: 100 of 100 candles sent as ETHBTC, 0 failed"))
     }
 
-    @Test("trading-stack backtest: the same files, byte for byte, as before the fast paths (incremental features, byte CSV reader, formatter)",
-          arguments: [
-            ("ETH_BTC-5m.csv", "b43e3217baf36f0b3638fe9ea7bd409a5221cd085f9f538925e42e6e0b35d9f2",
-             "d8a3c7e558d770a6518704fefebefe6c6bd5a284576ff1abc89bc5b05f23656a", "0595143627fb00141ca7b07226eded89e1ee631a5e08d1df748c58c64829d9cf"),
-            ("UNITTEST_BTC-1m.csv", "7d96ef4c32941af583eba22aea793579b743896bc3e4a7ccfb5008e8ae2c8dd2",
-             "110f3bc52dcd079c7e2d59a31d0a60dae4d5cb6ae0c530a10ca4eaac51c2cd32", "8bc15c49de1f575db4514be3f481e9e99882df984ac4572f54267f8bc315a0cf"),
-          ])
+    @Test(
+        "trading-stack backtest: the same files, byte for byte, as before the fast paths (incremental features, byte CSV reader, formatter)",
+        arguments: [
+            (
+                "ETH_BTC-5m.csv", "b43e3217baf36f0b3638fe9ea7bd409a5221cd085f9f538925e42e6e0b35d9f2",
+                "d8a3c7e558d770a6518704fefebefe6c6bd5a284576ff1abc89bc5b05f23656a", "0595143627fb00141ca7b07226eded89e1ee631a5e08d1df748c58c64829d9cf"
+            ),
+            (
+                "UNITTEST_BTC-1m.csv", "7d96ef4c32941af583eba22aea793579b743896bc3e4a7ccfb5008e8ae2c8dd2",
+                "110f3bc52dcd079c7e2d59a31d0a60dae4d5cb6ae0c530a10ca4eaac51c2cd32", "8bc15c49de1f575db4514be3f481e9e99882df984ac4572f54267f8bc315a0cf"
+            ),
+        ]
+    )
     func backtestPinned(_ name: String, _ report: String, _ csv: String, _ svg: String) throws {
         // The digests are those of the files written by the backtest before it used IncrementalFeatures
         // (commit 06678be), with the default configuration and the three shipped models.
@@ -338,7 +376,10 @@ struct OperatorCLITests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("backtest-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try runTool(
-            binary, ["backtest", file, "--symbol", "ETHBTC", "--out", out.path], environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"])
+            binary,
+            ["backtest", file, "--symbol", "ETHBTC", "--out", out.path],
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
+        )
         #expect(run.status == 0, "\(run.output)")
         for (file, digest) in [("report.json", report), ("equity.csv", csv), ("equity.svg", svg)] {
             let data = try Data(contentsOf: out.appendingPathComponent(file))
@@ -354,8 +395,10 @@ struct OperatorCLITests {
         defer { try? FileManager.default.removeItem(at: out) }
         let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
         let run = try runTool(
-            binary, ["backtest", file, "--symbol", "ETHBTC", "--from", "2018-01-12", "--to", "2018-01-20T00:00:00Z", "--out", out.path],
-            environment: environment)
+            binary,
+            ["backtest", file, "--symbol", "ETHBTC", "--from", "2018-01-12", "--to", "2018-01-20T00:00:00Z", "--out", out.path],
+            environment: environment
+        )
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("backtest ETHBTC:") && run.output.contains("candles/s (") && run.output.contains("3 models)"))
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -38,8 +39,10 @@ struct OverloadTests {
     }
 
     static var candles: String {
-        (0..<25).map { #"{"openTime": \#(1_700_000_000_000 + $0 * 300_000), "open": 100, "high": 101, "low": 99, "close": \#(100 + $0), "volume": 1}"# }
-            .joined(separator: ",")
+        (0..<25).map {
+            #"{"openTime": \#(1_700_000_000_000 + $0 * 300_000), "open": 100, "high": 101, "low": 99, "close": \#(100 + $0), "volume": 1}"#
+        }
+        .joined(separator: ",")
     }
 
     @Test("300 idle TCP connections are closed by the gateway and a worker's health server within the idle timeout; the stack keeps answering")
@@ -93,11 +96,21 @@ struct OverloadTests {
         try await stack.startAll()
         let huge = String(repeating: "risk_locked", count: 6_000)
         for _ in 0..<3 {
-            let answer = try await stack.request("POST", "/api/trade/execute", body: Data("{".utf8), headers: ["X-Request-Id": huge, "Content-Type": "application/json"])
+            let answer = try await stack.request(
+                "POST",
+                "/api/trade/execute",
+                body: Data("{".utf8),
+                headers: ["X-Request-Id": huge, "Content-Type": "application/json"]
+            )
             #expect(answer.status >= 400 && answer.status < 500)
         }
         let sane = "abc-123_X.y:z/0~!"
-        let echoed = try await stack.request("POST", "/api/ai/consensus", body: Data(#"{"symbol": "BTCUSDT", "features": {"mom_20": 1, "rv_5": 0.2, "rsi_14": 50}}"#.utf8), headers: ["X-Request-Id": sane, "Content-Type": "application/json"])
+        let echoed = try await stack.request(
+            "POST",
+            "/api/ai/consensus",
+            body: Data(#"{"symbol": "BTCUSDT", "features": {"mom_20": 1, "rv_5": 0.2, "rsi_14": 50}}"#.utf8),
+            headers: ["X-Request-Id": sane, "Content-Type": "application/json"]
+        )
         #expect(echoed.json["requestId"] as? String == sane, "\(echoed.text)")
         try await Task.sleep(for: .milliseconds(300))
         let log = stack.log("gateway")
@@ -113,7 +126,9 @@ func connectTCP(port: Int) throws -> Int32 {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     guard result == 0 else {
         close(fd)
         throw POSIXError(.ECONNREFUSED)

@@ -25,7 +25,10 @@ struct ProtectionsStackTests {
         let stack = try Stack(["API_TOKEN": Self.token, "MAX_CANDLE_AGE": "3"])
         stack.token = Self.token
         try await stack.startAll()
-        #expect(try await stack.post("/api/market/candles", json: ["symbol": "BTCUSDT", "candles": Self.candles(Array(repeating: 100, count: 30))]).status == 200)
+        #expect(
+            try await stack.post("/api/market/candles", json: ["symbol": "BTCUSDT", "candles": Self.candles(Array(repeating: 100, count: 30))]).status
+                == 200
+        )
         #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 1000, "confidence": 0.9}"#).status == 200)
 
         stack.token = nil
@@ -53,7 +56,10 @@ struct ProtectionsStackTests {
         stack.kill("risk-worker")
         try stack.start("risk-worker")
         try await waitUntil("the risk worker is back") { try await stack.get("/health").json["ok"] as? Bool == true }
-        #expect(try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#).json["error"] as? String == "reducing_only")
+        #expect(
+            try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#).json["error"]
+                as? String == "reducing_only"
+        )
 
         // The same through tradectl.
         let tradectl = Stack.binaryDirectory.appendingPathComponent("tradectl").path
@@ -176,7 +182,12 @@ struct ProtectionsStackTests {
     func staleData() async throws {
         let stack = try Stack(["MAX_CANDLE_AGE": "3"])
         try await stack.startAll()
-        #expect(try await stack.post("/api/market/candles", json: ["symbol": "BTCUSDT", "candles": Self.candles(Array(repeating: 100, count: 30), newestAgo: 4)]).status == 200)
+        #expect(
+            try await stack.post(
+                "/api/market/candles",
+                json: ["symbol": "BTCUSDT", "candles": Self.candles(Array(repeating: 100, count: 30), newestAgo: 4)]
+            ).status == 200
+        )
         let refused = try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9}"#)
         #expect(refused.status == 409)
         #expect(refused.json["error"] as? String == "stale_market_data")

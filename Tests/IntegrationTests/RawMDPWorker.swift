@@ -12,7 +12,10 @@ final class RawMDPWorker: Sendable {
     /// REPLY's body frames (nil: no reply).
     /// With `keys` and `serverKey`, it connects as a CURVE client with that key pair.
     init(
-        endpoint: String, service: String, keys: CurveKeyPair? = nil, serverKey: String? = nil,
+        endpoint: String,
+        service: String,
+        keys: CurveKeyPair? = nil,
+        serverKey: String? = nil,
         onMessage: @escaping @Sendable (_ frames: [[UInt8]]) -> [[UInt8]]?
     ) {
         let header = Array("MDPW01".utf8)

@@ -19,7 +19,10 @@ struct RecoveryTests {
         let id = try #require(first.json["clientOrderId"] as? String, "the error answer names the order: \(first.text)")
         try await waitUntil("the stack is healthy again") { try await stack.get("/health").json["ok"] as? Bool == true }
 
-        let retry = try await stack.post("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 1000, "confidence": 0.9, "clientOrderId": "\#(id)"}"#)
+        let retry = try await stack.post(
+            "/api/trade/execute",
+            #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 1000, "confidence": 0.9, "clientOrderId": "\#(id)"}"#
+        )
         #expect(retry.status == 200, "\(retry.text)")
         // The reserve either reached the stopped worker, which books it when it wakes, so the
         // retry finds it (duplicate), or it provably never ran: still waiting for the worker (a

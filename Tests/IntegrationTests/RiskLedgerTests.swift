@@ -135,14 +135,20 @@ struct RiskLedgerTests {
     func requestPrice() async throws {
         let strict = try Stack()
         try await strict.startAll()
-        let refused = try await strict.post("/api/trade/execute", #"{"symbol": "ETHUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9, "price": 2500}"#)
+        let refused = try await strict.post(
+            "/api/trade/execute",
+            #"{"symbol": "ETHUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9, "price": 2500}"#
+        )
         #expect(refused.status == 422)
         #expect(refused.json["error"] as? String == "request_price_not_allowed")
         strict.stopAll()
 
         let lenient = try Stack(["ALLOW_REQUEST_PRICE": "true"])
         try await lenient.startAll()
-        let filled = try await lenient.post("/api/trade/execute", #"{"symbol": "ETHUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9, "price": 2500}"#)
+        let filled = try await lenient.post(
+            "/api/trade/execute",
+            #"{"symbol": "ETHUSDT", "side": "buy", "qtyUsd": 100, "confidence": 0.9, "price": 2500}"#
+        )
         #expect(filled.status == 200, "\(filled.text)")
         #expect(filled.json["dryRun"] as? Bool == true)
     }

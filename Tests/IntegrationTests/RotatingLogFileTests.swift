@@ -39,8 +39,12 @@ struct JSONLogLineTests {
         let tricky = "quote \" backslash \\ newline \n tab \t bell \u{7} slash / ü €"
         let date = Date(timeIntervalSince1970: 1_764_225_796.204)
         let line = JSONLogHandler.line(
-            level: .warning, service: "gateway", message: tricky,
-            fields: ["request.id": "r-1", "level": "forged", "nested": ["a": "1", "list": ["x", .stringConvertible(42)]]], at: date)
+            level: .warning,
+            service: "gateway",
+            message: tricky,
+            fields: ["request.id": "r-1", "level": "forged", "nested": ["a": "1", "list": ["x", .stringConvertible(42)]]],
+            at: date
+        )
         #expect(line.last == 0x0A)
         #expect(line.dropLast().contains(0x0A) == false, "a message with a newline still makes one line")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
@@ -58,11 +62,19 @@ struct JSONLogLineTests {
 
     @Test("timestamps are UTC to the millisecond, across years and before 1970")
     func timestamps() {
-        #expect(JSONLogHandler.line(level: .info, service: "s", message: "m", fields: [:], at: Date(timeIntervalSince1970: 0))
-            .starts(with: Array(#"{"level":"INFO","msg":"m","service":"s","ts":"1970-01-01T00:00:00.000Z"}"#.utf8)))
-        let leap = String(decoding: JSONLogHandler.line(level: .info, service: "s", message: "m", fields: [:], at: Date(timeIntervalSince1970: 951_782_399.999)), as: UTF8.self)
+        #expect(
+            JSONLogHandler.line(level: .info, service: "s", message: "m", fields: [:], at: Date(timeIntervalSince1970: 0))
+                .starts(with: Array(#"{"level":"INFO","msg":"m","service":"s","ts":"1970-01-01T00:00:00.000Z"}"#.utf8))
+        )
+        let leap = String(
+            decoding: JSONLogHandler.line(level: .info, service: "s", message: "m", fields: [:], at: Date(timeIntervalSince1970: 951_782_399.999)),
+            as: UTF8.self
+        )
         #expect(leap.contains("2000-02-28T23:59:59.999Z"))
-        let before = String(decoding: JSONLogHandler.line(level: .info, service: "s", message: "m", fields: [:], at: Date(timeIntervalSince1970: -0.001)), as: UTF8.self)
+        let before = String(
+            decoding: JSONLogHandler.line(level: .info, service: "s", message: "m", fields: [:], at: Date(timeIntervalSince1970: -0.001)),
+            as: UTF8.self
+        )
         #expect(before.contains("1969-12-31T23:59:59.999Z"))
     }
 }

@@ -30,7 +30,9 @@ struct RunbookTests {
 
         // 2. Consensus smoke test.
         let consensus = try await stack.post(
-            "/api/ai/consensus", #"{"symbol": "BTCUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#)
+            "/api/ai/consensus",
+            #"{"symbol": "BTCUSDT", "features": {"mom_20": 1.0, "rv_5": 0.2, "rsi_14": 65.0}}"#
+        )
         #expect(consensus.status == 200)
         #expect(consensus.json["allow"] is Bool)
         let confidence = try #require(consensus.json["confidence"] as? Double)
@@ -38,7 +40,9 @@ struct RunbookTests {
         let votes = try #require(consensus.json["votes"] as? [[String: Any]])
         #expect(votes.first?["version"] as? String == "20261125_120000")
         let other = try await stack.post(
-            "/api/ai/consensus", #"{"symbol": "BTCUSDT", "features": {"mom_20": -3.0, "rv_5": 1.5, "rsi_14": 25.0}}"#)
+            "/api/ai/consensus",
+            #"{"symbol": "BTCUSDT", "features": {"mom_20": -3.0, "rv_5": 1.5, "rsi_14": 25.0}}"#
+        )
         #expect(other.json["confidence"] as? Double != confidence, "confidence must vary with the input")
 
         // 3. Dry-run execute, on a price fed from real candles.
@@ -47,7 +51,9 @@ struct RunbookTests {
         #expect(beforeFeed.json["error"] as? String == "no_price")
         #expect(try await stack.feedCandles().status == 200)
         let execute = try await stack.post(
-            "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 2000, "confidence": 0.9}"#)
+            "/api/trade/execute",
+            #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 2000, "confidence": 0.9}"#
+        )
         #expect(execute.status == 200)
         #expect(execute.json["dryRun"] as? Bool == true)
         #expect(execute.json["status"] as? String == "filled")
@@ -137,10 +143,21 @@ struct RunbookTests {
             ("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": "10", "confidence": 0.9}"#, 400, "invalid_request"),
             ("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 1.5}"#, 422, "invalid_confidence"),
             ("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10}"#, 400, "invalid_request"),
-            ("/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "has space"}"#, 422, "invalid_client_order_id"),
+            (
+                "/api/trade/execute", #"{"symbol": "BTCUSDT", "side": "buy", "qtyUsd": 10, "confidence": 0.9, "clientOrderId": "has space"}"#, 422,
+                "invalid_client_order_id"
+            ),
             ("/api/market/candles", #"{"symbol": "BTCUSDT", "candles": []}"#, 422, "invalid_candle"),
-            ("/api/market/candles", #"{"symbol": "BTCUSDT", "candles": [{"openTime": 1, "open": 1, "high": 0.5, "low": 1, "close": 1, "volume": 1}]}"#, 422, "invalid_candle"),
-            ("/api/market/candles", #"{"symbol": "BTCUSDT", "candles": [{"openTime": 1, "open": -1, "high": 1, "low": 1, "close": 1, "volume": 1}]}"#, 422, "invalid_candle"),
+            (
+                "/api/market/candles",
+                #"{"symbol": "BTCUSDT", "candles": [{"openTime": 1, "open": 1, "high": 0.5, "low": 1, "close": 1, "volume": 1}]}"#, 422,
+                "invalid_candle"
+            ),
+            (
+                "/api/market/candles",
+                #"{"symbol": "BTCUSDT", "candles": [{"openTime": 1, "open": -1, "high": 1, "low": 1, "close": 1, "volume": 1}]}"#, 422,
+                "invalid_candle"
+            ),
             ("/api/nothing", "{}", 404, "not_found"),
         ]
         for (path, body, status, code) in cases {

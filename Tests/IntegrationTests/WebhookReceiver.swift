@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -12,8 +12,14 @@ struct DustLedgerTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let limits = RiskLimits(
-            confidenceThreshold: 0.5, maxOrderNotionalUsd: 1_000, maxPositionUsd: 1_000, maxDrawdown: 0.5, startingEquityUsd: 1_000,
-            slippageBps: 0, feeBps: 0)
+            confidenceThreshold: 0.5,
+            maxOrderNotionalUsd: 1_000,
+            maxPositionUsd: 1_000,
+            maxDrawdown: 0.5,
+            startingEquityUsd: 1_000,
+            slippageBps: 0,
+            feeBps: 0
+        )
         var portfolio = Portfolio(startingCash: 1_000)
         let buy = try Fill(price: 100, quantity: Decimal(string: "2.0005")!, notional: Decimal(string: "200.05")!, fee: 0, dryRun: false, filledAt: 1)
         portfolio.apply(symbol: "BTCUSDT", side: .buy, fill: buy)

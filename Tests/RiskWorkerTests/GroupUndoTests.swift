@@ -40,7 +40,10 @@ struct GroupUndoTests {
         func status() throws -> RiskStatus { try call(Operations.Risk.status, Empty()).get() }
         func order(_ id: String) throws -> WireReply<Order> { try call(Operations.Risk.order, OrderQuery(clientOrderId: id)) }
         func reserve(_ id: String, _ side: Side, _ usd: Decimal) throws -> [UInt8] {
-            try body(Operations.Risk.reserve, ReserveRequest(intent: OrderIntent(clientOrderId: id, symbol: "BTCUSDT", side: side, qtyUsd: usd, confidence: 0.9), mode: .paper))
+            try body(
+                Operations.Risk.reserve,
+                ReserveRequest(intent: OrderIntent(clientOrderId: id, symbol: "BTCUSDT", side: side, qtyUsd: usd, confidence: 0.9), mode: .paper)
+            )
         }
         func settle(_ id: String, quantity: Decimal, notional: Decimal) throws -> [UInt8] {
             let fill = try Fill(price: 100, quantity: quantity, notional: notional, fee: 0, dryRun: true, filledAt: 1)
@@ -63,11 +66,20 @@ struct GroupUndoTests {
         let harness = try Harness()
         #expect(try harness.call(Operations.Risk.mark, MarkRequest(symbol: "BTCUSDT", price: 100, ts: 1)).error == nil)
         // One order filled (a position), one left pending.
-        for reply in harness.group([try harness.reserve("filled", .buy, 50), try harness.settle("filled", quantity: Decimal(string: "0.5")!, notional: 50)]) {
+        for reply in harness.group([
+            try harness.reserve("filled", .buy, 50), try harness.settle("filled", quantity: Decimal(string: "0.5")!, notional: 50),
+        ]) {
             #expect(try WireCodec.decode(WireReply<Empty>.self, from: reply).error == nil)
         }
-        #expect(try harness.call(Operations.Risk.reserve, ReserveRequest(
-            intent: OrderIntent(clientOrderId: "pending", symbol: "BTCUSDT", side: .buy, qtyUsd: 20, confidence: 0.9), mode: .paper)).error == nil)
+        #expect(
+            try harness.call(
+                Operations.Risk.reserve,
+                ReserveRequest(
+                    intent: OrderIntent(clientOrderId: "pending", symbol: "BTCUSDT", side: .buy, qtyUsd: 20, confidence: 0.9),
+                    mode: .paper
+                )
+            ).error == nil
+        )
         let before = try harness.status()
         #expect(before.account.pendingOrders == 1)
 
@@ -97,8 +109,13 @@ struct GroupUndoTests {
         #expect(retried.account.pendingOrders == 2)
         #expect(retried.account.positions.first?.quantity == Decimal(string: "0.7")!)
         #expect(try harness.order("pending").get().status == .filled)
-        let duplicate: ReserveResult = try harness.call(Operations.Risk.reserve, ReserveRequest(
-            intent: OrderIntent(clientOrderId: "new-buy", symbol: "BTCUSDT", side: .buy, qtyUsd: 30, confidence: 0.9), mode: .paper)).get()
+        let duplicate: ReserveResult = try harness.call(
+            Operations.Risk.reserve,
+            ReserveRequest(
+                intent: OrderIntent(clientOrderId: "new-buy", symbol: "BTCUSDT", side: .buy, qtyUsd: 30, confidence: 0.9),
+                mode: .paper
+            )
+        ).get()
         #expect(duplicate.duplicate)
     }
 }

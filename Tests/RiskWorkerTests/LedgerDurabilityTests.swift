@@ -24,7 +24,15 @@ struct LedgerDurabilityTests {
     func busyWaits() throws {
         let path = try directory()
         let store = try LedgerStore(directory: path)
-        let limits = RiskLimits(confidenceThreshold: 0.5, maxOrderNotionalUsd: 1, maxPositionUsd: 1, maxDrawdown: 0.5, startingEquityUsd: 100, slippageBps: 0, feeBps: 0)
+        let limits = RiskLimits(
+            confidenceThreshold: 0.5,
+            maxOrderNotionalUsd: 1,
+            maxPositionUsd: 1,
+            maxDrawdown: 0.5,
+            startingEquityUsd: 100,
+            slippageBps: 0,
+            feeBps: 0
+        )
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true
         let operatorSession = try DatabaseQueue(path: (path as NSString).appendingPathComponent("ledger.sqlite"), configuration: configuration)

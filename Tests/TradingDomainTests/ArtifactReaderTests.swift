@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import TradingDomain
 import TradingWire
+
+@testable import TradingDomain
 
 /// The model artifacts read through `FastJSON` give exactly what `JSONDecoder` gives, and what
 /// the fast reader does not take goes to `JSONDecoder`, which refuses it with an error.
@@ -36,8 +37,10 @@ struct ArtifactReaderTests {
         let fast = try #require(LogisticModel(fastJSON: parsed))
         let decoded = try JSONDecoder().decode(LogisticModel.self, from: data)
         #expect(fast == decoded)
-        #expect((fast.means + fast.scales + fast.weights + [fast.bias]).map(\.bitPattern)
-            == (decoded.means + decoded.scales + decoded.weights + [decoded.bias]).map(\.bitPattern))
+        #expect(
+            (fast.means + fast.scales + fast.weights + [fast.bias]).map(\.bitPattern)
+                == (decoded.means + decoded.scales + decoded.weights + [decoded.bias]).map(\.bitPattern)
+        )
         #expect(try ModelArtifact.load(from: data) == .logistic(decoded))
     }
 

@@ -27,7 +27,10 @@ struct ArtifactTests {
         for entry in cases {
             let features = try #require(entry["features"] as? [String: Double])
             let vector = FeatureVector(
-                mom20: try #require(features["mom_20"]), rv5: try #require(features["rv_5"]), rsi14: try #require(features["rsi_14"]))
+                mom20: try #require(features["mom_20"]),
+                rv5: try #require(features["rv_5"]),
+                rsi14: try #require(features["rsi_14"])
+            )
             let expected = try #require(entry[name] as? Double)
             worst = max(worst, abs(model.probabilityUp(vector) - expected))
         }

@@ -6,13 +6,21 @@ import TradingWire
 /// A model that follows momentum hard: up when the 20-candle momentum is positive, down when
 /// negative, undecided (0.5) when flat, so every decision of a simple series is known.
 private let momentum = BacktestModel(
-    id: "mom", version: "test",
-    artifact: .logistic(LogisticModel(version: "test", features: ["mom_20"], means: [0], scales: [1], weights: [50], bias: 0)))
+    id: "mom",
+    version: "test",
+    artifact: .logistic(LogisticModel(version: "test", features: ["mom_20"], means: [0], scales: [1], weights: [50], bias: 0))
+)
 
 private func settings(_ configure: (inout RiskLimits) -> Void = { _ in }) -> BacktestSettings {
     var limits = RiskLimits(
-        confidenceThreshold: 0.6, maxOrderNotionalUsd: 10_000, maxPositionUsd: 50_000, maxDrawdown: 0.5, startingEquityUsd: 100_000,
-        slippageBps: 0, feeBps: 0)
+        confidenceThreshold: 0.6,
+        maxOrderNotionalUsd: 10_000,
+        maxPositionUsd: 50_000,
+        maxDrawdown: 0.5,
+        startingEquityUsd: 100_000,
+        slippageBps: 0,
+        feeBps: 0
+    )
     configure(&limits)
     return BacktestSettings(symbol: "TEST", limits: limits, consensus: ConsensusPolicy(), stakeUsd: 1_000)
 }
@@ -28,7 +36,9 @@ private func series(_ closes: [Double]) -> [Candle] {
     }
 }
 
-private var repositoryRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+private var repositoryRoot: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
 
 @Suite("backtest on hand-checkable series")
 struct BacktestSeriesTests {
@@ -89,7 +99,8 @@ struct BacktestSeriesTests {
     func costs() throws {
         let closes = ramp(100, 1, 51) + ramp(149, -1, 30)
         let report = try Backtester.run(
-            candles: series(closes), models: [momentum],
+            candles: series(closes),
+            models: [momentum],
             settings: settings {
                 $0.feeBps = 10
                 $0.slippageBps = 10
@@ -107,7 +118,8 @@ struct BacktestSeriesTests {
     func protections() throws {
         // Up to 125, then down: bought at 120, sold at 114 when the momentum turns.
         let closes = ramp(100, 1, 26) + ramp(124, -1, 40)
-        let report = try Backtester.run(candles: series(closes), models: [momentum], settings: settings { $0.protections.cooldownMinutes = 60 }).report
+        let report = try Backtester.run(candles: series(closes), models: [momentum], settings: settings { $0.protections.cooldownMinutes = 60 })
+            .report
         #expect(report.trades == 1)
         #expect(report.losses == 1)
         #expect(report.tradeList.first?.exitPrice == 114)
@@ -162,7 +174,10 @@ struct BacktestFileTests {
         }
     }
 
-    @Test("a repository candle file with the three shipped models: sane figures, the same report twice", arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"])
+    @Test(
+        "a repository candle file with the three shipped models: sane figures, the same report twice",
+        arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"]
+    )
     func file(_ name: String) throws {
         let candles = try Self.load(name)
         let models = try Self.shippedModels()

@@ -12,7 +12,9 @@ struct BasisPointTests {
     @Test("times one basis point is the division by 10,000, bit for bit")
     func sameAsDivision() {
         var generator = SystemRandomNumberGenerator()
-        var values: [Decimal] = [0, 1, 10, 10_000, Decimal(string: "0.00000001")!, Decimal(string: "123456789.12345678")!, Decimal(string: "99999999999999999999")!]
+        var values: [Decimal] = [
+            0, 1, 10, 10_000, Decimal(string: "0.00000001")!, Decimal(string: "123456789.12345678")!, Decimal(string: "99999999999999999999")!,
+        ]
         for _ in 0..<50_000 {
             let significand = UInt64.random(in: 1...999_999_999_999, using: &generator)
             let exponent = Int.random(in: -12...4, using: &generator)
@@ -33,12 +35,30 @@ struct BasisPointTests {
     func paperFillUnchanged() throws {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5_000 {
-            let mark = Decimal(sign: .plus, exponent: -Int.random(in: 0...8, using: &generator), significand: Decimal(UInt64.random(in: 1...9_999_999_999, using: &generator)))
-            let slippage = Decimal(sign: .plus, exponent: -Int.random(in: 0...2, using: &generator), significand: Decimal(Int.random(in: 0...50_000, using: &generator)))
-            let fee = Decimal(sign: .plus, exponent: -Int.random(in: 0...2, using: &generator), significand: Decimal(Int.random(in: 0...10_000, using: &generator)))
-            let notional = Decimal(sign: .plus, exponent: -Int.random(in: 0...2, using: &generator), significand: Decimal(Int.random(in: 1_000...100_000_000, using: &generator)))
+            let mark = Decimal(
+                sign: .plus,
+                exponent: -Int.random(in: 0...8, using: &generator),
+                significand: Decimal(UInt64.random(in: 1...9_999_999_999, using: &generator))
+            )
+            let slippage = Decimal(
+                sign: .plus,
+                exponent: -Int.random(in: 0...2, using: &generator),
+                significand: Decimal(Int.random(in: 0...50_000, using: &generator))
+            )
+            let fee = Decimal(
+                sign: .plus,
+                exponent: -Int.random(in: 0...2, using: &generator),
+                significand: Decimal(Int.random(in: 0...10_000, using: &generator))
+            )
+            let notional = Decimal(
+                sign: .plus,
+                exponent: -Int.random(in: 0...2, using: &generator),
+                significand: Decimal(Int.random(in: 1_000...100_000_000, using: &generator))
+            )
             let side: Side = Bool.random(using: &generator) ? .buy : .sell
-            guard let fill = try? PaperFill.fill(side: side, notional: notional, markPrice: mark, slippageBps: slippage, feeBps: fee, at: 0) else { continue }
+            guard let fill = try? PaperFill.fill(side: side, notional: notional, markPrice: mark, slippageBps: slippage, feeBps: fee, at: 0) else {
+                continue
+            }
             // The formula as it was written with divisions.
             let slip = mark * slippage / 10_000
             let price = (side == .buy ? mark + slip : mark - slip).rounded(scale: 8)

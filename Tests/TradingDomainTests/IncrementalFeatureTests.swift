@@ -31,7 +31,10 @@ struct IncrementalFeatureTests {
         }
     }
 
-    @Test("incremental equals batch at every candle of every file, for windows of 21, 200 and 1000", arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"])
+    @Test(
+        "incremental equals batch at every candle of every file, for windows of 21, 200 and 1000",
+        arguments: ["ETH_BTC-5m.csv", "UNITTEST_BTC-1m.csv"]
+    )
     func equalsBatch(file: String) throws {
         let candles = try sharedCandles(file)
         #expect(candles.count > 5_000)
@@ -64,7 +67,8 @@ struct IncrementalFeatureTests {
         for given: [String: Double]? in [nil, [:], ["rsi_14": 40], ["mom_20": 1, "rv_5": 0.2, "rsi_14": 65], ["nope": 1], ["rsi_14": 400]] {
             #expect(
                 Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: given, indicators: incremental) }
-                    == Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: given, candles: held) })
+                    == Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: given, candles: held) }
+            )
         }
         // Too few candles, and a bad close: the same refusals.
         var short = IncrementalFeatures(window: 200)
@@ -77,8 +81,10 @@ struct IncrementalFeatureTests {
         bad.append(broken)
         #expect(Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, indicators: bad) } == "error invalid_candles")
         for candle in candles[41..<71] { bad.append(candle) }
-        #expect(Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, indicators: bad) }
-            == Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, candles: Array(candles[41..<71])) })
+        #expect(
+            Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, indicators: bad) }
+                == Self.outcome { () throws(WireError) in try FeatureBuilder.build(given: nil, candles: Array(candles[41..<71])) }
+        )
     }
 
     @Test("reset keeps the newest window and equals appending one by one")

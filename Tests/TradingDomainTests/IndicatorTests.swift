@@ -61,7 +61,9 @@ struct IndicatorTests {
 @Suite("feature building")
 struct FeatureBuilderTests {
     func candles(_ closes: [Double]) -> [Candle] {
-        closes.enumerated().map { Candle(openTime: Int64($0.offset) * 60_000 + 1, open: $0.element, high: $0.element, low: $0.element, close: $0.element, volume: 1) }
+        closes.enumerated().map {
+            Candle(openTime: Int64($0.offset) * 60_000 + 1, open: $0.element, high: $0.element, low: $0.element, close: $0.element, volume: 1)
+        }
     }
 
     @Test("given features are used as they are")
@@ -81,14 +83,17 @@ struct FeatureBuilderTests {
         #expect(result.source == "mixed")
     }
 
-    @Test("refusals name the problem", arguments: [
-        (["rsi_14": 101.0], "invalid_feature"),
-        (["rsi_14": -1.0], "invalid_feature"),
-        (["mom_20": Double.nan], "invalid_feature"),
-        (["mom_20": Double.infinity], "invalid_feature"),
-        (["volume_z": 1.0], "unknown_feature"),
-        (["mom_20": 1.0], "missing_features"),
-    ])
+    @Test(
+        "refusals name the problem",
+        arguments: [
+            (["rsi_14": 101.0], "invalid_feature"),
+            (["rsi_14": -1.0], "invalid_feature"),
+            (["mom_20": Double.nan], "invalid_feature"),
+            (["mom_20": Double.infinity], "invalid_feature"),
+            (["volume_z": 1.0], "unknown_feature"),
+            (["mom_20": 1.0], "missing_features"),
+        ]
+    )
     func refusals(given: [String: Double], code: String) {
         #expect { try FeatureBuilder.build(given: given, candles: nil) } throws: { error in
             (error as? WireError)?.code == code && (error as? WireError)?.status == 422

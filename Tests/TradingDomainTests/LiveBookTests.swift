@@ -163,8 +163,12 @@ struct LiveBookTests {
         // Another symbol's assets are still compared while a BTCUSDT order is pending.
         _ = try engine.reserve(ReserveRequest(intent: intent("live-3"), mode: .live), now: 0)
         let twoSymbols = AccountReport(
-            account: account(["BTC": 4, "USDT": 800, "ETH": 1]), problem: nil, symbols: ["BTCUSDT", "ETHUSDT"], bookVersion: engine.live.version,
-            toleranceBps: 10)
+            account: account(["BTC": 4, "USDT": 800, "ETH": 1]),
+            problem: nil,
+            symbols: ["BTCUSDT", "ETHUSDT"],
+            bookVersion: engine.live.version,
+            toleranceBps: 10
+        )
         let other = engine.applyAccount(twoSymbols, now: 4)
         #expect(other.outcome == "mismatch", "ETH is held at the exchange, not in the book")
         #expect(other.reconciliation.mismatches.map(\.asset) == ["ETH"])

@@ -6,7 +6,13 @@ import TradingWire
 @Suite("logistic model")
 struct LogisticModelTests {
     let model = LogisticModel(
-        version: "t1", features: ["mom_20", "rv_5", "rsi_14"], means: [0, 1, 50], scales: [2, 1, 10], weights: [0.5, -1, 0.2], bias: 0.1)
+        version: "t1",
+        features: ["mom_20", "rv_5", "rsi_14"],
+        means: [0, 1, 50],
+        scales: [2, 1, 10],
+        weights: [0.5, -1, 0.2],
+        bias: 0.1
+    )
 
     @Test("probability is the logistic of the standardised linear score")
     func probability() {

@@ -6,8 +6,14 @@ import TradingWire
 /// A paper account without fees or slippage, so every PnL is hand-checkable.
 private func engine(_ configure: (inout RiskLimits) -> Void = { _ in }) -> RiskEngine {
     var limits = RiskLimits(
-        confidenceThreshold: 0.6, maxOrderNotionalUsd: 10_000, maxPositionUsd: 50_000, maxDrawdown: 0.5, startingEquityUsd: 100_000,
-        slippageBps: 0, feeBps: 0)
+        confidenceThreshold: 0.6,
+        maxOrderNotionalUsd: 10_000,
+        maxPositionUsd: 50_000,
+        maxDrawdown: 0.5,
+        startingEquityUsd: 100_000,
+        slippageBps: 0,
+        feeBps: 0
+    )
     configure(&limits)
     return RiskEngine(limits: limits)
 }
@@ -113,7 +119,8 @@ struct ProtectionTests {
         do {
             _ = try risk.reserve(
                 ReserveRequest(intent: OrderIntent(clientOrderId: "b", symbol: "BTCUSDT", side: .buy, qtyUsd: 100, confidence: 0.9), mode: .paper),
-                now: t0 + minute)
+                now: t0 + minute
+            )
             Issue.record("a locked symbol took an order")
         } catch {
             #expect(error.code == "symbol_locked")
@@ -249,4 +256,3 @@ struct RefusalWordingTests {
         }
     }
 }
-

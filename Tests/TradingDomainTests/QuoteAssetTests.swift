@@ -13,8 +13,15 @@ struct QuoteAssetTests {
     func engine() -> RiskEngine {
         RiskEngine(
             limits: RiskLimits(
-                confidenceThreshold: 0.6, maxOrderNotionalUsd: 10_000, maxPositionUsd: 50_000, maxDrawdown: 0.5, startingEquityUsd: 100_000,
-                slippageBps: 0, feeBps: 0))
+                confidenceThreshold: 0.6,
+                maxOrderNotionalUsd: 10_000,
+                maxPositionUsd: 50_000,
+                maxDrawdown: 0.5,
+                startingEquityUsd: 100_000,
+                slippageBps: 0,
+                feeBps: 0
+            )
+        )
     }
 
     func reserve(_ engine: inout RiskEngine, _ id: String, _ symbol: String, usd: Decimal, at now: Int64) throws(WireError) -> Order {

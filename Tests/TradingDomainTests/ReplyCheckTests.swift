@@ -31,12 +31,23 @@ struct ReplyCheckTests {
         #expect(ReplyChecks.fillProblem(fill, for: order) == nil)
         func make(price: Decimal? = nil, quantity: Decimal? = nil, notional: Decimal? = nil, fee: Decimal? = nil) throws -> Fill {
             try Fill(
-                price: price ?? fill.price, quantity: quantity ?? fill.quantity, notional: notional ?? fill.notional, fee: fee ?? fill.fee,
-                dryRun: true, filledAt: 0)
+                price: price ?? fill.price,
+                quantity: quantity ?? fill.quantity,
+                notional: notional ?? fill.notional,
+                fee: fee ?? fill.fee,
+                dryRun: true,
+                filledAt: 0
+            )
         }
         #expect(ReplyChecks.fillProblem(try make(quantity: fill.quantity * 1_000), for: order) != nil)
-        #expect(ReplyChecks.fillProblem(try make(price: 60_000, quantity: (fill.notional / 60_000).rounded(scale: 8)), for: order) != nil, "a paper price far from the mark")
-        #expect(ReplyChecks.fillProblem(try make(quantity: (5_000 / fill.price).rounded(scale: 8), notional: 5_000), for: order) != nil, "more than was asked")
+        #expect(
+            ReplyChecks.fillProblem(try make(price: 60_000, quantity: (fill.notional / 60_000).rounded(scale: 8)), for: order) != nil,
+            "a paper price far from the mark"
+        )
+        #expect(
+            ReplyChecks.fillProblem(try make(quantity: (5_000 / fill.price).rounded(scale: 8), notional: 5_000), for: order) != nil,
+            "more than was asked"
+        )
         // Impossible fills cannot be made at all.
         #expect(throws: WireError.self) { try make(quantity: -fill.quantity) }
         #expect(throws: WireError.self) { try make(quantity: 0) }
@@ -44,7 +55,10 @@ struct ReplyCheckTests {
         #expect(throws: WireError.self) { try make(fee: -1) }
         #expect(throws: WireError.self) { try make(price: Decimal.nan) }
         #expect(throws: (any Error).self) {
-            try JSONDecoder().decode(Fill.self, from: Data(#"{"price": 1, "quantity": 0, "notional": 0, "fee": 0, "dryRun": true, "filledAt": 0}"#.utf8))
+            try JSONDecoder().decode(
+                Fill.self,
+                from: Data(#"{"price": 1, "quantity": 0, "notional": 0, "fee": 0, "dryRun": true, "filledAt": 0}"#.utf8)
+            )
         }
     }
 

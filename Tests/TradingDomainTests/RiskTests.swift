@@ -91,8 +91,14 @@ struct PortfolioTests {
 @Suite("risk rules")
 struct RiskEngineTests {
     let limits = RiskLimits(
-        confidenceThreshold: 0.6, maxOrderNotionalUsd: 5_000, maxPositionUsd: 8_000, maxDrawdown: 0.1, startingEquityUsd: 100_000,
-        slippageBps: 0, feeBps: 0)
+        confidenceThreshold: 0.6,
+        maxOrderNotionalUsd: 5_000,
+        maxPositionUsd: 8_000,
+        maxDrawdown: 0.1,
+        startingEquityUsd: 100_000,
+        slippageBps: 0,
+        feeBps: 0
+    )
 
     func intent(_ id: String, qty: Decimal = 1_000, confidence: Double = 0.9, side: Side = .buy) -> OrderIntent {
         OrderIntent(clientOrderId: id, symbol: "BTCUSDT", side: side, qtyUsd: qty, confidence: confidence)
@@ -180,7 +186,13 @@ struct RiskEngineTests {
             let checkpoint = engine.checkpoint(touching: [id])
             switch Int.random(in: 0..<10, using: &generator) {
             case 0..<4:
-                let intent = OrderIntent(clientOrderId: id, symbol: symbol, side: side, qtyUsd: Decimal(Int.random(in: 1...500, using: &generator)), confidence: 0.9)
+                let intent = OrderIntent(
+                    clientOrderId: id,
+                    symbol: symbol,
+                    side: side,
+                    qtyUsd: Decimal(Int.random(in: 1...500, using: &generator)),
+                    confidence: 0.9
+                )
                 _ = try? engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: Int64(step))
             case 4..<7:
                 let fill = try Fill(price: 100, quantity: 1, notional: 100, fee: 0, dryRun: true, filledAt: Int64(step))
@@ -204,8 +216,14 @@ struct RiskEngineTests {
         var limits = roomyLimits()
         limits.maxDrawdown = 1
         limits.protections = ProtectionSettings(
-            cooldownMinutes: 1, stoplossGuardTrades: 3, stoplossGuardLookbackMinutes: 60, stoplossGuardLockMinutes: 1,
-            lowProfitTrades: 4, lowProfitLookbackMinutes: 60, lowProfitLockMinutes: 1)
+            cooldownMinutes: 1,
+            stoplossGuardTrades: 3,
+            stoplossGuardLookbackMinutes: 60,
+            stoplossGuardLockMinutes: 1,
+            lowProfitTrades: 4,
+            lowProfitLookbackMinutes: 60,
+            lowProfitLockMinutes: 1
+        )
         var engine = RiskEngine(limits: limits)
         // A fixed series (it once undid 19 changes where 20 were expected, with the system's random source).
         var generator = SplitMix64(seed: 0x5EED_2026_1207)
@@ -274,7 +292,10 @@ struct RiskEngineTests {
         _ = try engine.settle(SettleRequest(clientOrderId: "ghost", fill: nil, rejectReason: "reconciled: absent"))
         #expect(engine.reservedNotional()["BTCUSDT"] == nil)
         let late = try Fill(price: 100, quantity: 10, notional: 1_000, fee: 1, dryRun: false, filledAt: 5)
-        #expect(settleCode(&engine, SettleRequest(clientOrderId: "ghost", fill: late, rejectReason: nil)) == "order_already_settled", "settle never does it")
+        #expect(
+            settleCode(&engine, SettleRequest(clientOrderId: "ghost", fill: late, rejectReason: nil)) == "order_already_settled",
+            "settle never does it"
+        )
         let (booked, changed) = try engine.bookLateFill(clientOrderId: "ghost", fill: late)
         #expect(changed)
         #expect(booked.order.status == .filled)
@@ -360,8 +381,14 @@ struct RiskEngineTests {
 struct MoreRiskRuleTests {
     func engine(_ configure: (inout RiskLimits) -> Void) -> RiskEngine {
         var limits = RiskLimits(
-            confidenceThreshold: 0.5, maxOrderNotionalUsd: 10_000, maxPositionUsd: 10_000, maxDrawdown: 0.5, startingEquityUsd: 100_000,
-            slippageBps: 0, feeBps: 0)
+            confidenceThreshold: 0.5,
+            maxOrderNotionalUsd: 10_000,
+            maxPositionUsd: 10_000,
+            maxDrawdown: 0.5,
+            startingEquityUsd: 100_000,
+            slippageBps: 0,
+            feeBps: 0
+        )
         configure(&limits)
         var engine = RiskEngine(limits: limits)
         engine.mark(symbol: "BTCUSDT", price: 100)
@@ -377,7 +404,13 @@ struct MoreRiskRuleTests {
     func trade(_ engine: inout RiskEngine, _ intent: OrderIntent, now: Int64 = 1_000) -> String? {
         do {
             let reserved = try engine.reserve(ReserveRequest(intent: intent, mode: .paper), now: now)
-            _ = try engine.settle(SettleRequest(clientOrderId: intent.clientOrderId, fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!), rejectReason: nil))
+            _ = try engine.settle(
+                SettleRequest(
+                    clientOrderId: intent.clientOrderId,
+                    fill: RiskEngine.paperFill(reserved.order, terms: reserved.order.terms!),
+                    rejectReason: nil
+                )
+            )
             return nil
         } catch {
             return error.code
@@ -444,8 +477,14 @@ struct MoreRiskRuleTests {
 struct MoneyInvariantTests {
     func engine(_ configure: (inout RiskLimits) -> Void = { _ in }) -> RiskEngine {
         var limits = RiskLimits(
-            confidenceThreshold: 0.5, maxOrderNotionalUsd: 10_000, maxPositionUsd: 1_500, maxDrawdown: 0.5, startingEquityUsd: 100_000,
-            slippageBps: 0, feeBps: 0)
+            confidenceThreshold: 0.5,
+            maxOrderNotionalUsd: 10_000,
+            maxPositionUsd: 1_500,
+            maxDrawdown: 0.5,
+            startingEquityUsd: 100_000,
+            slippageBps: 0,
+            feeBps: 0
+        )
         configure(&limits)
         var engine = RiskEngine(limits: limits)
         engine.mark(symbol: "BTCUSDT", price: 100)
@@ -470,7 +509,10 @@ struct MoneyInvariantTests {
 
     @Test("reserved orders count towards gross exposure")
     func reservedCountsTowardsGross() throws {
-        var engine = engine { $0.maxPositionUsd = 10_000; $0.maxGrossExposureUsd = 1_500 }
+        var engine = engine {
+            $0.maxPositionUsd = 10_000
+            $0.maxGrossExposureUsd = 1_500
+        }
         engine.mark(symbol: "ETHUSDT", price: 10)
         _ = try engine.reserve(ReserveRequest(intent: intent("g1"), mode: .paper), now: 1_000)
         do {
@@ -496,4 +538,3 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
-

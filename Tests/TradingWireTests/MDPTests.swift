@@ -9,19 +9,23 @@ struct MDPTests {
     func frames() {
         #expect(MDP.Message.ready(service: "risk").frames == [[], header, [0x01], Array("risk".utf8)])
         #expect(
-            MDP.Message.request(client: [9, 9], body: [Array("{}".utf8)]).frames == [[], header, [0x02], [9, 9], [], Array("{}".utf8)])
+            MDP.Message.request(client: [9, 9], body: [Array("{}".utf8)]).frames == [[], header, [0x02], [9, 9], [], Array("{}".utf8)]
+        )
         #expect(MDP.Message.reply(client: [1], body: [[7], [8]]).frames == [[], header, [0x03], [1], [], [7], [8]])
         #expect(MDP.Message.heartbeat.frames == [[], header, [0x04]])
         #expect(MDP.Message.disconnect.frames == [[], header, [0x05]])
     }
 
-    @Test("parsing inverts framing", arguments: [
-        MDP.Message.ready(service: "model.logit"),
-        .request(client: [0, 0, 0, 0, 0, 0, 0, 1], body: [Array("body".utf8)]),
-        .reply(client: [1, 2], body: [[], [3]]),
-        .heartbeat,
-        .disconnect,
-    ])
+    @Test(
+        "parsing inverts framing",
+        arguments: [
+            MDP.Message.ready(service: "model.logit"),
+            .request(client: [0, 0, 0, 0, 0, 0, 0, 1], body: [Array("body".utf8)]),
+            .reply(client: [1, 2], body: [[], [3]]),
+            .heartbeat,
+            .disconnect,
+        ]
+    )
     func roundTrip(message: MDP.Message) throws {
         #expect(try MDP.Message(frames: message.frames) == message)
     }
@@ -55,11 +59,23 @@ struct MDPTests {
 struct WireEnvelopeTests {
     @Test("a reply carries either a result or an error")
     func replies() throws {
-        let ok = try WireCodec.decode(WireReply<GateResult>.self, from: WireCodec.encode(WireReply(result: GateResult(
-            allow: true, reasons: [], flags: RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)))))
+        let ok = try WireCodec.decode(
+            WireReply<GateResult>.self,
+            from: WireCodec.encode(
+                WireReply(
+                    result: GateResult(
+                        allow: true,
+                        reasons: [],
+                        flags: RiskFlags(halted: false, haltReason: nil, riskLocked: false, lockReason: nil)
+                    )
+                )
+            )
+        )
         #expect(try ok.get().allow)
         let failed = try WireCodec.decode(
-            WireReply<GateResult>.self, from: WireCodec.encode(WireReply<GateResult>(error: WireError(code: "risk_locked", detail: "dd", status: 423))))
+            WireReply<GateResult>.self,
+            from: WireCodec.encode(WireReply<GateResult>(error: WireError(code: "risk_locked", detail: "dd", status: 423)))
+        )
         #expect(throws: WireError(code: "risk_locked", detail: "dd", status: 423)) { try failed.get() }
     }
 

@@ -100,6 +100,12 @@ with open(env["COMPOSE_FILE"]) as f:
     raw_compose = f.read()
 for name in re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}", raw_compose):  # $${X}: the container's
     check(False, f"{env['COMPOSE_FILE']}: ${{{name}}} has no default; write ${{{name}:-default}}")
+# Compose 1.29 does not expand a variable inside another's default: `${A:-${B:-x}}` reaches the
+# container as the text `${B:-x}` (a market feed once restarted forever on such a symbol list).
+for line_number, line in enumerate(raw_compose.splitlines(), 1):
+    check(not re.search(r"(?<!\$)\$\{[^}]*\$\{", line),
+          f"{env['COMPOSE_FILE']}:{line_number}: a variable inside another's default is not expanded by "
+          f"Compose 1.29: {line.strip()}")
 with open(env["COMPOSE_RESOLVED"]) as f:
     compose = yaml.safe_load(f)
 services = compose.get("services", {})

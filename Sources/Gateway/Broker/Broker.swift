@@ -122,7 +122,8 @@ public final class Broker: Sendable {
     /// Sends `body` to one worker of `service` and awaits its reply. A `priority` request (an
     /// operator's halt, resume or reset, a status read) goes ahead of every ordinary request
     /// waiting for the service, and is never shed by its queue bound.
-    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil, priority: Bool = false) async throws(BrokerError) -> [UInt8] {
+    public func request(service: String, body: [UInt8], timeoutMilliseconds: Int? = nil, priority: Bool = false) async throws(BrokerError) -> [UInt8]
+    {
         let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
         let result = await withCheckedContinuation { (continuation: Reply) in
             send(.request(service: service, body: body, timeoutMilliseconds: timeout, priority: priority, reply: continuation))
@@ -134,7 +135,8 @@ public final class Broker: Sendable {
     /// sent at once from the broker thread, without a round trip through the caller. `next` runs
     /// on the broker thread: it must be quick and must not block. Answers both outcomes.
     public func request(
-        _ first: BatchItem, then next: @escaping @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem]
+        _ first: BatchItem,
+        then next: @escaping @Sendable (Result<[UInt8], BrokerError>) -> [BatchItem]
     ) async -> (first: Result<[UInt8], BrokerError>, then: [Result<[UInt8], BrokerError>]) {
         await withCheckedContinuation { (continuation: ChainReply) in
             send(.chain(first: first, next: next, reply: continuation))

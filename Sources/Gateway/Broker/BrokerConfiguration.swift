@@ -79,7 +79,11 @@ public struct CurveServerSettings: Sendable {
             throw ConfigurationError(key: "CURVE_AUTHORIZED_KEYS", value: "(keys)", expected: "\(error)")
         }
         guard !authorizedKeys.isEmpty else {
-            throw ConfigurationError(key: "CURVE_AUTHORIZED_KEYS", value: "", expected: "at least one ROLE PUBLIC-KEY line: with CURVE on, no worker could join without one")
+            throw ConfigurationError(
+                key: "CURVE_AUTHORIZED_KEYS",
+                value: "",
+                expected: "at least one ROLE PUBLIC-KEY line: with CURVE on, no worker could join without one"
+            )
         }
     }
 }

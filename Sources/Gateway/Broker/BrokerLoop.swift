@@ -116,7 +116,12 @@ final class BrokerLoop {
             case .request(let service, let body, let timeout, let priority, let reply):
                 enqueue(service: service, body: body, timeout: timeout, completion: .single(reply), priority: priority)
             case .chain(let first, let next, let reply):
-                enqueue(service: first.service, body: first.body, timeout: first.timeoutMilliseconds, completion: .chain(Chain(next: next, reply: reply)))
+                enqueue(
+                    service: first.service,
+                    body: first.body,
+                    timeout: first.timeoutMilliseconds,
+                    completion: .chain(Chain(next: next, reply: reply))
+                )
             case .batch(let items, let reply):
                 enqueue(batch: items) { reply.resume(returning: $0) }
             case .publish(let state):
@@ -175,8 +180,15 @@ final class BrokerLoop {
         }
         let now = monotonicMilliseconds()
         let pending = Pending(
-            key: nextKey, service: service, body: body, timeoutMilliseconds: timeout, deadline: now + timeout,
-            noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds), reply: completion, priority: priority)
+            key: nextKey,
+            service: service,
+            body: body,
+            timeoutMilliseconds: timeout,
+            deadline: now + timeout,
+            noWorkerDeadline: now + min(timeout, broker.configuration.noWorkerWaitMilliseconds),
+            reply: completion,
+            priority: priority
+        )
         nextKey &+= 1
         let waiting = queue(service)
         if priority {
@@ -222,16 +234,22 @@ final class BrokerLoop {
             if zap != nil {
                 let (role, key) = BusAdmission.roleAndKey(userID)
                 guard let role, role.mayServe(service) else {
-                    if refusals.shouldLog("\(key) \(service)") { logger.warning(
-                        "READY refused: the key may not serve this service",
-                        metadata: ["service": "\(service)", "key": "\(key)", "role": "\(role?.rawValue ?? "none")"]) }
+                    if refusals.shouldLog("\(key) \(service)") {
+                        logger.warning(
+                            "READY refused: the key may not serve this service",
+                            metadata: ["service": "\(service)", "key": "\(key)", "role": "\(role?.rawValue ?? "none")"]
+                        )
+                    }
                     sendDisconnect(identity)
                     return
                 }
             }
             if let existing = services[service], existing.workerCount >= maxWorkersPerService {
                 if refusals.shouldLog("full \(service)") {
-                    logger.warning("READY refused: the service has its most workers", metadata: ["service": "\(service)", "workers": "\(existing.workerCount)"])
+                    logger.warning(
+                        "READY refused: the service has its most workers",
+                        metadata: ["service": "\(service)", "workers": "\(existing.workerCount)"]
+                    )
                 }
                 sendDisconnect(identity)
                 return
@@ -255,7 +273,9 @@ final class BrokerLoop {
             if let key = Self.key(from: client), key == holding.first {
                 if body.count != holding.count {
                     logger.warning(
-                        "reply frames do not match the requests in hand", metadata: ["service": "\(worker.service)", "requests": "\(holding.count)", "frames": "\(body.count)"])
+                        "reply frames do not match the requests in hand",
+                        metadata: ["service": "\(worker.service)", "requests": "\(holding.count)", "frames": "\(body.count)"]
+                    )
                 }
                 // One body frame per request, in order; a missing frame is an empty, unreadable reply.
                 for (index, key) in holding.enumerated() {

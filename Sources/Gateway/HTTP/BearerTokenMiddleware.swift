@@ -14,7 +14,9 @@ struct BearerTokenMiddleware: RouterMiddleware {
     }
 
     func handle(
-        _ request: Request, context: GatewayRequestContext, next: (Request, GatewayRequestContext) async throws -> Response
+        _ request: Request,
+        context: GatewayRequestContext,
+        next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
         if let token {
             guard let given = Self.bearerToken(request.headers[.authorization] ?? ""),

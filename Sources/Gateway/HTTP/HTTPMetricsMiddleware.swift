@@ -63,7 +63,8 @@ final class HTTPMetricsCache: Sendable {
             let made = Endpoint(
                 requests: Counter(label: "gateway_http_requests_total", dimensions: dimensions),
                 errors: Counter(label: "gateway_http_request_errors_total", dimensions: dimensions),
-                duration: Metrics.Timer(label: "gateway_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds))
+                duration: Metrics.Timer(label: "gateway_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+            )
             map[key] = made
             return made
         }

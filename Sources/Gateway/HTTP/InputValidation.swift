@@ -77,10 +77,18 @@ enum InputValidation {
         guard let features else { return }
         for (name, value) in features {
             guard let range = FeatureBuilder.ranges[name] else {
-                throw APIError(.unprocessableContent, "unknown_feature", "unknown feature \"\(name.prefix(40))\"; known: \(FeatureVector.names.joined(separator: ", "))")
+                throw APIError(
+                    .unprocessableContent,
+                    "unknown_feature",
+                    "unknown feature \"\(name.prefix(40))\"; known: \(FeatureVector.names.joined(separator: ", "))"
+                )
             }
             guard value.isFinite, range.contains(value) else {
-                throw APIError(.unprocessableContent, "invalid_feature", "\(name) must be a finite number in \(range.lowerBound)...\(range.upperBound)")
+                throw APIError(
+                    .unprocessableContent,
+                    "invalid_feature",
+                    "\(name) must be a finite number in \(range.lowerBound)...\(range.upperBound)"
+                )
             }
         }
     }
@@ -123,8 +131,10 @@ enum InputValidation {
                 candle.high >= candle.low, candle.openTime > 0, candle.openTime <= maximumOpenTime
             else {
                 throw APIError(
-                    .unprocessableContent, "invalid_candle",
-                    "candle [\(index)] needs finite prices from 0.00000001 to below 1e12, high >= low, volume >= 0 and openTime in Unix ms (1 to 2^53 - 1)")
+                    .unprocessableContent,
+                    "invalid_candle",
+                    "candle [\(index)] needs finite prices from 0.00000001 to below 1e12, high >= low, volume >= 0 and openTime in Unix ms (1 to 2^53 - 1)"
+                )
             }
         }
     }

@@ -24,7 +24,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .notFound:
                 if let methods = routes.table?.methods(for: request.uri.path), !methods.contains(request.method.rawValue) {
                     let allowed = RouteTable.allowHeader(methods)
-                    let apiError = APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path): \(allowed)")
+                    let apiError = APIError(
+                        .methodNotAllowed,
+                        "method_not_allowed",
+                        "\(request.method) is not allowed on \(request.uri.path): \(allowed)"
+                    )
                     log(apiError, request)
                     var response = apiError.jsonResponse
                     response.headers[.allow] = allowed

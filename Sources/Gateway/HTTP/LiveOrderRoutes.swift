@@ -40,7 +40,10 @@ extension GatewayAPI {
             }
             guard order.status == .pending else {
                 throw APIError(
-                    .conflict, "order_not_pending", "order \(id) is already \(order.status.rawValue); a late fill is booked by the reconciler")
+                    .conflict,
+                    "order_not_pending",
+                    "order \(id) is already \(order.status.rawValue); a late fill is booked by the reconciler"
+                )
             }
             let resolution = try resolution(of: input, id: id, requestedBy: requestedBy)
             let settled: SettleResult = try await risk(Operations.Risk.resolveOrder, resolution, requestID: context.requestID)
@@ -52,7 +55,8 @@ extension GatewayAPI {
                 metadata: [
                     "request.id": "\(context.requestID)", "order": "\(id)", "status": "\(settled.order.status.rawValue)",
                     "requestedBy": "\(requestedBy)", "evidence": "\(resolution.evidence)",
-                ])
+                ]
+            )
             return try jsonResponse(settled.order, requestID: context.requestID)
         }
     }
@@ -69,11 +73,20 @@ extension GatewayAPI {
         case "rejected":
             guard input.fill == nil else { throw APIError(.unprocessableContent, "invalid_fill", "a rejected order has no fill: leave fill out") }
             return ResolveOrderRequest(
-                clientOrderId: id, kind: .operator, fill: nil, rejectReason: "resolved by \(requestedBy): \(evidence)", requestedBy: requestedBy,
-                evidence: audited)
+                clientOrderId: id,
+                kind: .operator,
+                fill: nil,
+                rejectReason: "resolved by \(requestedBy): \(evidence)",
+                requestedBy: requestedBy,
+                evidence: audited
+            )
         case "filled":
             guard let given = input.fill else {
-                throw APIError(.unprocessableContent, "invalid_fill", "a filled order needs fill: {price, quantity, quoteAmount?, fee?} as the exchange reports it")
+                throw APIError(
+                    .unprocessableContent,
+                    "invalid_fill",
+                    "a filled order needs fill: {price, quantity, quoteAmount?, fee?} as the exchange reports it"
+                )
             }
             let price = try Self.fillAmount(given.price, "price", positive: true)
             let quantity = try Self.fillAmount(given.quantity, "quantity", positive: true)
@@ -82,8 +95,13 @@ extension GatewayAPI {
             let fill: Fill
             do throws(WireError) {
                 fill = try Fill(
-                    price: price, quantity: quantity, notional: quote ?? (price * quantity).rounded(scale: 8), fee: fee, dryRun: false,
-                    filledAt: unixMilliseconds())
+                    price: price,
+                    quantity: quantity,
+                    notional: quote ?? (price * quantity).rounded(scale: 8),
+                    fee: fee,
+                    dryRun: false,
+                    filledAt: unixMilliseconds()
+                )
             } catch {
                 throw APIError(.unprocessableContent, "invalid_fill", error.detail)
             }
@@ -95,9 +113,14 @@ extension GatewayAPI {
 
     /// A fill figure: finite, below 1e12, positive (or, for the fee, not negative), 8 places.
     static func fillAmount(_ value: Double, _ name: String, positive: Bool) throws(APIError) -> Decimal {
-        guard value.isFinite, positive ? value > 0 : value >= 0, value < 1e12, let decimal = Decimal(exactly: value, scale: 8), !positive || decimal > 0
+        guard value.isFinite, positive ? value > 0 : value >= 0, value < 1e12, let decimal = Decimal(exactly: value, scale: 8),
+            !positive || decimal > 0
         else {
-            throw APIError(.unprocessableContent, "invalid_fill", "fill.\(name) must be a finite \(positive ? "positive" : "non-negative") number below 1e12")
+            throw APIError(
+                .unprocessableContent,
+                "invalid_fill",
+                "fill.\(name) must be a finite \(positive ? "positive" : "non-negative") number below 1e12"
+            )
         }
         return decimal
     }

@@ -21,9 +21,11 @@ extension GatewayAPI {
                 status: .ok,
                 headers: [
                     .contentType: "text/html; charset=utf-8",
-                    .contentSecurityPolicy: "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+                    .contentSecurityPolicy:
+                        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
                 ],
-                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html))
+            )
         }
     }
 

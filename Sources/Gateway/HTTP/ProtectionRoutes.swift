@@ -15,7 +15,11 @@ extension GatewayAPI {
             let requestedBy = try operatorName(input.operatorInput, request)
             let change = StateChange(state: state, reason: input.reason, requestedBy: requestedBy)
             return try await perform(
-                "state", isHalt: state == .halted, reason: input.reason, requestedBy: requestedBy, message: "trading state \(state.rawValue) requested",
+                "state",
+                isHalt: state == .halted,
+                reason: input.reason,
+                requestedBy: requestedBy,
+                message: "trading state \(state.rawValue) requested",
                 requestID: requestID
             ) { (requestID: String) async throws(APIError) -> RiskStatus in
                 try await risk(Operations.Risk.setState, change, requestID: requestID)
@@ -28,7 +32,11 @@ extension GatewayAPI {
         guarded.delete("api/locks/:id") { request, context in
             let requestID = context.requestID
             let id = context.parameters.get("id") ?? ""
-            guard (1...128).contains(id.utf8.count), id.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) else {
+            guard (1...128).contains(id.utf8.count),
+                id.utf8.allSatisfy({
+                    $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)
+                })
+            else {
                 throw APIError(.unprocessableContent, "invalid_lock_id", "a lock id is 1 to 128 letters, digits, dashes or underscores")
             }
             let requestedBy = try operatorName(OperatorInput(reason: nil, requestedBy: nil), request)

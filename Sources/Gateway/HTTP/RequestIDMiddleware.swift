@@ -6,7 +6,9 @@ import Hummingbird
 /// bytes reach a log line.
 struct RequestIDMiddleware: RouterMiddleware {
     func handle(
-        _ request: Request, context: GatewayRequestContext, next: (Request, GatewayRequestContext) async throws -> Response
+        _ request: Request,
+        context: GatewayRequestContext,
+        next: (Request, GatewayRequestContext) async throws -> Response
     ) async throws -> Response {
         let given = request.headers[.requestID]
         var context = context

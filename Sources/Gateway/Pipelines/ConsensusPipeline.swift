@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Synchronization
 import ServiceSupport
+import Synchronization
 import TradingDomain
 import TradingWire
 
@@ -46,12 +46,15 @@ extension ConsensusOutput: FastJSONEncodable {
         writer.field("agreement", agreement)
         writer.field("threshold", threshold)
         writer.field("votes", objects: votes.map(\.fastObject))
-        writer.field("excluded", objects: excluded.map { excluded in
-            var entry = FastJSON.ObjectWriter()
-            entry.field("modelId", excluded.modelId)
-            entry.field("reason", excluded.reason)
-            return entry
-        })
+        writer.field(
+            "excluded",
+            objects: excluded.map { excluded in
+                var entry = FastJSON.ObjectWriter()
+                entry.field("modelId", excluded.modelId)
+                entry.field("reason", excluded.reason)
+                return entry
+            }
+        )
         writer.field("reasons", strings: reasons)
         writer.field("features", object: features.fastObject)
         writer.field("featureSource", featureSource)
@@ -99,7 +102,11 @@ struct ConsensusPipeline: Sendable {
         // Stale data (MAX_CANDLE_AGE): no consensus at all, as no order (409 naming the age).
         if let risk = control.riskStatus,
             let problem = StaleDataGuard.problem(
-                symbol: symbol, clock: market.clock(for: symbol), maxAge: risk.status.limits.maxCandleAge, now: unixMilliseconds())
+                symbol: symbol,
+                clock: market.clock(for: symbol),
+                maxAge: risk.status.limits.maxCandleAge,
+                now: unixMilliseconds()
+            )
         {
             throw APIError(.conflict, "stale_market_data", "no consensus: \(problem)")
         }
@@ -113,7 +120,11 @@ struct ConsensusPipeline: Sendable {
         }
         let (votes, excluded) = plan.collect(voteOutcomes)
         guard !votes.isEmpty else {
-            throw APIError(.serviceUnavailable, "service_unavailable", "no model could vote: " + excluded.map { "\($0.modelId): \($0.reason)" }.joined(separator: "; "))
+            throw APIError(
+                .serviceUnavailable,
+                "service_unavailable",
+                "no model could vote: " + excluded.map { "\($0.modelId): \($0.reason)" }.joined(separator: "; ")
+            )
         }
         let signal = configuration.consensus.combine(votes)
         var reasons = excluded.map { "model \($0.modelId) left out: \($0.reason)" } + signal.blockers
@@ -128,27 +139,44 @@ struct ConsensusPipeline: Sendable {
             let book = configuration.tradingMode == .live ? risk.status.live?.account : risk.status.account
             let position = book?.positions.first { $0.symbol == symbol }?.quantity ?? 0
             gate = RiskEngine.gate(
-                GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence), flags: risk.status.flags,
-                limits: risk.status.limits, context: RiskEngine.GateContext(now: now, position: position, clock: market.clock(for: symbol)))
+                GateRequest(symbol: symbol, side: signal.side, confidence: signal.confidence),
+                flags: risk.status.flags,
+                limits: risk.status.limits,
+                context: RiskEngine.GateContext(now: now, position: position, clock: market.clock(for: symbol))
+            )
             if gate.reasons.contains(where: { $0.hasPrefix("stale_market_data") }) { GatewayCounters.staleData("consensus") }
         } else {
             gate = GateResult(
-                allow: false, reasons: ["risk status unknown or stale: the risk worker has not answered recently"],
-                flags: RiskFlags(halted: true, haltReason: "risk status unknown", riskLocked: false, lockReason: nil))
+                allow: false,
+                reasons: ["risk status unknown or stale: the risk worker has not answered recently"],
+                flags: RiskFlags(halted: true, haltReason: "risk status unknown", riskLocked: false, lockReason: nil)
+            )
         }
         reasons += gate.reasons
         return ConsensusOutput(
-            requestId: requestID, symbol: symbol, allow: gate.allow && signal.blockers.isEmpty, confidence: signal.confidence,
-            side: signal.side, probabilityUp: signal.probabilityUp, agreement: signal.agreement,
-            threshold: control.riskStatus?.status.limits.confidenceThreshold, votes: votes, excluded: excluded, reasons: reasons,
-            features: featureResult.features, featureSource: featureResult.source, price: featureResult.price)
+            requestId: requestID,
+            symbol: symbol,
+            allow: gate.allow && signal.blockers.isEmpty,
+            confidence: signal.confidence,
+            side: signal.side,
+            probabilityUp: signal.probabilityUp,
+            agreement: signal.agreement,
+            threshold: control.riskStatus?.status.limits.confidenceThreshold,
+            votes: votes,
+            excluded: excluded,
+            reasons: reasons,
+            features: featureResult.features,
+            featureSource: featureResult.source,
+            price: featureResult.price
+        )
     }
 
     /// Every feature given: nothing to compute, so the feature worker is not asked. The vector is
     /// built here by the same `FeatureBuilder` (the same checks, errors and answer), and the model
     /// ids are asked at once.
     private func givenThenVotes(
-        _ given: [String: Double], requestID: String
+        _ given: [String: Double],
+        requestID: String
     ) async throws(APIError) -> (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>]) {
         let featureResult: FeatureResult
         do throws(WireError) {
@@ -170,7 +198,10 @@ struct ConsensusPipeline: Sendable {
     /// newest candle reached it; the request only names that candle, `asOf`, and a worker that
     /// has not heard it yet says so and is then handed the candles) or from the candles given.
     private func computedThenVotes(
-        _ input: ConsensusInput, symbol: String, needsCandles: Bool, requestID: String
+        _ input: ConsensusInput,
+        symbol: String,
+        needsCandles: Bool,
+        requestID: String
     ) async throws(APIError) -> (FeatureResult, VotePlan, [Result<[UInt8], BrokerError>]) {
         let asOf = input.candles == nil && needsCandles ? market.newestOpenTime(for: symbol) : nil
         // Nothing given: the features are the symbol's as of its newest candle. A feature worker
@@ -180,13 +211,21 @@ struct ConsensusPipeline: Sendable {
             return await votes(on: known, requestID: requestID)
         }
         var (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
-            FeatureRequest(symbol: symbol, features: input.features, candles: asOf == nil ? input.candles ?? (needsCandles ? [] : nil) : nil, asOf: asOf),
-            requestID: requestID)
+            FeatureRequest(
+                symbol: symbol,
+                features: input.features,
+                candles: asOf == nil ? input.candles ?? (needsCandles ? [] : nil) : nil,
+                asOf: asOf
+            ),
+            requestID: requestID
+        )
         if asOf != nil, plan.featureResult == nil, case .success(let bytes) = featureOutcome,
             (try? WireCodec.decode(WireReply<Empty>.self, from: bytes))?.error?.code == "features_not_current"
         {
             (plan, featureOutcome, voteOutcomes) = try await featuresThenVotes(
-                FeatureRequest(symbol: symbol, features: input.features, candles: market.candles(for: symbol)), requestID: requestID)
+                FeatureRequest(symbol: symbol, features: input.features, candles: market.candles(for: symbol)),
+                requestID: requestID
+            )
         }
         // The broker thread already read the feature reply when it was good; only a failed one
         // is read again here, to say why.
@@ -208,7 +247,8 @@ struct ConsensusPipeline: Sendable {
     /// Feature worker, then every model id at once: the broker turns the feature reply into the
     /// model batch on its own thread, so the request crosses threads once, not twice.
     private func featuresThenVotes(
-        _ request: FeatureRequest, requestID: String
+        _ request: FeatureRequest,
+        requestID: String
     ) async throws(APIError) -> (VotePlan, Result<[UInt8], BrokerError>, [Result<[UInt8], BrokerError>]) {
         let featureBody: [UInt8]
         do {
@@ -275,7 +315,13 @@ final class VotePlan: Sendable {
         var bundled: Bool
 
         static func single(_ modelID: String, canary: Bool, votes: Bool) -> Ask {
-            Ask(service: canary ? ServiceName.canary(modelID) : ServiceName.model(modelID), modelIDs: [modelID], canary: canary, votes: votes, bundled: false)
+            Ask(
+                service: canary ? ServiceName.canary(modelID) : ServiceName.model(modelID),
+                modelIDs: [modelID],
+                canary: canary,
+                votes: votes,
+                bundled: false
+            )
         }
     }
 
@@ -328,11 +374,15 @@ final class VotePlan: Sendable {
         if modelIDs.isEmpty { excluded = [ExcludedModel(modelId: "*", reason: "no model worker is live")] }
         var items: [Broker.BatchItem] = []
         var sent: [Ask] = []
-        let single = asks.contains { !$0.bundled }
+        let single =
+            asks.contains { !$0.bundled }
             ? try? WireCodec.encode(Operations.Model.predict.request(PredictRequest(features: features), requestID: requestID)) : nil
         for ask in asks {
-            let body = ask.bundled
-                ? try? WireCodec.encode(Operations.Model.predictModels.request(PredictModelsRequest(features: features, modelIds: ask.modelIDs), requestID: requestID))
+            let body =
+                ask.bundled
+                ? try? WireCodec.encode(
+                    Operations.Model.predictModels.request(PredictModelsRequest(features: features, modelIds: ask.modelIDs), requestID: requestID)
+                )
                 : single
             guard let body else {
                 if ask.votes { excluded += ask.modelIDs.map { ExcludedModel(modelId: $0, reason: "request could not be encoded") } }
