@@ -149,12 +149,25 @@ struct RateLimitTests {
             let symbols = names.prefix(count).joined(separator: ",")
             let stack = try await live.liveStack(
                 exchange,
-                ["LIVE_SYMBOLS": symbols, "SYMBOL_ALLOWLIST": symbols, "LIVE_RECONCILE_MS": "5000", "LIVE_ABSENT_AFTER_MS": "6500"]
+                ["LIVE_SYMBOLS": symbols, "SYMBOL_ALLOWLIST": symbols, "LIVE_RECONCILE_MS": "5000", "LIVE_ABSENT_AFTER_MS": "600000"]
             )
             let seconds = 30
             exchange.resetRateCounts()
             try await Task.sleep(for: .seconds(seconds))
             report("steady, \(count) symbol(s)", exchange.rate, seconds: seconds)
+            // One live order per symbol whose outcome is unknown (a 500 before the exchange took
+            // it): each is asked again every LIVE_RECONCILE_MS.
+            exchange.fault = .failBeforePlacing
+            for (index, name) in names.prefix(count).enumerated() {
+                if name != "BTCUSDT" { _ = try await stack.feedCandles(symbol: name) }
+                let body = #"{"symbol": "\#(name)", "side": "buy", "qtyUsd": 100, "confidence": 0.9, "clientOrderId": "lost-\#(index)"}"#
+                let answer = try await stack.post("/api/trade/execute", body)
+                #expect(answer.status == 504, "\(answer.text)")
+            }
+            exchange.fault = .none
+            exchange.resetRateCounts()
+            try await Task.sleep(for: .seconds(seconds))
+            report("with one unsettled order per symbol, \(count) symbol(s)", exchange.rate, seconds: seconds)
             stack.stopAll()
         }
     }
