@@ -15,14 +15,13 @@ extension BinanceSpotClient {
     /// The balances (`free`, `locked`) of `assets`; an asset the answer does not list holds
     /// nothing. Every amount must be a plain decimal string: anything else makes the answer unusable.
     public func account(assets: [String]) -> AccountAnswer {
-        if let wait = remainingBackoff() { return .unknown(reason: "rate limited for \(wait) s more") }
         switch call("GET", "/api/v3/account", []) {
         case .answer(200, let object, nil):
             return Self.account(from: object, assets: Set(assets), now: Int64(Date().timeIntervalSince1970 * 1000))
         case .answer(let status, let object, _):
             return .unknown(reason: "GET /api/v3/account answered HTTP \(status)\((object["code"] as? Int).map { " code \($0)" } ?? "")")
-        case .rateLimited(let seconds):
-            return .unknown(reason: "rate limited for \(seconds) s")
+        case .rateLimited(let refusal):
+            return .unknown(reason: "GET /api/v3/account not asked: \(refusal.reason)")
         case .failed(let reason):
             return .unknown(reason: "GET /api/v3/account: \(reason)")
         }
@@ -48,7 +47,6 @@ extension BinanceSpotClient {
     /// The newest `limit` trades of `symbol`, each with the client order id of its order when the
     /// exchange's order list (as long) names it, or why no usable answer came.
     public func trades(symbol: String, limit: Int) -> Result<[ExchangeTrade], AccountSweepError> {
-        if let wait = remainingBackoff() { return .failure(AccountSweepError(reason: "rate limited for \(wait) s more")) }
         let parameters = [("symbol", symbol), ("limit", "\(limit)")]
         guard case .answer(200, _, let trades?) = call("GET", "/api/v3/myTrades", parameters) else {
             return .failure(AccountSweepError(reason: "GET /api/v3/myTrades gave no usable answer"))

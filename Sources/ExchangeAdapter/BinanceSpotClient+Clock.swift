@@ -30,6 +30,9 @@ extension BinanceSpotClient {
         clockState.withLock { ($0.reading, $0.lastFailure) }
     }
 
+    /// Now on the exchange's clock (as measured).
+    public func exchangeNow() -> Int64 { exchangeTime(Self.hostNow()) }
+
     /// Host time `milliseconds` on the exchange's clock (host time plus the measured offset; the
     /// host's own time while none has been measured).
     func exchangeTime(_ milliseconds: Int64) -> Int64 {
@@ -42,7 +45,7 @@ extension BinanceSpotClient {
     @discardableResult
     public func syncClock() -> ExchangeClockReading? {
         let sent = Self.hostNow()
-        let result = send("GET", "/api/v3/time")
+        let result = send("GET", "/api/v3/time", purpose: .settle)
         let received = Self.hostNow()
         let failure: String
         switch result {
@@ -59,7 +62,7 @@ extension BinanceSpotClient {
             }
             failure = "unreadable serverTime"
         case .answer(let status, _, _): failure = "HTTP \(status)"
-        case .rateLimited(let seconds): failure = "rate limited for \(seconds) s"
+        case .rateLimited(let refusal): failure = "not asked: \(refusal.reason)"
         case .failed(let reason): failure = reason
         }
         clockState.withLock { $0.lastFailure = "GET /api/v3/time: \(failure)" }

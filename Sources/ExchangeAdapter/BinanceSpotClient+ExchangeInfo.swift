@@ -16,6 +16,9 @@ extension BinanceSpotClient {
     public func exchangeFilters(symbols: [String]) -> [String: Result<ExchangeFilters, ExchangeFilters.Unknown>] {
         switch fetchExchangeInfo(symbols) {
         case .success(let data):
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let limits = object["rateLimits"] as? [[String: Any]] {
+                rateBudget.learn(rateLimits: limits)
+            }
             return ExchangeFilters.parse(exchangeInfo: data, symbols: symbols)
         case .failure(let problem) where problem.reason.contains("-1121") && symbols.count > 1:
             var result: [String: Result<ExchangeFilters, ExchangeFilters.Unknown>] = [:]
@@ -27,14 +30,13 @@ extension BinanceSpotClient {
     }
 
     private func fetchExchangeInfo(_ symbols: [String]) -> Result<Data, ExchangeFilters.Unknown> {
-        if let wait = remainingBackoff() { return .failure(.init("exchangeInfo not asked: rate limited for \(wait) s more")) }
         let list = "[" + symbols.map { "\"\($0)\"" }.joined(separator: ",") + "]"
         guard let url = URL(string: configuration.baseURL + "/api/v3/exchangeInfo?symbols=" + Self.percentEncode(list)) else {
             return .failure(.init("bad exchange URL"))
         }
         var request = URLRequest(url: url, timeoutInterval: Double(configuration.timeoutMilliseconds) / 1000)
         request.httpMethod = "GET"
-        switch send(request) {
+        switch send(request, purpose: .settle) {
         case .response(200, let data?):
             return .success(data)
         case .response(let status, let data):
@@ -42,8 +44,8 @@ extension BinanceSpotClient {
             let code = (object?["code"] as? Int).map { " code \($0)" } ?? ""
             let message = (object?["msg"] as? String).map { ": " + $0.prefix(120) } ?? ""
             return .failure(.init("exchangeInfo answered HTTP \(status)\(code)\(message)"))
-        case .rateLimited(let seconds):
-            return .failure(.init("exchangeInfo rate limited for \(seconds) s"))
+        case .rateLimited(let refusal):
+            return .failure(.init("exchangeInfo not asked: \(refusal.reason)"))
         case .failed(let reason):
             return .failure(.init("exchangeInfo not read: \(reason)"))
         }

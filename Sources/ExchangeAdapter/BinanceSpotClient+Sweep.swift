@@ -28,7 +28,6 @@ extension BinanceSpotClient {
     /// names the order, and every trade belongs to an order that is listed or, looked up by its
     /// `orderId` (at most `sweepLookupLimit` of them), has another client order id.
     public func sweep(symbol: String, clientOrderID: String, from start: Int64, to end: Int64) -> SweepResult {
-        if let wait = remainingBackoff() { return .inconclusive("rate limited for \(wait) s more") }
         let startTime = exchangeTime(start)
         let endTime = min(exchangeTime(end), startTime + Self.sweepLongestWindow - 1)
         let window = [("symbol", symbol), ("startTime", "\(startTime)"), ("endTime", "\(endTime)"), ("limit", "\(Self.sweepPageLimit)")]

@@ -29,8 +29,17 @@ public struct ExchangeConfiguration: Sendable {
     public var receiveWindowMilliseconds: Int
     /// How long one HTTP call may take before the outcome counts as unknown, ms.
     public var timeoutMilliseconds: Int
+    /// How close to the exchange's rate limits to go (`ExchangeRateBudget`).
+    public var rate: ExchangeRateSettings
 
-    public init(baseURL: String, credentials: ExchangeCredentials, receiveWindowMilliseconds: Int = 5_000, timeoutMilliseconds: Int = 2_000) {
+    public init(
+        baseURL: String,
+        credentials: ExchangeCredentials,
+        receiveWindowMilliseconds: Int = 5_000,
+        timeoutMilliseconds: Int = 2_000,
+        rate: ExchangeRateSettings = ExchangeRateSettings()
+    ) {
+        self.rate = rate
         self.baseURL = baseURL
         self.credentials = credentials
         self.receiveWindowMilliseconds = receiveWindowMilliseconds
@@ -58,8 +67,11 @@ public enum ExchangeOutcome: Sendable, Equatable {
     case notFound
     /// Accepted but not (yet) filled: `status` as the exchange says.
     case open(status: String)
-    /// Throttled: nothing was placed; try again after `retryAfter` seconds.
+    /// Throttled by the exchange (429/418): nothing was placed; try again after `retryAfter` seconds.
     case rateLimited(retryAfter: Int)
+    /// Not sent: the rate budget (usage near a limit, or a back-off in force) holds new orders
+    /// for `retryAfter` seconds more.
+    case overBudget(retryAfter: Int, reason: String)
     /// No answer that settles it (timeout, 5xx, unreadable): the order may or may not exist.
     case unknown(reason: String)
 }
@@ -71,13 +83,14 @@ public enum ExchangeOutcome: Sendable, Equatable {
 /// the clock is measured again.
 public final class BinanceSpotClient: Sendable {
     let configuration: ExchangeConfiguration
-    /// Until when (Unix ms) the exchange asked us to stay away.
-    private let backoffUntil = Mutex<Int64>(0)
+    /// The usage the exchange reports, its limits and the back-off in force (`ExchangeRateBudget`).
+    public let rateBudget: ExchangeRateBudget
     /// The measured offset to the exchange's clock (`BinanceSpotClient+Clock.swift`).
     let clockState = Mutex(ExchangeClockState())
 
     public init(configuration: ExchangeConfiguration) {
         self.configuration = configuration
+        rateBudget = ExchangeRateBudget(settings: configuration.rate)
     }
 
     /// `POST /api/v3/order`: a MARKET order for `quoteAmount` of the quote currency.
@@ -98,7 +111,6 @@ public final class BinanceSpotClient: Sendable {
         clientOrderID: String,
         timestamp: Int64? = nil
     ) -> ExchangeOutcome {
-        if let wait = remainingBackoff() { return .rateLimited(retryAfter: wait) }
         let sizing =
             switch size {
             case .quote(let amount): ("quoteOrderQty", "\(amount)")
@@ -108,13 +120,14 @@ public final class BinanceSpotClient: Sendable {
             ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "MARKET"), sizing,
             ("newClientOrderId", clientOrderID), ("newOrderRespType", "FULL"),
         ]
-        switch call("POST", "/api/v3/order", parameters, timestamp: timestamp) {
+        switch call("POST", "/api/v3/order", parameters, timestamp: timestamp, purpose: .order) {
         case .answer(200, let object, _):
             return Self.outcome(ofOrder: object, trades: object["fills"] as? [[String: Any]], clientOrderID: clientOrderID)
         case .answer(let status, let object, _):
             return refusal(status: status, object: object)
-        case .rateLimited(let seconds):
-            return .rateLimited(retryAfter: seconds)
+        case .rateLimited(let refusal):
+            let seconds = refusal.seconds(at: Self.hostNow())
+            return refusal.fromExchange ? .rateLimited(retryAfter: seconds) : .overBudget(retryAfter: seconds, reason: refusal.reason)
         case .failed(let reason):
             return .unknown(reason: reason)
         }
@@ -122,30 +135,35 @@ public final class BinanceSpotClient: Sendable {
 
     /// `GET /api/v3/order` by client order id (weight 4), and the order's trades for its
     /// commission (weight 5). Only -2013 says the exchange has no such order; any other refusal
-    /// (-1021, -1022, -2014, -2015, 401, 403, a body that cannot be read) is `.unknown`.
-    public func queryOrder(symbol: String, clientOrderID: String) -> ExchangeOutcome {
-        if let wait = remainingBackoff() { return .unknown(reason: "rate limited for \(wait) s more") }
-        switch call("GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID)]) {
+    /// (-1021, -1022, -2014, -2015, 401, 403, a body that cannot be read) is `.unknown`, and so is
+    /// a query the rate budget holds (`purpose`: the reconciliation's share, or an order's).
+    public func queryOrder(symbol: String, clientOrderID: String, purpose: RequestPurpose = .reconcile) -> ExchangeOutcome {
+        switch call("GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID)], purpose: purpose) {
         case .answer(200, let object, nil):
-            return outcomeWithTrades(symbol: symbol, order: object, clientOrderID: clientOrderID)
+            return outcomeWithTrades(symbol: symbol, order: object, clientOrderID: clientOrderID, purpose: purpose)
         case .answer(let status, let object, nil) where (400...499).contains(status) && object["code"] as? Int == -2013:
             return .notFound
         case .answer(let status, let object, _):
             let code = (object["code"] as? Int).map { " code \($0)" } ?? ""
             return .unknown(reason: "the query was refused (HTTP \(status)\(code)): no proof either way")
-        case .rateLimited(let seconds):
-            return .unknown(reason: "rate limited for \(seconds) s")
+        case .rateLimited(let refusal):
+            return .unknown(reason: "not asked: \(refusal.reason)")
         case .failed(let reason):
             return .unknown(reason: reason)
         }
     }
 
     /// The outcome of an order the exchange listed, with its trades when it executed something.
-    func outcomeWithTrades(symbol: String, order object: [String: Any], clientOrderID: String) -> ExchangeOutcome {
+    func outcomeWithTrades(
+        symbol: String,
+        order object: [String: Any],
+        clientOrderID: String,
+        purpose: RequestPurpose = .reconcile
+    ) -> ExchangeOutcome {
         let outcome = Self.outcome(ofOrder: object, trades: nil, clientOrderID: clientOrderID)
         guard case .filled = outcome else { return outcome }
         guard let orderID = object["orderId"] as? Int else { return .unknown(reason: "a filled order without an orderId") }
-        switch call("GET", "/api/v3/myTrades", [("symbol", symbol), ("orderId", "\(orderID)")]) {
+        switch call("GET", "/api/v3/myTrades", [("symbol", symbol), ("orderId", "\(orderID)")], purpose: purpose) {
         case .answer(200, _, let array?):
             return Self.outcome(ofOrder: object, trades: array, clientOrderID: clientOrderID)
         default:
@@ -228,7 +246,8 @@ public final class BinanceSpotClient: Sendable {
 
     enum CallResult {
         case answer(Int, [String: Any], [[String: Any]]? = nil)
-        case rateLimited(Int)
+        /// Not sent (the rate budget), or a 429/418.
+        case rateLimited(ExchangeRateRefusal)
         case failed(String)
     }
 
@@ -249,7 +268,13 @@ public final class BinanceSpotClient: Sendable {
     /// A signed call on the exchange's clock (`timestamp`, host time, defaults to now). A -1021
     /// refusal has the clock measured again; a GET (a query, safe to repeat) is then sent once
     /// more, an order never is.
-    func call(_ method: String, _ path: String, _ parameters: [(String, String)], timestamp: Int64? = nil) -> CallResult {
+    func call(
+        _ method: String,
+        _ path: String,
+        _ parameters: [(String, String)],
+        timestamp: Int64? = nil,
+        purpose: RequestPurpose = .reconcile
+    ) -> CallResult {
         func signed() -> String {
             path + "?"
                 + Self.signedQuery(
@@ -259,21 +284,21 @@ public final class BinanceSpotClient: Sendable {
                     receiveWindow: configuration.receiveWindowMilliseconds
                 )
         }
-        let result = send(method, signed())
+        let result = send(method, signed(), purpose: purpose)
         guard Self.isClockRefusal(result) else { return result }
         syncClock()
-        return method == "GET" ? send(method, signed()) : result
+        return method == "GET" ? send(method, signed(), purpose: purpose) : result
     }
 
     /// One HTTP call to `pathAndQuery`, signed or not.
-    func send(_ method: String, _ pathAndQuery: String) -> CallResult {
+    func send(_ method: String, _ pathAndQuery: String, purpose: RequestPurpose) -> CallResult {
         guard let url = URL(string: configuration.baseURL + pathAndQuery) else { return .failed("bad exchange URL") }
         var request = URLRequest(url: url, timeoutInterval: Double(configuration.timeoutMilliseconds) / 1000)
         request.httpMethod = method
         request.setValue(configuration.credentials.apiKey, forHTTPHeaderField: "X-MBX-APIKEY")
-        switch send(request) {
+        switch send(request, purpose: purpose) {
         case .failed(let reason): return .failed(reason)
-        case .rateLimited(let seconds): return .rateLimited(seconds)
+        case .rateLimited(let refusal): return .rateLimited(refusal)
         case .response(let status, let data):
             let parsed = data.flatMap { try? JSONSerialization.jsonObject(with: $0) }
             if let array = parsed as? [[String: Any]] { return .answer(status, [:], array) }
@@ -285,12 +310,31 @@ public final class BinanceSpotClient: Sendable {
 
     enum RawAnswer {
         case response(Int, Data?)
-        case rateLimited(Int)
+        case rateLimited(ExchangeRateRefusal)
         case failed(String)
     }
 
-    /// One HTTP exchange within the timeout; 429/418 start the backoff that `Retry-After` asks for.
-    func send(_ request: URLRequest) -> RawAnswer {
+    /// Binance's request weight of an endpoint (spot REST documentation).
+    static func weight(method: String, path: String, query: String) -> Int {
+        switch (method, path) {
+        case ("POST", "/api/v3/order"), ("GET", "/api/v3/time"): 1
+        case ("GET", "/api/v3/order"): 4
+        case ("GET", "/api/v3/myTrades"): query.contains("orderId=") ? 5 : 20
+        case ("GET", "/api/v3/allOrders"), ("GET", "/api/v3/account"), ("GET", "/api/v3/exchangeInfo"): 20
+        default: 1
+        }
+    }
+
+    /// One HTTP exchange within the timeout, if the rate budget lets it go: every answer's usage
+    /// headers are read, and a 429/418 starts the back-off its `Retry-After` asks for.
+    func send(_ request: URLRequest, purpose: RequestPurpose) -> RawAnswer {
+        let method = request.httpMethod ?? "GET"
+        let weight = Self.weight(method: method, path: request.url?.path ?? "", query: request.url?.query ?? "")
+        let isOrder = method == "POST" && request.url?.path == "/api/v3/order"
+        let sent = Self.hostNow()
+        if let refusal = rateBudget.admit(purpose, weight: weight, orders: isOrder ? 1 : 0, now: sent, exchangeNow: exchangeTime(sent)) {
+            return .rateLimited(refusal)
+        }
         let done = DispatchSemaphore(value: 0)
         let box = ResponseBox()
         URLSession.shared.dataTask(with: request) { data, response, error in
@@ -303,18 +347,12 @@ public final class BinanceSpotClient: Sendable {
         let (data, response, error) = box.get()
         if let error { return .failed("transport: \(error.localizedDescription)") }
         guard let response else { return .failed("no HTTP response") }
-        if response.statusCode == 429 || response.statusCode == 418 {
-            let seconds = Int(response.value(forHTTPHeaderField: "Retry-After") ?? "") ?? 60
-            backoffUntil.withLock { $0 = Int64(Date().timeIntervalSince1970 * 1000) + Int64(seconds) * 1000 }
-            return .rateLimited(seconds)
+        let now = Self.hostNow()
+        let header: (String) -> String? = { response.value(forHTTPHeaderField: $0) }
+        if let refusal = rateBudget.observe(status: response.statusCode, header: header, now: now, exchangeNow: exchangeTime(now)) {
+            return .rateLimited(refusal)
         }
         return .response(response.statusCode, data)
-    }
-
-    func remainingBackoff() -> Int? {
-        let until = backoffUntil.withLock { $0 }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return until > now ? Int((until - now + 999) / 1000) : nil
     }
 }
 

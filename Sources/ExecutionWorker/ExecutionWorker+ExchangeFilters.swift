@@ -19,7 +19,13 @@ extension ExchangeSettings {
     /// Reads the filters of `symbols` now, then refreshes every known symbol's from a thread of its
     /// own that wakes every tenth of the refresh interval (at least every second), for the life of
     /// the process. A symbol whose filters stay unknown is logged (a warning: orders are refused).
-    public static func startRefresh(_ rules: ExchangeRulesBook, symbols: [String], logger: Logger) {
+    /// `first` runs on that thread before the first read (it waits for the control state).
+    public static func startRefresh(
+        _ rules: ExchangeRulesBook,
+        symbols: [String],
+        logger: Logger,
+        first: @escaping @Sendable () -> Void = {}
+    ) {
         let report: @Sendable ([String: String]?) -> Void = { problems in
             for (symbol, problem) in problems ?? [:] {
                 logger.warning(
@@ -28,9 +34,10 @@ extension ExchangeSettings {
                 )
             }
         }
-        report(rules.read(symbols, now: unixMilliseconds()))
         let period = max(1, Double(rules.refreshMilliseconds) / 10_000)
         Thread.detachNewThread {
+            first()
+            report(rules.read(symbols, now: unixMilliseconds()))
             while true {
                 Thread.sleep(forTimeInterval: period)
                 report(rules.refreshIfDue(now: unixMilliseconds()))

@@ -85,9 +85,18 @@ extension ExecutionWorker {
             return QueryResult(state: "unknown", fill: nil, detail: "the exchange says \(status)")
         case .rateLimited(let seconds):
             return QueryResult(state: "unknown", fill: nil, detail: "rate limited for \(seconds) s")
+        case .overBudget(_, let reason):
+            return QueryResult(state: "unknown", fill: nil, detail: "not asked: \(reason)")
         case .unknown(let reason):
             return QueryResult(state: "unknown", fill: nil, detail: reason)
         }
+    }
+
+    /// Blocks until a control state is heard, then takes its shared rate-limit back-off into the
+    /// client's budget. Called off the request path, before the exchange is asked anything.
+    static func awaitControlState(_ control: ControlView, exchange: BinanceSpotClient) {
+        while control.current() == nil { Thread.sleep(forTimeInterval: 0.005) }
+        if let shared = control.current()?.exchangeBackoff { exchange.rateBudget.adopt(shared, now: unixMilliseconds()) }
     }
 
     /// The `clock` operation: the last measurement of the exchange's clock.
@@ -107,20 +116,34 @@ extension ExecutionWorker {
             ageMs: reading.map { unixMilliseconds() - $0.measuredAt },
             roundTripMs: reading?.roundTripMilliseconds,
             syncIntervalMs: settings.timeSyncMilliseconds,
-            lastFailure: failure
+            lastFailure: failure,
+            rate: exchange.rateBudget.status(now: unixMilliseconds(), exchangeNow: exchange.exchangeNow())
         )
     }
 
     /// Measures the exchange's clock now and every `EXCHANGE_TIME_SYNC_MS`, off the request path.
     /// The timer lives as long as the process (the worker's `run` never returns).
-    static func startClockSync(_ exchange: BinanceSpotClient, settings: OrderTruthSettings, logger: Logger) -> any DispatchSourceTimer {
+    /// Each measurement waits for a control state (and takes its shared rate-limit back-off); one
+    /// the back-off refused is tried again as soon as the back-off ends.
+    static func startClockSync(
+        _ exchange: BinanceSpotClient,
+        settings: OrderTruthSettings,
+        control: ControlView,
+        logger: Logger
+    ) -> any DispatchSourceTimer {
         let offset = Gauge(label: "exchange_clock_offset_seconds")
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "exchange-clock"))
+        let queue = DispatchQueue(label: "exchange-clock")
+        let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now(), repeating: .milliseconds(settings.timeSyncMilliseconds))
-        timer.setEventHandler {
+        @Sendable func measure() {
+            awaitControlState(control, exchange: exchange)
             let before = exchange.clockReading.reading
             guard let reading = exchange.syncClock() else {
                 logger.warning("the exchange's clock could not be measured", metadata: ["error": "\(exchange.clockReading.lastFailure ?? "")"])
+                let now = unixMilliseconds()
+                if let until = exchange.rateBudget.backoff(now: now)?.requestsUntil, until > now {
+                    queue.asyncAfter(deadline: .now() + .milliseconds(Int(until - now) + 100)) { measure() }
+                }
                 return
             }
             offset.record(Double(reading.offsetMilliseconds) / 1000)
@@ -131,6 +154,7 @@ extension ExecutionWorker {
                 )
             }
         }
+        timer.setEventHandler { measure() }
         timer.resume()
         return timer
     }

@@ -17,8 +17,17 @@ import WorkerRuntime
 /// | `DATA_DIR` | path | `data` | where the paper journal `execution-journal.sqlite` lives |
 /// | `EXCHANGE_TIMEOUT_MS` | int | 2000 | one exchange call; beyond it the outcome is unknown and queried |
 /// | `LIVE_ABSENT_AFTER_MS`, `EXCHANGE_TIME_SYNC_MS` | int | | see `OrderTruthSettings` |
+/// | `EXCHANGE_RATE_MARGIN_PCT`, `EXCHANGE_RECONCILE_WEIGHT_PCT` | int | | see `ExchangeRateSettings` |
 public enum ExchangeSettings {
+    /// The rate budget's settings, read (and refused when out of range) with or without credentials.
+    public static func rate(reader: EnvironmentReader) throws -> ExchangeRateSettings {
+        let margin = try reader.int("EXCHANGE_RATE_MARGIN_PCT", default: 10, in: 1...50)
+        let reconcile = try reader.int("EXCHANGE_RECONCILE_WEIGHT_PCT", default: 30, in: 5...(90 - margin))
+        return ExchangeRateSettings(marginPercent: margin, reconcileWeightPercent: reconcile)
+    }
+
     public static func client(reader: EnvironmentReader) throws -> BinanceSpotClient? {
+        let rate = try rate(reader: reader)
         guard let key = reader.optionalString("EXCHANGE_API_KEY"), let secret = reader.optionalString("EXCHANGE_API_SECRET") else {
             return nil
         }
@@ -27,7 +36,8 @@ public enum ExchangeSettings {
                 baseURL: reader.string("EXCHANGE_BASE_URL", default: "https://api.binance.com"),
                 credentials: ExchangeCredentials(apiKey: key, secret: secret),
                 receiveWindowMilliseconds: try reader.int("EXCHANGE_RECV_WINDOW_MS", default: 5_000, in: 100...60_000),
-                timeoutMilliseconds: try reader.int("EXCHANGE_TIMEOUT_MS", default: 2_000, in: 100...60_000)
+                timeoutMilliseconds: try reader.int("EXCHANGE_TIMEOUT_MS", default: 2_000, in: 100...60_000),
+                rate: rate
             )
         )
     }
@@ -93,6 +103,15 @@ public enum ExecutionWorker {
                     throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
                 }
                 if let refusal = accountRefusal(state) { throw refusal }
+                if let refusal = rateRefusal(state, exchange: exchange) {
+                    logger.warning(
+                        "live order refused: the exchange's rate-limit back-off holds every replica",
+                        metadata: ["request.id": "\(request.requestId)", "order": "\(order.intent.clientOrderId)", "error": "\(refusal.detail)"]
+                    )
+                    refusals.increment()
+                    throw refusal
+                }
+                adoptSharedBackoff(control, exchange: exchange)
                 let fill = try placeLive(order, exchange: exchange, rules: rules, requestID: request.requestId, logger: logger)
                 liveFills.increment()
                 return fill
@@ -111,6 +130,7 @@ public enum ExecutionWorker {
             guard let exchange else {
                 throw WireError(code: "live_unavailable", detail: "this execution worker has no exchange credentials", status: 503)
             }
+            adoptSharedBackoff(control, exchange: exchange)
             var result = try query(order, exchange: exchange, settings: truth, logger: logger)
             // Reconciled: a closing sell is recognised by its quantity, the held one rounded down to the step.
             if var fill = result.fill, let held = order.terms?.heldQuantity,
@@ -121,7 +141,7 @@ public enum ExecutionWorker {
             }
             return result
         }
-        registerAccount(on: &handler, exchange: exchange)
+        registerAccount(on: &handler, exchange: exchange, control: control)
         registerClock(on: &handler, exchange: exchange, settings: truth)
         return handler
     }
@@ -184,11 +204,11 @@ public enum ExecutionWorker {
         )
         if case .rejected(let code, let message) = outcome, code == -2010, message.lowercased().contains("duplicate") {
             logger.warning("exchange already has this client order id: querying it", metadata: ["order": "\(intent.clientOrderId)"])
-            outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
+            outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId, purpose: .settle)
         }
         if case .unknown(let reason) = outcome {
             logger.warning("live order outcome unclear: querying", metadata: ["order": "\(intent.clientOrderId)", "reason": "\(reason)"])
-            outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId)
+            outcome = exchange.queryOrder(symbol: intent.symbol, clientOrderID: intent.clientOrderId, purpose: .settle)
             if outcome == .notFound {
                 // No proof: the matching engine may show it later (LIVE_ABSENT_AFTER_MS and a sweep decide).
                 throw WireError(
@@ -207,7 +227,21 @@ public enum ExecutionWorker {
         case .rejected(let code, let message):
             throw WireError(code: "exchange_rejected", detail: "exchange code \(code): \(message)", status: 422)
         case .rateLimited(let seconds):
-            throw WireError(code: "exchange_rate_limited", detail: "the exchange asks to wait \(seconds) s; nothing was placed", status: 429)
+            throw WireError(
+                code: "exchange_rate_limited",
+                detail: "the exchange asks to wait \(seconds) s; nothing was placed",
+                status: 429,
+                retryAfterSeconds: seconds,
+                backoff: exchange.rateBudget.backoff(now: unixMilliseconds())
+            )
+        case .overBudget(let seconds, let reason):
+            throw WireError(
+                code: "exchange_rate_budget",
+                detail: "\(reason); no order sent for \(seconds) s",
+                status: 429,
+                retryAfterSeconds: seconds,
+                backoff: exchange.rateBudget.backoff(now: unixMilliseconds())
+            )
         case .notFound:
             // Only after a duplicate: the exchange said it has the id, then that it has not.
             throw WireError(
@@ -227,11 +261,17 @@ public enum ExecutionWorker {
         let configuration = try WorkerConfiguration(reader: reader)
         let exchange = try ExchangeSettings.client(reader: reader)
         let truth = try OrderTruthSettings(reader: reader)
-        let clockSync = exchange.map { startClockSync($0, settings: truth, logger: logger) }
+        let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
+        // Nothing is asked of the exchange before the control state is heard: a back-off another
+        // replica met (or one recorded before a restart) is honoured from the first request.
+        let clockSync = exchange.map { startClockSync($0, settings: truth, control: control, logger: logger) }
         let rules = try exchange.map { try ExchangeSettings.rules(reader: reader, client: $0) }
         logger.info("execution worker configured", metadata: ["live.adapter": "\(exchange == nil ? "none (no credentials)" : "binance spot")"])
-        if let rules { ExchangeSettings.startRefresh(rules, symbols: ExchangeSettings.tradedSymbols(reader: reader), logger: logger) }
-        let control = ControlView(staleMilliseconds: configuration.controlStaleMilliseconds)
+        if let rules, let exchange {
+            ExchangeSettings.startRefresh(rules, symbols: ExchangeSettings.tradedSymbols(reader: reader), logger: logger) {
+                awaitControlState(control, exchange: exchange)
+            }
+        }
         let journal = try ExecutionJournal(directory: reader.string("DATA_DIR", default: "data"), logger: logger)
         let operations = handler(control: control, exchange: exchange, rules: rules, journal: journal, logger: logger, truth: truth)
         try withExtendedLifetime(clockSync) {

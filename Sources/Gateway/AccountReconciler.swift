@@ -89,6 +89,9 @@ struct AccountReconciler: Service {
                 toleranceBps: settings.toleranceBps
             )
         } catch {
+            if case .worker(let workerError) = error, let backoff = workerError.backoff {
+                await control.share(backoff, reportedBy: "account-reconcile", workers: workers)
+            }
             let problem = "the exchange's account could not be read: \(error.apiError.detail)"
             report = AccountReport(
                 account: nil,

@@ -26,12 +26,14 @@ public final class ControlCenter: Sendable {
         /// heard (the locks held then are the baseline, not news). A lock is forgotten only once
         /// it has ended, so a late reply that predates a lock cannot make it news twice.
         var announcedLocks: [String: Int64]?
+        /// A rate-limit back-off broadcast before the risk worker has recorded it.
+        var backoffInFlight: ExchangeBackoff?
     }
 
     private let state = Mutex(State())
     private let broker: Broker
     let tradingMode: TradingMode
-    private let logger: Logger
+    let logger: Logger
     /// The first `seq`: the start time, so that a restarted gateway's states are newer than any a
     /// worker still holds from before (workers ignore an older `seq`).
     private let firstSeq = UInt64(max(0, unixMilliseconds()))
@@ -95,6 +97,24 @@ public final class ControlCenter: Sendable {
         change { $0.haltInFlight = reason }
     }
 
+    /// Broadcasts an execution replica's rate-limit back-off now; it stays in force until the
+    /// risk worker's flags carry it (or it ends).
+    func backoffNow(_ backoff: ExchangeBackoff) {
+        change { $0.backoffInFlight = backoff.merged(with: $0.backoffInFlight) }
+    }
+
+    /// The rate-limit back-off every replica holds at `now` (live mode only), nil when none.
+    func sharedBackoff(at now: Int64 = unixMilliseconds()) -> ExchangeBackoff? {
+        guard tradingMode == .live else { return nil }
+        return state.withLock { Self.backoff(in: $0, now: now) }
+    }
+
+    private static func backoff(in state: State, now: Int64) -> ExchangeBackoff? {
+        let recorded = state.riskFlags?.exchangeBackoff?.active(at: now)
+        guard let flying = state.backoffInFlight?.active(at: now) else { return recorded }
+        return flying.merged(with: recorded)
+    }
+
     /// The risk worker recorded an operator's resume or reset: a halt still in flight is over.
     func operatorCleared(status: RiskStatus) {
         change { state in
@@ -119,6 +139,7 @@ public final class ControlCenter: Sendable {
         // The risk worker now holds the halt (or an operator's resume went through it): the
         // broadcast-first halt has done its job.
         if flags.halted || state.haltInFlight == nil { state.haltInFlight = nil }
+        if let flying = state.backoffInFlight, let recorded = flags.exchangeBackoff, recorded.covers(flying) { state.backoffInFlight = nil }
     }
 
     /// The effective flags: the risk worker's, with the halts it does not know of yet.
@@ -155,9 +176,11 @@ public final class ControlCenter: Sendable {
             guard let flags = Self.effective(state) else { return (state.control, nil, locks) }
             // The account hold concerns live orders only: paper mode carries none.
             let hold = tradingMode == .live ? flags.accountHold : nil
+            let backoff = tradingMode == .live ? Self.backoff(in: state, now: unixMilliseconds()) : nil
             if let current = state.control, current.halted == flags.halted, current.haltReason == flags.haltReason,
                 current.riskLocked == flags.riskLocked, current.lockReason == flags.lockReason,
-                current.tradingState == flags.tradingState, current.stateReason == flags.stateReason, current.accountHold == hold
+                current.tradingState == flags.tradingState, current.stateReason == flags.stateReason, current.accountHold == hold,
+                current.exchangeBackoff == backoff
             {
                 return (current, nil, locks)
             }
@@ -171,7 +194,8 @@ public final class ControlCenter: Sendable {
                 ts: unixMilliseconds(),
                 tradingState: flags.tradingState,
                 stateReason: flags.stateReason,
-                accountHold: hold
+                accountHold: hold,
+                exchangeBackoff: backoff
             )
             let previous = state.control
             state.control = next

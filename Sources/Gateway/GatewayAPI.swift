@@ -50,7 +50,7 @@ struct GatewayAPI: Sendable {
         router.get("metrics") { _, _ in
             GatewayGauges.update(broker: broker.snapshot, control: control)
             recordMarketGauges()
-            control.liveOrders.recordGauges()
+            control.liveOrders.recordGauges(backoff: control.sharedBackoff())
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
@@ -157,10 +157,15 @@ struct GatewayAPI: Sendable {
     /// the preflight, an unresolved order of the symbol). Nothing in paper mode.
     func checkLiveOrder(symbol: String) throws(APIError) {
         guard configuration.tradingMode == .live else { return }
-        if let refusal = accountRefusal() { throw refusal }
+        // While the exchange's rate limits hold every replica, an unread account or a failed
+        // preflight (the clock cannot be measured during a ban) answer that, with when to come back.
+        if let refusal = accountRefusal() {
+            throw refusal.code == "account_unknown" ? control.rateBudgetRefusal(besides: refusal.detail) ?? refusal : refusal
+        }
         let preflight = PreflightReport.run(configuration: configuration, broker: broker.snapshot, control: control)
         guard preflight.ok else {
-            throw APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
+            throw control.rateBudgetRefusal(besides: "the preflight fails: \(preflight.failures)")
+                ?? APIError(HTTPResponse.Status(code: 423), "preflight_failed", "live orders wait for the preflight: \(preflight.failures)")
         }
         if let unresolved = control.liveOrders.halt(for: symbol) {
             throw APIError(
@@ -293,7 +298,7 @@ struct GatewayAPI: Sendable {
             workers: snapshot.workers,
             models: modelIDs,
             modelVersions: self.models.entries(live: snapshot.workers),
-            liveOrders: live ? control.liveOrders.health : nil,
+            liveOrders: live ? control.liveHealth : nil,
             market: marketStatus(now: now).symbols
         )
         output.risk.book = book

@@ -49,6 +49,10 @@ struct LiveOrderHealth: Encodable, Sendable {
 
     var exchangeClock: Clock
     var unresolved: [UnresolvedLiveOrder]
+    /// The rate budget of the execution replica last polled: usage, limits, its back-off.
+    var exchangeRate: ExchangeRateStatus?
+    /// The back-off every replica holds (the control state's), nil when none.
+    var exchangeBackoff: ExchangeBackoff?
 }
 
 /// What the gateway knows of live orders between reconciler passes: the last clock measurement
@@ -127,7 +131,8 @@ final class LiveOrderWatch: Sendable {
             }
             return LiveOrderHealth(
                 exchangeClock: clock ?? LiveOrderHealth.Clock(lastFailure: "not heard from the execution worker yet"),
-                unresolved: state.unresolved.values.sorted { $0.clientOrderId < $1.clientOrderId }
+                unresolved: state.unresolved.values.sorted { $0.clientOrderId < $1.clientOrderId },
+                exchangeRate: state.clock?.status.rate
             )
         }
     }
@@ -154,9 +159,13 @@ final class LiveOrderWatch: Sendable {
         return (true, "offset \(offset) ms, measured \(age) ms ago")
     }
 
-    /// `exchange_clock_offset_seconds`, `exchange_clock_age_seconds` and `live_orders_unresolved` for `/metrics`.
-    func recordGauges() {
+    /// `exchange_clock_offset_seconds`, `exchange_clock_age_seconds`, `live_orders_unresolved`,
+    /// `exchange_used_weight` and `exchange_backoff_seconds` for `/metrics`.
+    func recordGauges(backoff: ExchangeBackoff?) {
         let health = self.health
+        if let rate = health.exchangeRate { Gauge(label: "exchange_used_weight").record(rate.usedWeight) }
+        let now = unixMilliseconds()
+        Gauge(label: "exchange_backoff_seconds").record(Double(max(0, (backoff?.ordersUntil ?? now) - now)) / 1000)
         if let offset = health.exchangeClock.offsetMs { Gauge(label: "exchange_clock_offset_seconds").record(Double(offset) / 1000) }
         if let age = health.exchangeClock.ageMs { Gauge(label: "exchange_clock_age_seconds").record(Double(age) / 1000) }
         Gauge(label: "live_orders_unresolved").record(health.unresolved.count)

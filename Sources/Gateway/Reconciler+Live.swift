@@ -83,6 +83,8 @@ extension Reconciler {
             requestID: "clock-poll"
         ) {
             watch.record(clock: clock)
+            // A 429/418 (or a budget hold) a replica met on a query is shared from here.
+            if let backoff = clock.rate?.backoff { await control.share(backoff, reportedBy: "clock-poll", workers: workers) }
         }
     }
 

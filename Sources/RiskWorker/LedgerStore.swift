@@ -96,6 +96,16 @@ final class LedgerStore: Sendable {
             // live orders and those written before): also in the body's terms and fill.
             try db.execute(sql: "ALTER TABLE orders ADD COLUMN price_source TEXT")
         }
+        migrator.registerMigration("v6-exchange-backoff") { db in
+            // The execution replicas' shared rate-limit back-off (Unix ms ends; 0 for none).
+            try db.execute(
+                sql: """
+                    ALTER TABLE account ADD COLUMN backoff_orders_until INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE account ADD COLUMN backoff_requests_until INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE account ADD COLUMN backoff_reason TEXT;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -136,7 +146,8 @@ final class LedgerStore: Sendable {
                     riskLocked: row["risk_locked"],
                     lockReason: row["lock_reason"],
                     reducing: row["reducing"],
-                    reducingReason: row["reducing_reason"]
+                    reducingReason: row["reducing_reason"],
+                    exchangeBackoff: Self.backoff(row)
                 )
                 engine = RiskEngine(
                     limits: limits,
@@ -167,6 +178,13 @@ final class LedgerStore: Sendable {
         }
         savedLiveBook.withLock { $0 = engine.live }
         return engine
+    }
+
+    /// The shared rate-limit back-off the account row holds, nil when none was ever recorded.
+    private static func backoff(_ row: Row) -> ExchangeBackoff? {
+        let orders: Int64 = row["backoff_orders_until"] ?? 0
+        guard orders > 0 else { return nil }
+        return ExchangeBackoff(ordersUntil: orders, requestsUntil: row["backoff_requests_until"] ?? 0, reason: row["backoff_reason"] ?? "")
     }
 
     /// The protection locks and the newest 10,000 closed trades (the engine prunes what is older
@@ -258,17 +276,20 @@ final class LedgerStore: Sendable {
                 sql: """
                     INSERT INTO account (
                         id, cash, peak_equity, halted, halt_reason, risk_locked, lock_reason, day, day_start_equity, fees_owed, updated_at,
-                        reducing, reducing_reason)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        reducing, reducing_reason, backoff_orders_until, backoff_requests_until, backoff_reason)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET cash = excluded.cash, peak_equity = excluded.peak_equity, halted = excluded.halted,
                         halt_reason = excluded.halt_reason, risk_locked = excluded.risk_locked, lock_reason = excluded.lock_reason,
                         day = excluded.day, day_start_equity = excluded.day_start_equity, fees_owed = excluded.fees_owed,
-                        updated_at = excluded.updated_at, reducing = excluded.reducing, reducing_reason = excluded.reducing_reason
+                        updated_at = excluded.updated_at, reducing = excluded.reducing, reducing_reason = excluded.reducing_reason,
+                        backoff_orders_until = excluded.backoff_orders_until, backoff_requests_until = excluded.backoff_requests_until,
+                        backoff_reason = excluded.backoff_reason
                     """,
                 arguments: [
                     portfolio.cash.plainText, portfolio.peakEquity.plainText, engine.flags.halted, engine.flags.haltReason, engine.flags.riskLocked,
                     engine.flags.lockReason, engine.day.date, engine.day.startEquity.plainText, feesOwedText, now, engine.flags.reducing,
-                    engine.flags.reducingReason,
+                    engine.flags.reducingReason, engine.flags.exchangeBackoff?.ordersUntil ?? 0, engine.flags.exchangeBackoff?.requestsUntil ?? 0,
+                    engine.flags.exchangeBackoff?.reason,
                 ]
             )
             try Self.saveProtections(db, engine, orders: orders, symbols: Set(symbols), encoder: encoder)

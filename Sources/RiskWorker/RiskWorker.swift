@@ -266,6 +266,7 @@ public final class RiskWorker: Sendable {
         registerProtections(on: &handler)
         registerLiveBook(on: &handler)
         registerResolve(on: &handler)
+        registerBackoff(on: &handler)
         equity.register(on: &handler)
         return handler
     }

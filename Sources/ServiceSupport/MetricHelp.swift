@@ -40,6 +40,10 @@ public enum MetricHelp {
         "exchange_clock_offset_seconds": "The exchange's clock minus the host's (GET /api/v3/time), as the execution worker last measured it.",
         "exchange_clock_age_seconds": "Age of the execution worker's latest measurement of the exchange's clock, as the gateway holds it.",
         "live_orders_unresolved": "Live orders unknown past LIVE_UNRESOLVED_ALERT_MS (each halts its symbol).",
+        "exchange_used_weight":
+            "The exchange's request weight used this minute (X-MBX-USED-WEIGHT-1M), as the execution replica last polled reports it.",
+        "exchange_backoff_seconds":
+            "Seconds until new live orders may be sent again (the rate-limit back-off every execution replica holds; 0 for none).",
         // every process
         "control_halted": "1 while trading is halted, else 0.",
         "control_risk_locked": "1 while trading is risk-locked (drawdown limit), else 0.",

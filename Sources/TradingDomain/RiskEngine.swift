@@ -718,6 +718,17 @@ public struct RiskEngine: Sendable {
         live.restartPeak()
     }
 
+    /// Records an execution replica's rate-limit back-off: the later end of each is kept (an
+    /// ended one is replaced). Returns whether the flags changed.
+    @discardableResult
+    public mutating func recordExchangeBackoff(_ backoff: ExchangeBackoff, now: Int64) -> Bool {
+        let bounded = backoff.bounded(now: now)
+        let merged = bounded.merged(with: flags.exchangeBackoff?.active(at: now))
+        guard merged != flags.exchangeBackoff else { return false }
+        flags.exchangeBackoff = merged
+        return true
+    }
+
     public mutating func halt(reason: String) {
         flags.halted = true
         flags.haltReason = reason

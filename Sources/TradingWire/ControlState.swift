@@ -23,6 +23,9 @@ public struct ControlState: Codable, Sendable, Equatable {
     /// Why live orders are refused by the account reconciliation (`account_mismatch: ...`,
     /// `account_unknown: ...`): no execution replica sends a live order while it stands.
     public var accountHold: String?
+    /// The exchange's rate limits shared by every execution replica: no new live order (and,
+    /// during a 429/418 ban, no exchange request) before its ends. Live mode only.
+    public var exchangeBackoff: ExchangeBackoff?
 
     public init(
         seq: UInt64,
@@ -34,9 +37,11 @@ public struct ControlState: Codable, Sendable, Equatable {
         ts: Int64,
         tradingState: TradingState? = nil,
         stateReason: String? = nil,
-        accountHold: String? = nil
+        accountHold: String? = nil,
+        exchangeBackoff: ExchangeBackoff? = nil
     ) {
         self.accountHold = accountHold
+        self.exchangeBackoff = exchangeBackoff
         self.seq = seq
         self.halted = halted
         self.haltReason = haltReason
@@ -70,6 +75,9 @@ public struct RiskFlags: Codable, Sendable, Equatable {
     /// Why live orders are refused by the account reconciliation (`account_mismatch: ...` or
     /// `account_unknown: ...`); nil while the live book agrees with the exchange, and in paper.
     public var accountHold: String?
+    /// The exchange's rate-limit back-off the execution replicas reported (the latest ends; it
+    /// may have ended since: compare with now).
+    public var exchangeBackoff: ExchangeBackoff?
 
     public init(
         halted: Bool,
@@ -79,9 +87,11 @@ public struct RiskFlags: Codable, Sendable, Equatable {
         reducing: Bool = false,
         reducingReason: String? = nil,
         locks: [ProtectionLock] = [],
-        accountHold: String? = nil
+        accountHold: String? = nil,
+        exchangeBackoff: ExchangeBackoff? = nil
     ) {
         self.accountHold = accountHold
+        self.exchangeBackoff = exchangeBackoff
         self.halted = halted
         self.haltReason = haltReason
         self.riskLocked = riskLocked
@@ -101,7 +111,7 @@ public struct RiskFlags: Codable, Sendable, Equatable {
     public func activeLocks(at now: Int64) -> [ProtectionLock] { locks.filter { now < $0.until } }
 
     private enum CodingKeys: String, CodingKey {
-        case halted, haltReason, riskLocked, lockReason, reducing, reducingReason, locks, tradingState, accountHold
+        case halted, haltReason, riskLocked, lockReason, reducing, reducingReason, locks, tradingState, accountHold, exchangeBackoff
     }
 
     public init(from decoder: any Decoder) throws {
@@ -114,6 +124,7 @@ public struct RiskFlags: Codable, Sendable, Equatable {
         reducingReason = try container.decodeIfPresent(String.self, forKey: .reducingReason)
         locks = try container.decodeIfPresent([ProtectionLock].self, forKey: .locks) ?? []
         accountHold = try container.decodeIfPresent(String.self, forKey: .accountHold)
+        exchangeBackoff = try container.decodeIfPresent(ExchangeBackoff.self, forKey: .exchangeBackoff)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -127,5 +138,6 @@ public struct RiskFlags: Codable, Sendable, Equatable {
         try container.encode(locks, forKey: .locks)
         try container.encode(tradingState, forKey: .tradingState)
         try container.encodeIfPresent(accountHold, forKey: .accountHold)
+        try container.encodeIfPresent(exchangeBackoff, forKey: .exchangeBackoff)
     }
 }

@@ -222,6 +222,7 @@ extension RiskFlags: FastJSONObject {
         writer.field("locks", objects: locks.map(\.fastObject))
         writer.field("tradingState", tradingState.rawValue)
         if let accountHold { writer.field("accountHold", accountHold) }
+        if let exchangeBackoff { writer.field("exchangeBackoff", object: exchangeBackoff.fastObject) }
         return writer
     }
 
@@ -232,6 +233,7 @@ extension RiskFlags: FastJSONObject {
         let reducing = value.member("reducing", &readable, \.bool)
         let reducingReason = value.member("reducingReason", &readable, \.string)
         let accountHold = value.member("accountHold", &readable, \.string)
+        let exchangeBackoff = value.member("exchangeBackoff", &readable, ExchangeBackoff.fromFastJSON)
         var locks: [ProtectionLock] = []
         if value["locks"] != nil && value["locks"] != .null {
             guard let read = value.elements("locks", ProtectionLock.fromFastJSON) else { return nil }
@@ -246,8 +248,26 @@ extension RiskFlags: FastJSONObject {
             reducing: reducing ?? false,
             reducingReason: reducingReason,
             locks: locks,
-            accountHold: accountHold
+            accountHold: accountHold,
+            exchangeBackoff: exchangeBackoff
         )
+    }
+}
+
+extension ExchangeBackoff: FastJSONObject {
+    public var fastObject: FastJSON.ObjectWriter {
+        var writer = FastJSON.ObjectWriter()
+        writer.field("ordersUntil", ordersUntil)
+        writer.field("requestsUntil", requestsUntil)
+        writer.field("reason", reason)
+        return writer
+    }
+
+    public static func fromFastJSON(_ value: FastJSON.Value) -> ExchangeBackoff? {
+        guard let orders = value["ordersUntil"]?.int64, let requests = value["requestsUntil"]?.int64, let reason = value["reason"]?.string else {
+            return nil
+        }
+        return ExchangeBackoff(ordersUntil: orders, requestsUntil: requests, reason: reason)
     }
 }
 
@@ -459,6 +479,7 @@ extension ControlState: FastJSONObject {
         writer.field("tradingState", tradingState?.rawValue)
         writer.field("stateReason", stateReason)
         if let accountHold { writer.field("accountHold", accountHold) }
+        if let exchangeBackoff { writer.field("exchangeBackoff", object: exchangeBackoff.fastObject) }
         return writer
     }
 
@@ -469,6 +490,7 @@ extension ControlState: FastJSONObject {
         let tradingState = value.member("tradingState", &readable) { $0.string.flatMap(TradingState.init(rawValue:)) }
         let stateReason = value.member("stateReason", &readable, \.string)
         let accountHold = value.member("accountHold", &readable, \.string)
+        let exchangeBackoff = value.member("exchangeBackoff", &readable, ExchangeBackoff.fromFastJSON)
         guard readable, let seq = value["seq"]?.uint64, let halted = value["halted"]?.bool,
             let riskLocked = value["riskLocked"]?.bool, let tradingMode = value.raw("tradingMode", as: TradingMode.self),
             let ts = value["ts"]?.int64
@@ -482,7 +504,8 @@ extension ControlState: FastJSONObject {
             tradingMode: tradingMode,
             ts: ts,
             stateReason: stateReason,
-            accountHold: accountHold
+            accountHold: accountHold,
+            exchangeBackoff: exchangeBackoff
         )
         // As Foundation decodes it: an absent state stays absent (the initializer would fill it in).
         state.tradingState = tradingState

@@ -10,8 +10,18 @@ public struct ExchangeClockStatus: Codable, Sendable, Equatable {
     public var syncIntervalMs: Int
     /// The last failed measurement since the last good one.
     public var lastFailure: String?
+    /// The replica's rate budget (absent from workers that predate it).
+    public var rate: ExchangeRateStatus?
 
-    public init(offsetMs: Int64?, ageMs: Int64?, roundTripMs: Int64?, syncIntervalMs: Int, lastFailure: String?) {
+    public init(
+        offsetMs: Int64?,
+        ageMs: Int64?,
+        roundTripMs: Int64?,
+        syncIntervalMs: Int,
+        lastFailure: String?,
+        rate: ExchangeRateStatus? = nil
+    ) {
+        self.rate = rate
         self.offsetMs = offsetMs
         self.ageMs = ageMs
         self.roundTripMs = roundTripMs

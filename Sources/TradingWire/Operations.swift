@@ -60,6 +60,8 @@ public enum Operations {
         public static let adoptAccount = WireOperation<AdoptRequest, LiveBookStatus>("adopt_account")
         /// Settles a live order with an audit row: an operator's resolution, or a late fill of an order booked rejected.
         public static let resolveOrder = WireOperation<ResolveOrderRequest, SettleResult>("resolve_order")
+        /// Records an execution replica's rate-limit back-off (persisted); answers the flags that carry it.
+        public static let exchangeBackoff = WireOperation<ExchangeBackoffReport, RiskFlags>("exchange_backoff")
     }
 
     /// `execution`: places orders and says what became of them.

@@ -10,11 +10,17 @@ public struct WireError: Codable, Error, Sendable, Equatable, CustomStringConver
     public var code: String
     public var detail: String
     public var status: Int
+    /// Sent on to the HTTP caller as `Retry-After` (seconds) when set.
+    public var retryAfterSeconds: Int?
+    /// The rate-limit back-off an execution replica ran into, for the gateway to share with every replica.
+    public var backoff: ExchangeBackoff?
 
-    public init(code: String, detail: String, status: Int) {
+    public init(code: String, detail: String, status: Int, retryAfterSeconds: Int? = nil, backoff: ExchangeBackoff? = nil) {
         self.code = code
         self.detail = detail
         self.status = status
+        self.retryAfterSeconds = retryAfterSeconds
+        self.backoff = backoff
     }
 
     public var description: String { "\(code): \(detail)" }

@@ -62,7 +62,7 @@ extension FakeExchange {
         let symbols = names.compactMap { name in rules[name].map { Self.symbolJSON(name, $0) } }
         let body: [String: Any] = [
             "timezone": "UTC", "serverTime": Int64(Date().timeIntervalSince1970 * 1000), "exchangeFilters": [] as [Any], "symbols": symbols,
-            "rateLimits": [["rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000]],
+            "rateLimits": rateLimitsJSON,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

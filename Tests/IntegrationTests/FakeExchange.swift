@@ -80,6 +80,8 @@ final class FakeExchange: Sendable {
         var prices: [String: Decimal] = [:]
         /// How each placed order was sized: `quoteOrderQty` or `quantity`.
         var sizedBy: [String: String] = [:]
+        /// The rate limits and their counts (`FakeExchange+RateLimits.swift`).
+        var rate = RateState()
     }
 
     let apiKey = "fake-api-key-7f3a"
@@ -100,6 +102,7 @@ final class FakeExchange: Sendable {
 
     func start() async throws {
         let router = Router()
+        router.add(middleware: FakeRateLimitMiddleware(exchange: self))
         router.post("/api/v3/order") { request, _ in try self.placeOrder(request) }
         router.get("/api/v3/order") { request, _ in try self.faultedQuery(request) { try self.queryOrderByEitherID($0) } }
         router.get("/api/v3/myTrades") { request, _ in try self.faultedQuery(request) { try self.myTrades($0) } }
@@ -159,11 +162,14 @@ final class FakeExchange: Sendable {
         }
         switch fault {
         case .rateLimit(let seconds):
-            return Response(
-                status: .tooManyRequests,
-                headers: [.retryAfter: "\(seconds)", .contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"code":-1003,"msg":"Too many requests."}"#))
+            startRetryPeriod(seconds: seconds)
+            return Refusal(
+                status: 429,
+                code: -1003,
+                message: "Too many requests; current limit of IP is 6000 requests per minute.",
+                retryAfter: seconds
             )
+            .response
         case .reject(let code, let message):
             return Refusal(status: 400, code: code, message: message).response
         case .failBeforePlacing:
@@ -254,14 +260,14 @@ final class FakeExchange: Sendable {
         var status: Int
         var code: Int
         var message: String
+        /// `Retry-After` (seconds), for a 429 or 418.
+        var retryAfter: Int?
 
         var response: Response {
             let data = (try? JSONSerialization.data(withJSONObject: ["code": code, "msg": message])) ?? Data()
-            return Response(
-                status: .init(code: status),
-                headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: data))
-            )
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
     }
 }

@@ -177,6 +177,8 @@ final class Stack: @unchecked Sendable {
     struct Answer: Sendable {
         let status: Int
         let data: Data
+        /// The `Retry-After` header, when the answer has one.
+        var retryAfter: String? = nil
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:] }
         var text: String { String(decoding: data, as: UTF8.self) }
     }
@@ -221,7 +223,8 @@ final class Stack: @unchecked Sendable {
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await session.data(for: request)
-        return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, data: data)
+        let http = response as? HTTPURLResponse
+        return Answer(status: http?.statusCode ?? 0, data: data, retryAfter: http?.value(forHTTPHeaderField: "Retry-After"))
     }
 
     /// The account as `GET /api/positions` shows it.

@@ -382,6 +382,20 @@ struct FastJSONTests {
                 ts: 1_700_000_000_000,
                 accountHold: "account_unknown: the exchange's account could not be read"
             ),
+            ControlState(
+                seq: 9,
+                halted: false,
+                haltReason: nil,
+                riskLocked: false,
+                lockReason: nil,
+                tradingMode: .live,
+                ts: 1_700_000_000_000,
+                exchangeBackoff: ExchangeBackoff(
+                    ordersUntil: 1_700_000_060_000,
+                    requestsUntil: 1_700_000_030_000,
+                    reason: "the exchange answered HTTP 429: wait 30 s"
+                )
+            ),
         ]
         // From a publisher that predates trading states: no state at all, as Foundation reads it.
         states[0].tradingState = nil

@@ -44,6 +44,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 
     init(_ error: WireError) {
         self.init(HTTPResponse.Status(code: error.status), error.code, error.detail)
+        retryAfterSeconds = error.retryAfterSeconds
     }
 
     init(_ error: BrokerError) {

@@ -184,6 +184,9 @@ struct ExecutePipeline: Sendable {
                     "order \(intent.clientOrderId) is pending: \(brokerError); it will be reconciled, query it or retry with the same clientOrderId"
                 )
             default:
+                if case .worker(let workerError) = error, let backoff = workerError.backoff {
+                    await control.share(backoff, reportedBy: "execute", workers: workers)
+                }
                 let reason = error.apiError
                 GatewayCounters.order("rejected")
                 _ = try await settle(
